@@ -1,0 +1,1 @@
+//! The Kyverno-compatible evaluation core: pure, synchronous, deterministic.

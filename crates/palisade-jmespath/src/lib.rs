@@ -1,0 +1,1 @@
+//! JMESPath with Kyverno's dialect and its custom functions, kept in one documented registry.

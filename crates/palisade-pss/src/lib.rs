@@ -1,0 +1,1 @@
+//! The Kubernetes Pod Security Standards controls, versioned, with Kyverno's podSecurity exclusions.
