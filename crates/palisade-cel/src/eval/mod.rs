@@ -1,0 +1,309 @@
+//! Tree-walking interpreter with cost accounting.
+
+mod comprehension;
+pub(crate) mod ops;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use regex::Regex;
+
+use crate::activation::Activation;
+use crate::ast::{Expr, ExprKind, UnOp};
+use crate::checker::TYPE_NAMES;
+use crate::error::{RtError, err};
+use crate::registry::{FuncDef, Imp, Registry};
+use crate::value::{Key, MapValue, Value};
+
+/// Per-evaluation state shared with library functions: the cost budget and compiled regexes.
+pub struct Ctx<'a> {
+    cost: u64,
+    limit: u64,
+    regexes: &'a HashMap<String, Arc<Regex>>,
+}
+
+impl<'a> Ctx<'a> {
+    pub(crate) fn new(limit: u64, regexes: &'a HashMap<String, Arc<Regex>>) -> Self {
+        Ctx { cost: 0, limit, regexes }
+    }
+
+    /// Cost used so far.
+    pub(crate) fn cost(&self) -> u64 {
+        self.cost
+    }
+
+    /// Adds `n` to the cost and stops evaluation once the budget is exceeded.
+    pub(crate) fn charge(&mut self, n: u64) -> Result<(), RtError> {
+        self.cost = self.cost.saturating_add(n);
+        if self.cost > self.limit { Err(RtError::Cost) } else { Ok(()) }
+    }
+
+    /// Charges for touching `bytes` bytes of string data (one unit per ten bytes, as cel-go).
+    pub(crate) fn charge_size(&mut self, bytes: usize) -> Result<(), RtError> {
+        self.charge((bytes as u64).div_ceil(10))
+    }
+
+    /// A compiled regex: precompiled literal patterns are reused, others compiled and charged.
+    pub(crate) fn regex(&mut self, pattern: &str) -> Result<Arc<Regex>, RtError> {
+        if let Some(r) = self.regexes.get(pattern) {
+            return Ok(r.clone());
+        }
+        self.charge_size(pattern.len())?;
+        crate::library::regex::compile(pattern).map(Arc::new).map_err(RtError::from)
+    }
+}
+
+/// Evaluates one expression tree against an activation.
+pub(crate) struct Interp<'a> {
+    pub ctx: Ctx<'a>,
+    act: &'a Activation,
+    reg: &'a Registry,
+    scopes: Vec<(&'a str, Value)>,
+}
+
+impl<'a> Interp<'a> {
+    pub(crate) fn new(ctx: Ctx<'a>, act: &'a Activation, reg: &'a Registry) -> Self {
+        Interp { ctx, act, reg, scopes: Vec::new() }
+    }
+
+    /// Evaluates `e`, charging one unit per node and attaching `e`'s offset to new errors.
+    pub(crate) fn eval(&mut self, e: &'a Expr) -> Result<Value, RtError> {
+        self.ctx.charge(1)?;
+        self.eval_kind(e).map_err(|x| x.at(e.off))
+    }
+
+    fn eval_kind(&mut self, e: &'a Expr) -> Result<Value, RtError> {
+        match &e.kind {
+            ExprKind::Lit(v) => Ok(v.clone()),
+            ExprKind::Ident(name) => self.ident(name),
+            ExprKind::Select { operand, field, optional } => {
+                let v = self.eval(operand)?;
+                select(&v, field, *optional)
+            }
+            ExprKind::Has { operand, field } => match self.eval(operand)? {
+                Value::Map(m) => Ok(Value::Bool(m.contains_key(&Key::String(field.as_str().into())))),
+                v => err(format!("invalid type for field selection: '{}'", v.type_name())),
+            },
+            ExprKind::Index { operand, index, optional } => {
+                let v = self.eval(operand)?;
+                let i = self.eval(index)?;
+                index_value(&v, &i, *optional)
+            }
+            ExprKind::Call { name, args } => {
+                let def = self.reg.globals.get(name.as_str());
+                let vals = self.eval_args(None, args)?;
+                self.call(def, name, &vals)
+            }
+            ExprKind::Method { target, name, args } => {
+                let def = self.reg.methods.get(name.as_str());
+                let vals = self.eval_args(Some(target), args)?;
+                self.call(def, name, &vals)
+            }
+            ExprKind::Unary { op, operand } => {
+                let v = self.eval(operand)?;
+                unary(*op, &v)
+            }
+            ExprKind::Binary { op, lhs, rhs } => {
+                let l = self.eval(lhs)?;
+                let r = self.eval(rhs)?;
+                ops::binary(&mut self.ctx, *op, &l, &r)
+            }
+            ExprKind::And(a, b) => self.logical(a, b, false),
+            ExprKind::Or(a, b) => self.logical(a, b, true),
+            ExprKind::Cond { cond, then, other } => match self.eval(cond)? {
+                Value::Bool(true) => self.eval(then),
+                Value::Bool(false) => self.eval(other),
+                v => err(format!("ternary condition must be bool, got '{}'", v.type_name())),
+            },
+            ExprKind::List(elems) => self.list(elems),
+            ExprKind::Map(entries) => self.map(entries),
+            ExprKind::Comprehension(c) => self.comprehension(c),
+            ExprKind::OptMap { target, var, body, flat } => self.opt_map(target, var, body, *flat),
+        }
+    }
+
+    fn ident(&self, name: &str) -> Result<Value, RtError> {
+        if let Some((_, v)) = self.scopes.iter().rev().find(|(n, _)| *n == name) {
+            return Ok(v.clone());
+        }
+        if let Some(v) = self.act.get(name) {
+            return Ok(v.clone());
+        }
+        if TYPE_NAMES.contains(&name) {
+            return Ok(Value::Type(name.into()));
+        }
+        err(format!("no such attribute: variable '{name}' is not bound"))
+    }
+
+    fn eval_args(&mut self, target: Option<&'a Expr>, args: &'a [Expr]) -> Result<Vec<Value>, RtError> {
+        let mut out = Vec::with_capacity(args.len() + 1);
+        if let Some(t) = target {
+            out.push(self.eval(t)?);
+        }
+        for a in args {
+            out.push(self.eval(a)?);
+        }
+        Ok(out)
+    }
+
+    fn call(&mut self, def: Option<&'a FuncDef>, name: &str, args: &[Value]) -> Result<Value, RtError> {
+        let Some(def) = def else {
+            return err(format!("undeclared function '{name}'"));
+        };
+        for imp in &def.imps {
+            let r = match imp {
+                Imp::Builtin(f) => f(&mut self.ctx, args),
+                Imp::Host(f) => f(args).map_err(RtError::from),
+            };
+            if !matches!(r, Err(RtError::NoMatch)) {
+                return r;
+            }
+        }
+        let refs: Vec<&Value> = args.iter().collect();
+        ops::no_such_overload(name, &refs)
+    }
+
+    /// `&&` / `||` with CEL's commutative error rules: a decisive operand wins over an error.
+    fn logical(&mut self, a: &'a Expr, b: &'a Expr, is_or: bool) -> Result<Value, RtError> {
+        let decisive = is_or;
+        let l = self.eval(a);
+        match &l {
+            Ok(Value::Bool(x)) if *x == decisive => return Ok(Value::Bool(decisive)),
+            Err(RtError::Cost) => return l,
+            _ => {}
+        }
+        let r = self.eval(b);
+        match (&l, &r) {
+            (_, Err(RtError::Cost)) => r,
+            (_, Ok(Value::Bool(y))) if *y == decisive => Ok(Value::Bool(decisive)),
+            (Err(_), _) => l,
+            (_, Err(_)) => r,
+            (Ok(Value::Bool(_)), Ok(Value::Bool(_))) => Ok(Value::Bool(!decisive)),
+            (Ok(x), Ok(y)) => ops::no_such_overload(if is_or { "_||_" } else { "_&&_" }, &[x, y]),
+        }
+    }
+
+    fn list(&mut self, elems: &'a [(Expr, bool)]) -> Result<Value, RtError> {
+        let mut out = Vec::with_capacity(elems.len());
+        for (e, opt) in elems {
+            let v = self.eval(e)?;
+            if !*opt {
+                out.push(v);
+                continue;
+            }
+            match v {
+                Value::Optional(Some(inner)) => out.push((*inner).clone()),
+                Value::Optional(None) => {}
+                v => return err(format!("optional list element must be optional, got '{}'", v.type_name())),
+            }
+        }
+        Ok(Value::list(out))
+    }
+
+    fn map(&mut self, entries: &'a [crate::ast::Entry]) -> Result<Value, RtError> {
+        let mut out = MapValue::new();
+        for en in entries {
+            let k = self.eval(&en.key)?;
+            let mut v = self.eval(&en.value)?;
+            if en.optional {
+                match v {
+                    Value::Optional(Some(inner)) => v = (*inner).clone(),
+                    Value::Optional(None) => continue,
+                    other => return err(format!("optional map entry must be optional, got '{}'", other.type_name())),
+                }
+            }
+            let key = Key::from_value(&k).ok_or_else(|| RtError::from(format!("unsupported map key type '{}'", k.type_name())))?;
+            if out.insert(key, v).is_some() {
+                return Err(RtError::Msg("Failed with repeated key".into(), Some(en.key.off)));
+            }
+        }
+        Ok(Value::map(out))
+    }
+
+    fn opt_map(&mut self, target: &'a Expr, var: &'a str, body: &'a Expr, flat: bool) -> Result<Value, RtError> {
+        match self.eval(target)? {
+            Value::Optional(None) => Ok(Value::none()),
+            Value::Optional(Some(inner)) => {
+                self.scopes.push((var, (*inner).clone()));
+                let r = self.eval(body);
+                self.scopes.pop();
+                let r = r?;
+                if flat {
+                    match r {
+                        Value::Optional(_) => Ok(r),
+                        v => err(format!("optFlatMap body must return an optional, got '{}'", v.type_name())),
+                    }
+                } else {
+                    Ok(Value::some(r))
+                }
+            }
+            v => err(format!("optMap needs an optional, got '{}'", v.type_name())),
+        }
+    }
+}
+
+fn unary(op: UnOp, v: &Value) -> Result<Value, RtError> {
+    match (op, v) {
+        (UnOp::Not, Value::Bool(b)) => Ok(Value::Bool(!b)),
+        (UnOp::Neg, Value::Int(i)) => i.checked_neg().map(Value::Int).ok_or_else(|| "integer overflow".into()),
+        (UnOp::Neg, Value::Double(d)) => Ok(Value::Double(-d)),
+        (UnOp::Neg, Value::Duration(d)) => d.checked_neg().map(Value::Duration).ok_or_else(|| "duration out of range".into()),
+        (UnOp::Not, _) => ops::no_such_overload("!_", &[v]),
+        (UnOp::Neg, _) => ops::no_such_overload("-_", &[v]),
+    }
+}
+
+/// Field selection, including optional selection and selection through an optional value.
+pub(crate) fn select(v: &Value, field: &str, optional: bool) -> Result<Value, RtError> {
+    match v {
+        Value::Map(m) => match m.get(&Key::String(field.into())) {
+            Some(x) if optional => Ok(Value::some(x.clone())),
+            Some(x) => Ok(x.clone()),
+            None if optional => Ok(Value::none()),
+            None => err(format!("no such key: {field}")),
+        },
+        Value::Optional(None) => Ok(Value::none()),
+        Value::Optional(Some(inner)) => select(inner, field, true),
+        v => err(format!("type '{}' does not support field selection ('.{field}')", v.type_name())),
+    }
+}
+
+/// Indexing of lists and maps, including `[?i]` and indexing through an optional value.
+pub(crate) fn index_value(v: &Value, i: &Value, optional: bool) -> Result<Value, RtError> {
+    let wrap = |x: &Value| if optional { Value::some(x.clone()) } else { x.clone() };
+    match v {
+        Value::List(items) => {
+            let idx = match i {
+                Value::Int(n) => usize::try_from(*n).ok(),
+                Value::Uint(n) => usize::try_from(*n).ok(),
+                Value::Double(d) if d.fract() == 0.0 && *d >= 0.0 => Some(*d as usize),
+                Value::Double(_) => return err(format!("unsupported index value {i:?}")),
+                _ => return ops::no_such_overload("_[_]", &[v, i]),
+            };
+            match idx.and_then(|n| items.get(n)) {
+                Some(x) => Ok(wrap(x)),
+                None if optional => Ok(Value::none()),
+                None => err(format!("index out of bounds: {}", display_index(i))),
+            }
+        }
+        Value::Map(m) => match ops::map_get(m, i) {
+            Some(x) => Ok(wrap(x)),
+            None if optional => Ok(Value::none()),
+            None => err(format!("no such key: {}", display_index(i))),
+        },
+        Value::Optional(None) => Ok(Value::none()),
+        Value::Optional(Some(inner)) => index_value(inner, i, true),
+        _ => ops::no_such_overload("_[_]", &[v, i]),
+    }
+}
+
+fn display_index(i: &Value) -> String {
+    match i {
+        Value::String(s) => s.to_string(),
+        Value::Int(n) => n.to_string(),
+        Value::Uint(n) => n.to_string(),
+        Value::Double(d) => d.to_string(),
+        Value::Bool(b) => b.to_string(),
+        other => other.type_name().to_string(),
+    }
+}

@@ -1,0 +1,5 @@
+//! strings library.
+
+use crate::registry::Registry;
+
+pub(crate) fn register(_reg: &mut Registry) {}
