@@ -24,6 +24,8 @@ pub(crate) enum CompKind {
     TransformMap,
     /// Two-variable `transformMapEntry(k, v, [f,] t)`.
     TransformMapEntry,
+    /// `list.sortBy(x, key)` from cel-go's lists extension.
+    SortBy,
 }
 
 /// A map literal entry.
@@ -58,6 +60,8 @@ pub(crate) enum ExprKind {
     List(Vec<(Expr, bool)>),
     Map(Vec<Entry>),
     Comprehension(Box<Comprehension>),
+    /// `cel.bind(var, init, body)`: evaluates `init` once and names it in `body`.
+    Bind { var: String, init: Box<Expr>, body: Box<Expr> },
     /// `opt.optMap(v, e)` (flat = false) or `opt.optFlatMap(v, e)` (flat = true).
     OptMap { target: Box<Expr>, var: String, body: Box<Expr>, flat: bool },
 }
@@ -158,6 +162,7 @@ impl Expr {
                 v
             }
             ExprKind::OptMap { target, body, .. } => vec![target, body],
+            ExprKind::Bind { init, body, .. } => vec![init, body],
         }
     }
 }

@@ -146,6 +146,13 @@ impl<'a> Checker<'a> {
                 Ok(Type::map(kt.unwrap_or(Type::Dyn), vt.unwrap_or(Type::Dyn)))
             }
             ExprKind::Comprehension(c) => self.comprehension(c, off),
+            ExprKind::Bind { var, init, body } => {
+                let t = self.check(init)?;
+                self.scopes.push((var.clone(), t));
+                let r = self.check(body);
+                self.scopes.pop();
+                r
+            }
             ExprKind::OptMap { target, var, body, flat } => {
                 let t = self.check(target)?;
                 let inner = match t {
@@ -213,6 +220,7 @@ impl<'a> Checker<'a> {
                 Ok(if c.kind == CompKind::Filter { Type::list(elem.clone()) } else { Type::Bool })
             }
             CompKind::Map | CompKind::TransformList => Ok(Type::list(b)),
+            CompKind::SortBy => Ok(Type::list(elem.clone())),
             CompKind::TransformMap => Ok(Type::map(key.clone(), b)),
             CompKind::TransformMapEntry => match b {
                 Type::Map(..) | Type::Dyn => Ok(Type::map(Type::Dyn, Type::Dyn)),

@@ -29,6 +29,14 @@ fn var_name(e: &Expr) -> Result<String, PErr> {
 
 /// Expands a receiver-style call if it names a macro; otherwise builds a method call.
 pub(crate) fn expand_method(target: Expr, name: String, args: Vec<Expr>, off: usize) -> Result<Expr, PErr> {
+    if name == "bind" && matches!(&target.kind, ExprKind::Ident(n) if n == "cel") && args.len() == 3 {
+        let mut it = args.into_iter();
+        let (Some(v), Some(init), Some(body)) = (it.next(), it.next(), it.next()) else {
+            return Err((off, "cel.bind() takes three arguments".into()));
+        };
+        let var = var_name(&v)?;
+        return Ok(Expr::new(off, ExprKind::Bind { var, init: Box::new(init), body: Box::new(body) }));
+    }
     let kind = match name.as_str() {
         "all" => CompKind::All,
         "exists" => CompKind::Exists,
@@ -38,6 +46,7 @@ pub(crate) fn expand_method(target: Expr, name: String, args: Vec<Expr>, off: us
         "transformList" => CompKind::TransformList,
         "transformMap" => CompKind::TransformMap,
         "transformMapEntry" => CompKind::TransformMapEntry,
+        "sortBy" => CompKind::SortBy,
         "optMap" | "optFlatMap" => return opt_map(target, &name, args, off),
         _ => return Ok(Expr::new(off, ExprKind::Method { target: Box::new(target), name, args })),
     };
@@ -45,7 +54,7 @@ pub(crate) fn expand_method(target: Expr, name: String, args: Vec<Expr>, off: us
     let allowed: &[usize] = match kind {
         CompKind::All | CompKind::Exists | CompKind::ExistsOne => &[2, 3],
         CompKind::Map => &[2, 3],
-        CompKind::Filter => &[2],
+        CompKind::Filter | CompKind::SortBy => &[2],
         _ => &[3, 4],
     };
     if !allowed.contains(&args.len()) {

@@ -74,6 +74,14 @@ impl<'a> Interp<'a> {
                 Ok(Value::list(out))
             }
             CompKind::TransformMap | CompKind::TransformMapEntry => self.transform_map(c, &items),
+            CompKind::SortBy => {
+                let mut keyed = Vec::with_capacity(items.len());
+                for it in &items {
+                    self.ctx.charge(1)?;
+                    keyed.push((self.with_vars(c, it, &c.body)?, it.0.clone()));
+                }
+                crate::library::lists::sort_values(&mut self.ctx, keyed).map(Value::list)
+            }
         }
     }
 

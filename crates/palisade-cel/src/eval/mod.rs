@@ -118,6 +118,13 @@ impl<'a> Interp<'a> {
             ExprKind::List(elems) => self.list(elems),
             ExprKind::Map(entries) => self.map(entries),
             ExprKind::Comprehension(c) => self.comprehension(c),
+            ExprKind::Bind { var, init, body } => {
+                let v = self.eval(init)?;
+                self.scopes.push((var.as_str(), v));
+                let r = self.eval(body);
+                self.scopes.pop();
+                r
+            }
             ExprKind::OptMap { target, var, body, flat } => self.opt_map(target, var, body, *flat),
         }
     }
