@@ -1,5 +1,51 @@
-//! sets library.
+//! Set predicates over lists (cel-go `ext.Sets`): `sets.contains`, `sets.equivalent`, `sets.intersects`.
 
-use crate::registry::Registry;
+use crate::error::{RtError, no_match};
+use crate::eval::Ctx;
+use crate::eval::ops::equals;
+use crate::registry::{Registry, sig};
+use crate::types::Type as T;
+use crate::value::Value;
 
-pub(crate) fn register(_reg: &mut Registry) {}
+pub(crate) fn register(reg: &mut Registry) {
+    let la = || T::list(T::Param("A"));
+    reg.global("sets.contains", vec![sig(&[la(), la()], T::Bool)], |c, a| {
+        lists(c, a).map(|(x, y)| Value::Bool(contains_all(x, y)))
+    });
+    reg.global("sets.equivalent", vec![sig(&[la(), la()], T::Bool)], |c, a| {
+        lists(c, a).map(|(x, y)| Value::Bool(contains_all(x, y) && contains_all(y, x)))
+    });
+    reg.global("sets.intersects", vec![sig(&[la(), la()], T::Bool)], |c, a| {
+        lists(c, a).map(|(x, y)| Value::Bool(y.iter().any(|v| x.iter().any(|w| equals(v, w)))))
+    });
+}
+
+fn lists<'v>(ctx: &mut Ctx<'_>, args: &'v [Value]) -> Result<(&'v [Value], &'v [Value]), RtError> {
+    let [Value::List(a), Value::List(b)] = args else { return no_match() };
+    ctx.charge((a.len() as u64).saturating_mul(b.len() as u64))?;
+    Ok((a, b))
+}
+
+fn contains_all(x: &[Value], y: &[Value]) -> bool {
+    y.iter().all(|v| x.iter().any(|w| equals(v, w)))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::library::testutil::assert_true;
+
+    #[test]
+    fn set_predicates() {
+        assert_true(&[
+            "sets.contains([1, 2, 3], [3, 1])",
+            "sets.contains([1], [])",
+            "!sets.contains([1, 2], [4])",
+            "sets.contains([1.0, 2.0], dyn([2]))",
+            "sets.equivalent([1, 2, 2], [2, 1])",
+            "!sets.equivalent([1, 2], [1])",
+            "sets.intersects([1, 2], [2, 3])",
+            "!sets.intersects([1], [])",
+            "!sets.intersects(['a'], ['b'])",
+        ]);
+    }
+}
