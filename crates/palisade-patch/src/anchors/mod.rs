@@ -1,0 +1,250 @@
+//! Kyverno's anchor preprocessing for `patchStrategicMerge` (`strategicPreprocessing.go`).
+//!
+//! - `(key): pattern` — conditional: in a map, a mismatch skips the rule; in a list of maps the
+//!   anchored element is a template applied to every resource element that matches, each copy
+//!   tied to its element by the resource's `name`.
+//! - `<(key): pattern` — global: a mismatch anywhere skips the whole rule.
+//! - `+(key): value` — add if not present: dropped where the resource already has `key`.
+//!
+//! Conditions are matched with Kyverno's pattern semantics, supplied by the caller through
+//! [`ConditionMatcher`]. Scalars are handed to the matcher as their YAML text (`3` → `"3"`),
+//! as kyaml hands them to Kyverno's `MatchPattern`; maps and lists are passed as they are.
+//!
+//! Kyverno quirks reproduced on purpose: a list template is one copy shared by all resource
+//! elements, so a `+(key)` resolved against the first element stays resolved for the next ones
+//! (Kyverno issues #6686/#6750; Kyverno recommends `foreach` for that case); empty maps (`{}`)
+//! in the patch are dropped; a resource element without `name` gets no copy of the template.
+
+mod cleanup;
+mod key;
+
+use crate::error::PatchError;
+use crate::path::Path;
+use crate::value::{MAX_DEPTH, scalar_text};
+use cleanup::{delete_anchors, has_anchors};
+use key::{AnchorKind, is_condition, is_global, is_mutate_anchor, parse};
+use serde_json::{Map, Value};
+
+/// Kyverno's pattern matching (wildcards, operators, ...), implemented by the engine.
+pub trait ConditionMatcher {
+    /// Whether `resource_value` matches `pattern`. An `Err` is reported as a failed condition,
+    /// as Kyverno does for every pattern error during preprocessing.
+    fn matches(&self, resource_value: &Value, pattern: &Value) -> Result<bool, String>;
+}
+
+/// The outcome of preprocessing.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Preprocessed {
+    /// The patch with every anchor resolved and removed, ready for [`crate::strategic_merge`].
+    Patch(Value),
+    /// A condition or global anchor did not hold: the rule does not apply to this resource.
+    Skip {
+        /// Which condition failed, for the rule's message.
+        reason: String,
+    },
+}
+
+/// Why the walk stopped.
+enum Stop {
+    /// A conditional anchor failed.
+    Condition(String),
+    /// A global anchor failed.
+    Global(String),
+    /// The patch is malformed.
+    Error(PatchError),
+}
+
+impl From<PatchError> for Stop {
+    fn from(e: PatchError) -> Self {
+        Stop::Error(e)
+    }
+}
+
+/// Resolves the anchors of a `patchStrategicMerge` patch against `resource`.
+pub fn preprocess(resource: &Value, patch: &Value, m: &dyn ConditionMatcher) -> Result<Preprocessed, PatchError> {
+    let mut pattern = patch.clone();
+    let walker = Walker { m };
+    match walker.walk(&mut pattern, Some(resource), &Path::ROOT) {
+        Ok(()) => {}
+        Err(Stop::Condition(reason)) => return Ok(Preprocessed::Skip { reason: format!("condition failed: {reason}") }),
+        Err(Stop::Global(reason)) => {
+            return Ok(Preprocessed::Skip { reason: format!("global condition failed: {reason}") });
+        }
+        Err(Stop::Error(e)) => return Err(e),
+    }
+    let Value::Object(top) = &mut pattern else {
+        return Err(PatchError::NotAnObject { what: "a strategic merge patch" });
+    };
+    delete_condition_elements(top);
+    Ok(Preprocessed::Patch(pattern))
+}
+
+/// Removes condition fields and anchor-only subtrees below the top level.
+fn delete_condition_elements(top: &mut Map<String, Value>) {
+    let keys: Vec<String> = top.keys().cloned().collect();
+    for k in keys {
+        let delete_scalar = is_condition(&k);
+        if top.get_mut(&k).is_some_and(|v| delete_anchors(v, delete_scalar, false)) {
+            top.remove(&k);
+        }
+    }
+}
+
+struct Walker<'m> {
+    m: &'m dyn ConditionMatcher,
+}
+
+impl Walker<'_> {
+    fn walk(&self, pattern: &mut Value, resource: Option<&Value>, path: &Path<'_>) -> Result<(), Stop> {
+        if path.depth() > MAX_DEPTH {
+            return Err(PatchError::TooDeep { limit: MAX_DEPTH }.into());
+        }
+        match pattern {
+            Value::Object(map) => self.walk_map(map, resource, path),
+            Value::Array(items) if items.first().is_some_and(Value::is_object) => self.walk_list(items, resource, path),
+            _ => Ok(()),
+        }
+    }
+
+    fn walk_map(&self, pattern: &mut Map<String, Value>, resource: Option<&Value>, path: &Path<'_>) -> Result<(), Stop> {
+        add_if_not_present_in_map(pattern, resource);
+        self.check_conditions(pattern, resource, path, AnchorKind::Global)?;
+        self.check_conditions(pattern, resource, path, AnchorKind::Condition)?;
+        let plain: Vec<String> = pattern.keys().filter(|k| !is_mutate_anchor(k)).cloned().collect();
+        for k in plain {
+            let child = resource.and_then(|r| r.get(&k));
+            if let Some(v) = pattern.get_mut(&k) {
+                self.walk(v, child, &path.key(&k))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the anchors of one kind in a map; the first failure stops the walk.
+    fn check_conditions(
+        &self,
+        pattern: &mut Map<String, Value>,
+        resource: Option<&Value>,
+        path: &Path<'_>,
+        kind: AnchorKind,
+    ) -> Result<(), Stop> {
+        let anchored: Vec<String> = pattern.keys().filter(|k| parse(k).is_some_and(|a| a.kind == kind)).cloned().collect();
+        let fail = |msg: String| if kind == AnchorKind::Global { Stop::Global(msg) } else { Stop::Condition(msg) };
+        for anchored_key in anchored {
+            let Some(bare) = parse(&anchored_key).map(|a| a.key.to_string()) else { continue };
+            let at = path.key(&bare).render();
+            let Some(resource_value) = resource.and_then(|r| r.as_object()).and_then(|r| r.get(&bare)) else {
+                return Err(fail(format!("could not found \"{bare}\" key in the resource at {at}")));
+            };
+            let Some(pattern_value) = pattern.get_mut(&anchored_key) else { continue };
+            // A condition whose value holds `+()` anchors is resolved, not matched (as in Kyverno).
+            if add_if_not_present(pattern_value, Some(resource_value)) > 0 {
+                continue;
+            }
+            let (rv, pv) = (as_pattern_input(resource_value), as_pattern_input(pattern_value));
+            match self.m.matches(&rv, &pv) {
+                Ok(true) => {}
+                Ok(false) => return Err(fail(format!("{at}: value does not match the pattern {pv}"))),
+                Err(e) => return Err(fail(format!("{at}: {e}"))),
+            }
+        }
+        Ok(())
+    }
+
+    fn walk_list(&self, pattern: &mut Vec<Value>, resource: Option<&Value>, path: &Path<'_>) -> Result<(), Stop> {
+        let elements: &[Value] = match resource {
+            None | Some(Value::Null) => &[],
+            Some(Value::Array(items)) => items,
+            Some(other) => {
+                return Err(PatchError::Anchor {
+                    path: path.render(),
+                    reason: format!("the patch has a list where the resource has {}", crate::value::kind_name(other)),
+                }
+                .into());
+            }
+        };
+        let templates = pattern.len();
+        for i in 0..templates {
+            let Some(template) = pattern.get(i) else { break };
+            if !has_anchors(template, is_mutate_anchor) {
+                continue;
+            }
+            let has_global = has_anchors(template, is_global);
+            // One copy for all resource elements: Kyverno mutates it as it goes (see module docs).
+            let mut copy = template.clone();
+            let mut global_passed = false;
+            let mut last_global: Option<String> = None;
+            let elem_path = path.index(i);
+            for element in elements {
+                match self.walk(&mut copy, Some(element), &elem_path) {
+                    Ok(()) if has_global => global_passed = true,
+                    Ok(()) => bind_to_element(pattern, &copy, element, &elem_path)?,
+                    Err(Stop::Condition(_)) => continue,
+                    Err(Stop::Global(msg)) => last_global = Some(msg),
+                    Err(e) => return Err(e),
+                }
+            }
+            if resource.is_none() {
+                match self.walk(&mut copy, None, &elem_path) {
+                    Ok(()) if has_global => global_passed = true,
+                    Ok(()) | Err(Stop::Condition(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            if let (false, Some(msg)) = (global_passed, last_global) {
+                return Err(Stop::Global(msg));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Appends a copy of the resolved template, tied to `element` by its `name` (Kyverno's
+/// `handlePatternName`); an element without a name, or a template with nothing left to patch,
+/// adds nothing.
+fn bind_to_element(pattern: &mut Vec<Value>, template: &Value, element: &Value, path: &Path<'_>) -> Result<(), Stop> {
+    let Some(name) = element.get("name").filter(|n| !cleanup::is_nil_or_empty(n)) else {
+        return Ok(());
+    };
+    let mut copy = template.clone();
+    if delete_anchors(&mut copy, true, false) {
+        return Ok(());
+    }
+    let Value::Object(map) = &mut copy else {
+        return Err(PatchError::Anchor { path: path.render(), reason: "a list template must be a map".into() }.into());
+    };
+    map.insert("name".to_string(), name.clone());
+    pattern.push(copy);
+    Ok(())
+}
+
+/// Resolves `+(key)` anchors in a map: dropped where the resource has `key`, unwrapped elsewhere.
+/// Returns how many there were.
+fn add_if_not_present(pattern: &mut Value, resource: Option<&Value>) -> usize {
+    match pattern {
+        Value::Object(map) => add_if_not_present_in_map(map, resource),
+        _ => 0,
+    }
+}
+
+fn add_if_not_present_in_map(map: &mut Map<String, Value>, resource: Option<&Value>) -> usize {
+    let anchored: Vec<String> =
+        map.keys().filter(|k| parse(k).is_some_and(|a| a.kind == AnchorKind::AddIfNotPresent)).cloned().collect();
+    let present = |k: &str| resource.and_then(Value::as_object).is_some_and(|r| r.contains_key(k));
+    for anchored_key in &anchored {
+        let Some(bare) = parse(anchored_key).map(|a| a.key.to_string()) else { continue };
+        let Some(v) = map.remove(anchored_key) else { continue };
+        if !present(&bare) {
+            map.insert(bare, v);
+        }
+    }
+    anchored.len()
+}
+
+/// What Kyverno hands its matcher: scalars as their YAML text, structures as they are.
+fn as_pattern_input(v: &Value) -> Value {
+    match v {
+        Value::Object(_) | Value::Array(_) => v.clone(),
+        other => Value::String(scalar_text(other).unwrap_or_default()),
+    }
+}

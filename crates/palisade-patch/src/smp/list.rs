@@ -1,0 +1,182 @@
+//! Lists: replaced unless the schema gives them the `merge` strategy, in which case elements are
+//! matched on the merge keys (kyaml prefers `x-kubernetes-list-map-keys`) and merged.
+//!
+//! Order follows kyaml's prepend mode, which is what Kyverno produces: the patch's elements first,
+//! in patch order, then the resource's remaining elements in their original order.
+
+use super::{Directive, Merger, parse_directive};
+use crate::error::PatchError;
+use crate::meta::{Ctx, FieldMeta, ListMeta};
+use crate::path::Path;
+use crate::value::{scalar_text, scalar_text_eq};
+use serde_json::Value;
+
+/// The merge-key values one patch element is matched on; `None` where the element lacks a key.
+type KeyTuple = Vec<Option<String>>;
+
+impl Merger {
+    pub(super) fn merge_list(
+        &self,
+        dest: Option<Value>,
+        patch: Option<&Value>,
+        ctx: Ctx,
+        field: Option<&FieldMeta>,
+        path: &Path<'_>,
+    ) -> Result<Option<Value>, PatchError> {
+        let dest_items = match dest {
+            Some(Value::Array(items)) => items,
+            _ => Vec::new(),
+        };
+        let Some(list) = field.and_then(|f| f.list.as_ref()).filter(|l| l.merge) else {
+            // Non-associative list: the patch's value wins as is, absent patch keeps the resource's.
+            return Ok(match patch {
+                Some(Value::Null) => None,
+                Some(p) => Some(p.clone()),
+                None => Some(Value::Array(dest_items)),
+            });
+        };
+        let items: Vec<&Value> = match patch {
+            None => Vec::new(),
+            Some(Value::Array(p)) => {
+                let (directive, items) = split_list_directive(p, path)?;
+                match directive {
+                    Directive::Delete => return Ok(None),
+                    Directive::Replace => return self.merge_elements(Vec::new(), &items, ctx, list, path),
+                    Directive::Merge => items,
+                }
+            }
+            Some(_) => return Ok(None),
+        };
+        self.merge_elements(dest_items, &items, ctx, list, path)
+    }
+
+    fn merge_elements(
+        &self,
+        dest: Vec<Value>,
+        patch: &[&Value],
+        ctx: Ctx,
+        list: &ListMeta,
+        path: &Path<'_>,
+    ) -> Result<Option<Value>, PatchError> {
+        if list.match_keys.is_empty() {
+            return merge_primitives(dest, patch, path).map(|v| Some(Value::Array(v)));
+        }
+        let mut out: Vec<Value> = Vec::with_capacity(dest.len() + patch.len());
+        let mut rest: Vec<Option<Value>> = dest.into_iter().map(Some).collect();
+        let mut seen: Vec<KeyTuple> = Vec::new();
+        for (i, p) in patch.iter().enumerate() {
+            let elem_path = path.index(i);
+            let tuple = key_tuple(p, list, &elem_path)?;
+            // kyaml walks each distinct key tuple once; a repeated patch element is ignored.
+            if seen.contains(&tuple) {
+                continue;
+            }
+            let keys: Vec<(&str, &str)> = list
+                .match_keys
+                .iter()
+                .zip(&tuple)
+                .filter_map(|(k, v)| v.as_deref().map(|v| (k.as_str(), v)))
+                .collect();
+            seen.push(tuple.clone());
+            let current = take_match(&mut out, &mut rest, &keys);
+            let merged = self.merge(current.value, Some(p), ctx, None, &elem_path)?;
+            match merged {
+                Some(v) if !is_empty_map(&v) => match current.slot {
+                    Some(j) => out.insert(j, v),
+                    None => out.push(v),
+                },
+                _ => {
+                    // An element merged to nothing is a deletion of every element with these keys.
+                    out.retain(|e| !matches_keys(e, &keys));
+                    rest.retain(|e| !e.as_ref().is_some_and(|e| matches_keys(e, &keys)));
+                }
+            }
+        }
+        for (i, d) in rest.into_iter().enumerate() {
+            let Some(d) = d else { continue };
+            if !d.is_object() {
+                if !d.is_null() {
+                    out.push(d);
+                }
+                continue;
+            }
+            if let Some(v) = self.merge(Some(d), None, ctx, None, &path.index(i))?
+                && !is_empty_map(&v)
+            {
+                out.push(v);
+            }
+        }
+        Ok(Some(Value::Array(out)))
+    }
+}
+
+/// A resource element taken out for merging, and where it sat in `out` if it was already merged.
+struct Taken {
+    value: Option<Value>,
+    slot: Option<usize>,
+}
+
+/// Finds the element matching `keys`, first among already-merged elements, then in the resource.
+fn take_match(out: &mut Vec<Value>, rest: &mut [Option<Value>], keys: &[(&str, &str)]) -> Taken {
+    if let Some(j) = out.iter().position(|e| matches_keys(e, keys)) {
+        return Taken { value: Some(out.remove(j)), slot: Some(j) };
+    }
+    let found = rest.iter_mut().find(|e| e.as_ref().is_some_and(|e| matches_keys(e, keys)));
+    Taken { value: found.and_then(Option::take), slot: None }
+}
+
+fn matches_keys(elem: &Value, keys: &[(&str, &str)]) -> bool {
+    let Value::Object(m) = elem else { return false };
+    keys.iter().all(|(k, v)| m.get(*k).is_some_and(|x| scalar_text_eq(x, v)))
+}
+
+fn is_empty_map(v: &Value) -> bool {
+    v.as_object().is_some_and(|m| m.is_empty())
+}
+
+/// The element's merge-key values; an element lacking all of them cannot be matched.
+fn key_tuple(elem: &Value, list: &ListMeta, path: &Path<'_>) -> Result<KeyTuple, PatchError> {
+    let Value::Object(m) = elem else {
+        return Err(PatchError::KindMismatch { path: path.render(), expected: "a map", found: crate::value::kind_name(elem) });
+    };
+    let tuple: KeyTuple = list
+        .match_keys
+        .iter()
+        .map(|k| m.get(k).filter(|v| !v.is_null() && v.as_str() != Some("")).and_then(scalar_text))
+        .collect();
+    if tuple.iter().all(Option::is_none) {
+        return Err(PatchError::MissingMergeKey { path: path.render(), keys: list.match_keys.join(", ") });
+    }
+    Ok(tuple)
+}
+
+/// Splits off a list-level directive element (a map whose only key is `$patch`).
+fn split_list_directive<'a>(patch: &'a [Value], path: &Path<'_>) -> Result<(Directive, Vec<&'a Value>), PatchError> {
+    let position = patch.iter().position(|e| e.as_object().is_some_and(|m| m.len() == 1 && m.contains_key("$patch")));
+    let directive = match position.and_then(|i| patch.get(i)).and_then(|e| e.get("$patch")) {
+        Some(v) => parse_directive(v, &path.key("$patch"))?,
+        None => Directive::Merge,
+    };
+    let items = patch.iter().enumerate().filter(|(i, _)| Some(*i) != position).map(|(_, v)| v).collect();
+    Ok((directive, items))
+}
+
+/// Merges a list of primitives: union, patch values first, duplicates dropped (compared as YAML text).
+fn merge_primitives(dest: Vec<Value>, patch: &[&Value], path: &Path<'_>) -> Result<Vec<Value>, PatchError> {
+    let mut out: Vec<Value> = Vec::with_capacity(dest.len() + patch.len());
+    let mut texts: Vec<String> = Vec::with_capacity(dest.len() + patch.len());
+    let candidates = patch.iter().map(|v| (*v).clone()).chain(dest);
+    for (i, v) in candidates.enumerate() {
+        if v.is_null() {
+            continue;
+        }
+        let Some(text) = scalar_text(&v) else {
+            return Err(PatchError::KindMismatch { path: path.index(i).render(), expected: "a scalar", found: crate::value::kind_name(&v) });
+        };
+        if !texts.contains(&text) {
+            texts.push(text);
+            out.push(v);
+        }
+    }
+    Ok(out)
+}
