@@ -1,0 +1,5 @@
+//! placeholder
+
+use super::FnDef;
+
+pub(crate) static DEFS: &[FnDef] = &[];

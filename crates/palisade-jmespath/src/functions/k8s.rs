@@ -1,0 +1,6 @@
+//! placeholder
+
+use super::FnDef;
+
+pub(crate) static DEFS: &[FnDef] = &[];
+pub(crate) static X509_DEFS: &[FnDef] = &[];
