@@ -104,7 +104,7 @@ fn kyverno_missing_keys() {
     assert_eq!(run("people[].age", &ctx).unwrap(), json!([30, 20]));
     assert_eq!(run("people[?age > `25`].name", &ctx).unwrap(), json!(["a"]));
     assert_eq!(run("[a.missing, s]", &ctx).unwrap(), json!([null, "str"]));
-    assert_eq!(run("!a.missing", &ctx).unwrap(), json!(true));
+    assert_eq!(run("!(a.missing)", &ctx).unwrap(), json!(true));
 }
 
 #[test]
