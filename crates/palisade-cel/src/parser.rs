@@ -115,9 +115,9 @@ impl Parser {
             self.enter(t.off)?;
             let rhs = next(self)?;
             let (l, r) = (Box::new(lhs), Box::new(rhs));
-            let off = l.off;
+            // Errors about an operator point at the operator, as cel-go reports them.
             lhs = Expr::new(
-                off,
+                t.off,
                 match (kind, &t.tok) {
                     (Some(b), _) => ExprKind::Binary { op: b, lhs: l, rhs: r },
                     (None, Tok::P("&&")) => ExprKind::And(l, r),
