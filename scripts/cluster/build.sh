@@ -58,11 +58,13 @@ main() {
         log "binaries up to date in $K8S_BIN_DIR"
         return 0
     fi
-    local tmp="$K8S_CACHE_DIR/bin.tmp.$$" start=$SECONDS
-    rm -rf "$tmp" && mkdir -p "$tmp"
-    trap 'rm -rf "$tmp"' EXIT
-    build_all "$tmp"
-    rm -rf "$K8S_BIN_DIR" && mv "$tmp" "$K8S_BIN_DIR"
+    local start=$SECONDS
+    # Built aside and moved in whole: an interrupted build leaves no half bin/.
+    BUILD_TMP="$K8S_CACHE_DIR/bin.tmp.$$"
+    rm -rf "$BUILD_TMP" && mkdir -p "$BUILD_TMP"
+    trap 'rm -rf "$BUILD_TMP"' EXIT
+    build_all "$BUILD_TMP"
+    rm -rf "$K8S_BIN_DIR" && mv "$BUILD_TMP" "$K8S_BIN_DIR"
     echo "$want" >"$K8S_CACHE_DIR/stamp"
     log "built in $((SECONDS - start))s into $K8S_BIN_DIR:"
     (cd "$K8S_BIN_DIR" && ls -l "${BINARIES[@]}" >&2)

@@ -21,7 +21,6 @@ all_running() {
 }
 
 start_etcd() {
-    wait_free "$ETCD_PORT" && wait_free "$ETCD_PEER_PORT"
     local peer=http://127.0.0.1:$ETCD_PEER_PORT
     # Peer traffic is unused (single member) and stays plain on loopback;
     # clients need a certificate. No fsync: throwaway test data, much faster.
@@ -33,11 +32,12 @@ start_etcd() {
         --cert-file "$PKI_DIR/etcd-server.crt" --key-file "$PKI_DIR/etcd-server.key" \
         --trusted-ca-file "$PKI_DIR/ca.crt" --client-cert-auth \
         --unsafe-no-fsync
-    wait_port etcd "$ETCD_PORT" 30
+    # The port opens before etcd serves; starting the apiserver in between
+    # only fills its log with dial errors.
+    wait_log etcd "serving client traffic securely" 30
 }
 
 start_apiserver() {
-    wait_free "$APISERVER_PORT"
     # --endpoint-reconciler-type=none: Endpoints may not hold loopback
     # addresses, so the `kubernetes` Service gets no endpoints (nothing in
     # the cluster would use them: no kubelet, no Pods run).
@@ -48,6 +48,13 @@ start_apiserver() {
         --secure-port="$APISERVER_PORT" \
         --tls-cert-file="$PKI_DIR/apiserver.crt" --tls-private-key-file="$PKI_DIR/apiserver.key" \
         --client-ca-file="$PKI_DIR/ca.crt" \
+        --requestheader-client-ca-file="$PKI_DIR/front-proxy-ca.crt" \
+        --requestheader-allowed-names=front-proxy-client \
+        --requestheader-username-headers=X-Remote-User \
+        --requestheader-group-headers=X-Remote-Group \
+        --requestheader-extra-headers-prefix=X-Remote-Extra- \
+        --proxy-client-cert-file="$PKI_DIR/front-proxy-client.crt" \
+        --proxy-client-key-file="$PKI_DIR/front-proxy-client.key" \
         --etcd-servers="https://127.0.0.1:$ETCD_PORT" --etcd-cafile="$PKI_DIR/ca.crt" \
         --etcd-certfile="$PKI_DIR/apiserver-etcd-client.crt" \
         --etcd-keyfile="$PKI_DIR/apiserver-etcd-client.key" \
@@ -71,7 +78,6 @@ start_apiserver() {
 }
 
 start_controller_manager() {
-    wait_free "$KCM_PORT"
     local kc=$CLUSTER_DIR/controller-manager.kubeconfig
     start_component kube-controller-manager \
         --kubeconfig="$kc" --authentication-kubeconfig="$kc" --authorization-kubeconfig="$kc" \
@@ -84,7 +90,8 @@ start_controller_manager() {
     wait_port kube-controller-manager "$KCM_PORT" 60
 }
 
-# wait_free PORT: a port held by something else is a clear error, not a hang.
+# wait_free PORT: a port held by something else is a clear error up front,
+# not a component failing later.
 wait_free() {
     port_busy "$1" || return 0
     die "127.0.0.1:$1 is already in use; pick other ports with PALISADE_*_PORT (see docs/local-cluster.md)"
@@ -147,7 +154,11 @@ cmd_up() {
     # Partly running (a crash, a reboot): restart everything on the same
     # certificates and etcd data.
     stop_all
+    local port
+    for port in "$ETCD_PORT" "$ETCD_PEER_PORT" "$APISERVER_PORT" "$KCM_PORT"; do wait_free "$port"; done
     trap 'on_up_failure' EXIT
+    printf 'ETCD_PORT=%s\nETCD_PEER_PORT=%s\nAPISERVER_PORT=%s\nKCM_PORT=%s\n' \
+        "$ETCD_PORT" "$ETCD_PEER_PORT" "$APISERVER_PORT" "$KCM_PORT" >"$CLUSTER_DIR/ports.env"
     ensure_pki
     write_kubeconfigs
     start_etcd

@@ -17,6 +17,12 @@ ETCD_PORT=${PALISADE_ETCD_PORT:-23379}
 ETCD_PEER_PORT=${PALISADE_ETCD_PEER_PORT:-23380}
 APISERVER_PORT=${PALISADE_APISERVER_PORT:-26443}
 KCM_PORT=${PALISADE_KCM_PORT:-26257}
+# A cluster keeps the ports it was started with until `down`, whatever the
+# environment of a later status/env/up says.
+if [[ -f "$CLUSTER_DIR/ports.env" ]]; then
+    # shellcheck source=/dev/null
+    . "$CLUSTER_DIR/ports.env"
+fi
 
 TENANT_NAMESPACE=tenant-a
 TENANT_USER=tenant-a-user

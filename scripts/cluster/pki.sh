@@ -17,9 +17,18 @@ ensure_openssl() {
     apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null
 }
 
-# new_cert NAME CN ORG EKU [SAN]: key + certificate signed by the local CA.
+# new_ca NAME CN: a self-signed CA.
+new_ca() {
+    [[ -f "$PKI_DIR/$1.crt" ]] && return 0
+    openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 -sha256 \
+        -keyout "$PKI_DIR/$1.key" -out "$PKI_DIR/$1.crt" -subj "/CN=$2" \
+        -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+}
+
+# new_cert NAME CN ORG EKU [SAN]: key + certificate signed by CA $SIGNER
+# (default: the cluster CA).
 new_cert() {
-    local name=$1 cn=$2 org=$3 eku=$4 san=${5:-} subj ext
+    local name=$1 cn=$2 org=$3 eku=$4 san=${5:-} ca=${SIGNER:-ca} subj ext
     [[ -f "$PKI_DIR/$name.crt" ]] && return 0
     subj="/CN=$cn"
     [[ -n "$org" ]] && subj="/O=$org$subj"
@@ -30,7 +39,7 @@ extendedKeyUsage=$eku"
 subjectAltName=$san"
     openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
         -keyout "$PKI_DIR/$name.key" -subj "$subj" -out "$PKI_DIR/$name.csr" 2>/dev/null
-    openssl x509 -req -in "$PKI_DIR/$name.csr" -CA "$PKI_DIR/ca.crt" -CAkey "$PKI_DIR/ca.key" \
+    openssl x509 -req -in "$PKI_DIR/$name.csr" -CA "$PKI_DIR/$ca.crt" -CAkey "$PKI_DIR/$ca.key" \
         -CAcreateserial -days 365 -sha256 -out "$PKI_DIR/$name.crt" -extfile <(echo "$ext") 2>/dev/null
     rm -f "$PKI_DIR/$name.csr"
 }
@@ -38,11 +47,12 @@ subjectAltName=$san"
 ensure_pki() {
     ensure_openssl
     mkdir -p "$PKI_DIR" && chmod 700 "$PKI_DIR"
-    if [[ ! -f "$PKI_DIR/ca.crt" ]]; then
-        openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 -sha256 \
-            -keyout "$PKI_DIR/ca.key" -out "$PKI_DIR/ca.crt" -subj "/CN=palisade-local-ca" \
-            -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
-    fi
+    new_ca ca palisade-local-ca
+    # The aggregation layer's request-header CA, separate as in kubeadm: it
+    # fills extension-apiserver-authentication, which the controller-manager
+    # reads (and complains about every second when it is missing).
+    new_ca front-proxy-ca palisade-front-proxy-ca
+    SIGNER=front-proxy-ca new_cert front-proxy-client front-proxy-client "" clientAuth
     new_cert etcd-server etcd-server "" serverAuth,clientAuth "IP:127.0.0.1,DNS:localhost"
     new_cert apiserver-etcd-client kube-apiserver-etcd-client "" clientAuth
     new_cert apiserver kube-apiserver "" serverAuth \

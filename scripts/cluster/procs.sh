@@ -14,9 +14,13 @@ start_component() {
     local name=$1
     shift
     mkdir -p "$RUN_DIR" "$LOG_DIR"
+    rm -f "$RUN_DIR/$name.pid"
+    # One log per run (the previous run's kept as .prev) so readiness checks
+    # on the log never see an old run's lines.
+    [[ -f "$LOG_DIR/$name.log" ]] && mv "$LOG_DIR/$name.log" "$LOG_DIR/$name.log.prev"
     # shellcheck disable=SC2016 # $$ is expanded by the inner shell, on purpose
     setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$RUN_DIR/$name.pid" \
-        "$K8S_BIN_DIR/$name" "$@" </dev/null >>"$LOG_DIR/$name.log" 2>&1 8>&- 9>&- &
+        "$K8S_BIN_DIR/$name" "$@" </dev/null >"$LOG_DIR/$name.log" 2>&1 8>&- 9>&- &
     local i
     for ((i = 0; i < 50; i++)); do
         [[ -s "$RUN_DIR/$name.pid" ]] && return 0
@@ -94,4 +98,15 @@ wait_port() {
         sleep 0.2
     done
     die "$name did not listen on 127.0.0.1:$port within ${secs}s (see $LOG_DIR/$name.log)"
+}
+
+# wait_log NAME TEXT SECONDS: until NAME's log contains TEXT.
+wait_log() {
+    local name=$1 text=$2 secs=$3 i
+    for ((i = 0; i < secs * 5; i++)); do
+        grep -qF -- "$text" "$LOG_DIR/$name.log" 2>/dev/null && return 0
+        component_pid "$name" >/dev/null || die "$name exited (see $LOG_DIR/$name.log)"
+        sleep 0.2
+    done
+    die "$name not ready within ${secs}s (see $LOG_DIR/$name.log)"
 }

@@ -23,8 +23,12 @@ check() { # check DESCRIPTION COMMAND...
 }
 
 cleanup() {
-    [[ -n "$webhook_pid" ]] && kill "$webhook_pid" 2>/dev/null && wait "$webhook_pid" 2>/dev/null
-    [[ -n "$work" ]] && rm -rf "$work"
+    if [[ -n "$webhook_pid" ]]; then
+        kill "$webhook_pid" 2>/dev/null || true
+        wait "$webhook_pid" 2>/dev/null || true # killed by TERM: status 143
+        webhook_pid=""
+    fi
+    if [[ -n "$work" ]]; then rm -rf "$work"; fi
     "$cluster" down || true
 }
 trap cleanup EXIT
@@ -112,13 +116,39 @@ else
     echo "skip - python3 missing: webhook check not run"
 fi
 
+# Garbage collection: a dependent goes once its owner is deleted.
+"${admin[@]}" -n "$ns" create configmap owner -o name
+uid=$("${admin[@]}" -n "$ns" get configmap owner -o jsonpath='{.metadata.uid}')
+"${admin[@]}" apply -o name -f - <<YAML
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: dependent
+  namespace: $ns
+  ownerReferences: [{apiVersion: v1, kind: ConfigMap, name: owner, uid: "$uid"}]
+YAML
+"${admin[@]}" -n "$ns" delete configmap owner --wait=false
+gone() { # gone KUBECTL-GET-ARGS...: waits up to 60s for NotFound
+    local _ out
+    for _ in $(seq 60); do
+        out=$("${admin[@]}" get "$@" 2>&1 || true)
+        [[ "$out" == *NotFound* ]] && return 0
+        sleep 1
+    done
+    return 1
+}
+check "garbage collector deletes a dependent of a deleted owner" gone -n "$ns" configmap dependent
+
 check "admin deletes namespace $ns" "${admin[@]}" delete namespace "$ns" --wait=false
+check "namespace controller finishes deleting $ns" gone namespace "$ns"
 
 trap - EXIT
 cleanup
-left=$(for d in /proc/[0-9]*; do
-    tr '\0' ' ' <"$d/cmdline" 2>/dev/null | grep -q -- "$PALISADE_CLUSTER_DIR/" && echo "${d#/proc/}"
-done || true)
+left=""
+for d in /proc/[0-9]*; do
+    cmd=$(tr '\0' ' ' 2>/dev/null <"$d/cmdline" || true)
+    if [[ "$cmd" == *"$PALISADE_CLUSTER_DIR/"* && ${d#/proc/} != "$$" ]]; then left+=" ${d#/proc/}"; fi
+done
 check "down left no process (${left:-none})" [ -z "$left" ]
 check "down removed $PALISADE_CLUSTER_DIR" [ ! -e "$PALISADE_CLUSTER_DIR" ]
 
