@@ -1,0 +1,53 @@
+//! Evaluating `any`/`all` condition blocks (preconditions, deny, exception conditions).
+
+use palisade_api::{AnyAllConditions, Condition};
+
+use crate::operators::Operator;
+use crate::variables::{Resolver, VarError, substitute_all};
+
+/// Whether the conditions hold, and the messages of the conditions that decided it.
+pub fn evaluate(conditions: &AnyAllConditions, r: &Resolver<'_>) -> Result<(bool, String), VarError> {
+    let mut false_messages = Vec::new();
+    let mut any_ok = true;
+    if let Some(any) = &conditions.any {
+        // Kyverno: an `any` block that is present but empty never holds.
+        any_ok = false;
+        for c in any {
+            let (holds, msg) = one(c, r)?;
+            if holds {
+                any_ok = true;
+                break;
+            }
+            false_messages.extend(msg);
+        }
+    }
+    let mut all_ok = true;
+    for c in conditions.all.iter().flatten() {
+        let (holds, msg) = one(c, r)?;
+        if !holds {
+            all_ok = false;
+            false_messages.extend(msg);
+            break;
+        }
+    }
+    let holds = any_ok && all_ok;
+    let message = if holds { String::new() } else { false_messages.join("; ") };
+    Ok((holds, message))
+}
+
+fn one(c: &Condition, r: &Resolver<'_>) -> Result<(bool, Option<String>), VarError> {
+    let key = substitute_all(&c.key, r)?;
+    let value = substitute_all(&c.value, r)?;
+    let op = Operator::parse(&c.operator).ok_or_else(|| VarError::Substitution {
+        message: format!("unknown condition operator {:?}", c.operator),
+    })?;
+    let holds = op.evaluate(&key, &value);
+    let message = match &c.message {
+        Some(m) if !m.is_empty() => {
+            let resolved = crate::variables::substitute_string(m, r, "message").ok();
+            Some(resolved.and_then(|v| v.as_str().map(str::to_string)).unwrap_or_else(|| m.clone()))
+        }
+        _ => None,
+    };
+    Ok((holds, message))
+}

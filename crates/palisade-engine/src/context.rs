@@ -1,0 +1,147 @@
+//! The variable context of one evaluation: Kyverno's JSON context (`request`, `images`,
+//! `element`, context entries, ...) with cheap checkpoints for foreach and context entries.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Map, Value};
+
+use crate::jp::{self, Expression};
+use crate::variables::VarError;
+
+/// Caches compiled JMESPath expressions by their text.
+#[derive(Default, Debug)]
+pub struct ExprCache {
+    map: Mutex<BTreeMap<String, Arc<Expression>>>,
+}
+
+impl ExprCache {
+    /// Compiles `expr`, or returns the cached compilation.
+    pub fn get(&self, expr: &str) -> Result<Arc<Expression>, String> {
+        if let Ok(map) = self.map.lock()
+            && let Some(e) = map.get(expr)
+        {
+            return Ok(e.clone());
+        }
+        let compiled = Arc::new(jp::compile(expr)?);
+        if let Ok(mut map) = self.map.lock() {
+            // Bound the cache: expressions built from resource data could otherwise grow it.
+            if map.len() < 4096 {
+                map.insert(expr.to_string(), compiled.clone());
+            }
+        }
+        Ok(compiled)
+    }
+}
+
+/// The JSON document variables are evaluated against.
+#[derive(Debug, Clone)]
+pub struct EvalContext {
+    root: Value,
+    undo: Vec<(String, Option<Value>)>,
+    deleting: bool,
+}
+
+impl EvalContext {
+    /// A context holding `root` (an object whose keys are the top-level variables).
+    pub fn new(root: Map<String, Value>) -> Self {
+        let deleting = root
+            .get("request")
+            .and_then(|r| r.get("operation"))
+            .and_then(Value::as_str)
+            == Some("DELETE");
+        EvalContext { root: Value::Object(root), undo: Vec::new(), deleting }
+    }
+
+    /// The whole document.
+    pub fn root(&self) -> &Value {
+        &self.root
+    }
+
+    /// True when the request is a DELETE (variables on `request.object` read `request.oldObject`).
+    pub fn is_delete(&self) -> bool {
+        self.deleting
+    }
+
+    /// A checkpoint to return to with [`EvalContext::restore`].
+    pub fn checkpoint(&self) -> usize {
+        self.undo.len()
+    }
+
+    /// Undoes every `set` made after `checkpoint`.
+    pub fn restore(&mut self, checkpoint: usize) {
+        while self.undo.len() > checkpoint {
+            let Some((key, old)) = self.undo.pop() else { break };
+            if let Value::Object(map) = &mut self.root {
+                match old {
+                    Some(v) => {
+                        map.insert(key, v);
+                    }
+                    None => {
+                        map.remove(&key);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sets a variable; a dotted name (`request.operation`) sets a nested field, as Kyverno's
+    /// `AddVariable` does.
+    pub fn set(&mut self, name: &str, value: Value) {
+        let mut parts = name.split('.');
+        let Some(top) = parts.next() else { return };
+        let rest: Vec<&str> = parts.collect();
+        let Value::Object(map) = &mut self.root else { return };
+        self.undo.push((top.to_string(), map.get(top).cloned()));
+        if rest.is_empty() {
+            map.insert(top.to_string(), value);
+            return;
+        }
+        let mut cursor = map.entry(top.to_string()).or_insert_with(|| Value::Object(Map::new()));
+        for (i, part) in rest.iter().enumerate() {
+            if !cursor.is_object() {
+                *cursor = Value::Object(Map::new());
+            }
+            let Value::Object(m) = cursor else { return };
+            if i + 1 == rest.len() {
+                m.insert((*part).to_string(), value);
+                return;
+            }
+            cursor = m.entry((*part).to_string()).or_insert_with(|| Value::Object(Map::new()));
+        }
+    }
+
+    /// Evaluates a JMESPath expression against the context.
+    pub fn query(&self, cache: &ExprCache, expr: &str, clock: &jp::Clock) -> Result<Value, VarError> {
+        let expr = expr.trim();
+        if expr.is_empty() {
+            return Err(VarError::Query { expr: String::new(), message: "invalid query (nil)".into() });
+        }
+        let compiled = cache
+            .get(expr)
+            .map_err(|message| VarError::Query { expr: expr.to_string(), message })?;
+        jp::search(&compiled, &self.root, clock).map_err(|e| match e {
+            jp::SearchError::NotFound(message) => VarError::NotFound { expr: expr.to_string(), message },
+            jp::SearchError::Other(message) => VarError::Query { expr: expr.to_string(), message },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn set_and_restore() {
+        let mut ctx = EvalContext::new(Map::new());
+        ctx.set("request.operation", json!("CREATE"));
+        let cp = ctx.checkpoint();
+        ctx.set("element", json!({"name": "a"}));
+        ctx.set("request.operation", json!("UPDATE"));
+        assert_eq!(ctx.root()["request"]["operation"], json!("UPDATE"));
+        ctx.restore(cp);
+        assert_eq!(ctx.root()["request"]["operation"], json!("CREATE"));
+        assert!(ctx.root().get("element").is_none());
+    }
+}

@@ -1,0 +1,172 @@
+//! Loading rule context entries (`variable`, `configMap`, `apiCall`, `globalReference`,
+//! `imageRegistry`) into the variable context.
+
+use palisade_api::context::ContextEntry;
+use serde_json::Value;
+
+use crate::context::EvalContext;
+use crate::ports::{ApiCallRequest, ContextSource, Lookup};
+use crate::variables::{Mode, Resolver, substitute_all};
+
+/// What loading needs.
+pub struct Loader<'a> {
+    /// Cluster data.
+    pub source: &'a dyn ContextSource,
+    /// Compiled expressions.
+    pub cache: &'a crate::context::ExprCache,
+    /// Clock.
+    pub clock: &'a crate::jp::Clock,
+}
+
+impl Loader<'_> {
+    /// Loads `entries` in order. Values supplied for the rule (a values file) are set first, as
+    /// Kyverno's CLI does; an entry whose source is unavailable offline is left unloaded.
+    pub fn load(&self, ctx: &mut EvalContext, entries: &[ContextEntry]) -> Result<(), String> {
+        for entry in entries {
+            match self.load_one(ctx, entry)? {
+                Some(value) => ctx.set(&entry.name, value),
+                None => continue,
+            }
+        }
+        Ok(())
+    }
+
+    fn resolve(&self, ctx: &EvalContext, v: &Value) -> Result<Value, String> {
+        let r = Resolver { ctx, cache: self.cache, clock: self.clock, mode: Mode::Strict };
+        substitute_all(v, &r).map_err(|e| e.to_string())
+    }
+
+    fn resolve_str(&self, ctx: &EvalContext, s: &str) -> Result<String, String> {
+        match self.resolve(ctx, &Value::String(s.to_string()))? {
+            Value::String(s) => Ok(s),
+            other => Ok(crate::value::go_sprint(&other)),
+        }
+    }
+
+    fn apply_jmespath(&self, ctx: &EvalContext, path: &str, data: &Value) -> Result<Value, String> {
+        let path = self.resolve_str(ctx, path)?;
+        let expr = self.cache.get(&path)?;
+        crate::jp::search(&expr, data, self.clock).map_err(|e| match e {
+            crate::jp::SearchError::NotFound(m) | crate::jp::SearchError::Other(m) => m,
+        })
+    }
+
+    fn load_one(&self, ctx: &EvalContext, entry: &ContextEntry) -> Result<Option<Value>, String> {
+        let name = &entry.name;
+        if let Some(var) = &entry.variable {
+            let default = var.default.as_ref().map(|d| self.resolve(ctx, d)).transpose()
+                .map_err(|e| format!("failed to substitute variables in context entry {name}: {e}"))?;
+            let mut output = default.clone();
+            if let Some(value) = &var.value {
+                let value = self.resolve(ctx, value)
+                    .map_err(|e| format!("failed to substitute variables in context entry {name}: {e}"))?;
+                match var.jmes_path.as_deref().filter(|p| !p.is_empty()) {
+                    Some(path) => match self.apply_jmespath(ctx, path, &value) {
+                        Ok(v) => output = Some(v),
+                        Err(e) if default.is_none() => {
+                            return Err(format!("failed to apply jmespath {path} to variable {name}: {e}"));
+                        }
+                        Err(_) => {}
+                    },
+                    None => output = Some(value),
+                }
+            } else if let Some(path) = var.jmes_path.as_deref().filter(|p| !p.is_empty()) {
+                let path = self.resolve_str(ctx, path)?;
+                let r = ctx.query(self.cache, &path, self.clock);
+                match r {
+                    Ok(v) => output = Some(v),
+                    Err(e) if default.is_none() => {
+                        return Err(format!("failed to apply jmespath {path} to variable {name}: {e}"));
+                    }
+                    Err(_) => {}
+                }
+            }
+            return match output {
+                Some(Value::Null) | None => Err(format!(
+                    "unable to add context entry for variable {name} since it evaluated to nil"
+                )),
+                Some(v) => Ok(Some(v)),
+            };
+        }
+        if let Some(cm) = &entry.config_map {
+            let cm_name = self.resolve_str(ctx, &cm.name)?;
+            let ns = self.resolve_str(ctx, cm.namespace.as_deref().unwrap_or("default"))?;
+            return match self.source.config_map(&ns, &cm_name) {
+                Lookup::Found(v) => Ok(Some(v)),
+                Lookup::Unavailable => Ok(None),
+                Lookup::Failed(e) => Err(format!("failed to retrieve config map {ns}/{cm_name} for context entry {name}: {e}")),
+            };
+        }
+        if let Some(call) = &entry.api_call {
+            return self.api_call(ctx, entry, call);
+        }
+        if let Some(g) = &entry.global_reference {
+            return match self.source.global_context(&g.name) {
+                Lookup::Found(data) => match g.jmes_path.as_deref().filter(|p| !p.is_empty()) {
+                    Some(p) => self.apply_jmespath(ctx, p, &data).map(Some),
+                    None => Ok(Some(data)),
+                },
+                Lookup::Unavailable => Ok(None),
+                Lookup::Failed(e) => Err(format!("failed to load global context entry {} for {name}: {e}", g.name)),
+            };
+        }
+        if let Some(reg) = &entry.image_registry {
+            let reference = self.resolve_str(ctx, &reg.reference)?;
+            return match self.source.image_data(&reference) {
+                Lookup::Found(data) => match reg.jmes_path.as_deref().filter(|p| !p.is_empty()) {
+                    Some(p) => self.apply_jmespath(ctx, p, &data).map(Some),
+                    None => Ok(Some(data)),
+                },
+                Lookup::Unavailable => Ok(None),
+                Lookup::Failed(e) => Err(format!("failed to fetch image data for {reference} (context entry {name}): {e}")),
+            };
+        }
+        Ok(None)
+    }
+
+    fn api_call(
+        &self,
+        ctx: &EvalContext,
+        entry: &ContextEntry,
+        call: &palisade_api::context::ApiCall,
+    ) -> Result<Option<Value>, String> {
+        let name = &entry.name;
+        let method = call.method.clone().unwrap_or_else(|| "GET".to_string());
+        let (url, external) = match (&call.url_path, &call.service) {
+            (_, Some(svc)) => (self.resolve_str(ctx, &svc.url)?, true),
+            (Some(path), None) => (self.resolve_str(ctx, path)?, false),
+            (None, None) => return Err(format!("context entry {name}: apiCall needs urlPath or service")),
+        };
+        let body = match &call.data {
+            Some(items) if method == "POST" => {
+                let mut map = serde_json::Map::new();
+                for kv in items {
+                    map.insert(kv.key.clone(), self.resolve(ctx, &kv.value)?);
+                }
+                Some(Value::Object(map))
+            }
+            _ => None,
+        };
+        let request = ApiCallRequest { method, url: url.clone(), body, external };
+        let data = match self.source.api_call(&request) {
+            Lookup::Found(v) => v,
+            Lookup::Unavailable => return Ok(None),
+            Lookup::Failed(e) => {
+                return match &call.default {
+                    Some(d) => self.resolve(ctx, d).map(Some),
+                    None => Err(format!("failed to load context entry {name} from {url}: {e}")),
+                };
+            }
+        };
+        match call.jmes_path.as_deref().filter(|p| !p.is_empty()) {
+            Some(p) => match self.apply_jmespath(ctx, p, &data) {
+                Ok(v) => Ok(Some(v)),
+                Err(e) => match &call.default {
+                    Some(d) => self.resolve(ctx, d).map(Some),
+                    None => Err(format!("failed to apply JMESPath {p} to the response of {url} for {name}: {e}")),
+                },
+            },
+            None => Ok(Some(data)),
+        }
+    }
+}

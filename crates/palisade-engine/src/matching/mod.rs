@@ -1,0 +1,187 @@
+//! `match` and `exclude`: which resources and requests a rule applies to (Kyverno's
+//! `MatchesResourceDescription`).
+
+mod kinds;
+mod selector;
+mod userinfo;
+
+use std::collections::BTreeMap;
+
+use palisade_api::matching::{MatchResources, ResourceDescription, ResourceFilter};
+use palisade_primitives::wildcard;
+use serde_json::Value;
+
+pub use kinds::{Gvk, kind_matches, parse_kind_selector};
+pub use selector::{selector_matches, validate_selector};
+pub use userinfo::RequestInfo;
+
+/// What matching looks at.
+#[derive(Debug, Clone, Copy)]
+pub struct MatchInput<'a> {
+    /// The resource (the new object, or the old one for DELETE).
+    pub resource: &'a Value,
+    /// Its group, version and kind.
+    pub gvk: &'a Gvk,
+    /// The subresource of the request, or "".
+    pub subresource: &'a str,
+    /// CREATE, UPDATE, DELETE or CONNECT.
+    pub operation: &'a str,
+    /// Labels of the resource's namespace, when known.
+    pub namespace_labels: Option<&'a BTreeMap<String, String>>,
+    /// The requester.
+    pub request: &'a RequestInfo,
+}
+
+/// Why a rule does not apply to a resource, or `Ok` when it does.
+pub fn rule_matches(
+    match_: &MatchResources,
+    exclude: Option<&MatchResources>,
+    policy_namespace: Option<&str>,
+    input: &MatchInput<'_>,
+) -> Result<(), String> {
+    if let Some(ns) = policy_namespace
+        && !ns.is_empty()
+        && ns != namespace_of(input.resource)
+    {
+        return Err("policy and resource namespaces mismatch".to_string());
+    }
+    matches_block(match_, input)?;
+    if let Some(exclude) = exclude {
+        excluded_by(exclude, input)?;
+    }
+    Ok(())
+}
+
+fn matches_block(m: &MatchResources, input: &MatchInput<'_>) -> Result<(), String> {
+    if let Some(any) = m.any.as_ref().filter(|a| !a.is_empty()) {
+        if any.iter().any(|f| filter_errors(f, input).is_empty()) {
+            return Ok(());
+        }
+        return Err("no resource matched".to_string());
+    }
+    if let Some(all) = m.all.as_ref().filter(|a| !a.is_empty()) {
+        if all.iter().all(|f| filter_errors(f, input).is_empty()) {
+            return Ok(());
+        }
+        return Err("not all resources matched".to_string());
+    }
+    let Some(filter) = m.legacy_filter() else { return Err("match cannot be empty".to_string()) };
+    let errors = filter_errors(&filter, input);
+    if errors.is_empty() { Ok(()) } else { Err(errors.join("; ")) }
+}
+
+fn excluded_by(e: &MatchResources, input: &MatchInput<'_>) -> Result<(), String> {
+    if let Some(any) = e.any.as_ref().filter(|a| !a.is_empty()) {
+        if any.iter().any(|f| filter_errors(f, input).is_empty()) {
+            return Err("resource excluded since one of the criteria excluded it".to_string());
+        }
+        return Ok(());
+    }
+    if let Some(all) = e.all.as_ref().filter(|a| !a.is_empty()) {
+        if all.iter().all(|f| filter_errors(f, input).is_empty()) {
+            return Err("resource excluded since the combination of all criteria exclude it".to_string());
+        }
+        return Ok(());
+    }
+    match e.legacy_filter() {
+        Some(filter) if filter_errors(&filter, input).is_empty() => Err("resource excluded".to_string()),
+        _ => Ok(()),
+    }
+}
+
+/// The reasons a filter does not match; empty when it matches.
+fn filter_errors(filter: &ResourceFilter, input: &MatchInput<'_>) -> Vec<String> {
+    if filter.resources == ResourceDescription::default() && !filter.has_user_info() {
+        return vec!["match cannot be empty".to_string()];
+    }
+    let mut errors = description_errors(&filter.resources, input);
+    errors.extend(userinfo::errors(filter, input.request));
+    errors
+}
+
+fn description_errors(d: &ResourceDescription, input: &MatchInput<'_>) -> Vec<String> {
+    let mut errors = Vec::new();
+    let resource = input.resource;
+    if let Some(kinds) = d.kinds.as_ref().filter(|k| !k.is_empty())
+        && !kind_matches(kinds, input.gvk, input.subresource, true)
+    {
+        errors.push(format!("kind does not match {kinds:?}"));
+    }
+    let name = name_of(resource);
+    if let Some(pattern) = d.name.as_ref().filter(|n| !n.is_empty())
+        && !wildcard::matches(pattern, name)
+    {
+        errors.push("name does not match".to_string());
+    }
+    if let Some(names) = d.names.as_ref().filter(|n| !n.is_empty())
+        && !names.iter().any(|n| wildcard::matches(n, name))
+    {
+        errors.push("none of the names match".to_string());
+    }
+    if let Some(namespaces) = d.namespaces.as_ref().filter(|n| !n.is_empty()) {
+        let ns = if input.gvk.kind == "Namespace" { name_of(resource) } else { namespace_of(resource) };
+        if !namespaces.iter().any(|n| wildcard::matches(n, ns)) {
+            errors.push("namespace does not match".to_string());
+        }
+    }
+    if let Some(annotations) = d.annotations.as_ref().filter(|a| !a.is_empty())
+        && !annotations_match(annotations, resource)
+    {
+        errors.push("annotations does not match".to_string());
+    }
+    if let Some(sel) = &d.selector
+        && !selector_matches(sel, &labels_of(resource))
+    {
+        errors.push("selector does not match".to_string());
+    }
+    if let Some(sel) = &d.namespace_selector {
+        if input.gvk.kind == "Namespace" {
+            errors.push("namespace selector is not applicable for namespace resource".to_string());
+        } else if !selector_matches(sel, input.namespace_labels.unwrap_or(&BTreeMap::new())) {
+            errors.push("namespace selector does not match".to_string());
+        }
+    }
+    if let Some(ops) = d.operations.as_ref().filter(|o| !o.is_empty())
+        && !ops.iter().any(|o| o == input.operation)
+    {
+        errors.push("operation does not match".to_string());
+    }
+    errors
+}
+
+fn annotations_match(expected: &BTreeMap<String, String>, resource: &Value) -> bool {
+    let actual = resource.pointer("/metadata/annotations").and_then(Value::as_object);
+    expected.iter().all(|(k, v)| {
+        actual.is_some_and(|a| {
+            a.iter().any(|(ak, av)| {
+                wildcard::matches(k, ak) && av.as_str().is_some_and(|av| wildcard::matches(v, av))
+            })
+        })
+    })
+}
+
+/// `metadata.name`, or `metadata.generateName` when the name is empty.
+pub fn name_of(resource: &Value) -> &str {
+    let name = resource.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
+    if name.is_empty() {
+        return resource.pointer("/metadata/generateName").and_then(Value::as_str).unwrap_or_default();
+    }
+    name
+}
+
+/// `metadata.namespace`, or "".
+pub fn namespace_of(resource: &Value) -> &str {
+    resource.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or_default()
+}
+
+/// `metadata.labels` as a string map (non-string values are ignored).
+pub fn labels_of(resource: &Value) -> BTreeMap<String, String> {
+    resource
+        .pointer("/metadata/labels")
+        .and_then(Value::as_object)
+        .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests;

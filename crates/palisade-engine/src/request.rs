@@ -1,0 +1,124 @@
+//! The request under evaluation and the variable context built from it.
+
+use std::collections::BTreeMap;
+
+use palisade_primitives::image::{self, ImageConfig};
+use serde_json::{Map, Value, json};
+
+use crate::context::EvalContext;
+use crate::matching::{Gvk, RequestInfo};
+
+/// An admission request, or its offline equivalent (a resource from a file).
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    /// CREATE, UPDATE, DELETE or CONNECT.
+    pub operation: String,
+    /// The new object (null for DELETE).
+    pub object: Value,
+    /// The old object (null for CREATE).
+    pub old_object: Value,
+    /// The requester.
+    pub user: RequestInfo,
+    /// The subresource, or "".
+    pub subresource: String,
+    /// Labels of the resource's namespace, when known.
+    pub namespace_labels: Option<BTreeMap<String, String>>,
+    /// Further `request.*` fields of an AdmissionRequest (uid, name, namespace, kind, dryRun, ...).
+    pub admission: Map<String, Value>,
+}
+
+impl Request {
+    /// An offline CREATE request for `object`.
+    pub fn create(object: Value) -> Self {
+        Request { operation: "CREATE".to_string(), object, ..Request::default() }
+    }
+
+    /// The resource rules look at: the new object, or the old one when there is none (DELETE).
+    pub fn resource(&self) -> &Value {
+        if self.object.is_null() || self.object.as_object().is_some_and(Map::is_empty) {
+            &self.old_object
+        } else {
+            &self.object
+        }
+    }
+
+    /// Group, version and kind of the resource.
+    pub fn gvk(&self) -> Gvk {
+        Gvk::of(self.resource())
+    }
+
+    /// Builds Kyverno's JSON context for this request.
+    pub fn context(&self) -> EvalContext {
+        let mut request = self.admission.clone();
+        request.insert("operation".into(), Value::String(self.operation.clone()));
+        request.insert("object".into(), self.object.clone());
+        request.insert("oldObject".into(), self.old_object.clone());
+        request.insert("userInfo".into(), serde_json::to_value(&self.user.user_info).unwrap_or(Value::Null));
+        request.insert("roles".into(), json!(self.user.roles));
+        request.insert("clusterRoles".into(), json!(self.user.cluster_roles));
+        let mut root = Map::new();
+        root.insert("request".into(), Value::Object(request));
+        if let Some((ns, name)) = service_account(&self.user.user_info.username) {
+            root.insert("serviceAccountName".into(), Value::String(name.to_string()));
+            root.insert("serviceAccountNamespace".into(), Value::String(ns.to_string()));
+        } else {
+            root.insert("serviceAccountName".into(), Value::String(String::new()));
+            root.insert("serviceAccountNamespace".into(), Value::String(String::new()));
+        }
+        if let Some(images) = images_of(self.resource()) {
+            root.insert("images".into(), images);
+        }
+        EvalContext::new(root)
+    }
+}
+
+fn service_account(username: &str) -> Option<(&str, &str)> {
+    username.strip_prefix("system:serviceaccount:")?.split_once(':')
+}
+
+/// Where the containers of each Pod-bearing kind live.
+pub fn pod_spec_pointer(kind: &str) -> Option<&'static str> {
+    match kind {
+        "Pod" => Some("/spec"),
+        "CronJob" => Some("/spec/jobTemplate/spec/template/spec"),
+        "Deployment" | "DaemonSet" | "StatefulSet" | "ReplicaSet" | "ReplicationController" | "Job" => {
+            Some("/spec/template/spec")
+        }
+        _ => None,
+    }
+}
+
+/// Kyverno's `images` variable: image details per container kind and container name.
+pub fn images_of(resource: &Value) -> Option<Value> {
+    let kind = resource.get("kind")?.as_str()?;
+    let base = pod_spec_pointer(kind)?;
+    let spec = resource.pointer(base)?;
+    let cfg = ImageConfig::default();
+    let mut out = Map::new();
+    for field in ["containers", "initContainers", "ephemeralContainers"] {
+        let Some(list) = spec.get(field).and_then(Value::as_array) else { continue };
+        let mut by_name = Map::new();
+        for (i, c) in list.iter().enumerate() {
+            let (Some(name), Some(img)) = (c.get("name").and_then(Value::as_str), c.get("image").and_then(Value::as_str)) else {
+                continue;
+            };
+            let Ok(info) = image::parse(img, &cfg) else { continue };
+            let mut entry = Map::new();
+            entry.insert("registry".into(), Value::String(info.registry.clone()));
+            entry.insert("name".into(), Value::String(info.name.clone()));
+            entry.insert("path".into(), Value::String(info.path.clone()));
+            entry.insert("tag".into(), Value::String(info.tag.clone()));
+            if !info.digest.is_empty() {
+                entry.insert("digest".into(), Value::String(info.digest.clone()));
+            }
+            entry.insert("reference".into(), Value::String(info.reference.clone()));
+            entry.insert("referenceWithTag".into(), Value::String(info.reference_with_tag.clone()));
+            entry.insert("jsonPointer".into(), Value::String(format!("{base}/{field}/{i}/image")));
+            by_name.insert(name.to_string(), Value::Object(entry));
+        }
+        if !by_name.is_empty() {
+            out.insert(field.to_string(), Value::Object(by_name));
+        }
+    }
+    Some(Value::Object(out))
+}

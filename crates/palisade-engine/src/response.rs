@@ -1,0 +1,101 @@
+//! Rule outcomes as data: what the CLI prints, the webhook enforces and reports record.
+
+use palisade_api::{FailureAction, RuleType};
+use serde::Serialize;
+
+/// The outcome of one rule on one resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RuleStatus {
+    /// The resource satisfies the rule.
+    Pass,
+    /// The resource violates the rule.
+    Fail,
+    /// A violation reported as a warning.
+    Warn,
+    /// The rule could not be evaluated; the message says why.
+    Error,
+    /// The rule does not apply (preconditions, anchors, exceptions).
+    Skip,
+}
+
+impl RuleStatus {
+    /// The lower-case name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleStatus::Pass => "pass",
+            RuleStatus::Fail => "fail",
+            RuleStatus::Warn => "warn",
+            RuleStatus::Error => "error",
+            RuleStatus::Skip => "skip",
+        }
+    }
+
+    /// Parses a report result name.
+    pub fn parse(s: &str) -> Option<RuleStatus> {
+        Some(match s {
+            "pass" => RuleStatus::Pass,
+            "fail" => RuleStatus::Fail,
+            "warn" => RuleStatus::Warn,
+            "error" => RuleStatus::Error,
+            "skip" => RuleStatus::Skip,
+            _ => return None,
+        })
+    }
+}
+
+/// One rule's response.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleResponse {
+    /// Rule name (autogen rules carry their `autogen-` name).
+    pub name: String,
+    /// The kind of rule.
+    #[serde(skip)]
+    pub rule_type: RuleType,
+    /// The outcome.
+    pub status: RuleStatus,
+    /// A message a person can act on.
+    pub message: String,
+    /// The failure action that applies to this rule for this resource (validate rules).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure_action: Option<FailureAction>,
+    /// Policy exceptions that caused a skip (`namespace/name`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub exceptions: Vec<String>,
+    /// Report properties of the rule.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub properties: Vec<(String, String)>,
+}
+
+impl RuleResponse {
+    /// A response with the given status and message.
+    pub fn new(name: &str, rule_type: RuleType, status: RuleStatus, message: impl Into<String>) -> Self {
+        RuleResponse {
+            name: name.to_string(),
+            rule_type,
+            status,
+            message: message.into(),
+            failure_action: None,
+            exceptions: Vec::new(),
+            properties: Vec::new(),
+        }
+    }
+}
+
+/// All rule responses of one policy on one resource.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyResponse {
+    /// The policy name as reports show it (`namespace/name` for a namespaced Policy).
+    pub policy: String,
+    /// Responses, in rule order; rules that do not match the resource have none.
+    pub rules: Vec<RuleResponse>,
+}
+
+impl PolicyResponse {
+    /// True when some rule failed.
+    pub fn has_failures(&self) -> bool {
+        self.rules.iter().any(|r| r.status == RuleStatus::Fail)
+    }
+}

@@ -1,0 +1,305 @@
+//! `validate` rules: pattern, anyPattern, deny, foreach and podSecurity, with Kyverno's
+//! outcomes and messages.
+
+pub mod pattern;
+
+use palisade_api::context::ContextEntry;
+use palisade_api::validate::{Deny, ForEachValidation, Validation};
+use palisade_api::{Conditions, Rule, RuleType};
+use serde_json::Value;
+
+use crate::EvalEnv;
+use crate::conditions;
+use crate::context::EvalContext;
+use crate::entries::Loader;
+use crate::response::{RuleResponse, RuleStatus};
+use crate::variables::{Mode, Resolver, substitute_all};
+use pattern::{Mismatch, match_pattern};
+
+/// One validator: the rule itself, or a foreach block inside it.
+struct Validator<'a> {
+    rule_name: &'a str,
+    message: Option<&'a str>,
+    context: &'a [ContextEntry],
+    preconditions: Option<&'a Conditions>,
+    pattern: Option<&'a Value>,
+    any_pattern: Option<&'a Value>,
+    deny: Option<&'a Deny>,
+    foreach: Option<&'a [ForEachValidation]>,
+    /// The element a scoped foreach validates instead of the resource.
+    element: Option<Value>,
+    nesting: usize,
+}
+
+fn response(v: &Validator<'_>, status: RuleStatus, message: impl Into<String>) -> RuleResponse {
+    RuleResponse::new(v.rule_name, RuleType::Validation, status, message)
+}
+
+/// Evaluates the validation parts of a matched rule (everything after match and exceptions).
+pub(crate) fn validate_rule(rule: &Rule, validation: &Validation, env: &EvalEnv<'_>, ctx: &mut EvalContext) -> RuleResponse {
+    if let Some(ps) = &validation.pod_security {
+        return crate::pss::validate(rule, ps, env, ctx);
+    }
+    if validation.cel.is_some() {
+        return RuleResponse::new(
+            &rule.name,
+            RuleType::Validation,
+            RuleStatus::Error,
+            "validate.cel rules are not evaluated by this version of Palisade",
+        );
+    }
+    if validation.manifests.is_some() || validation.assert.is_some() {
+        return RuleResponse::new(
+            &rule.name,
+            RuleType::Validation,
+            RuleStatus::Error,
+            "validate.manifests and validate.assert rules are not supported",
+        );
+    }
+    let v = Validator {
+        rule_name: &rule.name,
+        message: validation.message.as_deref(),
+        context: rule.context.as_deref().unwrap_or_default(),
+        preconditions: rule.preconditions.as_ref(),
+        pattern: validation.pattern.as_ref(),
+        any_pattern: validation.any_pattern.as_ref(),
+        deny: validation.deny.as_ref(),
+        foreach: validation.foreach.as_deref(),
+        element: None,
+        nesting: 0,
+    };
+    run(&v, env, ctx)
+}
+
+fn resolver<'a>(env: &'a EvalEnv<'_>, ctx: &'a EvalContext, mode: Mode) -> Resolver<'a> {
+    Resolver { ctx, cache: env.cache, clock: env.clock, mode }
+}
+
+fn run(v: &Validator<'_>, env: &EvalEnv<'_>, ctx: &mut EvalContext) -> RuleResponse {
+    let loader = Loader { source: env.source, cache: env.cache, clock: env.clock };
+    if let Err(e) = loader.load(ctx, v.context) {
+        return response(v, RuleStatus::Error, format!("failed to load context: {e}"));
+    }
+    if let Some(pre) = v.preconditions {
+        match conditions::evaluate(&pre.to_any_all(), &resolver(env, ctx, Mode::Lenient)) {
+            Err(e) => return response(v, RuleStatus::Error, format!("failed to evaluate preconditions: {e}")),
+            Ok((false, msg)) => {
+                let text = if msg.is_empty() { "preconditions not met".to_string() } else { format!("preconditions not met; {msg}") };
+                return response(v, RuleStatus::Skip, text);
+            }
+            Ok((true, _)) => {}
+        }
+    }
+    if let Some(deny) = v.deny {
+        return validate_deny(v, deny, env, ctx);
+    }
+    if v.pattern.is_some() || v.any_pattern.is_some() {
+        return validate_patterns(v, env, ctx);
+    }
+    if let Some(foreach) = v.foreach {
+        return validate_foreach(v, foreach, env, ctx);
+    }
+    response(v, RuleStatus::Error, "invalid validation rule: podSecurity, cel, patterns, or deny expected")
+}
+
+fn message_text(v: &Validator<'_>, env: &EvalEnv<'_>, ctx: &EvalContext) -> Result<Option<String>, String> {
+    let Some(raw) = v.message.filter(|m| !m.is_empty()) else { return Ok(None) };
+    match crate::variables::substitute_string(raw, &resolver(env, ctx, Mode::Strict), "message") {
+        Ok(Value::String(s)) => Ok(Some(s)),
+        Ok(_) => Ok(Some("the produced message didn't resolve to a string, check your policy definition.".into())),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn validate_deny(v: &Validator<'_>, deny: &Deny, env: &EvalEnv<'_>, ctx: &EvalContext) -> RuleResponse {
+    let conds = deny.conditions.as_ref().map(Conditions::to_any_all).unwrap_or_default();
+    match conditions::evaluate(&conds, &resolver(env, ctx, Mode::Strict)) {
+        Err(e) => response(v, RuleStatus::Error, format!("failed to check deny conditions: {e}")),
+        Ok((false, _)) => response(v, RuleStatus::Pass, format!("validation rule '{}' passed.", v.rule_name)),
+        Ok((true, _)) => {
+            let msg = match message_text(v, env, ctx) {
+                Ok(Some(m)) => m,
+                Ok(None) => format!("validation error: rule {} failed", v.rule_name),
+                Err(_) => v.message.unwrap_or_default().to_string(),
+            };
+            response(v, RuleStatus::Fail, msg)
+        }
+    }
+}
+
+fn validate_patterns(v: &Validator<'_>, env: &EvalEnv<'_>, ctx: &EvalContext) -> RuleResponse {
+    let r = resolver(env, ctx, Mode::Strict);
+    let pattern = match v.pattern.map(|p| substitute_all(p, &r)).transpose() {
+        Ok(p) => p,
+        Err(e) => return response(v, RuleStatus::Error, format!("variable substitution failed: {e}")),
+    };
+    let any_pattern = match v.any_pattern.map(|p| substitute_all(p, &r)).transpose() {
+        Ok(p) => p,
+        Err(e) => return response(v, RuleStatus::Error, format!("variable substitution failed: {e}")),
+    };
+    let resource = match &v.element {
+        Some(e) => e,
+        None => resource_of(ctx),
+    };
+    if let Some(pattern) = &pattern {
+        return match match_pattern(resource, pattern) {
+            Ok(()) => response(v, RuleStatus::Pass, format!("validation rule '{}' passed.", v.rule_name)),
+            Err(e) => match e.kind {
+                Mismatch::Skip => response(v, RuleStatus::Skip, e.message),
+                Mismatch::Error => response(v, RuleStatus::Error, error_message(v, env, ctx, &e.message, "")),
+                Mismatch::Fail => response(v, RuleStatus::Fail, error_message(v, env, ctx, &e.message, &e.path)),
+            },
+        };
+    }
+    let Some(Value::Array(patterns)) = &any_pattern else {
+        return response(v, RuleStatus::Error, "failed to deserialize anyPattern, expected type array");
+    };
+    let mut failed = Vec::new();
+    let mut skipped = Vec::new();
+    for (i, p) in patterns.iter().enumerate() {
+        match match_pattern(resource, p) {
+            Ok(()) => {
+                return response(v, RuleStatus::Pass, format!("validation rule '{}' anyPattern[{i}] passed.", v.rule_name));
+            }
+            Err(e) if e.kind == Mismatch::Skip => {
+                skipped.push(format!("rule {}[{i}] skipped: {}", v.rule_name, e.message));
+            }
+            Err(e) if e.path.is_empty() => failed.push(format!("rule {}[{i}] failed: {}", v.rule_name, e.message)),
+            Err(e) => failed.push(format!("rule {}[{i}] failed at path {}", v.rule_name, e.path)),
+        }
+    }
+    if !failed.is_empty() {
+        let joined = failed.join(" ");
+        let msg = match v.message.filter(|m| !m.is_empty()) {
+            None => format!("validation error: {joined}"),
+            Some(m) if m.ends_with('.') => format!("validation error: {m} {joined}"),
+            Some(m) => format!("validation error: {m}. {joined}"),
+        };
+        return response(v, RuleStatus::Fail, msg);
+    }
+    if !skipped.is_empty() {
+        return response(v, RuleStatus::Skip, skipped.join(" "));
+    }
+    response(v, RuleStatus::Pass, v.message.unwrap_or_default().to_string())
+}
+
+fn error_message(v: &Validator<'_>, env: &EvalEnv<'_>, ctx: &EvalContext, err: &str, path: &str) -> String {
+    match message_text(v, env, ctx) {
+        Ok(None) if !path.is_empty() => format!("validation error: rule {} failed at path {path}", v.rule_name),
+        Ok(None) => format!("validation error: rule {} execution error: {err}", v.rule_name),
+        Ok(Some(mut m)) => {
+            if !m.ends_with('.') {
+                m.push('.');
+            }
+            if path.is_empty() {
+                format!("validation error: {m} rule {} execution error: {err}", v.rule_name)
+            } else {
+                format!("validation error: {m} rule {} failed at path {path}", v.rule_name)
+            }
+        }
+        Err(_) => format!("validation error: variables substitution error in rule {} execution error: {err}", v.rule_name),
+    }
+}
+
+/// The resource under validation: the new object, or the old one for DELETE.
+fn resource_of(ctx: &EvalContext) -> &Value {
+    let req = &ctx.root()["request"];
+    match req.get("object") {
+        Some(o) if !o.is_null() && o.as_object().is_none_or(|m| !m.is_empty()) => o,
+        _ => req.get("oldObject").unwrap_or(&Value::Null),
+    }
+}
+
+fn validate_foreach(v: &Validator<'_>, foreach: &[ForEachValidation], env: &EvalEnv<'_>, ctx: &mut EvalContext) -> RuleResponse {
+    let mut applied = 0;
+    for f in foreach {
+        let Ok(elements) = evaluate_list(&f.list, env, ctx) else { continue };
+        let (resp, count) = validate_elements(v, f, &elements, env, ctx);
+        if resp.status != RuleStatus::Pass {
+            return resp;
+        }
+        applied += count;
+    }
+    if applied == 0 {
+        return response(v, RuleStatus::Skip, "rule skipped");
+    }
+    response(v, RuleStatus::Pass, "rule passed")
+}
+
+/// Evaluates a foreach `list`; a non-list result is a list of one.
+pub(crate) fn evaluate_list(list: &str, env: &EvalEnv<'_>, ctx: &EvalContext) -> Result<Vec<Value>, String> {
+    let expr = list.trim();
+    let expr = expr.strip_prefix("{{").and_then(|e| e.strip_suffix("}}")).unwrap_or(expr).trim();
+    let expr = if ctx.is_delete() { expr.replace("request.object", "request.oldObject") } else { expr.to_string() };
+    match ctx.query(env.cache, &expr, env.clock) {
+        Ok(Value::Array(items)) => Ok(items),
+        Ok(other) => Ok(vec![other]),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn validate_elements(
+    v: &Validator<'_>,
+    f: &ForEachValidation,
+    elements: &[Value],
+    env: &EvalEnv<'_>,
+    ctx: &mut EvalContext,
+) -> (RuleResponse, usize) {
+    let checkpoint = ctx.checkpoint();
+    let mut applied = 0;
+    let last = elements.len().saturating_sub(1);
+    for (index, element) in elements.iter().enumerate() {
+        if element.is_null() {
+            continue;
+        }
+        ctx.restore(checkpoint);
+        add_element(ctx, element, index, v.nesting);
+        for (k, val) in env.source.foreach_values(env.policy_name, v.rule_name, index) {
+            ctx.set(&k, val);
+        }
+        let scoped = match f.element_scope {
+            Some(true) if !element.is_object() => {
+                ctx.restore(checkpoint);
+                let msg = format!(
+                    "failed to process foreach: cannot use elementScope=true foreach rules for elements that are not maps, expected type=map got type={}",
+                    crate::value::go_type(element)
+                );
+                return (response(v, RuleStatus::Error, msg), applied);
+            }
+            Some(s) => s,
+            None => element.is_object(),
+        };
+        let inner = Validator {
+            rule_name: v.rule_name,
+            message: v.message,
+            context: f.context.as_deref().unwrap_or_default(),
+            preconditions: f.preconditions.as_ref(),
+            pattern: f.pattern.as_ref(),
+            any_pattern: f.any_pattern.as_ref(),
+            deny: f.deny.as_ref(),
+            foreach: f.foreach.as_deref(),
+            element: if scoped { Some(element.clone()) } else { v.element.clone() },
+            nesting: v.nesting + 1,
+        };
+        let r = run(&inner, env, ctx);
+        match r.status {
+            RuleStatus::Skip => continue,
+            RuleStatus::Pass => applied += 1,
+            RuleStatus::Error if index < last => continue,
+            status => {
+                ctx.restore(checkpoint);
+                return (response(v, status, format!("validation failure: {}", r.message)), applied);
+            }
+        }
+    }
+    ctx.restore(checkpoint);
+    (response(v, RuleStatus::Pass, ""), applied)
+}
+
+/// Sets `element`, `elementN`, `elementIndex` and `elementIndexN`.
+pub(crate) fn add_element(ctx: &mut EvalContext, element: &Value, index: usize, nesting: usize) {
+    ctx.set("element", element.clone());
+    ctx.set(&format!("element{nesting}"), element.clone());
+    ctx.set("elementIndex", Value::from(index as i64));
+    ctx.set(&format!("elementIndex{nesting}"), Value::from(index as i64));
+}

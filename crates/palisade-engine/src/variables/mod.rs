@@ -1,0 +1,171 @@
+//! `{{ }}` variable substitution and `$( )` references, as Kyverno's `variables` package does it.
+//!
+//! Substitution walks every string leaf and map key. A string that is exactly one variable
+//! takes the variable's JSON value; otherwise values are spliced in as text (JSON for non-strings).
+//! Innermost variables resolve first, so `{{ a.{{ b }} }}` works. `\{{` escapes a variable.
+
+mod references;
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde_json::{Map, Value};
+
+use crate::context::{EvalContext, ExprCache};
+use crate::jp::Clock;
+
+pub use references::substitute_references;
+
+/// Why a variable could not be resolved.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VarError {
+    /// The path names a field that does not exist.
+    #[error("variable {expr} could not be resolved: {message}")]
+    NotFound {
+        /// The expression.
+        expr: String,
+        /// The JMESPath message.
+        message: String,
+    },
+    /// The expression failed to parse or evaluate.
+    #[error("failed to evaluate {expr}: {message}")]
+    Query {
+        /// The expression.
+        expr: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// A reference or substitution problem at a path of the document.
+    #[error("{message}")]
+    Substitution {
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// How unresolvable variables are treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// An unresolvable variable is an error.
+    Strict,
+    /// An unresolvable variable becomes `""` (Kyverno's rule for preconditions).
+    Lenient,
+}
+
+/// What substitution needs from the evaluation.
+pub struct Resolver<'a> {
+    /// The variable context.
+    pub ctx: &'a EvalContext,
+    /// Compiled expressions.
+    pub cache: &'a ExprCache,
+    /// Clock for time functions.
+    pub clock: &'a Clock,
+    /// Error handling.
+    pub mode: Mode,
+}
+
+static VARIABLE: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"(^|[^\\])(\{\{(?:\{[^{}]*\}|[^{}])*\}\})").ok());
+static ESCAPED_VARIABLE: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"\\\{\{(?:\{[^{}]*\}|[^{}])*\}\}").ok());
+
+/// Bound on nested-substitution rounds in one string, so a value that expands into another
+/// variable forever ends in an error rather than a hang.
+const MAX_ROUNDS: usize = 64;
+
+/// True when the value holds anything to substitute (variables or references).
+pub fn has_variables(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains("{{") || s.contains("$("),
+        Value::Array(items) => items.iter().any(has_variables),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains("{{") || k.contains("$(") || has_variables(v)),
+        _ => false,
+    }
+}
+
+/// Substitutes references, then variables, everywhere in `document`.
+pub fn substitute_all(document: &Value, r: &Resolver<'_>) -> Result<Value, VarError> {
+    if !has_variables(document) {
+        return Ok(document.clone());
+    }
+    let referenced = substitute_references(document)?;
+    substitute_node(&referenced, r, "")
+}
+
+fn substitute_node(node: &Value, r: &Resolver<'_>, path: &str) -> Result<Value, VarError> {
+    match node {
+        Value::String(s) => substitute_string(s, r, path),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| substitute_node(v, r, &format!("{path}/{i}")))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Value::Array),
+        Value::Object(map) => {
+            let mut out = Map::new();
+            for (k, v) in map {
+                let child = format!("{path}/{k}");
+                let key = match substitute_string(k, r, &child)? {
+                    Value::String(s) => s,
+                    other => crate::value::go_sprint(&other),
+                };
+                out.insert(key, substitute_node(v, r, &child)?);
+            }
+            Ok(Value::Object(out))
+        }
+        other => Ok(other.clone()),
+    }
+}
+
+/// Substitutes the variables of one string.
+pub fn substitute_string(input: &str, r: &Resolver<'_>, path: &str) -> Result<Value, VarError> {
+    let Some(re) = VARIABLE.as_ref() else { return Ok(Value::String(input.to_string())) };
+    let mut value = input.to_string();
+    for _ in 0..MAX_ROUNDS {
+        let found: Vec<(String, bool)> = re
+            .captures_iter(&value)
+            .filter_map(|c| Some((c.get(2)?.as_str().to_string(), !c.get(1)?.as_str().is_empty())))
+            .collect();
+        if found.is_empty() {
+            return Ok(Value::String(unescape(&value)));
+        }
+        let original = value.clone();
+        for (var, _) in &found {
+            let expr = var.replace("{{", "").replace("}}", "");
+            let mut expr = expr.trim().to_string();
+            if r.ctx.is_delete() {
+                expr = expr.replace("request.object", "request.oldObject");
+            }
+            let resolved = match r.ctx.query(r.cache, &expr, r.clock) {
+                Ok(v) => v,
+                Err(_) if r.mode == Mode::Lenient => Value::String(String::new()),
+                Err(e) => return Err(e),
+            };
+            if original == *var {
+                return Ok(resolved);
+            }
+            let text = match &resolved {
+                Value::String(s) => s.clone(),
+                other => serde_json::to_string(other).map_err(|e| VarError::Substitution {
+                    message: format!("failed to resolve {expr} at path {path}: {e}"),
+                })?,
+            };
+            value = value.replacen(var.as_str(), &text, 1);
+        }
+    }
+    Err(VarError::Substitution {
+        message: format!("variables at path {path} did not converge after {MAX_ROUNDS} rounds"),
+    })
+}
+
+fn unescape(value: &str) -> String {
+    match ESCAPED_VARIABLE.as_ref() {
+        Some(re) if value.contains("\\{{") => {
+            re.replace_all(value, |c: &regex::Captures<'_>| c[0][1..].to_string()).into_owned()
+        }
+        _ => value.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests;
