@@ -103,7 +103,7 @@ impl Parser {
     fn chain(
         &mut self,
         next: fn(&mut Self) -> Result<Expr, PErr>,
-        op: fn(&Tok) -> Option<Option<BinOp>>,
+        op: fn(&Tok) -> Option<BinOp>,
     ) -> Result<Expr, PErr> {
         let mut lhs = next(self)?;
         let mut levels = 0;
@@ -116,30 +116,42 @@ impl Parser {
             let rhs = next(self)?;
             let (l, r) = (Box::new(lhs), Box::new(rhs));
             // Errors about an operator point at the operator, as cel-go reports them.
-            lhs = Expr::new(
-                t.off,
-                match (kind, &t.tok) {
-                    (Some(b), _) => ExprKind::Binary { op: b, lhs: l, rhs: r },
-                    (None, Tok::P("&&")) => ExprKind::And(l, r),
-                    (None, _) => ExprKind::Or(l, r),
-                },
-            );
+            lhs = Expr::new(t.off, ExprKind::Binary { op: kind, lhs: l, rhs: r });
         }
         self.depth -= levels;
         Ok(lhs)
     }
 
     fn or(&mut self) -> Result<Expr, PErr> {
-        self.chain(Self::and, |t| matches!(t, Tok::P("||")).then_some(None))
+        self.logical("||", Self::and)
     }
 
     fn and(&mut self) -> Result<Expr, PErr> {
-        self.chain(Self::relation, |t| matches!(t, Tok::P("&&")).then_some(None))
+        self.logical("&&", Self::relation)
+    }
+
+    /// Parses `a && b && ...` (or `||`) into a balanced tree, as cel-go does, so long
+    /// generated chains stay shallow (depth grows with log2 of the operand count).
+    fn logical(&mut self, op: &'static str, next: fn(&mut Self) -> Result<Expr, PErr>) -> Result<Expr, PErr> {
+        let mut terms = vec![next(self)?];
+        let mut ops = Vec::new();
+        while self.is_p(op) {
+            ops.push(self.peek().off);
+            self.pos += 1;
+            terms.push(next(self)?);
+        }
+        let levels = usize::BITS - terms.len().saturating_sub(1).leading_zeros();
+        let first_op = ops.first().copied().unwrap_or(0);
+        for _ in 0..levels {
+            self.enter(first_op)?;
+        }
+        self.depth -= levels as usize;
+        Ok(balance(terms, &ops, op == "||"))
     }
 
     fn relation(&mut self) -> Result<Expr, PErr> {
         self.chain(Self::addition, |t| {
-            Some(Some(match t {
+            Some(match t {
                 Tok::P("==") => BinOp::Eq,
                 Tok::P("!=") => BinOp::Ne,
                 Tok::P("<") => BinOp::Lt,
@@ -148,23 +160,23 @@ impl Parser {
                 Tok::P(">=") => BinOp::Ge,
                 Tok::In => BinOp::In,
                 _ => return None,
-            }))
+            })
         })
     }
 
     fn addition(&mut self) -> Result<Expr, PErr> {
         self.chain(Self::multiplication, |t| match t {
-            Tok::P("+") => Some(Some(BinOp::Add)),
-            Tok::P("-") => Some(Some(BinOp::Sub)),
+            Tok::P("+") => Some(BinOp::Add),
+            Tok::P("-") => Some(BinOp::Sub),
             _ => None,
         })
     }
 
     fn multiplication(&mut self) -> Result<Expr, PErr> {
         self.chain(Self::unary, |t| match t {
-            Tok::P("*") => Some(Some(BinOp::Mul)),
-            Tok::P("/") => Some(Some(BinOp::Div)),
-            Tok::P("%") => Some(Some(BinOp::Rem)),
+            Tok::P("*") => Some(BinOp::Mul),
+            Tok::P("/") => Some(BinOp::Div),
+            Tok::P("%") => Some(BinOp::Rem),
             _ => None,
         })
     }
@@ -347,6 +359,20 @@ impl Parser {
     }
 }
 
+/// Builds a balanced tree from `terms` joined by the operators at offsets `ops`.
+fn balance(mut terms: Vec<Expr>, ops: &[usize], is_or: bool) -> Expr {
+    if terms.len() <= 1 {
+        return terms.pop().unwrap_or(Expr::new(0, ExprKind::Lit(Value::Bool(!is_or))));
+    }
+    let mid = terms.len() / 2;
+    let right = terms.split_off(mid);
+    let off = ops.get(mid - 1).copied().unwrap_or(0);
+    let (lops, rops) = (ops.get(..mid - 1).unwrap_or(&[]), ops.get(mid..).unwrap_or(&[]));
+    let l = Box::new(balance(terms, lops, is_or));
+    let r = Box::new(balance(right, rops, is_or));
+    Expr::new(off, if is_or { ExprKind::Or(l, r) } else { ExprKind::And(l, r) })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -399,6 +425,9 @@ mod tests {
         assert!(parse(&deep).unwrap_err().1.contains("nesting"));
         let long_chain = vec!["1"; 5000].join(" + ");
         assert!(parse(&long_chain).unwrap_err().1.contains("nesting"));
+        // Logical chains are balanced, so thousands of terms stay shallow.
+        assert!(parse(&vec!["a"; 5000].join(" || ")).is_ok());
+        assert!(parse(&vec!["a"; 5000].join(" && ")).is_ok());
         let members = format!("a{}", ".b".repeat(5000));
         assert!(parse(&members).is_err());
         let nots = format!("{}true", "!".repeat(5000));
