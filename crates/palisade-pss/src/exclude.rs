@@ -13,6 +13,8 @@
 //! container-level exclusion the same container name. A check whose errors are all removed
 //! passes; the others keep failing with what is left.
 
+use std::collections::{BTreeSet, HashMap};
+
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::evaluate::evaluate_pod;
@@ -275,6 +277,7 @@ fn exempt(
     matching: Option<&Pod<'_>>,
 ) {
     let container_level = matching.is_some();
+    let mut indexes: HashMap<&'static str, ErrorIndex> = HashMap::new();
     for result in results.iter().filter(|r| ids.contains(&r.id)) {
         for error in &result.errors {
             let excluded = locate(&error.field, container_level);
@@ -287,51 +290,75 @@ fn exempt(
             if !exclude.values_match(&error.bad_value.matchable()) {
                 continue;
             }
-            let excluded_name = match (excluded.container, matching) {
-                (Some((list, i)), Some(m)) => container_name(m, list, i),
-                _ => "",
+            // Kyverno compares container names only when the error is a container field.
+            let name = match (excluded.container, matching) {
+                (Some((list, i)), Some(m)) => Some(container_name(m, list, i).to_string()),
+                _ => None,
             };
-            remove_one(
-                checks,
-                result.id,
-                &excluded.wildcarded,
-                excluded_name,
-                pod,
-                container_level,
-            );
+            let Some(pos) = checks.iter().position(|c| c.id == result.id) else {
+                continue;
+            };
+            let Some(check) = checks.get_mut(pos) else {
+                continue;
+            };
+            let index = indexes
+                .entry(result.id)
+                .or_insert_with(|| ErrorIndex::new(check, pod, container_level));
+            index.remove_first(check, &(excluded.wildcarded, name));
+            if check.errors.is_empty() {
+                checks.remove(pos);
+            }
         }
     }
 }
 
-/// Removes the first error of check `id` at `wildcarded` (and in container `name` when the
-/// error is a container field of a container-level exclusion); drops the check once empty.
-/// Removal swaps the last error into the hole, as Kyverno's `remove` does.
-fn remove_one(
-    checks: &mut Vec<CheckResult>,
-    id: &str,
-    wildcarded: &str,
-    name: &str,
-    pod: &Pod<'_>,
-    container_level: bool,
-) {
-    let Some(pos) = checks.iter().position(|c| c.id == id) else {
-        return;
-    };
-    let Some(check) = checks.get_mut(pos) else {
-        return;
-    };
-    let hit = check.errors.iter().position(|e| {
-        let at = locate(&e.field, container_level);
-        at.wildcarded == wildcarded
-            && at
-                .container
-                .is_none_or(|(list, i)| container_name(pod, list, i) == name)
-    });
-    if let Some(hit) = hit {
-        check.errors.swap_remove(hit);
+/// A check's errors keyed by wildcarded path (and container name for container fields), so
+/// each removal is logarithmic: hostile pods with thousands of containers stay cheap.
+struct ErrorIndex {
+    keys: Vec<Key>,
+    positions: HashMap<Key, BTreeSet<usize>>,
+}
+
+type Key = (String, Option<String>);
+
+impl ErrorIndex {
+    fn new(check: &CheckResult, pod: &Pod<'_>, container_level: bool) -> Self {
+        let keys: Vec<Key> = check
+            .errors
+            .iter()
+            .map(|e| {
+                let at = locate(&e.field, container_level);
+                let name = at
+                    .container
+                    .map(|(list, i)| container_name(pod, list, i).to_string());
+                (at.wildcarded, name)
+            })
+            .collect();
+        let mut positions: HashMap<Key, BTreeSet<usize>> = HashMap::new();
+        for (i, key) in keys.iter().enumerate() {
+            positions.entry(key.clone()).or_default().insert(i);
+        }
+        ErrorIndex { keys, positions }
     }
-    if check.errors.is_empty() {
-        checks.remove(pos);
+
+    /// Removes the first error under `key`, swapping the last error into its place as
+    /// Kyverno's `remove` does.
+    fn remove_first(&mut self, check: &mut CheckResult, key: &Key) {
+        let Some(hit) = self.positions.get(key).and_then(|set| set.first().copied()) else {
+            return;
+        };
+        let last = self.keys.len().saturating_sub(1);
+        if let Some(set) = self.positions.get_mut(key) {
+            set.remove(&hit);
+        }
+        if hit != last {
+            if let Some(set) = self.keys.get(last).and_then(|k| self.positions.get_mut(k)) {
+                set.remove(&last);
+                set.insert(hit);
+            }
+        }
+        self.keys.swap_remove(hit);
+        check.errors.swap_remove(hit);
     }
 }
 
