@@ -351,11 +351,11 @@ impl ErrorIndex {
         if let Some(set) = self.positions.get_mut(key) {
             set.remove(&hit);
         }
-        if hit != last {
-            if let Some(set) = self.keys.get(last).and_then(|k| self.positions.get_mut(k)) {
-                set.remove(&last);
-                set.insert(hit);
-            }
+        if hit != last
+            && let Some(set) = self.keys.get(last).and_then(|k| self.positions.get_mut(k))
+        {
+            set.remove(&last);
+            set.insert(hit);
         }
         self.keys.swap_remove(hit);
         check.errors.swap_remove(hit);
