@@ -56,15 +56,27 @@ fn main() -> Result<(), String> {
 fn collect_roots(defs: &Map<String, Value>) -> BTreeMap<String, String> {
     let mut roots = BTreeMap::new();
     for (name, def) in defs {
-        let Some(gvks) = def.get("x-kubernetes-group-version-kind").and_then(Value::as_array) else {
+        let Some(gvks) = def
+            .get("x-kubernetes-group-version-kind")
+            .and_then(Value::as_array)
+        else {
             continue;
         };
         for gvk in gvks {
             let field = |k: &str| gvk.get(k).and_then(Value::as_str).unwrap_or_default();
             let (group, version, kind) = (field("group"), field("version"), field("kind"));
-            let api_version = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
+            let api_version = if group.is_empty() {
+                version.to_string()
+            } else {
+                format!("{group}/{version}")
+            };
             // Shared meta types (DeleteOptions, WatchEvent) list many GVKs; skip those that are not objects.
-            if def.get("properties").and_then(|p| p.get("metadata")).is_none() && kind != "Status" {
+            if def
+                .get("properties")
+                .and_then(|p| p.get("metadata"))
+                .is_none()
+                && kind != "Status"
+            {
                 continue;
             }
             roots.insert(format!("{api_version}/{kind}"), name.clone());
@@ -74,7 +86,11 @@ fn collect_roots(defs: &Map<String, Value>) -> BTreeMap<String, String> {
 }
 
 fn ref_name(schema: &Value) -> Option<String> {
-    schema.get("$ref")?.as_str()?.strip_prefix(REF_PREFIX).map(str::to_string)
+    schema
+        .get("$ref")?
+        .as_str()?
+        .strip_prefix(REF_PREFIX)
+        .map(str::to_string)
 }
 
 fn def_fields(def: &Value) -> Map<String, Value> {

@@ -25,9 +25,16 @@ fn diff_value(from: &Value, to: &Value, path: &str, depth: usize, ops: &mut Vec<
         return;
     }
     match (from, to) {
-        (Value::Object(a), Value::Object(b)) if depth < MAX_DEPTH => diff_object(a, b, path, depth, ops),
-        (Value::Array(a), Value::Array(b)) if depth < MAX_DEPTH => diff_array(a, b, path, depth, ops),
-        _ => ops.push(Operation::Replace { path: path.to_string(), value: to.clone() }),
+        (Value::Object(a), Value::Object(b)) if depth < MAX_DEPTH => {
+            diff_object(a, b, path, depth, ops)
+        }
+        (Value::Array(a), Value::Array(b)) if depth < MAX_DEPTH => {
+            diff_array(a, b, path, depth, ops)
+        }
+        _ => ops.push(Operation::Replace {
+            path: path.to_string(),
+            value: to.clone(),
+        }),
     }
 }
 
@@ -39,16 +46,27 @@ fn child_path(path: &str, token: &str) -> String {
     p
 }
 
-fn diff_object(a: &Map<String, Value>, b: &Map<String, Value>, path: &str, depth: usize, ops: &mut Vec<Operation>) {
+fn diff_object(
+    a: &Map<String, Value>,
+    b: &Map<String, Value>,
+    path: &str,
+    depth: usize,
+    ops: &mut Vec<Operation>,
+) {
     for (k, va) in a {
         match b.get(k) {
-            None => ops.push(Operation::Remove { path: child_path(path, k) }),
+            None => ops.push(Operation::Remove {
+                path: child_path(path, k),
+            }),
             Some(vb) => diff_value(va, vb, &child_path(path, k), depth + 1, ops),
         }
     }
     for (k, vb) in b {
         if !a.contains_key(k) {
-            ops.push(Operation::Add { path: child_path(path, k), value: vb.clone() });
+            ops.push(Operation::Add {
+                path: child_path(path, k),
+                value: vb.clone(),
+            });
         }
     }
 }
@@ -56,22 +74,42 @@ fn diff_object(a: &Map<String, Value>, b: &Map<String, Value>, path: &str, depth
 fn diff_array(a: &[Value], b: &[Value], path: &str, depth: usize, ops: &mut Vec<Operation>) {
     let prefix = a.iter().zip(b).take_while(|(x, y)| *x == *y).count();
     let max_suffix = a.len().min(b.len()) - prefix;
-    let suffix = a.iter().rev().zip(b.iter().rev()).take(max_suffix).take_while(|(x, y)| *x == *y).count();
+    let suffix = a
+        .iter()
+        .rev()
+        .zip(b.iter().rev())
+        .take(max_suffix)
+        .take_while(|(x, y)| *x == *y)
+        .count();
     let (a_mid, b_mid) = (&a[prefix..a.len() - suffix], &b[prefix..b.len() - suffix]);
     let mut local = Vec::new();
     let common = a_mid.len().min(b_mid.len());
     for i in 0..common {
         let (x, y) = (&a_mid[i], &b_mid[i]);
-        diff_value(x, y, &child_path(path, &(prefix + i).to_string()), depth + 1, &mut local);
+        diff_value(
+            x,
+            y,
+            &child_path(path, &(prefix + i).to_string()),
+            depth + 1,
+            &mut local,
+        );
     }
     for (i, y) in b_mid.iter().enumerate().skip(common) {
-        local.push(Operation::Add { path: child_path(path, &(prefix + i).to_string()), value: y.clone() });
+        local.push(Operation::Add {
+            path: child_path(path, &(prefix + i).to_string()),
+            value: y.clone(),
+        });
     }
     for i in (common..a_mid.len()).rev() {
-        local.push(Operation::Remove { path: child_path(path, &(prefix + i).to_string()) });
+        local.push(Operation::Remove {
+            path: child_path(path, &(prefix + i).to_string()),
+        });
     }
     if local.len() > 1 && local.len() >= b.len() {
-        ops.push(Operation::Replace { path: path.to_string(), value: Value::Array(b.to_vec()) });
+        ops.push(Operation::Replace {
+            path: path.to_string(),
+            value: Value::Array(b.to_vec()),
+        });
     } else {
         ops.extend(local);
     }
@@ -90,15 +128,51 @@ mod tests {
     fn diff_table() {
         let cases = [
             (json!({"a": 1}), json!({"a": 1}), json!([])),
-            (json!({"a": 1}), json!({"a": 2}), json!([{"op": "replace", "path": "/a", "value": 2}])),
-            (json!({"a": 1}), json!({}), json!([{"op": "remove", "path": "/a"}])),
-            (json!({}), json!({"a/b": {"c~d": 1}}), json!([{"op": "add", "path": "/a~1b", "value": {"c~d": 1}}])),
-            (json!({"l": [1, 2, 3]}), json!({"l": [0, 1, 2, 3]}), json!([{"op": "add", "path": "/l/0", "value": 0}])),
-            (json!({"l": [1, 2, 3]}), json!({"l": [1, 3]}), json!([{"op": "remove", "path": "/l/1"}])),
-            (json!({"l": [1, 2, 3]}), json!({"l": [1, 5, 3]}), json!([{"op": "replace", "path": "/l/1", "value": 5}])),
-            (json!({"l": [1, 2]}), json!({"l": [3, 4]}), json!([{"op": "replace", "path": "/l", "value": [3, 4]}])),
-            (json!({"a": 1}), json!({"a": 1.0}), json!([{"op": "replace", "path": "/a", "value": 1.0}])),
-            (json!(1), json!([1]), json!([{"op": "replace", "path": "", "value": [1]}])),
+            (
+                json!({"a": 1}),
+                json!({"a": 2}),
+                json!([{"op": "replace", "path": "/a", "value": 2}]),
+            ),
+            (
+                json!({"a": 1}),
+                json!({}),
+                json!([{"op": "remove", "path": "/a"}]),
+            ),
+            (
+                json!({}),
+                json!({"a/b": {"c~d": 1}}),
+                json!([{"op": "add", "path": "/a~1b", "value": {"c~d": 1}}]),
+            ),
+            (
+                json!({"l": [1, 2, 3]}),
+                json!({"l": [0, 1, 2, 3]}),
+                json!([{"op": "add", "path": "/l/0", "value": 0}]),
+            ),
+            (
+                json!({"l": [1, 2, 3]}),
+                json!({"l": [1, 3]}),
+                json!([{"op": "remove", "path": "/l/1"}]),
+            ),
+            (
+                json!({"l": [1, 2, 3]}),
+                json!({"l": [1, 5, 3]}),
+                json!([{"op": "replace", "path": "/l/1", "value": 5}]),
+            ),
+            (
+                json!({"l": [1, 2]}),
+                json!({"l": [3, 4]}),
+                json!([{"op": "replace", "path": "/l", "value": [3, 4]}]),
+            ),
+            (
+                json!({"a": 1}),
+                json!({"a": 1.0}),
+                json!([{"op": "replace", "path": "/a", "value": 1.0}]),
+            ),
+            (
+                json!(1),
+                json!([1]),
+                json!([{"op": "replace", "path": "", "value": [1]}]),
+            ),
         ];
         for (from, to, want) in cases {
             assert_eq!(ops(from.clone(), to.clone()), want, "{from} -> {to}");

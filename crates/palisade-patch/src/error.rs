@@ -6,7 +6,9 @@ use thiserror::Error;
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum PatchError {
     /// The patch and the resource disagree on the kind of a node (kyaml refuses to merge them).
-    #[error("strategic merge patch: cannot merge {found} from the patch into {expected} of the resource at {path}")]
+    #[error(
+        "strategic merge patch: cannot merge {found} from the patch into {expected} of the resource at {path}"
+    )]
     KindMismatch {
         /// Where the mismatch is, as a dotted path.
         path: String,
@@ -16,7 +18,9 @@ pub enum PatchError {
         found: &'static str,
     },
     /// A `$patch` directive with a value other than `replace`, `delete` or `merge`.
-    #[error("strategic merge patch: unknown patch strategy {value:?} at {path} (expected replace, delete or merge)")]
+    #[error(
+        "strategic merge patch: unknown patch strategy {value:?} at {path} (expected replace, delete or merge)"
+    )]
     UnknownDirective {
         /// Where the directive is.
         path: String,

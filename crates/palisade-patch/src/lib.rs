@@ -58,6 +58,8 @@
 //! a missing path is a no-op, `add` creates missing parents (arrays padded with nulls when the
 //! next token is an index), `-` appends. A `test` for `null` passes only on a missing value.
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 pub mod anchors;
 mod diff;
 mod error;

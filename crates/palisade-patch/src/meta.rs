@@ -72,12 +72,15 @@ static META: OnceLock<Result<Meta, String>> = OnceLock::new();
 
 /// The embedded table, parsed on first use.
 pub(crate) fn table() -> Result<&'static Meta, String> {
-    META.get_or_init(|| Meta::parse(RAW)).as_ref().map_err(Clone::clone)
+    META.get_or_init(|| Meta::parse(RAW))
+        .as_ref()
+        .map_err(Clone::clone)
 }
 
 impl Meta {
     fn parse(raw: &str) -> Result<Meta, String> {
-        let raw: RawTable = serde_json::from_str(raw).map_err(|e| format!("patch-meta.json: {e}"))?;
+        let raw: RawTable =
+            serde_json::from_str(raw).map_err(|e| format!("patch-meta.json: {e}"))?;
         let mut index: HashMap<String, usize> = HashMap::new();
         for name in raw.definitions.keys() {
             let next = index.len();
@@ -85,15 +88,22 @@ impl Meta {
         }
         let mut defs: Vec<HashMap<String, FieldMeta>> = vec![HashMap::new(); index.len()];
         for (name, fields) in raw.definitions {
-            let slot = index.get(&name).copied().ok_or("definition index out of sync")?;
+            let slot = index
+                .get(&name)
+                .copied()
+                .ok_or("definition index out of sync")?;
             let mut out = HashMap::with_capacity(fields.len());
             for (field, f) in fields {
-                let reference = match f.reference {
-                    Some(r) => Some(intern(&mut index, &mut defs, r)),
-                    None => None,
-                };
+                let reference = f.reference.map(|r| intern(&mut index, &mut defs, r));
                 let list = f.strategy.map(|s| list_meta(&s, f.key, f.keys));
-                out.insert(field, FieldMeta { reference, is_map: f.map, list });
+                out.insert(
+                    field,
+                    FieldMeta {
+                        reference,
+                        is_map: f.map,
+                        list,
+                    },
+                );
             }
             if let Some(d) = defs.get_mut(slot) {
                 *d = out;
@@ -104,7 +114,11 @@ impl Meta {
             let idx = intern(&mut index, &mut defs, def);
             roots.insert(gvk, idx);
         }
-        Ok(Meta { source: raw.source, roots, defs })
+        Ok(Meta {
+            source: raw.source,
+            roots,
+            defs,
+        })
     }
 
     /// The root context of a kind, `Unknown` for kinds the table does not know.
@@ -140,7 +154,11 @@ impl Meta {
 
 /// Returns the index of definition `name`, adding an empty definition when it has no entry
 /// (the generator omits definitions without interesting fields).
-fn intern(index: &mut HashMap<String, usize>, defs: &mut Vec<HashMap<String, FieldMeta>>, name: String) -> usize {
+fn intern(
+    index: &mut HashMap<String, usize>,
+    defs: &mut Vec<HashMap<String, FieldMeta>>,
+    name: String,
+) -> usize {
     if let Some(&i) = index.get(&name) {
         return i;
     }
@@ -157,7 +175,11 @@ fn list_meta(strategy: &str, merge_key: Option<String>, keys: Vec<String>) -> Li
     } else {
         merge_key.iter().cloned().collect()
     };
-    ListMeta { merge, merge_key, match_keys }
+    ListMeta {
+        merge,
+        merge_key,
+        match_keys,
+    }
 }
 
 #[cfg(test)]
@@ -187,21 +209,76 @@ mod tests {
 
     #[test]
     fn merge_keys_follow_the_openapi_spec() {
-        let cases: &[(&str, &str, &[&str], &[&str], Option<&str>)] = &[
-            ("v1", "Pod", &["spec", "containers"], &["name"], Some("name")),
+        // (apiVersion, kind, path to the list, match keys, merge key)
+        type Case<'a> = (
+            &'a str,
+            &'a str,
+            &'a [&'a str],
+            &'a [&'a str],
+            Option<&'a str>,
+        );
+        let cases: &[Case] = &[
+            (
+                "v1",
+                "Pod",
+                &["spec", "containers"],
+                &["name"],
+                Some("name"),
+            ),
             ("v1", "Pod", &["spec", "volumes"], &["name"], Some("name")),
-            ("v1", "Pod", &["spec", "containers", "ports"], &["containerPort", "protocol"], Some("containerPort")),
-            ("v1", "Pod", &["spec", "containers", "volumeMounts"], &["mountPath"], Some("mountPath")),
-            ("v1", "Pod", &["spec", "containers", "env"], &["name"], Some("name")),
-            ("v1", "Pod", &["spec", "imagePullSecrets"], &["name"], Some("name")),
-            ("apps/v1", "Deployment", &["spec", "template", "spec", "initContainers"], &["name"], Some("name")),
-            ("v1", "Service", &["spec", "ports"], &["port", "protocol"], Some("port")),
+            (
+                "v1",
+                "Pod",
+                &["spec", "containers", "ports"],
+                &["containerPort", "protocol"],
+                Some("containerPort"),
+            ),
+            (
+                "v1",
+                "Pod",
+                &["spec", "containers", "volumeMounts"],
+                &["mountPath"],
+                Some("mountPath"),
+            ),
+            (
+                "v1",
+                "Pod",
+                &["spec", "containers", "env"],
+                &["name"],
+                Some("name"),
+            ),
+            (
+                "v1",
+                "Pod",
+                &["spec", "imagePullSecrets"],
+                &["name"],
+                Some("name"),
+            ),
+            (
+                "apps/v1",
+                "Deployment",
+                &["spec", "template", "spec", "initContainers"],
+                &["name"],
+                Some("name"),
+            ),
+            (
+                "v1",
+                "Service",
+                &["spec", "ports"],
+                &["port", "protocol"],
+                Some("port"),
+            ),
             ("v1", "Pod", &["metadata", "finalizers"], &[], None),
         ];
         for (av, kind, path, keys, key) in cases {
-            let list = list_of(av, kind, path).unwrap_or_else(|| panic!("{kind} {path:?} has list meta"));
+            let list =
+                list_of(av, kind, path).unwrap_or_else(|| panic!("{kind} {path:?} has list meta"));
             assert!(list.merge, "{path:?}");
-            assert_eq!(list.match_keys, keys.iter().map(|s| s.to_string()).collect::<Vec<_>>(), "{path:?}");
+            assert_eq!(
+                list.match_keys,
+                keys.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+                "{path:?}"
+            );
             assert_eq!(list.merge_key.as_deref(), *key, "{path:?}");
         }
     }

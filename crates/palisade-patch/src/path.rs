@@ -21,16 +21,28 @@ pub(crate) struct Path<'a> {
 
 impl<'a> Path<'a> {
     /// The root path.
-    pub(crate) const ROOT: Path<'static> = Path { parent: None, seg: Seg::Root, depth: 0 };
+    pub(crate) const ROOT: Path<'static> = Path {
+        parent: None,
+        seg: Seg::Root,
+        depth: 0,
+    };
 
     /// The child path under map key `key`.
     pub(crate) fn key(&'a self, key: &'a str) -> Path<'a> {
-        Path { parent: Some(self), seg: Seg::Key(key), depth: self.depth + 1 }
+        Path {
+            parent: Some(self),
+            seg: Seg::Key(key),
+            depth: self.depth + 1,
+        }
     }
 
     /// The child path at list index `index`.
     pub(crate) fn index(&'a self, index: usize) -> Path<'a> {
-        Path { parent: Some(self), seg: Seg::Index(index), depth: self.depth + 1 }
+        Path {
+            parent: Some(self),
+            seg: Seg::Index(index),
+            depth: self.depth + 1,
+        }
     }
 
     /// Nesting depth (the root is 0).
@@ -59,7 +71,11 @@ impl<'a> Path<'a> {
                 Seg::Index(i) => out.push_str(&format!("[{i}]")),
             }
         }
-        if out.is_empty() { "<root>".to_string() } else { out }
+        if out.is_empty() {
+            "<root>".to_string()
+        } else {
+            out
+        }
     }
 }
 

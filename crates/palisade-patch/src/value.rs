@@ -2,8 +2,9 @@
 
 use serde_json::Value;
 
-/// Deepest nesting any recursive walk in this crate accepts (serde_json parses at most 128).
-pub(crate) const MAX_DEPTH: usize = 512;
+/// Deepest nesting any recursive walk in this crate accepts: serde_json parses at most 128
+/// levels, and real Kubernetes objects stay far below that.
+pub(crate) const MAX_DEPTH: usize = 128;
 
 /// The node kind names used in error messages, as kyaml names them.
 pub(crate) fn kind_name(v: &Value) -> &'static str {
@@ -39,10 +40,16 @@ pub(crate) fn scalar_text_eq(v: &Value, text: &str) -> bool {
 /// JSON equality where numbers compare by value (`1` equals `1.0`), as Go's `encoding/json` does.
 pub(crate) fn json_eq(a: &Value, b: &Value) -> bool {
     match (a, b) {
-        (Value::Number(x), Value::Number(y)) => x == y || (x.as_f64().is_some() && x.as_f64() == y.as_f64()),
-        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_eq(p, q)),
+        (Value::Number(x), Value::Number(y)) => {
+            x == y || (x.as_f64().is_some() && x.as_f64() == y.as_f64())
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_eq(p, q))
+        }
         (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
         }
         _ => a == b,
     }

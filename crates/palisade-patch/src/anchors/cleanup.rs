@@ -9,7 +9,9 @@ use serde_json::{Map, Value};
 /// anchor (Kyverno checks scalar values too).
 pub(crate) fn has_anchors(v: &Value, pred: fn(&str) -> bool) -> bool {
     match v {
-        Value::Object(m) => m.iter().any(|(k, v)| pred(k) || (!is_nil_or_empty(v) && has_anchors(v, pred))),
+        Value::Object(m) => m
+            .iter()
+            .any(|(k, v)| pred(k) || (!is_nil_or_empty(v) && has_anchors(v, pred))),
         Value::Array(items) => items.iter().any(|e| has_anchors(e, pred)),
         Value::String(s) => is_condition(s),
         _ => false,
@@ -40,7 +42,9 @@ fn delete_anchors_in_map(map: &mut Map<String, Value>, traverse_maps: bool) -> b
     let conditions: Vec<String> = map.keys().filter(|k| is_condition(k)).cloned().collect();
     let mut anchors_left = false;
     for key in &conditions {
-        let remove = map.get_mut(key).is_some_and(|v| delete_anchors(v, true, traverse_maps));
+        let remove = map
+            .get_mut(key)
+            .is_some_and(|v| delete_anchors(v, true, traverse_maps));
         if remove {
             map.remove(key);
         } else {
@@ -53,7 +57,9 @@ fn delete_anchors_in_map(map: &mut Map<String, Value>, traverse_maps: bool) -> b
     let keys: Vec<String> = map.keys().cloned().collect();
     let mut remove_me = true;
     for key in keys {
-        let remove = map.get_mut(&key).is_some_and(|v| delete_anchors(v, false, traverse_maps));
+        let remove = map
+            .get_mut(&key)
+            .is_some_and(|v| delete_anchors(v, false, traverse_maps));
         if remove {
             map.remove(&key);
         } else {
@@ -67,7 +73,9 @@ fn delete_anchors_in_map(map: &mut Map<String, Value>, traverse_maps: bool) -> b
 fn strip_condition_keys(map: &mut Map<String, Value>) {
     let conditions: Vec<String> = map.keys().filter(|k| is_condition(k)).cloned().collect();
     for anchored in conditions {
-        let Some(bare) = parse(&anchored).map(|a| a.key.to_string()) else { continue };
+        let Some(bare) = parse(&anchored).map(|a| a.key.to_string()) else {
+            continue;
+        };
         if let Some(v) = map.remove(&anchored) {
             map.insert(bare, v);
         }
@@ -80,7 +88,11 @@ fn delete_anchors_in_list(items: &mut Vec<Value>, traverse_maps: bool) -> bool {
     let was_empty = items.is_empty();
     items.retain_mut(|elem| {
         if has_anchors(elem, is_mutate_anchor) {
-            let remove = if traverse_maps && elem.is_object() { delete_anchors(elem, true, traverse_maps) } else { true };
+            let remove = if traverse_maps && elem.is_object() {
+                delete_anchors(elem, true, traverse_maps)
+            } else {
+                true
+            };
             !remove
         } else {
             !delete_anchors(elem, false, traverse_maps)
@@ -98,28 +110,45 @@ mod tests {
     fn delete_anchors_table() {
         let cases = [
             // Condition with a scalar value: removed.
-            (json!({"(name)": "*", "image": "x"}), false, json!({"image": "x"})),
+            (
+                json!({"(name)": "*", "image": "x"}),
+                false,
+                json!({"image": "x"}),
+            ),
             // Only conditions: the whole map goes.
             (json!({"(name)": "*"}), true, json!({})),
             // A condition with a map value that still patches something is unwrapped.
-            (json!({"(spec)": {"(a)": 1, "b": 2}}), false, json!({"spec": {"b": 2}})),
+            (
+                json!({"(spec)": {"(a)": 1, "b": 2}}),
+                false,
+                json!({"spec": {"b": 2}}),
+            ),
             // Empty maps are dropped, as in Kyverno.
             (json!({"a": {}, "b": 1}), false, json!({"b": 1})),
             // Lists of anchored templates become empty and are dropped.
             (json!({"c": [{"(name)": "*", "x": 1}]}), true, json!({})),
             // Anchor-free elements stay.
-            (json!({"c": [{"name": "a", "x": 1}]}), false, json!({"c": [{"name": "a", "x": 1}]})),
+            (
+                json!({"c": [{"name": "a", "x": 1}]}),
+                false,
+                json!({"c": [{"name": "a", "x": 1}]}),
+            ),
         ];
         for (mut input, want_remove, want) in cases {
             let original = input.clone();
-            assert_eq!(delete_anchors(&mut input, false, false), want_remove, "{original}");
+            assert_eq!(
+                delete_anchors(&mut input, false, false),
+                want_remove,
+                "{original}"
+            );
             assert_eq!(input, want, "{original}");
         }
     }
 
     #[test]
     fn several_anchored_templates_are_all_removed() {
-        let mut v = json!([{"(name)": "a"}, {"(name)": "b"}, {"name": "a", "x": 1}, {"name": "b", "x": 2}]);
+        let mut v =
+            json!([{"(name)": "a"}, {"(name)": "b"}, {"name": "a", "x": 1}, {"name": "b", "x": 2}]);
         assert!(!delete_anchors(&mut v, false, false));
         assert_eq!(v, json!([{"name": "a", "x": 1}, {"name": "b", "x": 2}]));
     }
@@ -129,7 +158,13 @@ mod tests {
         assert!(has_anchors(&json!({"a": {"+(b)": 1}}), is_mutate_anchor));
         assert!(has_anchors(&json!(["(x)"]), is_mutate_anchor));
         assert!(!has_anchors(&json!({"a": {"=(b)": 1}}), is_mutate_anchor));
-        assert!(has_anchors(&json!({"a": {"<(b)": null}}), super::super::key::is_global));
-        assert!(!has_anchors(&json!({"a": {"(b)": 1}}), super::super::key::is_global));
+        assert!(has_anchors(
+            &json!({"a": {"<(b)": null}}),
+            super::super::key::is_global
+        ));
+        assert!(!has_anchors(
+            &json!({"a": {"(b)": 1}}),
+            super::super::key::is_global
+        ));
     }
 }

@@ -38,7 +38,11 @@ pub(crate) fn parse(s: &str) -> Option<Anchor<'_>> {
         _ => return None,
     };
     let key = rest.strip_prefix('(')?;
-    if key.is_empty() { None } else { Some(Anchor { kind, key }) }
+    if key.is_empty() {
+        None
+    } else {
+        Some(Anchor { kind, key })
+    }
 }
 
 /// `(key)` or `<(key)`: the anchors that are conditions on the resource.
@@ -65,7 +69,10 @@ mod tests {
         let cases = [
             ("(name)", Some((AnchorKind::Condition, "name"))),
             ("<(emptyDir)", Some((AnchorKind::Global, "emptyDir"))),
-            ("+(imagePullPolicy)", Some((AnchorKind::AddIfNotPresent, "imagePullPolicy"))),
+            (
+                "+(imagePullPolicy)",
+                Some((AnchorKind::AddIfNotPresent, "imagePullPolicy")),
+            ),
             ("=(hostPath)", Some((AnchorKind::Equality, "hostPath"))),
             ("X(hostPath)", Some((AnchorKind::Negation, "hostPath"))),
             ("^(containers)", Some((AnchorKind::Existence, "containers"))),

@@ -61,19 +61,31 @@ impl From<PatchError> for Stop {
 }
 
 /// Resolves the anchors of a `patchStrategicMerge` patch against `resource`.
-pub fn preprocess(resource: &Value, patch: &Value, m: &dyn ConditionMatcher) -> Result<Preprocessed, PatchError> {
+pub fn preprocess(
+    resource: &Value,
+    patch: &Value,
+    m: &dyn ConditionMatcher,
+) -> Result<Preprocessed, PatchError> {
     let mut pattern = patch.clone();
     let walker = Walker { m };
     match walker.walk(&mut pattern, Some(resource), &Path::ROOT) {
         Ok(()) => {}
-        Err(Stop::Condition(reason)) => return Ok(Preprocessed::Skip { reason: format!("condition failed: {reason}") }),
+        Err(Stop::Condition(reason)) => {
+            return Ok(Preprocessed::Skip {
+                reason: format!("condition failed: {reason}"),
+            });
+        }
         Err(Stop::Global(reason)) => {
-            return Ok(Preprocessed::Skip { reason: format!("global condition failed: {reason}") });
+            return Ok(Preprocessed::Skip {
+                reason: format!("global condition failed: {reason}"),
+            });
         }
         Err(Stop::Error(e)) => return Err(e),
     }
     let Value::Object(top) = &mut pattern else {
-        return Err(PatchError::NotAnObject { what: "a strategic merge patch" });
+        return Err(PatchError::NotAnObject {
+            what: "a strategic merge patch",
+        });
     };
     delete_condition_elements(top);
     Ok(Preprocessed::Patch(pattern))
@@ -84,7 +96,10 @@ fn delete_condition_elements(top: &mut Map<String, Value>) {
     let keys: Vec<String> = top.keys().cloned().collect();
     for k in keys {
         let delete_scalar = is_condition(&k);
-        if top.get_mut(&k).is_some_and(|v| delete_anchors(v, delete_scalar, false)) {
+        if top
+            .get_mut(&k)
+            .is_some_and(|v| delete_anchors(v, delete_scalar, false))
+        {
             top.remove(&k);
         }
     }
@@ -95,22 +110,38 @@ struct Walker<'m> {
 }
 
 impl Walker<'_> {
-    fn walk(&self, pattern: &mut Value, resource: Option<&Value>, path: &Path<'_>) -> Result<(), Stop> {
+    fn walk(
+        &self,
+        pattern: &mut Value,
+        resource: Option<&Value>,
+        path: &Path<'_>,
+    ) -> Result<(), Stop> {
         if path.depth() > MAX_DEPTH {
             return Err(PatchError::TooDeep { limit: MAX_DEPTH }.into());
         }
         match pattern {
             Value::Object(map) => self.walk_map(map, resource, path),
-            Value::Array(items) if items.first().is_some_and(Value::is_object) => self.walk_list(items, resource, path),
+            Value::Array(items) if items.first().is_some_and(Value::is_object) => {
+                self.walk_list(items, resource, path)
+            }
             _ => Ok(()),
         }
     }
 
-    fn walk_map(&self, pattern: &mut Map<String, Value>, resource: Option<&Value>, path: &Path<'_>) -> Result<(), Stop> {
+    fn walk_map(
+        &self,
+        pattern: &mut Map<String, Value>,
+        resource: Option<&Value>,
+        path: &Path<'_>,
+    ) -> Result<(), Stop> {
         add_if_not_present_in_map(pattern, resource);
         self.check_conditions(pattern, resource, path, AnchorKind::Global)?;
         self.check_conditions(pattern, resource, path, AnchorKind::Condition)?;
-        let plain: Vec<String> = pattern.keys().filter(|k| !is_mutate_anchor(k)).cloned().collect();
+        let plain: Vec<String> = pattern
+            .keys()
+            .filter(|k| !is_mutate_anchor(k))
+            .cloned()
+            .collect();
         for k in plain {
             let child = resource.and_then(|r| r.get(&k));
             if let Some(v) = pattern.get_mut(&k) {
@@ -128,44 +159,78 @@ impl Walker<'_> {
         path: &Path<'_>,
         kind: AnchorKind,
     ) -> Result<(), Stop> {
-        let anchored: Vec<String> = pattern.keys().filter(|k| parse(k).is_some_and(|a| a.kind == kind)).cloned().collect();
-        let fail = |msg: String| if kind == AnchorKind::Global { Stop::Global(msg) } else { Stop::Condition(msg) };
+        let anchored: Vec<String> = pattern
+            .keys()
+            .filter(|k| parse(k).is_some_and(|a| a.kind == kind))
+            .cloned()
+            .collect();
+        let fail = |msg: String| {
+            if kind == AnchorKind::Global {
+                Stop::Global(msg)
+            } else {
+                Stop::Condition(msg)
+            }
+        };
         for anchored_key in anchored {
-            let Some(bare) = parse(&anchored_key).map(|a| a.key.to_string()) else { continue };
-            let at = path.key(&bare).render();
-            let Some(resource_value) = resource.and_then(|r| r.as_object()).and_then(|r| r.get(&bare)) else {
-                return Err(fail(format!("could not found \"{bare}\" key in the resource at {at}")));
+            let Some(bare) = parse(&anchored_key).map(|a| a.key.to_string()) else {
+                continue;
             };
-            let Some(pattern_value) = pattern.get_mut(&anchored_key) else { continue };
+            let at = path.key(&bare).render();
+            let Some(resource_value) = resource
+                .and_then(|r| r.as_object())
+                .and_then(|r| r.get(&bare))
+            else {
+                return Err(fail(format!(
+                    "could not found \"{bare}\" key in the resource at {at}"
+                )));
+            };
+            let Some(pattern_value) = pattern.get_mut(&anchored_key) else {
+                continue;
+            };
             // A condition whose value holds `+()` anchors is resolved, not matched (as in Kyverno).
             if add_if_not_present(pattern_value, Some(resource_value)) > 0 {
                 continue;
             }
-            let (rv, pv) = (as_pattern_input(resource_value), as_pattern_input(pattern_value));
+            let (rv, pv) = (
+                as_pattern_input(resource_value),
+                as_pattern_input(pattern_value),
+            );
             match self.m.matches(&rv, &pv) {
                 Ok(true) => {}
-                Ok(false) => return Err(fail(format!("{at}: value does not match the pattern {pv}"))),
+                Ok(false) => {
+                    return Err(fail(format!("{at}: value does not match the pattern {pv}")));
+                }
                 Err(e) => return Err(fail(format!("{at}: {e}"))),
             }
         }
         Ok(())
     }
 
-    fn walk_list(&self, pattern: &mut Vec<Value>, resource: Option<&Value>, path: &Path<'_>) -> Result<(), Stop> {
+    fn walk_list(
+        &self,
+        pattern: &mut Vec<Value>,
+        resource: Option<&Value>,
+        path: &Path<'_>,
+    ) -> Result<(), Stop> {
         let elements: &[Value] = match resource {
             None | Some(Value::Null) => &[],
             Some(Value::Array(items)) => items,
             Some(other) => {
                 return Err(PatchError::Anchor {
                     path: path.render(),
-                    reason: format!("the patch has a list where the resource has {}", crate::value::kind_name(other)),
+                    reason: format!(
+                        "the patch has a list where the resource has {}",
+                        crate::value::kind_name(other)
+                    ),
                 }
                 .into());
             }
         };
         let templates = pattern.len();
         for i in 0..templates {
-            let Some(template) = pattern.get(i) else { break };
+            let Some(template) = pattern.get(i) else {
+                break;
+            };
             if !has_anchors(template, is_mutate_anchor) {
                 continue;
             }
@@ -202,7 +267,12 @@ impl Walker<'_> {
 /// Appends a copy of the resolved template, tied to `element` by its `name` (Kyverno's
 /// `handlePatternName`); an element without a name, or a template with nothing left to patch,
 /// adds nothing.
-fn bind_to_element(pattern: &mut Vec<Value>, template: &Value, element: &Value, path: &Path<'_>) -> Result<(), Stop> {
+fn bind_to_element(
+    pattern: &mut Vec<Value>,
+    template: &Value,
+    element: &Value,
+    path: &Path<'_>,
+) -> Result<(), Stop> {
     let Some(name) = element.get("name").filter(|n| !cleanup::is_nil_or_empty(n)) else {
         return Ok(());
     };
@@ -211,7 +281,11 @@ fn bind_to_element(pattern: &mut Vec<Value>, template: &Value, element: &Value, 
         return Ok(());
     }
     let Value::Object(map) = &mut copy else {
-        return Err(PatchError::Anchor { path: path.render(), reason: "a list template must be a map".into() }.into());
+        return Err(PatchError::Anchor {
+            path: path.render(),
+            reason: "a list template must be a map".into(),
+        }
+        .into());
     };
     map.insert("name".to_string(), name.clone());
     pattern.push(copy);
@@ -228,12 +302,23 @@ fn add_if_not_present(pattern: &mut Value, resource: Option<&Value>) -> usize {
 }
 
 fn add_if_not_present_in_map(map: &mut Map<String, Value>, resource: Option<&Value>) -> usize {
-    let anchored: Vec<String> =
-        map.keys().filter(|k| parse(k).is_some_and(|a| a.kind == AnchorKind::AddIfNotPresent)).cloned().collect();
-    let present = |k: &str| resource.and_then(Value::as_object).is_some_and(|r| r.contains_key(k));
+    let anchored: Vec<String> = map
+        .keys()
+        .filter(|k| parse(k).is_some_and(|a| a.kind == AnchorKind::AddIfNotPresent))
+        .cloned()
+        .collect();
+    let present = |k: &str| {
+        resource
+            .and_then(Value::as_object)
+            .is_some_and(|r| r.contains_key(k))
+    };
     for anchored_key in &anchored {
-        let Some(bare) = parse(anchored_key).map(|a| a.key.to_string()) else { continue };
-        let Some(v) = map.remove(anchored_key) else { continue };
+        let Some(bare) = parse(anchored_key).map(|a| a.key.to_string()) else {
+            continue;
+        };
+        let Some(v) = map.remove(anchored_key) else {
+            continue;
+        };
         if !present(&bare) {
             map.insert(bare, v);
         }

@@ -42,8 +42,9 @@ fn apply_one(doc: &mut Value, op: &Operation, copied: &mut usize) -> OpResult<()
     }
 }
 
+/// The new whole document. RFC 6902 allows any value here (evanphx only objects and arrays).
 fn whole_document(value: Value) -> OpResult<Value> {
-    if value.is_object() || value.is_array() { Ok(value) } else { Err("the whole document can only become an object or an array".into()) }
+    Ok(value)
 }
 
 /// An existing element's position; negative indices count from the end.
@@ -66,7 +67,9 @@ fn insert_index(len: usize, token: &str) -> OpResult<usize> {
     let slots = i64::try_from(len).map_err(|e| e.to_string())? + 1;
     let resolved = if idx < 0 { idx + slots } else { idx };
     if resolved < 0 || resolved >= slots {
-        return Err(format!("index {idx} is out of range for inserting into an array of {len}"));
+        return Err(format!(
+            "index {idx} is out of range for inserting into an array of {len}"
+        ));
     }
     usize::try_from(resolved).map_err(|e| e.to_string())
 }
@@ -82,7 +85,9 @@ fn child<'a>(node: &'a Value, token: &str) -> Option<&'a Value> {
 fn child_mut<'a>(node: &'a mut Value, token: &str) -> Option<&'a mut Value> {
     match node {
         Value::Object(m) => m.get_mut(token),
-        Value::Array(a) => existing_index(a.len(), token).ok().and_then(move |i| a.get_mut(i)),
+        Value::Array(a) => existing_index(a.len(), token)
+            .ok()
+            .and_then(move |i| a.get_mut(i)),
         _ => None,
     }
 }
@@ -110,7 +115,10 @@ fn insert_into(parent: &mut Value, token: &str, value: Value) -> OpResult<()> {
             a.insert(i, value);
             Ok(())
         }
-        other => Err(format!("cannot add a member to {}", crate::value::kind_name(other))),
+        other => Err(format!(
+            "cannot add a member to {}",
+            crate::value::kind_name(other)
+        )),
     }
 }
 
@@ -133,8 +141,12 @@ fn ensure_path(doc: &mut Value, tokens: &[String]) -> OpResult<()> {
         if child(cur, part).is_none() {
             pad_array(cur, part)?;
             let fresh = match (parse_index(next), next.as_str()) {
-                (Some(i), _) if i < -1 => return Err(format!("cannot create an array for negative index {i}")),
-                (Some(i), _) => Value::Array(nulls(usize::try_from(i.max(0)).map_err(|e| e.to_string())?)?),
+                (Some(i), _) if i < -1 => {
+                    return Err(format!("cannot create an array for negative index {i}"));
+                }
+                (Some(i), _) => Value::Array(nulls(
+                    usize::try_from(i.max(0)).map_err(|e| e.to_string())?,
+                )?),
                 (None, "-") => Value::Array(Vec::new()),
                 (None, _) => Value::Object(Map::new()),
             };
@@ -143,12 +155,17 @@ fn ensure_path(doc: &mut Value, tokens: &[String]) -> OpResult<()> {
                 return Ok(());
             }
         }
-        let Some(next_node) = child_mut_or_appended(cur, part) else { return Ok(()) };
+        let Some(next_node) = child_mut_or_appended(cur, part) else {
+            return Ok(());
+        };
         if next_node.is_null() {
             *next_node = Value::Object(Map::new());
         }
         if !(next_node.is_object() || next_node.is_array()) {
-            return Err(format!("{part:?} is {} and cannot hold members", crate::value::kind_name(next_node)));
+            return Err(format!(
+                "{part:?} is {} and cannot hold members",
+                crate::value::kind_name(next_node)
+            ));
         }
         cur = next_node;
     }
@@ -165,14 +182,20 @@ fn child_mut_or_appended<'a>(node: &'a mut Value, token: &str) -> Option<&'a mut
 
 fn nulls(n: usize) -> OpResult<Vec<Value>> {
     if n > MAX_PADDING {
-        return Err(format!("refusing to pad an array with {n} nulls (limit {MAX_PADDING})"));
+        return Err(format!(
+            "refusing to pad an array with {n} nulls (limit {MAX_PADDING})"
+        ));
     }
     Ok(vec![Value::Null; n])
 }
 
 fn pad_array(node: &mut Value, part: &str) -> OpResult<()> {
-    let (Value::Array(a), Some(idx)) = (node, parse_index(part)) else { return Ok(()) };
-    let Ok(target) = usize::try_from(idx) else { return Ok(()) };
+    let (Value::Array(a), Some(idx)) = (node, parse_index(part)) else {
+        return Ok(());
+    };
+    let Ok(target) = usize::try_from(idx) else {
+        return Ok(());
+    };
     if target > a.len() {
         a.extend(nulls(target - a.len())?);
     }
@@ -181,8 +204,12 @@ fn pad_array(node: &mut Value, part: &str) -> OpResult<()> {
 
 fn remove(doc: &mut Value, tokens: &[String]) -> OpResult<()> {
     // AllowMissingPathOnRemove: a missing parent, key or index is not an error.
-    let Some((last, parents)) = tokens.split_last() else { return Ok(()) };
-    let Some(parent) = resolve_mut(doc, parents) else { return Ok(()) };
+    let Some((last, parents)) = tokens.split_last() else {
+        return Ok(());
+    };
+    let Some(parent) = resolve_mut(doc, parents) else {
+        return Ok(());
+    };
     match parent {
         Value::Object(m) => {
             m.remove(last);
@@ -206,17 +233,35 @@ fn replace(doc: &mut Value, tokens: &[String], value: Value) -> OpResult<()> {
         return Ok(());
     };
     let parent = resolve_mut(doc, parents).ok_or("doc is missing the parent path")?;
-    let slot = child_mut(parent, last).ok_or("doc is missing the key")?;
+    let slot = match parent {
+        Value::Object(m) => m
+            .get_mut(last)
+            .ok_or_else(|| format!("doc is missing the key {last:?}"))?,
+        Value::Array(a) => {
+            let i = existing_index(a.len(), last)?;
+            a.get_mut(i).ok_or("index out of range")?
+        }
+        other => {
+            return Err(format!(
+                "the parent path is {}, not a container",
+                crate::value::kind_name(other)
+            ));
+        }
+    };
     *slot = value;
     Ok(())
 }
 
 /// Takes the value at `tokens` out of the document.
 fn take(doc: &mut Value, tokens: &[String]) -> OpResult<Value> {
-    let (last, parents) = tokens.split_last().ok_or("cannot move the whole document")?;
+    let (last, parents) = tokens
+        .split_last()
+        .ok_or("cannot move the whole document")?;
     let parent = resolve_mut(doc, parents).ok_or("doc is missing the from path")?;
     match parent {
-        Value::Object(m) => m.remove(last).ok_or_else(|| format!("from path has no key {last:?}")),
+        Value::Object(m) => m
+            .remove(last)
+            .ok_or_else(|| format!("from path has no key {last:?}")),
         Value::Array(a) => {
             let i = existing_index(a.len(), last)?;
             Ok(a.remove(i))
@@ -242,7 +287,9 @@ fn copy_value(doc: &mut Value, from: &[String], to: &[String], copied: &mut usiz
     let value = resolve(doc, from).ok_or("doc is missing the from path")?;
     *copied = copied.saturating_add(count_nodes(value));
     if *copied > MAX_COPIED_NODES {
-        return Err(format!("copy operations would duplicate more than {MAX_COPIED_NODES} JSON nodes"));
+        return Err(format!(
+            "copy operations would duplicate more than {MAX_COPIED_NODES} JSON nodes"
+        ));
     }
     let value = value.clone();
     let Some((last, parents)) = to.split_last() else {
@@ -269,12 +316,19 @@ fn count_nodes(v: &Value) -> usize {
 
 fn test(doc: &Value, tokens: &[String], expected: &Value) -> OpResult<()> {
     let Some((last, parents)) = tokens.split_last() else {
-        return if json_eq(doc, expected) { Ok(()) } else { Err("the document does not equal the test value".into()) };
+        return if json_eq(doc, expected) {
+            Ok(())
+        } else {
+            Err("the document does not equal the test value".into())
+        };
     };
     let parent = resolve(doc, parents).ok_or("doc is missing the parent path")?;
     let found = match parent {
         Value::Object(m) => m.get(last),
-        Value::Array(a) => Some(a.get(existing_index(a.len(), last)?).ok_or("index out of range")?),
+        Value::Array(a) => Some(
+            a.get(existing_index(a.len(), last)?)
+                .ok_or("index out of range")?,
+        ),
         _ => return Err("the parent path is not a container".into()),
     };
     // evanphx: a missing value equals null, but a present one never does (even a present null).
@@ -283,5 +337,9 @@ fn test(doc: &Value, tokens: &[String], expected: &Value) -> OpResult<()> {
         Some(_) if expected.is_null() => false,
         Some(v) => json_eq(v, expected),
     };
-    if ok { Ok(()) } else { Err("the value does not equal the test value".into()) }
+    if ok {
+        Ok(())
+    } else {
+        Err("the value does not equal the test value".into())
+    }
 }

@@ -90,9 +90,18 @@ impl Patch {
     /// `patchesJson6902` string is YAML or JSON text; parse it into a `Value` first.
     pub fn from_value(value: &Value) -> Result<Self, PatchError> {
         let Value::Array(ops) = value else {
-            return Err(PatchError::InvalidJsonPatch { index: 0, reason: "a JSON patch must be a list of operations".into() });
+            return Err(PatchError::InvalidJsonPatch {
+                index: 0,
+                reason: "a JSON patch must be a list of operations".into(),
+            });
         };
-        ops.iter().enumerate().map(|(i, op)| parse_op(op).map_err(|reason| PatchError::InvalidJsonPatch { index: i, reason })).collect::<Result<_, _>>().map(Patch)
+        ops.iter()
+            .enumerate()
+            .map(|(i, op)| {
+                parse_op(op).map_err(|reason| PatchError::InvalidJsonPatch { index: i, reason })
+            })
+            .collect::<Result<_, _>>()
+            .map(Patch)
     }
 
     /// Applies the patch to a copy of `doc`, with Kyverno's options: negative array indices,
@@ -128,11 +137,16 @@ fn field<'a>(op: &'a serde_json::Map<String, Value>, name: &str) -> Result<&'a V
 }
 
 fn string_field(op: &serde_json::Map<String, Value>, name: &str) -> Result<String, String> {
-    field(op, name)?.as_str().map(str::to_string).ok_or_else(|| format!("{name:?} must be a string"))
+    field(op, name)?
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| format!("{name:?} must be a string"))
 }
 
 fn parse_op(op: &Value) -> Result<Operation, String> {
-    let Value::Object(op) = op else { return Err("an operation must be an object".into()) };
+    let Value::Object(op) = op else {
+        return Err("an operation must be an object".into());
+    };
     let kind = string_field(op, "op")?;
     let path = string_field(op, "path")?;
     pointer::parse(&path)?;
@@ -142,13 +156,28 @@ fn parse_op(op: &Value) -> Result<Operation, String> {
         Ok(from)
     };
     Ok(match kind.as_str() {
-        "add" => Operation::Add { path, value: field(op, "value")?.clone() },
-        "replace" => Operation::Replace { path, value: field(op, "value")?.clone() },
+        "add" => Operation::Add {
+            path,
+            value: field(op, "value")?.clone(),
+        },
+        "replace" => Operation::Replace {
+            path,
+            value: field(op, "value")?.clone(),
+        },
         // evanphx treats a test without a value as a test for null.
-        "test" => Operation::Test { path, value: op.get("value").cloned().unwrap_or(Value::Null) },
+        "test" => Operation::Test {
+            path,
+            value: op.get("value").cloned().unwrap_or(Value::Null),
+        },
         "remove" => Operation::Remove { path },
-        "move" => Operation::Move { from: from()?, path },
-        "copy" => Operation::Copy { from: from()?, path },
+        "move" => Operation::Move {
+            from: from()?,
+            path,
+        },
+        "copy" => Operation::Copy {
+            from: from()?,
+            path,
+        },
         other => return Err(format!("unsupported operation {other:?}")),
     })
 }
@@ -171,17 +200,29 @@ mod tests {
         let patch = Patch::from_value(&doc).unwrap();
         assert_eq!(patch.0.len(), 6);
         assert_eq!(patch.to_value(), doc);
-        assert_eq!(serde_json::from_slice::<Value>(&patch.to_json_bytes()).unwrap(), doc);
+        assert_eq!(
+            serde_json::from_slice::<Value>(&patch.to_json_bytes()).unwrap(),
+            doc
+        );
     }
 
     #[test]
     fn rejects_malformed_operations_naming_the_index() {
         let cases = [
             (json!({"op": "add"}), "list of operations"),
-            (json!([{"op": "add", "path": "/a", "value": 1}, {"op": "add", "path": "/a"}]), "operation 1: missing \"value\""),
-            (json!([{"op": "frobnicate", "path": "/a"}]), "unsupported operation"),
+            (
+                json!([{"op": "add", "path": "/a", "value": 1}, {"op": "add", "path": "/a"}]),
+                "operation 1: missing \"value\"",
+            ),
+            (
+                json!([{"op": "frobnicate", "path": "/a"}]),
+                "unsupported operation",
+            ),
             (json!([{"op": "move", "path": "/a"}]), "missing \"from\""),
-            (json!([{"op": "remove", "path": "a"}]), "must be empty or start with '/'"),
+            (
+                json!([{"op": "remove", "path": "a"}]),
+                "must be empty or start with '/'",
+            ),
             (json!([{"path": "/a"}]), "missing \"op\""),
             (json!(["add"]), "must be an object"),
         ];

@@ -13,12 +13,20 @@ pub(crate) fn parse(pointer: &str) -> Result<Vec<String>, String> {
 
 /// `~1` → `/`, then `~0` → `~`, in that order (RFC 6901 §4).
 pub(crate) fn unescape(token: &str) -> String {
-    if token.contains('~') { token.replace("~1", "/").replace("~0", "~") } else { token.to_string() }
+    if token.contains('~') {
+        token.replace("~1", "/").replace("~0", "~")
+    } else {
+        token.to_string()
+    }
 }
 
 /// `~` → `~0`, `/` → `~1`.
 pub(crate) fn escape(token: &str) -> String {
-    if token.contains(['~', '/']) { token.replace('~', "~0").replace('/', "~1") } else { token.to_string() }
+    if token.contains(['~', '/']) {
+        token.replace('~', "~0").replace('/', "~1")
+    } else {
+        token.to_string()
+    }
 }
 
 /// Parses an array index like Go's `strconv.Atoi` (optional sign, decimal digits).

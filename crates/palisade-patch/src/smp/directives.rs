@@ -12,7 +12,10 @@ pub(super) const SET_ORDER_PREFIX: &str = "$setElementOrder/";
 pub(super) const DELETE_PRIMITIVE_PREFIX: &str = "$deleteFromPrimitiveList/";
 
 fn invalid(path: &Path<'_>, reason: impl Into<String>) -> PatchError {
-    PatchError::InvalidDirective { path: path.render(), reason: reason.into() }
+    PatchError::InvalidDirective {
+        path: path.render(),
+        reason: reason.into(),
+    }
 }
 
 /// `$retainKeys`: drop resource fields not listed; every (non-null) patch field must be listed.
@@ -27,14 +30,20 @@ pub(super) fn retain_keys(
     };
     let mut keep: Vec<&str> = Vec::with_capacity(list.len());
     for k in list {
-        keep.push(k.as_str().ok_or_else(|| invalid(path, "$retainKeys entries must be strings"))?);
+        keep.push(
+            k.as_str()
+                .ok_or_else(|| invalid(path, "$retainKeys entries must be strings"))?,
+        );
     }
     for (k, v) in patch {
         if v.is_null() || super::is_directive_key(k) {
             continue;
         }
         if !keep.contains(&k.as_str()) {
-            return Err(invalid(path, format!("field {k:?} is in the patch but not in $retainKeys")));
+            return Err(invalid(
+                path,
+                format!("field {k:?} is in the patch but not in $retainKeys"),
+            ));
         }
     }
     dest.retain(|k, _| keep.contains(&k.as_str()));
@@ -56,13 +65,26 @@ pub(super) fn collect_orders(
 ) -> Result<Vec<Order>, PatchError> {
     let mut orders = Vec::new();
     for (k, v) in patch {
-        let Some(field) = k.strip_prefix(SET_ORDER_PREFIX) else { continue };
+        let Some(field) = k.strip_prefix(SET_ORDER_PREFIX) else {
+            continue;
+        };
         if field.is_empty() {
             return Err(invalid(path, format!("{k:?} names no field")));
         }
-        let order = v.as_array().ok_or_else(|| invalid(path, format!("{k} must be a list")))?.clone();
-        let original = dest.get(field).and_then(Value::as_array).cloned().unwrap_or_default();
-        orders.push(Order { field: field.to_string(), order, original });
+        let order = v
+            .as_array()
+            .ok_or_else(|| invalid(path, format!("{k} must be a list")))?
+            .clone();
+        let original = dest
+            .get(field)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        orders.push(Order {
+            field: field.to_string(),
+            order,
+            original,
+        });
     }
     Ok(orders)
 }
@@ -74,11 +96,15 @@ pub(super) fn delete_from_primitive_lists(
     path: &Path<'_>,
 ) -> Result<(), PatchError> {
     for (k, v) in patch {
-        let Some(field) = k.strip_prefix(DELETE_PRIMITIVE_PREFIX) else { continue };
+        let Some(field) = k.strip_prefix(DELETE_PRIMITIVE_PREFIX) else {
+            continue;
+        };
         if field.is_empty() {
             return Err(invalid(path, format!("{k:?} names no field")));
         }
-        let doomed = v.as_array().ok_or_else(|| invalid(path, format!("{k} must be a list")))?;
+        let doomed = v
+            .as_array()
+            .ok_or_else(|| invalid(path, format!("{k} must be a list")))?;
         if let Some(Value::Array(list)) = out.get_mut(field) {
             list.retain(|e| !doomed.iter().any(|d| json_eq(d, e)));
         }
@@ -88,7 +114,12 @@ pub(super) fn delete_from_primitive_lists(
 
 /// Reorders the merged lists as `$setElementOrder` asks, the way apimachinery does: listed
 /// elements in the given order, the others interleaved by their position in the original list.
-pub(super) fn apply_orders(out: &mut Map<String, Value>, orders: Vec<Order>, meta: &Meta, ctx: Ctx) {
+pub(super) fn apply_orders(
+    out: &mut Map<String, Value>,
+    orders: Vec<Order>,
+    meta: &Meta,
+    ctx: Ctx,
+) {
     for o in orders {
         let schema_key = meta
             .field(ctx, &o.field)
@@ -106,7 +137,11 @@ pub(super) fn apply_orders(out: &mut Map<String, Value>, orders: Vec<Order>, met
 /// Without a schema, an order list of single-key maps names its merge key.
 fn inferred_key(order: &[Value]) -> Option<String> {
     let first = order.first()?.as_object()?;
-    if first.len() == 1 { first.keys().next().cloned() } else { None }
+    if first.len() == 1 {
+        first.keys().next().cloned()
+    } else {
+        None
+    }
 }
 
 fn ident<'a>(v: &'a Value, key: Option<&str>) -> Option<&'a Value> {
@@ -118,12 +153,19 @@ fn ident<'a>(v: &'a Value, key: Option<&str>) -> Option<&'a Value> {
 
 fn position_in(list: &[Value], v: &Value, key: Option<&str>) -> Option<usize> {
     let id = ident(v, key)?;
-    list.iter().position(|e| ident(e, key).is_some_and(|x| json_eq(x, id)))
+    list.iter()
+        .position(|e| ident(e, key).is_some_and(|x| json_eq(x, id)))
 }
 
-fn reorder(merged: Vec<Value>, order: &[Value], original: &[Value], key: Option<&str>) -> Vec<Value> {
-    let (mut listed, server_only): (Vec<Value>, Vec<Value>) =
-        merged.into_iter().partition(|e| position_in(order, e, key).is_some());
+fn reorder(
+    merged: Vec<Value>,
+    order: &[Value],
+    original: &[Value],
+    key: Option<&str>,
+) -> Vec<Value> {
+    let (mut listed, server_only): (Vec<Value>, Vec<Value>) = merged
+        .into_iter()
+        .partition(|e| position_in(order, e, key).is_some());
     listed.sort_by_key(|e| position_in(order, e, key));
     let mut out = Vec::with_capacity(listed.len() + server_only.len());
     let mut left = server_only.into_iter().peekable();
@@ -150,7 +192,9 @@ mod tests {
     use serde_json::json;
 
     fn names(v: &[Value]) -> Vec<i64> {
-        v.iter().filter_map(|e| e.get("name").and_then(Value::as_i64)).collect()
+        v.iter()
+            .filter_map(|e| e.get("name").and_then(Value::as_i64))
+            .collect()
     }
 
     #[test]

@@ -41,7 +41,9 @@ impl Merger {
                 let (directive, items) = split_list_directive(p, path)?;
                 match directive {
                     Directive::Delete => return Ok(None),
-                    Directive::Replace => return self.merge_elements(Vec::new(), &items, ctx, list, path),
+                    Directive::Replace => {
+                        return self.merge_elements(Vec::new(), &items, ctx, list, path);
+                    }
                     Directive::Merge => items,
                 }
             }
@@ -119,15 +121,24 @@ struct Taken {
 /// Finds the element matching `keys`, first among already-merged elements, then in the resource.
 fn take_match(out: &mut Vec<Value>, rest: &mut [Option<Value>], keys: &[(&str, &str)]) -> Taken {
     if let Some(j) = out.iter().position(|e| matches_keys(e, keys)) {
-        return Taken { value: Some(out.remove(j)), slot: Some(j) };
+        return Taken {
+            value: Some(out.remove(j)),
+            slot: Some(j),
+        };
     }
-    let found = rest.iter_mut().find(|e| e.as_ref().is_some_and(|e| matches_keys(e, keys)));
-    Taken { value: found.and_then(Option::take), slot: None }
+    let found = rest
+        .iter_mut()
+        .find(|e| e.as_ref().is_some_and(|e| matches_keys(e, keys)));
+    Taken {
+        value: found.and_then(Option::take),
+        slot: None,
+    }
 }
 
 fn matches_keys(elem: &Value, keys: &[(&str, &str)]) -> bool {
     let Value::Object(m) = elem else { return false };
-    keys.iter().all(|(k, v)| m.get(*k).is_some_and(|x| scalar_text_eq(x, v)))
+    keys.iter()
+        .all(|(k, v)| m.get(*k).is_some_and(|x| scalar_text_eq(x, v)))
 }
 
 fn is_empty_map(v: &Value) -> bool {
@@ -137,32 +148,61 @@ fn is_empty_map(v: &Value) -> bool {
 /// The element's merge-key values; an element lacking all of them cannot be matched.
 fn key_tuple(elem: &Value, list: &ListMeta, path: &Path<'_>) -> Result<KeyTuple, PatchError> {
     let Value::Object(m) = elem else {
-        return Err(PatchError::KindMismatch { path: path.render(), expected: "a map", found: crate::value::kind_name(elem) });
+        return Err(PatchError::KindMismatch {
+            path: path.render(),
+            expected: "a map",
+            found: crate::value::kind_name(elem),
+        });
     };
     let tuple: KeyTuple = list
         .match_keys
         .iter()
-        .map(|k| m.get(k).filter(|v| !v.is_null() && v.as_str() != Some("")).and_then(scalar_text))
+        .map(|k| {
+            m.get(k)
+                .filter(|v| !v.is_null() && v.as_str() != Some(""))
+                .and_then(scalar_text)
+        })
         .collect();
     if tuple.iter().all(Option::is_none) {
-        return Err(PatchError::MissingMergeKey { path: path.render(), keys: list.match_keys.join(", ") });
+        return Err(PatchError::MissingMergeKey {
+            path: path.render(),
+            keys: list.match_keys.join(", "),
+        });
     }
     Ok(tuple)
 }
 
 /// Splits off a list-level directive element (a map whose only key is `$patch`).
-fn split_list_directive<'a>(patch: &'a [Value], path: &Path<'_>) -> Result<(Directive, Vec<&'a Value>), PatchError> {
-    let position = patch.iter().position(|e| e.as_object().is_some_and(|m| m.len() == 1 && m.contains_key("$patch")));
-    let directive = match position.and_then(|i| patch.get(i)).and_then(|e| e.get("$patch")) {
+fn split_list_directive<'a>(
+    patch: &'a [Value],
+    path: &Path<'_>,
+) -> Result<(Directive, Vec<&'a Value>), PatchError> {
+    let position = patch.iter().position(|e| {
+        e.as_object()
+            .is_some_and(|m| m.len() == 1 && m.contains_key("$patch"))
+    });
+    let directive = match position
+        .and_then(|i| patch.get(i))
+        .and_then(|e| e.get("$patch"))
+    {
         Some(v) => parse_directive(v, &path.key("$patch"))?,
         None => Directive::Merge,
     };
-    let items = patch.iter().enumerate().filter(|(i, _)| Some(*i) != position).map(|(_, v)| v).collect();
+    let items = patch
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| Some(*i) != position)
+        .map(|(_, v)| v)
+        .collect();
     Ok((directive, items))
 }
 
 /// Merges a list of primitives: union, patch values first, duplicates dropped (compared as YAML text).
-fn merge_primitives(dest: Vec<Value>, patch: &[&Value], path: &Path<'_>) -> Result<Vec<Value>, PatchError> {
+fn merge_primitives(
+    dest: Vec<Value>,
+    patch: &[&Value],
+    path: &Path<'_>,
+) -> Result<Vec<Value>, PatchError> {
     let mut out: Vec<Value> = Vec::with_capacity(dest.len() + patch.len());
     let mut texts: Vec<String> = Vec::with_capacity(dest.len() + patch.len());
     let candidates = patch.iter().map(|v| (*v).clone()).chain(dest);
@@ -171,7 +211,11 @@ fn merge_primitives(dest: Vec<Value>, patch: &[&Value], path: &Path<'_>) -> Resu
             continue;
         }
         let Some(text) = scalar_text(&v) else {
-            return Err(PatchError::KindMismatch { path: path.index(i).render(), expected: "a scalar", found: crate::value::kind_name(&v) });
+            return Err(PatchError::KindMismatch {
+                path: path.index(i).render(),
+                expected: "a scalar",
+                found: crate::value::kind_name(&v),
+            });
         };
         if !texts.contains(&text) {
             texts.push(text);

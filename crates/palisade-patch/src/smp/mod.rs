@@ -18,12 +18,21 @@ use serde_json::{Map, Value};
 /// Kinds found in the embedded OpenAPI table merge lists by their merge keys; other kinds (custom
 /// resources) merge maps and replace lists, as merge patch does. See the crate docs for the exact
 /// semantics and where they follow kyaml rather than the API server.
-pub fn strategic_merge(original: &Value, patch: &Value, api_version: &str, kind: &str) -> Result<Value, PatchError> {
+pub fn strategic_merge(
+    original: &Value,
+    patch: &Value,
+    api_version: &str,
+    kind: &str,
+) -> Result<Value, PatchError> {
     if !original.is_object() {
-        return Err(PatchError::NotAnObject { what: "the resource" });
+        return Err(PatchError::NotAnObject {
+            what: "the resource",
+        });
     }
     if !patch.is_object() {
-        return Err(PatchError::NotAnObject { what: "a strategic merge patch" });
+        return Err(PatchError::NotAnObject {
+            what: "a strategic merge patch",
+        });
     }
     let table = meta::table().map_err(PatchError::SchemaTable)?;
     let merger = Merger { meta: table };
@@ -94,7 +103,11 @@ impl Merger {
         if let (Some(d), Some(p)) = (&dest, patch_value)
             && kind_class(d) != kind_class(p)
         {
-            return Err(PatchError::KindMismatch { path: path.render(), expected: kind_name(d), found: kind_name(p) });
+            return Err(PatchError::KindMismatch {
+                path: path.render(),
+                expected: kind_name(d),
+                found: kind_name(p),
+            });
         }
         match dest.as_ref().or(patch_value) {
             None => Ok(None),
@@ -120,7 +133,13 @@ impl Merger {
             _ => None,
         };
         let patch_map = match patch {
-            None => return Ok(Some(Value::Object(self.walk_map_alone(dest_map.unwrap_or_default(), ctx, path)?))),
+            None => {
+                return Ok(Some(Value::Object(self.walk_map_alone(
+                    dest_map.unwrap_or_default(),
+                    ctx,
+                    path,
+                )?)));
+            }
             Some(Value::Object(p)) => p,
             Some(_) => return Ok(None),
         };
@@ -133,7 +152,8 @@ impl Merger {
             (Directive::Merge, Some(m)) => m,
             _ => Map::new(),
         };
-        self.merge_fields(base, patch_map, ctx, path).map(|m| Some(Value::Object(m)))
+        self.merge_fields(base, patch_map, ctx, path)
+            .map(|m| Some(Value::Object(m)))
     }
 
     /// Merges a patch map into a resource map, field by field, then applies the map's directives.
@@ -174,7 +194,12 @@ impl Merger {
     }
 
     /// Walks a resource map the patch does not touch: kyaml drops its null fields on the way.
-    fn walk_map_alone(&self, map: Map<String, Value>, ctx: Ctx, path: &Path<'_>) -> Result<Map<String, Value>, PatchError> {
+    fn walk_map_alone(
+        &self,
+        map: Map<String, Value>,
+        ctx: Ctx,
+        path: &Path<'_>,
+    ) -> Result<Map<String, Value>, PatchError> {
         let mut out = Map::new();
         for (key, dv) in map {
             let (child_ctx, field) = self.meta.field(ctx, &key);
