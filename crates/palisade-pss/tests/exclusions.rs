@@ -20,7 +20,7 @@ fn exclude_field(control: &str, images: &[&str], field: &str, values: &[&str]) -
 }
 
 fn run(level: Level, resource: &Value, excludes: &[Exclude]) -> Outcome {
-    evaluate(level, Version::Latest, resource, excludes).unwrap()
+    evaluate(level, Version::Latest, resource, excludes).expect("the resource evaluates")
 }
 
 fn ids(outcome: &Outcome) -> Vec<&'static str> {
