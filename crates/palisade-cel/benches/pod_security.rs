@@ -4,8 +4,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use palisade_cel::{Activation, Env, Type};
 use serde_json::json;
 
-const EXPR: &str =
-    "object.spec.containers.all(c, !has(c.securityContext) || c.securityContext.?privileged.orValue(false) == false)";
+const EXPR: &str = "object.spec.containers.all(c, !has(c.securityContext) || c.securityContext.?privileged.orValue(false) == false)";
 
 fn bench(c: &mut Criterion) {
     let env = Env::kubernetes().variable("object", Type::Dyn).build();
@@ -20,7 +19,9 @@ fn bench(c: &mut Criterion) {
     });
     let mut act = Activation::new();
     act.bind_json("object", &pod);
-    c.bench_function("pod_security_privileged_eval", |b| b.iter(|| prog.eval(&act)));
+    c.bench_function("pod_security_privileged_eval", |b| {
+        b.iter(|| prog.eval(&act))
+    });
     c.bench_function("pod_security_privileged_bind_and_eval", |b| {
         b.iter(|| {
             let mut act = Activation::new();

@@ -42,28 +42,66 @@ pub(crate) enum ExprKind {
     Lit(Value),
     Ident(String),
     /// `operand.field`, or `operand.?field` when `optional`.
-    Select { operand: Box<Expr>, field: String, optional: bool },
+    Select {
+        operand: Box<Expr>,
+        field: String,
+        optional: bool,
+    },
     /// `has(operand.field)`.
-    Has { operand: Box<Expr>, field: String },
+    Has {
+        operand: Box<Expr>,
+        field: String,
+    },
     /// `operand[index]`, or `operand[?index]` when `optional`.
-    Index { operand: Box<Expr>, index: Box<Expr>, optional: bool },
+    Index {
+        operand: Box<Expr>,
+        index: Box<Expr>,
+        optional: bool,
+    },
     /// Global call `f(args)`, or a namespaced one such as `math.greatest(args)`.
-    Call { name: String, args: Vec<Expr> },
+    Call {
+        name: String,
+        args: Vec<Expr>,
+    },
     /// Receiver-style call `target.f(args)`.
-    Method { target: Box<Expr>, name: String, args: Vec<Expr> },
-    Unary { op: UnOp, operand: Box<Expr> },
-    Binary { op: BinOp, lhs: Box<Expr>, rhs: Box<Expr> },
+    Method {
+        target: Box<Expr>,
+        name: String,
+        args: Vec<Expr>,
+    },
+    Unary {
+        op: UnOp,
+        operand: Box<Expr>,
+    },
+    Binary {
+        op: BinOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
     And(Box<Expr>, Box<Expr>),
     Or(Box<Expr>, Box<Expr>),
-    Cond { cond: Box<Expr>, then: Box<Expr>, other: Box<Expr> },
+    Cond {
+        cond: Box<Expr>,
+        then: Box<Expr>,
+        other: Box<Expr>,
+    },
     /// List literal; `true` flags mark `?elem` optional elements.
     List(Vec<(Expr, bool)>),
     Map(Vec<Entry>),
     Comprehension(Box<Comprehension>),
     /// `cel.bind(var, init, body)`: evaluates `init` once and names it in `body`.
-    Bind { var: String, init: Box<Expr>, body: Box<Expr> },
+    Bind {
+        var: String,
+        init: Box<Expr>,
+        body: Box<Expr>,
+    },
     /// `opt.optMap(v, e)` (flat = false) or `opt.optFlatMap(v, e)` (flat = true).
-    OptMap { target: Box<Expr>, var: String, body: Box<Expr>, flat: bool },
+    OptMap {
+        target: Box<Expr>,
+        var: String,
+        body: Box<Expr>,
+        flat: bool,
+    },
 }
 
 /// An expanded comprehension macro.
@@ -134,9 +172,11 @@ impl Expr {
     pub(crate) fn qualified_name(&self) -> Option<String> {
         match &self.kind {
             ExprKind::Ident(n) => Some(n.clone()),
-            ExprKind::Select { operand, field, optional: false } => {
-                operand.qualified_name().map(|p| format!("{p}.{field}"))
-            }
+            ExprKind::Select {
+                operand,
+                field,
+                optional: false,
+            } => operand.qualified_name().map(|p| format!("{p}.{field}")),
             _ => None,
         }
     }
@@ -150,9 +190,13 @@ impl Expr {
             ExprKind::Select { operand, .. } | ExprKind::Has { operand, .. } => vec![operand],
             ExprKind::Index { operand, index, .. } => vec![operand, index],
             ExprKind::Call { args, .. } => args.iter().collect(),
-            ExprKind::Method { target, args, .. } => std::iter::once(&**target).chain(args.iter()).collect(),
+            ExprKind::Method { target, args, .. } => {
+                std::iter::once(&**target).chain(args.iter()).collect()
+            }
             ExprKind::Unary { operand, .. } => vec![operand],
-            ExprKind::Binary { lhs, rhs, .. } | ExprKind::And(lhs, rhs) | ExprKind::Or(lhs, rhs) => vec![lhs, rhs],
+            ExprKind::Binary { lhs, rhs, .. }
+            | ExprKind::And(lhs, rhs)
+            | ExprKind::Or(lhs, rhs) => vec![lhs, rhs],
             ExprKind::Cond { cond, then, other } => vec![cond, then, other],
             ExprKind::List(elems) => elems.iter().map(|(e, _)| e).collect(),
             ExprKind::Map(entries) => entries.iter().flat_map(|e| [&e.key, &e.value]).collect(),

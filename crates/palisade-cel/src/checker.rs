@@ -8,8 +8,19 @@ use crate::types::{Bindings, Type, assignable};
 use crate::value::Value;
 
 /// Names that evaluate to type values.
-pub(crate) const TYPE_NAMES: &[&str] =
-    &["int", "uint", "double", "string", "bytes", "bool", "list", "map", "null_type", "type", "dyn"];
+pub(crate) const TYPE_NAMES: &[&str] = &[
+    "int",
+    "uint",
+    "double",
+    "string",
+    "bytes",
+    "bool",
+    "list",
+    "map",
+    "null_type",
+    "type",
+    "dyn",
+];
 
 pub(crate) struct Checker<'a> {
     pub vars: &'a HashMap<String, Type>,
@@ -21,7 +32,11 @@ type CResult = Result<Type, (usize, String)>;
 
 impl<'a> Checker<'a> {
     pub(crate) fn new(vars: &'a HashMap<String, Type>, reg: &'a Registry) -> Self {
-        Checker { vars, reg, scopes: Vec::new() }
+        Checker {
+            vars,
+            reg,
+            scopes: Vec::new(),
+        }
     }
 
     fn lookup(&self, name: &str) -> Option<Type> {
@@ -53,7 +68,11 @@ impl<'a> Checker<'a> {
         match &mut e.kind {
             ExprKind::Lit(v) => Ok(literal_type(v)),
             ExprKind::Ident(name) => self.ident(name, off),
-            ExprKind::Select { operand, field, optional } => {
+            ExprKind::Select {
+                operand,
+                field,
+                optional,
+            } => {
                 let t = self.check(operand)?;
                 select_type(&t, field, *optional, off)
             }
@@ -64,7 +83,11 @@ impl<'a> Checker<'a> {
                     t => Err((off, format!("has() cannot test a field of type '{t}'"))),
                 }
             }
-            ExprKind::Index { operand, index, optional } => {
+            ExprKind::Index {
+                operand,
+                index,
+                optional,
+            } => {
                 let t = self.check(operand)?;
                 let i = self.check(index)?;
                 index_type(&t, &i, *optional, off)
@@ -95,7 +118,8 @@ impl<'a> Checker<'a> {
             ExprKind::Binary { op, lhs, rhs } => {
                 let l = self.check(lhs)?;
                 let r = self.check(rhs)?;
-                binary_type(*op, &l, &r).ok_or_else(|| no_overload(off, &format!("_{}_", op.symbol()), &[l, r]))
+                binary_type(*op, &l, &r)
+                    .ok_or_else(|| no_overload(off, &format!("_{}_", op.symbol()), &[l, r]))
             }
             ExprKind::And(a, b) | ExprKind::Or(a, b) => {
                 for side in [a, b] {
@@ -109,12 +133,18 @@ impl<'a> Checker<'a> {
             ExprKind::Cond { cond, then, other } => {
                 let c = self.check(cond)?;
                 if !assignable(&Type::Bool, &c, &mut Bindings::new()) {
-                    return Err((cond.off, format!("ternary condition must be 'bool' but is '{c}'")));
+                    return Err((
+                        cond.off,
+                        format!("ternary condition must be 'bool' but is '{c}'"),
+                    ));
                 }
                 let a = self.check(then)?;
                 let b = self.check(other)?;
                 if !a.compatible(&b) {
-                    return Err((off, format!("ternary branches have different types '{a}' and '{b}'")));
+                    return Err((
+                        off,
+                        format!("ternary branches have different types '{a}' and '{b}'"),
+                    ));
                 }
                 Ok(a.join(&b))
             }
@@ -133,7 +163,10 @@ impl<'a> Checker<'a> {
                 let (mut kt, mut vt) = (None, None);
                 for en in entries.iter_mut() {
                     let k = self.check(&mut en.key)?;
-                    if !matches!(k, Type::Dyn | Type::String | Type::Int | Type::Uint | Type::Bool) {
+                    if !matches!(
+                        k,
+                        Type::Dyn | Type::String | Type::Int | Type::Uint | Type::Bool
+                    ) {
                         return Err((en.key.off, format!("unsupported map key type '{k}'")));
                     }
                     let mut v = self.check(&mut en.value)?;
@@ -153,12 +186,22 @@ impl<'a> Checker<'a> {
                 self.scopes.pop();
                 r
             }
-            ExprKind::OptMap { target, var, body, flat } => {
+            ExprKind::OptMap {
+                target,
+                var,
+                body,
+                flat,
+            } => {
                 let t = self.check(target)?;
                 let inner = match t {
                     Type::Optional(t) => *t,
                     Type::Dyn => Type::Dyn,
-                    t => return Err((off, format!("optMap/optFlatMap need an optional, found '{t}'"))),
+                    t => {
+                        return Err((
+                            off,
+                            format!("optMap/optFlatMap need an optional, found '{t}'"),
+                        ));
+                    }
                 };
                 self.scopes.push((var.clone(), inner));
                 let b = self.check(body);
@@ -167,7 +210,10 @@ impl<'a> Checker<'a> {
                 if *flat {
                     match b {
                         Type::Optional(_) | Type::Dyn => Ok(b),
-                        t => Err((body.off, format!("optFlatMap body must be optional, found '{t}'"))),
+                        t => Err((
+                            body.off,
+                            format!("optFlatMap body must be optional, found '{t}'"),
+                        )),
                     }
                 } else {
                     Ok(Type::optional(b))
@@ -194,21 +240,37 @@ impl<'a> Checker<'a> {
         let range = self.check(&mut c.range)?;
         let two = c.var2.is_some();
         let (t1, t2, elem) = match &range {
-            Type::List(t) => (if two { Type::Int } else { (**t).clone() }, (**t).clone(), (**t).clone()),
+            Type::List(t) => (
+                if two { Type::Int } else { (**t).clone() },
+                (**t).clone(),
+                (**t).clone(),
+            ),
             Type::Map(k, v) => ((**k).clone(), (**v).clone(), (**k).clone()),
             Type::Dyn => (Type::Dyn, Type::Dyn, Type::Dyn),
-            t => return Err((c.range.off, format!("expression of type '{t}' cannot be the range of a comprehension"))),
+            t => {
+                return Err((
+                    c.range.off,
+                    format!("expression of type '{t}' cannot be the range of a comprehension"),
+                ));
+            }
         };
         self.scopes.push((c.var.clone(), t1.clone()));
         if let Some(v2) = &c.var2 {
             self.scopes.push((v2.clone(), t2.clone()));
         }
         let res = self.comp_body(c, off, &t1, &elem);
-        self.scopes.truncate(self.scopes.len() - 1 - usize::from(two));
+        self.scopes
+            .truncate(self.scopes.len() - 1 - usize::from(two));
         res
     }
 
-    fn comp_body(&mut self, c: &mut crate::ast::Comprehension, off: usize, key: &Type, elem: &Type) -> CResult {
+    fn comp_body(
+        &mut self,
+        c: &mut crate::ast::Comprehension,
+        off: usize,
+        key: &Type,
+        elem: &Type,
+    ) -> CResult {
         if let Some(f) = &mut c.filter {
             let t = self.check(f)?;
             expect_bool(&t, f.off)?;
@@ -217,14 +279,21 @@ impl<'a> Checker<'a> {
         match c.kind {
             CompKind::All | CompKind::Exists | CompKind::ExistsOne | CompKind::Filter => {
                 expect_bool(&b, c.body.off)?;
-                Ok(if c.kind == CompKind::Filter { Type::list(elem.clone()) } else { Type::Bool })
+                Ok(if c.kind == CompKind::Filter {
+                    Type::list(elem.clone())
+                } else {
+                    Type::Bool
+                })
             }
             CompKind::Map | CompKind::TransformList => Ok(Type::list(b)),
             CompKind::SortBy => Ok(Type::list(elem.clone())),
             CompKind::TransformMap => Ok(Type::map(key.clone(), b)),
             CompKind::TransformMapEntry => match b {
                 Type::Map(..) | Type::Dyn => Ok(Type::map(Type::Dyn, Type::Dyn)),
-                t => Err((off, format!("transformMapEntry must produce a map, found '{t}'"))),
+                t => Err((
+                    off,
+                    format!("transformMapEntry must produce a map, found '{t}'"),
+                )),
             },
         }
     }
@@ -242,7 +311,10 @@ fn unwrap_optional(t: Type, off: usize) -> CResult {
     match t {
         Type::Optional(t) => Ok(*t),
         Type::Dyn => Ok(Type::Dyn),
-        t => Err((off, format!("optional entry must be of optional type, found '{t}'"))),
+        t => Err((
+            off,
+            format!("optional entry must be of optional type, found '{t}'"),
+        )),
     }
 }
 
@@ -251,7 +323,10 @@ fn homogeneous(acc: Option<Type>, t: Type, off: usize) -> CResult {
     match acc {
         None => Ok(t),
         Some(a) if a.compatible(&t) => Ok(a.join(&t)),
-        Some(a) => Err((off, format!("expected type '{a}' but found '{t}' (wrap elements in dyn() to mix types)"))),
+        Some(a) => Err((
+            off,
+            format!("expected type '{a}' but found '{t}' (wrap elements in dyn() to mix types)"),
+        )),
     }
 }
 
@@ -260,7 +335,11 @@ fn check_regex_literal(name: &str, pattern: Option<&Expr>) -> Result<(), (usize,
     if !crate::library::regex::takes_pattern(name) {
         return Ok(());
     }
-    if let Some(Expr { off, kind: ExprKind::Lit(Value::String(p)) }) = pattern {
+    if let Some(Expr {
+        off,
+        kind: ExprKind::Lit(Value::String(p)),
+    }) = pattern
+    {
         crate::library::regex::compile(p).map_err(|e| (*off, e))?;
     }
     Ok(())
@@ -280,22 +359,46 @@ pub(crate) fn literal_type(v: &Value) -> Type {
 }
 
 fn select_type(t: &Type, field: &str, optional: bool, off: usize) -> CResult {
-    let wrap = |inner: Type| if optional { Type::optional(inner) } else { inner };
+    let wrap = |inner: Type| {
+        if optional {
+            Type::optional(inner)
+        } else {
+            inner
+        }
+    };
     match t {
         Type::Dyn => Ok(wrap(Type::Dyn)),
         Type::Map(k, v) if matches!(**k, Type::String | Type::Dyn) => Ok(wrap((**v).clone())),
         Type::Optional(inner) => select_type(inner, field, false, off).map(Type::optional),
-        t => Err((off, format!("type '{t}' does not support field selection ('.{field}')"))),
+        t => Err((
+            off,
+            format!("type '{t}' does not support field selection ('.{field}')"),
+        )),
     }
 }
 
 fn index_type(t: &Type, i: &Type, optional: bool, off: usize) -> CResult {
-    let wrap = |inner: Type| if optional { Type::optional(inner) } else { inner };
+    let wrap = |inner: Type| {
+        if optional {
+            Type::optional(inner)
+        } else {
+            inner
+        }
+    };
     let num = matches!(i, Type::Int | Type::Uint | Type::Double | Type::Dyn);
     match t {
         Type::Dyn => Ok(wrap(Type::Dyn)),
         Type::List(e) if num => Ok(wrap((**e).clone())),
-        Type::Map(k, v) if k.compatible(i) || matches!((&**k, i), (Type::Int | Type::Uint | Type::Double, Type::Int | Type::Uint | Type::Double)) => {
+        Type::Map(k, v)
+            if k.compatible(i)
+                || matches!(
+                    (&**k, i),
+                    (
+                        Type::Int | Type::Uint | Type::Double,
+                        Type::Int | Type::Uint | Type::Double
+                    )
+                ) =>
+        {
             Ok(wrap((**v).clone()))
         }
         Type::Optional(inner) => index_type(inner, i, false, off).map(Type::optional),
@@ -309,7 +412,9 @@ fn binary_type(op: BinOp, l: &Type, r: &Type) -> Option<Type> {
     match op {
         BinOp::Eq | BinOp::Ne => l.compatible(r).then_some(Bool),
         BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
-            let ok = l.is_dyn() || r.is_dyn() || (numeric(l) && numeric(r))
+            let ok = l.is_dyn()
+                || r.is_dyn()
+                || (numeric(l) && numeric(r))
                 || (l == r && matches!(l, Bool | String | Bytes | Timestamp | Duration));
             ok.then_some(Bool)
         }
@@ -327,13 +432,17 @@ fn binary_type(op: BinOp, l: &Type, r: &Type) -> Option<Type> {
 fn arith_type(op: BinOp, l: &Type, r: &Type) -> Option<Type> {
     use Type::*;
     let same = |ok: bool| ok.then(|| if l.is_dyn() { r.clone() } else { l.clone() });
-    let both = |f: &dyn Fn(&Type) -> bool| (f(l) || l.is_dyn()) && (f(r) || r.is_dyn()) && (l.compatible(r));
+    let both = |f: &dyn Fn(&Type) -> bool| {
+        (f(l) || l.is_dyn()) && (f(r) || r.is_dyn()) && (l.compatible(r))
+    };
     match op {
         BinOp::Add => match (l, r) {
             (Timestamp, Duration) | (Duration, Timestamp) => Some(Timestamp),
             (Timestamp | Duration, Dyn) | (Dyn, Timestamp | Duration) => Some(Dyn),
             (List(a), List(b)) => Some(List(Box::new(a.join(b)))),
-            _ => same(both(&|t| matches!(t, Int | Uint | Double | String | Bytes | Duration | List(_)))),
+            _ => same(both(&|t| {
+                matches!(t, Int | Uint | Double | String | Bytes | Duration | List(_))
+            })),
         },
         BinOp::Sub => match (l, r) {
             (Timestamp, Timestamp) => Some(Duration),
@@ -349,7 +458,13 @@ fn arith_type(op: BinOp, l: &Type, r: &Type) -> Option<Type> {
 
 pub(crate) fn no_overload(off: usize, name: &str, tys: &[Type]) -> (usize, String) {
     let list: Vec<String> = tys.iter().map(|t| t.to_string()).collect();
-    (off, format!("found no matching overload for '{name}' applied to '({})'", list.join(", ")))
+    (
+        off,
+        format!(
+            "found no matching overload for '{name}' applied to '({})'",
+            list.join(", ")
+        ),
+    )
 }
 
 fn resolve(def: Option<&FuncDef>, name: &str, tys: &[Type], off: usize) -> CResult {
@@ -359,7 +474,11 @@ fn resolve(def: Option<&FuncDef>, name: &str, tys: &[Type], off: usize) -> CResu
     let mut result: Option<Type> = None;
     for o in def.overloads.iter().filter(|o| o.params.len() == tys.len()) {
         let mut b = Bindings::new();
-        if o.params.iter().zip(tys).all(|(p, a)| assignable(p, a, &mut b)) {
+        if o.params
+            .iter()
+            .zip(tys)
+            .all(|(p, a)| assignable(p, a, &mut b))
+        {
             let r = o.result.substitute(&b);
             result = Some(match result {
                 None => r,
@@ -369,8 +488,19 @@ fn resolve(def: Option<&FuncDef>, name: &str, tys: &[Type], off: usize) -> CResu
         }
     }
     if result.is_none() && !def.overloads.iter().any(|o| o.params.len() == tys.len()) {
-        let arities: Vec<String> = def.overloads.iter().map(|o| o.params.len().to_string()).collect();
-        return Err((off, format!("wrong number of arguments for '{name}': got {}, expected {}", tys.len(), arities.join(" or "))));
+        let arities: Vec<String> = def
+            .overloads
+            .iter()
+            .map(|o| o.params.len().to_string())
+            .collect();
+        return Err((
+            off,
+            format!(
+                "wrong number of arguments for '{name}': got {}, expected {}",
+                tys.len(),
+                arities.join(" or ")
+            ),
+        ));
     }
     result.ok_or_else(|| no_overload(off, name, tys))
 }

@@ -62,7 +62,13 @@ impl EnvBuilder {
 
     /// Finishes the environment.
     pub fn build(self) -> Env {
-        Env { inner: Arc::new(EnvInner { vars: self.vars, reg: self.reg, cost_limit: self.cost_limit }) }
+        Env {
+            inner: Arc::new(EnvInner {
+                vars: self.vars,
+                reg: self.reg,
+                cost_limit: self.cost_limit,
+            }),
+        }
     }
 }
 
@@ -83,7 +89,11 @@ impl Env {
     pub fn kubernetes() -> EnvBuilder {
         let mut reg = Registry::default();
         crate::library::register_all(&mut reg);
-        EnvBuilder { vars: HashMap::new(), reg, cost_limit: PER_CALL_LIMIT }
+        EnvBuilder {
+            vars: HashMap::new(),
+            reg,
+            cost_limit: PER_CALL_LIMIT,
+        }
     }
 
     /// Parses and type-checks `src` once; the program can then be evaluated many times.
@@ -94,7 +104,13 @@ impl Env {
             .map_err(|(o, m)| CompileError::new(src, o, m))?;
         let mut regexes = HashMap::new();
         collect_regexes(&expr, &mut regexes);
-        Ok(Program { src: Arc::from(src), expr, ty, env: self.inner.clone(), regexes })
+        Ok(Program {
+            src: Arc::from(src),
+            expr,
+            ty,
+            env: self.inner.clone(),
+            regexes,
+        })
     }
 }
 
@@ -103,11 +119,18 @@ fn collect_regexes(e: &Expr, out: &mut HashMap<String, Arc<Regex>>) {
     let mut stack = vec![e];
     while let Some(e) = stack.pop() {
         let lit = match &e.kind {
-            ExprKind::Call { name, args } if crate::library::regex::takes_pattern(name) => args.get(1),
-            ExprKind::Method { name, args, .. } if crate::library::regex::takes_pattern(name) => args.first(),
+            ExprKind::Call { name, args } if crate::library::regex::takes_pattern(name) => {
+                args.get(1)
+            }
+            ExprKind::Method { name, args, .. } if crate::library::regex::takes_pattern(name) => {
+                args.first()
+            }
             _ => None,
         };
-        if let Some(Expr { kind: ExprKind::Lit(Value::String(p)), .. }) = lit
+        if let Some(Expr {
+            kind: ExprKind::Lit(Value::String(p)),
+            ..
+        }) = lit
             && let Ok(r) = crate::library::regex::compile(p)
         {
             out.insert(p.to_string(), Arc::new(r));
@@ -127,7 +150,10 @@ pub struct Program {
 
 impl std::fmt::Debug for Program {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Program").field("src", &self.src).field("type", &self.ty).finish()
+        f.debug_struct("Program")
+            .field("src", &self.src)
+            .field("type", &self.ty)
+            .finish()
     }
 }
 
@@ -163,11 +189,17 @@ impl Program {
 
     fn to_eval_error(&self, e: RtError) -> EvalError {
         match e {
-            RtError::Cost => EvalError::CostLimitExceeded { limit: self.env.cost_limit },
-            RtError::Msg(message, off) => {
-                EvalError::Runtime { position: Position::at(&self.src, off.unwrap_or(0)), message }
-            }
-            RtError::NoMatch => EvalError::Runtime { position: Position::default(), message: "no such overload".into() },
+            RtError::Cost => EvalError::CostLimitExceeded {
+                limit: self.env.cost_limit,
+            },
+            RtError::Msg(message, off) => EvalError::Runtime {
+                position: Position::at(&self.src, off.unwrap_or(0)),
+                message,
+            },
+            RtError::NoMatch => EvalError::Runtime {
+                position: Position::default(),
+                message: "no such overload".into(),
+            },
         }
     }
 }

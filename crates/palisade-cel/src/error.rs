@@ -30,7 +30,11 @@ impl Position {
                 column += 1;
             }
         }
-        Position { offset, line, column }
+        Position {
+            offset,
+            line,
+            column,
+        }
     }
 }
 
@@ -52,7 +56,10 @@ pub struct CompileError {
 
 impl CompileError {
     pub(crate) fn new(src: &str, offset: usize, message: impl Into<String>) -> Self {
-        CompileError { position: Position::at(src, offset), message: message.into() }
+        CompileError {
+            position: Position::at(src, offset),
+            message: message.into(),
+        }
     }
 }
 
@@ -127,7 +134,12 @@ mod tests {
 
     #[test]
     fn position_counts_lines_and_code_points() {
-        let cases = [("abc", 0, 1, 1), ("abc", 2, 1, 3), ("a\nbc", 3, 2, 2), ("é x", 3, 1, 3)];
+        let cases = [
+            ("abc", 0, 1, 1),
+            ("abc", 2, 1, 3),
+            ("a\nbc", 3, 2, 2),
+            ("é x", 3, 1, 3),
+        ];
         for (src, off, line, col) in cases {
             let p = Position::at(src, off);
             assert_eq!((p.line, p.column), (line, col), "{src:?} @ {off}");

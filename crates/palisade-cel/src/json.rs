@@ -24,7 +24,10 @@ impl Value {
             serde_json::Value::String(s) => Value::String(Arc::from(s.as_str())),
             serde_json::Value::Array(a) => Value::list(a.iter().map(Value::from_json).collect()),
             serde_json::Value::Object(o) => {
-                let m: MapValue = o.iter().map(|(k, v)| (Key::String(Arc::from(k.as_str())), Value::from_json(v))).collect();
+                let m: MapValue = o
+                    .iter()
+                    .map(|(k, v)| (Key::String(Arc::from(k.as_str())), Value::from_json(v)))
+                    .collect();
                 Value::map(m)
             }
         }
@@ -42,8 +45,12 @@ impl Value {
             Value::Uint(u) => serde_json::Value::Number((*u).into()),
             Value::Double(d) => double_to_json(*d)?,
             Value::String(s) => serde_json::Value::String(s.to_string()),
-            Value::Bytes(b) => serde_json::Value::String(base64::engine::general_purpose::STANDARD.encode(b)),
-            Value::List(l) => serde_json::Value::Array(l.iter().map(Value::to_json).collect::<Result<_, _>>()?),
+            Value::Bytes(b) => {
+                serde_json::Value::String(base64::engine::general_purpose::STANDARD.encode(b))
+            }
+            Value::List(l) => {
+                serde_json::Value::Array(l.iter().map(Value::to_json).collect::<Result<_, _>>()?)
+            }
             Value::Map(m) => {
                 let mut out = Map::new();
                 for (k, v) in m.iter() {
@@ -51,8 +58,12 @@ impl Value {
                 }
                 serde_json::Value::Object(out)
             }
-            Value::Timestamp(t) => serde_json::Value::String(crate::library::time::format_timestamp(*t)),
-            Value::Duration(d) => serde_json::Value::String(crate::library::time::format_duration(*d)),
+            Value::Timestamp(t) => {
+                serde_json::Value::String(crate::library::time::format_timestamp(*t))
+            }
+            Value::Duration(d) => {
+                serde_json::Value::String(crate::library::time::format_duration(*d))
+            }
             Value::Type(t) => serde_json::Value::String(t.to_string()),
             Value::Optional(Some(v)) => v.to_json()?,
             Value::Opaque(o) => o.to_json(),

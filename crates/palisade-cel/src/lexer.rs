@@ -27,8 +27,23 @@ pub(crate) struct Token {
 }
 
 const RESERVED: &[&str] = &[
-    "as", "break", "const", "continue", "else", "for", "function", "if", "import", "let", "loop",
-    "package", "namespace", "return", "var", "void", "while",
+    "as",
+    "break",
+    "const",
+    "continue",
+    "else",
+    "for",
+    "function",
+    "if",
+    "import",
+    "let",
+    "loop",
+    "package",
+    "namespace",
+    "return",
+    "var",
+    "void",
+    "while",
 ];
 
 const PUNCT: &[&str] = &[
@@ -38,7 +53,11 @@ const PUNCT: &[&str] = &[
 
 /// Splits `src` into tokens; the error carries a byte offset and a message.
 pub(crate) fn lex(src: &str) -> Result<Vec<Token>, (usize, String)> {
-    let mut lx = Lexer { src, pos: 0, out: Vec::new() };
+    let mut lx = Lexer {
+        src,
+        pos: 0,
+        out: Vec::new(),
+    };
     lx.run()?;
     Ok(lx.out)
 }
@@ -107,7 +126,9 @@ impl Lexer<'_> {
         }
         !matches!(
             self.out.last().map(|t| &t.tok),
-            Some(Tok::Ident(_) | Tok::P(")" | "]" | "}") | Tok::Int(_) | Tok::Uint(_) | Tok::Str(_))
+            Some(
+                Tok::Ident(_) | Tok::P(")" | "]" | "}") | Tok::Int(_) | Tok::Uint(_) | Tok::Str(_)
+            )
         )
     }
 
@@ -124,7 +145,9 @@ impl Lexer<'_> {
             "false" => Tok::False,
             "null" => Tok::Null,
             "in" => Tok::In,
-            w if RESERVED.contains(&w) => return Err((start, format!("reserved identifier '{w}'"))),
+            w if RESERVED.contains(&w) => {
+                return Err((start, format!("reserved identifier '{w}'")));
+            }
             w => Tok::Ident(w.to_string()),
         })
     }
@@ -234,8 +257,12 @@ impl Lexer<'_> {
             }
             _ => return Err((at, format!("invalid escape sequence '\\{c}'"))),
         };
-        let text = self.rest().get(..digits).ok_or((at, "truncated escape sequence".to_string()))?;
-        let code = u32::from_str_radix(text, radix).map_err(|_| (at, format!("invalid escape sequence '\\{c}{text}'")))?;
+        let text = self
+            .rest()
+            .get(..digits)
+            .ok_or((at, "truncated escape sequence".to_string()))?;
+        let code = u32::from_str_radix(text, radix)
+            .map_err(|_| (at, format!("invalid escape sequence '\\{c}{text}'")))?;
         self.pos += digits;
         if bytes && (radix == 8 || c == 'x' || c == 'X') {
             out.push(u8::try_from(code).map_err(|_| (at, "byte escape out of range".to_string()))?);
@@ -252,7 +279,9 @@ impl Lexer<'_> {
         let src = self.src;
         let rest = src.get(start..).unwrap_or("");
         if rest.starts_with("0x") || rest.starts_with("0X") {
-            let len = rest[2..].find(|c: char| !c.is_ascii_hexdigit()).unwrap_or(rest.len() - 2);
+            let len = rest[2..]
+                .find(|c: char| !c.is_ascii_hexdigit())
+                .unwrap_or(rest.len() - 2);
             let v = u64::from_str_radix(&rest[2..2 + len], 16)
                 .map_err(|_| (start, "invalid hexadecimal literal".to_string()))?;
             self.pos += 2 + len;
@@ -271,7 +300,10 @@ impl Lexer<'_> {
             if matches!(bytes.get(j), Some(b'+' | b'-')) {
                 j += 1;
             }
-            let n = bytes[j.min(bytes.len())..].iter().take_while(|b| b.is_ascii_digit()).count();
+            let n = bytes[j.min(bytes.len())..]
+                .iter()
+                .take_while(|b| b.is_ascii_digit())
+                .count();
             if n > 0 {
                 float = true;
                 i = j + n;
@@ -280,10 +312,14 @@ impl Lexer<'_> {
         let text = &rest[..i];
         self.pos += i;
         if float {
-            let v: f64 = text.parse().map_err(|_| (start, format!("invalid float literal '{text}'")))?;
+            let v: f64 = text
+                .parse()
+                .map_err(|_| (start, format!("invalid float literal '{text}'")))?;
             return Ok(Tok::Double(v));
         }
-        let v: u64 = text.parse().map_err(|_| (start, format!("integer literal '{text}' out of range")))?;
+        let v: u64 = text
+            .parse()
+            .map_err(|_| (start, format!("integer literal '{text}' out of range")))?;
         Ok(self.int_suffix(v))
     }
 
@@ -351,7 +387,13 @@ mod tests {
 
     #[test]
     fn errors_have_offsets() {
-        let cases = [("a # b", 2), ("'abc", 0), ("x + 'a\\qb'", 6), ("while", 0), ("99999999999999999999", 0)];
+        let cases = [
+            ("a # b", 2),
+            ("'abc", 0),
+            ("x + 'a\\qb'", 6),
+            ("while", 0),
+            ("99999999999999999999", 0),
+        ];
         for (src, off) in cases {
             let e = lex(src).unwrap_err();
             assert_eq!(e.0, off, "{src}: {}", e.1);

@@ -13,10 +13,15 @@ pub(crate) fn expand_global(name: String, mut args: Vec<Expr>, off: usize) -> Re
         _ => return Err((off, "has() takes exactly one argument".into())),
     };
     match arg.kind {
-        ExprKind::Select { operand, field, optional: false } => {
-            Ok(Expr::new(off, ExprKind::Has { operand, field }))
-        }
-        _ => Err((off, "invalid argument to has() macro: expected a field selection such as has(a.b)".into())),
+        ExprKind::Select {
+            operand,
+            field,
+            optional: false,
+        } => Ok(Expr::new(off, ExprKind::Has { operand, field })),
+        _ => Err((
+            off,
+            "invalid argument to has() macro: expected a field selection such as has(a.b)".into(),
+        )),
     }
 }
 
@@ -28,14 +33,27 @@ fn var_name(e: &Expr) -> Result<String, PErr> {
 }
 
 /// Expands a receiver-style call if it names a macro; otherwise builds a method call.
-pub(crate) fn expand_method(target: Expr, name: String, args: Vec<Expr>, off: usize) -> Result<Expr, PErr> {
-    if name == "bind" && matches!(&target.kind, ExprKind::Ident(n) if n == "cel") && args.len() == 3 {
+pub(crate) fn expand_method(
+    target: Expr,
+    name: String,
+    args: Vec<Expr>,
+    off: usize,
+) -> Result<Expr, PErr> {
+    if name == "bind" && matches!(&target.kind, ExprKind::Ident(n) if n == "cel") && args.len() == 3
+    {
         let mut it = args.into_iter();
         let (Some(v), Some(init), Some(body)) = (it.next(), it.next(), it.next()) else {
             return Err((off, "cel.bind() takes three arguments".into()));
         };
         let var = var_name(&v)?;
-        return Ok(Expr::new(off, ExprKind::Bind { var, init: Box::new(init), body: Box::new(body) }));
+        return Ok(Expr::new(
+            off,
+            ExprKind::Bind {
+                var,
+                init: Box::new(init),
+                body: Box::new(body),
+            },
+        ));
     }
     let kind = match name.as_str() {
         "all" => CompKind::All,
@@ -48,9 +66,21 @@ pub(crate) fn expand_method(target: Expr, name: String, args: Vec<Expr>, off: us
         "transformMapEntry" => CompKind::TransformMapEntry,
         "sortBy" => CompKind::SortBy,
         "optMap" | "optFlatMap" => return opt_map(target, &name, args, off),
-        _ => return Ok(Expr::new(off, ExprKind::Method { target: Box::new(target), name, args })),
+        _ => {
+            return Ok(Expr::new(
+                off,
+                ExprKind::Method {
+                    target: Box::new(target),
+                    name,
+                    args,
+                },
+            ));
+        }
     };
-    let two_var_only = matches!(kind, CompKind::TransformList | CompKind::TransformMap | CompKind::TransformMapEntry);
+    let two_var_only = matches!(
+        kind,
+        CompKind::TransformList | CompKind::TransformMap | CompKind::TransformMapEntry
+    );
     let allowed: &[usize] = match kind {
         CompKind::All | CompKind::Exists | CompKind::ExistsOne => &[2, 3],
         CompKind::Map => &[2, 3],
@@ -59,10 +89,20 @@ pub(crate) fn expand_method(target: Expr, name: String, args: Vec<Expr>, off: us
     };
     if !allowed.contains(&args.len()) {
         // Not the macro's shape: let the checker report an unknown function instead of a macro error.
-        return Ok(Expr::new(off, ExprKind::Method { target: Box::new(target), name, args }));
+        return Ok(Expr::new(
+            off,
+            ExprKind::Method {
+                target: Box::new(target),
+                name,
+                args,
+            },
+        ));
     }
     let mut it = args.into_iter();
-    let mut next = || it.next().ok_or((off, format!("{name}() is missing arguments")));
+    let mut next = || {
+        it.next()
+            .ok_or((off, format!("{name}() is missing arguments")))
+    };
     let first = next()?;
     let var = var_name(&first)?;
     let (var2, filter, body) = match kind {
@@ -90,9 +130,19 @@ pub(crate) fn expand_method(target: Expr, name: String, args: Vec<Expr>, off: us
         }
     };
     if var2.as_deref() == Some(var.as_str()) {
-        return Err((off, format!("{name}(): the two variables must have different names")));
+        return Err((
+            off,
+            format!("{name}(): the two variables must have different names"),
+        ));
     }
-    let comp = Comprehension { kind, range: target, var, var2, filter, body };
+    let comp = Comprehension {
+        kind,
+        range: target,
+        var,
+        var2,
+        filter,
+        body,
+    };
     Ok(Expr::new(off, ExprKind::Comprehension(Box::new(comp))))
 }
 
@@ -101,8 +151,16 @@ fn opt_map(target: Expr, name: &str, args: Vec<Expr>, off: usize) -> Result<Expr
     match (it.next(), it.next(), it.next()) {
         (Some(v), Some(body), None) => Ok(Expr::new(
             off,
-            ExprKind::OptMap { target: Box::new(target), var: var_name(&v)?, body: Box::new(body), flat: name == "optFlatMap" },
+            ExprKind::OptMap {
+                target: Box::new(target),
+                var: var_name(&v)?,
+                body: Box::new(body),
+                flat: name == "optFlatMap",
+            },
         )),
-        _ => Err((off, format!("{name}() takes a variable name and an expression"))),
+        _ => Err((
+            off,
+            format!("{name}() takes a variable name and an expression"),
+        )),
     }
 }

@@ -16,14 +16,24 @@ pub(crate) type PErr = (usize, String);
 /// Parses `src` into an expression tree.
 pub(crate) fn parse(src: &str) -> Result<Expr, PErr> {
     if src.chars().count() > MAX_CODE_POINTS {
-        return Err((0, format!("expression exceeds {MAX_CODE_POINTS} code points")));
+        return Err((
+            0,
+            format!("expression exceeds {MAX_CODE_POINTS} code points"),
+        ));
     }
     let toks = lex(src)?;
-    let mut p = Parser { toks, pos: 0, depth: 0 };
+    let mut p = Parser {
+        toks,
+        pos: 0,
+        depth: 0,
+    };
     let e = p.expr()?;
     let t = p.peek();
     if t.tok != Tok::Eof {
-        return Err((t.off, format!("unexpected {} after expression", describe(&t.tok))));
+        return Err((
+            t.off,
+            format!("unexpected {} after expression", describe(&t.tok)),
+        ));
     }
     Ok(e)
 }
@@ -45,7 +55,10 @@ fn describe(t: &Tok) -> String {
 
 impl Parser {
     fn peek(&self) -> Token {
-        self.toks.get(self.pos).cloned().unwrap_or(Token { tok: Tok::Eof, off: 0 })
+        self.toks.get(self.pos).cloned().unwrap_or(Token {
+            tok: Tok::Eof,
+            off: 0,
+        })
     }
 
     fn peek_tok(&self, n: usize) -> Option<&Tok> {
@@ -70,7 +83,10 @@ impl Parser {
         if self.eat(p) {
             Ok(t.off)
         } else {
-            Err((t.off, format!("expected '{p}' but found {}", describe(&t.tok))))
+            Err((
+                t.off,
+                format!("expected '{p}' but found {}", describe(&t.tok)),
+            ))
         }
     }
 
@@ -78,7 +94,10 @@ impl Parser {
     fn enter(&mut self, off: usize) -> Result<(), PErr> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err((off, format!("expression nesting exceeds the limit of {MAX_DEPTH}")));
+            return Err((
+                off,
+                format!("expression nesting exceeds the limit of {MAX_DEPTH}"),
+            ));
         }
         Ok(())
     }
@@ -91,7 +110,14 @@ impl Parser {
             let then = self.or()?;
             self.expect(":")?;
             let other = self.expr()?;
-            Expr::new(off, ExprKind::Cond { cond: Box::new(cond), then: Box::new(then), other: Box::new(other) })
+            Expr::new(
+                off,
+                ExprKind::Cond {
+                    cond: Box::new(cond),
+                    then: Box::new(then),
+                    other: Box::new(other),
+                },
+            )
         } else {
             cond
         };
@@ -116,7 +142,14 @@ impl Parser {
             let rhs = next(self)?;
             let (l, r) = (Box::new(lhs), Box::new(rhs));
             // Errors about an operator point at the operator, as cel-go reports them.
-            lhs = Expr::new(t.off, ExprKind::Binary { op: kind, lhs: l, rhs: r });
+            lhs = Expr::new(
+                t.off,
+                ExprKind::Binary {
+                    op: kind,
+                    lhs: l,
+                    rhs: r,
+                },
+            );
         }
         self.depth -= levels;
         Ok(lhs)
@@ -132,7 +165,11 @@ impl Parser {
 
     /// Parses `a && b && ...` (or `||`) into a balanced tree, as cel-go does, so long
     /// generated chains stay shallow (depth grows with log2 of the operand count).
-    fn logical(&mut self, op: &'static str, next: fn(&mut Self) -> Result<Expr, PErr>) -> Result<Expr, PErr> {
+    fn logical(
+        &mut self,
+        op: &'static str,
+        next: fn(&mut Self) -> Result<Expr, PErr>,
+    ) -> Result<Expr, PErr> {
         let mut terms = vec![next(self)?];
         let mut ops = Vec::new();
         while self.is_p(op) {
@@ -195,7 +232,11 @@ impl Parser {
             (UnOp::Neg, Some(Tok::Int(v))) if !self.postfix_follows(1) => {
                 self.pos += 1;
                 let n = i64::try_from(v).map(|v| -v).or_else(|_| {
-                    if v == 1u64 << 63 { Ok(i64::MIN) } else { Err((t.off, "integer literal out of range".to_string())) }
+                    if v == 1u64 << 63 {
+                        Ok(i64::MIN)
+                    } else {
+                        Err((t.off, "integer literal out of range".to_string()))
+                    }
                 })?;
                 Expr::new(t.off, ExprKind::Lit(Value::Int(n)))
             }
@@ -205,7 +246,13 @@ impl Parser {
             }
             _ => {
                 let operand = self.unary()?;
-                Expr::new(t.off, ExprKind::Unary { op, operand: Box::new(operand) })
+                Expr::new(
+                    t.off,
+                    ExprKind::Unary {
+                        op,
+                        operand: Box::new(operand),
+                    },
+                )
             }
         };
         self.depth -= 1;
@@ -231,7 +278,14 @@ impl Parser {
                     let opt = self.eat("?");
                     let index = self.expr()?;
                     self.expect("]")?;
-                    e = Expr::new(t.off, ExprKind::Index { operand: Box::new(e), index: Box::new(index), optional: opt });
+                    e = Expr::new(
+                        t.off,
+                        ExprKind::Index {
+                            operand: Box::new(e),
+                            index: Box::new(index),
+                            optional: opt,
+                        },
+                    );
                     continue;
                 }
                 _ => break,
@@ -244,7 +298,14 @@ impl Parser {
                 let args = self.args()?;
                 e = macros::expand_method(e, name, args, t.off)?;
             } else {
-                e = Expr::new(t.off, ExprKind::Select { operand: Box::new(e), field: name, optional });
+                e = Expr::new(
+                    t.off,
+                    ExprKind::Select {
+                        operand: Box::new(e),
+                        field: name,
+                        optional,
+                    },
+                );
             }
         }
         self.depth -= levels;
@@ -257,7 +318,10 @@ impl Parser {
             self.pos += 1;
             Ok((name, t.off))
         } else {
-            Err((t.off, format!("expected an identifier but found {}", describe(&t.tok))))
+            Err((
+                t.off,
+                format!("expected an identifier but found {}", describe(&t.tok)),
+            ))
         }
     }
 
@@ -348,7 +412,11 @@ impl Parser {
             let key = self.expr()?;
             self.expect(":")?;
             let value = self.expr()?;
-            entries.push(Entry { key, value, optional });
+            entries.push(Entry {
+                key,
+                value,
+                optional,
+            });
             if !self.eat(",") {
                 break;
             }
@@ -362,15 +430,27 @@ impl Parser {
 /// Builds a balanced tree from `terms` joined by the operators at offsets `ops`.
 fn balance(mut terms: Vec<Expr>, ops: &[usize], is_or: bool) -> Expr {
     if terms.len() <= 1 {
-        return terms.pop().unwrap_or(Expr::new(0, ExprKind::Lit(Value::Bool(!is_or))));
+        return terms
+            .pop()
+            .unwrap_or(Expr::new(0, ExprKind::Lit(Value::Bool(!is_or))));
     }
     let mid = terms.len() / 2;
     let right = terms.split_off(mid);
     let off = ops.get(mid - 1).copied().unwrap_or(0);
-    let (lops, rops) = (ops.get(..mid - 1).unwrap_or(&[]), ops.get(mid..).unwrap_or(&[]));
+    let (lops, rops) = (
+        ops.get(..mid - 1).unwrap_or(&[]),
+        ops.get(mid..).unwrap_or(&[]),
+    );
     let l = Box::new(balance(terms, lops, is_or));
     let r = Box::new(balance(right, rops, is_or));
-    Expr::new(off, if is_or { ExprKind::Or(l, r) } else { ExprKind::And(l, r) })
+    Expr::new(
+        off,
+        if is_or {
+            ExprKind::Or(l, r)
+        } else {
+            ExprKind::And(l, r)
+        },
+    )
 }
 
 #[cfg(test)]

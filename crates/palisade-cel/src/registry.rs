@@ -65,7 +65,12 @@ impl Registry {
 }
 
 /// Adds a host function (used by the public environment builder).
-pub(crate) fn add_host(map: &mut HashMap<String, FuncDef>, name: &str, sigs: Vec<Overload>, f: HostFn) {
+pub(crate) fn add_host(
+    map: &mut HashMap<String, FuncDef>,
+    name: &str,
+    sigs: Vec<Overload>,
+    f: HostFn,
+) {
     add(map, name, sigs, Imp::Host(f));
 }
 
@@ -76,7 +81,13 @@ fn add(map: &mut HashMap<String, FuncDef>, name: &str, sigs: Vec<Overload>, imp:
             def.imps.push(imp);
         }
         None => {
-            map.insert(name.to_string(), FuncDef { overloads: sigs, imps: vec![imp] });
+            map.insert(
+                name.to_string(),
+                FuncDef {
+                    overloads: sigs,
+                    imps: vec![imp],
+                },
+            );
         }
     }
 }

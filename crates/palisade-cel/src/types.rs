@@ -86,7 +86,10 @@ impl Type {
     }
 
     fn nullable(&self) -> bool {
-        matches!(self, Type::Dyn | Type::Timestamp | Type::Duration | Type::Opaque(_) | Type::Null)
+        matches!(
+            self,
+            Type::Dyn | Type::Timestamp | Type::Duration | Type::Opaque(_) | Type::Null
+        )
     }
 
     /// True if the two types can be equal values under some assignment (used for literals).
@@ -166,7 +169,11 @@ mod tests {
             (Type::list(Type::Int), Type::list(Type::Double), false),
             (Type::Timestamp, Type::Null, true),
             (Type::Int, Type::Null, false),
-            (Type::map(Type::String, Type::Int), Type::map(Type::String, Type::Int), true),
+            (
+                Type::map(Type::String, Type::Int),
+                Type::map(Type::String, Type::Int),
+                true,
+            ),
         ];
         for (p, a, want) in cases {
             assert_eq!(assignable(&p, &a, &mut Bindings::new()), want, "{p} <- {a}");
@@ -176,7 +183,11 @@ mod tests {
     #[test]
     fn params_bind_consistently() {
         let mut b = Bindings::new();
-        assert!(assignable(&Type::list(Type::Param("A")), &Type::list(Type::Int), &mut b));
+        assert!(assignable(
+            &Type::list(Type::Param("A")),
+            &Type::list(Type::Int),
+            &mut b
+        ));
         assert!(!assignable(&Type::Param("A"), &Type::String, &mut b));
         assert!(assignable(&Type::Param("A"), &Type::Int, &mut b));
         assert_eq!(Type::Param("A").substitute(&b), Type::Int);

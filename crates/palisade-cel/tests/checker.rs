@@ -15,13 +15,33 @@ fn env() -> Env {
 fn rejects_bad_expressions_with_positions() {
     let cases: Vec<(&str, usize, usize, &str)> = vec![
         ("objekt.spec", 1, 1, "undeclared reference to 'objekt'"),
-        ("object.spec && nope", 1, 16, "undeclared reference to 'nope'"),
-        ("frobnicate(1)", 1, 1, "undeclared reference to 'frobnicate'"),
+        (
+            "object.spec && nope",
+            1,
+            16,
+            "undeclared reference to 'nope'",
+        ),
+        (
+            "frobnicate(1)",
+            1,
+            1,
+            "undeclared reference to 'frobnicate'",
+        ),
         ("name.startsWith()", 1, 5, "wrong number of arguments"),
         ("size(1, 2)", 1, 1, "wrong number of arguments"),
-        ("count + 'a'", 1, 7, "found no matching overload for '_+_' applied to '(int, string)'"),
+        (
+            "count + 'a'",
+            1,
+            7,
+            "found no matching overload for '_+_' applied to '(int, string)'",
+        ),
         ("count == 'a'", 1, 7, "no matching overload for '_==_'"),
-        ("name.size() && true", 1, 5, "expected type 'bool' but found 'int'"),
+        (
+            "name.size() && true",
+            1,
+            5,
+            "expected type 'bool' but found 'int'",
+        ),
         ("labels.foo + 1", 1, 12, "no matching overload"),
         ("count.foo", 1, 6, "does not support field selection"),
         ("[1, 'a']", 1, 5, "expected type 'int' but found 'string'"),
@@ -33,7 +53,12 @@ fn rejects_bad_expressions_with_positions() {
         ("count ? 1 : 2", 1, 1, "ternary condition must be 'bool'"),
         ("object.a +\n  object.b +\n  )", 3, 3, "unexpected ')'"),
         ("'abc", 1, 1, "unterminated string"),
-        ("object.spec.\n  containers[0].image ==", 2, 25, "unexpected end of expression"),
+        (
+            "object.spec.\n  containers[0].image ==",
+            2,
+            25,
+            "unexpected end of expression",
+        ),
     ];
     let env = env();
     for (src, line, col, msg) in cases {
@@ -43,7 +68,11 @@ fn rejects_bad_expressions_with_positions() {
             Err(e) => {
                 assert!(!msg.is_empty(), "{src}: unexpected error {e}");
                 assert!(e.message.contains(msg), "{src}: {}", e.message);
-                assert_eq!((e.position.line, e.position.column), (line, col), "{src}: {e}");
+                assert_eq!(
+                    (e.position.line, e.position.column),
+                    (line, col),
+                    "{src}: {e}"
+                );
             }
         }
     }
@@ -65,7 +94,11 @@ fn accepts_dynamic_and_typed_expressions() {
         "has(object.spec) ? object.spec : {}",
     ];
     for src in ok {
-        assert!(env.compile(src).is_ok(), "{src}: {:?}", env.compile(src).err());
+        assert!(
+            env.compile(src).is_ok(),
+            "{src}: {:?}",
+            env.compile(src).err()
+        );
     }
 }
 
@@ -94,9 +127,11 @@ fn result_types_are_inferred() {
 fn host_function_signatures_are_checked() {
     let env = Env::kubernetes()
         .variable("object", Type::Dyn)
-        .function("resource.Get", vec![Overload::new(vec![Type::String, Type::String], Type::Dyn)], |_| {
-            Ok(palisade_cel::Value::Null)
-        })
+        .function(
+            "resource.Get",
+            vec![Overload::new(vec![Type::String, Type::String], Type::Dyn)],
+            |_| Ok(palisade_cel::Value::Null),
+        )
         .build();
     assert!(env.compile("resource.Get('v1', 'configmaps')").is_ok());
     let e = env.compile("resource.Get(1, 'x')").unwrap_err();

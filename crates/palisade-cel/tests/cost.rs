@@ -5,8 +5,12 @@ mod common;
 use palisade_cel::{Activation, Env, EvalError, PER_CALL_LIMIT, Type};
 use serde_json::json;
 
-fn eval_cost(env: &Env, src: &str, x: serde_json::Value) -> (Result<palisade_cel::Value, EvalError>, u64) {
-    let prog = env.compile(src).unwrap();
+fn eval_cost(
+    env: &Env,
+    src: &str,
+    x: serde_json::Value,
+) -> (Result<palisade_cel::Value, EvalError>, u64) {
+    let prog = env.compile(src).expect("test expression compiles");
     let mut act = Activation::new();
     act.bind_json("x", &x);
     prog.eval_with_cost(&act)
@@ -32,15 +36,28 @@ fn hostile_expressions_hit_the_budget() {
     let env = env();
     for src in cases {
         let (r, cost) = eval_cost(&env, src, json!(big));
-        assert_eq!(r, Err(EvalError::CostLimitExceeded { limit: PER_CALL_LIMIT }), "{src}");
+        assert_eq!(
+            r,
+            Err(EvalError::CostLimitExceeded {
+                limit: PER_CALL_LIMIT
+            }),
+            "{src}"
+        );
         assert!(cost > PER_CALL_LIMIT, "{src}: cost {cost}");
     }
 }
 
 #[test]
 fn custom_limit_applies_and_ordinary_expressions_are_cheap() {
-    let small = Env::kubernetes().variable("x", Type::Dyn).cost_limit(50).build();
-    let (r, _) = eval_cost(&small, "x.all(i, i >= 0)", json!((0..100).collect::<Vec<_>>()));
+    let small = Env::kubernetes()
+        .variable("x", Type::Dyn)
+        .cost_limit(50)
+        .build();
+    let (r, _) = eval_cost(
+        &small,
+        "x.all(i, i >= 0)",
+        json!((0..100).collect::<Vec<_>>()),
+    );
     assert_eq!(r, Err(EvalError::CostLimitExceeded { limit: 50 }));
     let (r, cost) = eval_cost(&env(), "x.all(i, i >= 0)", json!([1, 2, 3]));
     assert_eq!(r.unwrap(), palisade_cel::Value::Bool(true));
@@ -49,9 +66,16 @@ fn custom_limit_applies_and_ordinary_expressions_are_cheap() {
 
 #[test]
 fn budget_errors_are_not_absorbed_by_logical_operators() {
-    let small = Env::kubernetes().variable("x", Type::Dyn).cost_limit(200).build();
+    let small = Env::kubernetes()
+        .variable("x", Type::Dyn)
+        .cost_limit(200)
+        .build();
     let list = json!((0..500).collect::<Vec<_>>());
-    for src in ["x.exists(i, i < 0) || true", "true && x.all(i, i >= 0)", "x.all(i, i >= 0) || true"] {
+    for src in [
+        "x.exists(i, i < 0) || true",
+        "true && x.all(i, i >= 0)",
+        "x.all(i, i >= 0) || true",
+    ] {
         let (r, _) = eval_cost(&small, src, list.clone());
         assert_eq!(r, Err(EvalError::CostLimitExceeded { limit: 200 }), "{src}");
     }
@@ -74,7 +98,12 @@ fn deep_nesting_is_rejected_at_compile_time() {
     ];
     for src in cases {
         let e = env.compile(&src).unwrap_err();
-        assert!(e.message.contains("nesting exceeds"), "{}: {}", &src[..20], e.message);
+        assert!(
+            e.message.contains("nesting exceeds"),
+            "{}: {}",
+            &src[..20],
+            e.message
+        );
     }
     let e = env.compile(&"a".repeat(100_001)).unwrap_err();
     assert!(e.message.contains("code points"), "{}", e.message);
@@ -107,5 +136,8 @@ fn expressions_at_the_depth_limit_evaluate_on_a_small_stack() {
         })
         .unwrap();
     let results = handle.join().unwrap();
-    assert!(results.len() >= 6 && results.iter().all(|ok| *ok), "{results:?}");
+    assert!(
+        results.len() >= 6 && results.iter().all(|ok| *ok),
+        "{results:?}"
+    );
 }

@@ -19,7 +19,10 @@ impl Opaque for Client {
         self
     }
     fn equals(&self, other: &dyn Opaque) -> bool {
-        other.as_any().downcast_ref::<Client>().is_some_and(|o| o.prefix == self.prefix)
+        other
+            .as_any()
+            .downcast_ref::<Client>()
+            .is_some_and(|o| o.prefix == self.prefix)
     }
     fn to_json(&self) -> serde_json::Value {
         json!(self.prefix)
@@ -30,27 +33,49 @@ fn env() -> Env {
     Env::kubernetes()
         .variable("object", Type::Dyn)
         .variable("http", Type::Opaque("test.Client"))
-        .function("resource.Get", vec![Overload::new(vec![Type::String, Type::String], Type::Dyn)], |args| match args {
-            [Value::String(kind), Value::String(name)] => {
-                Ok(Value::from_json(&json!({"kind": kind.to_string(), "metadata": {"name": name.to_string()}})))
-            }
-            _ => Err("resource.Get expects two strings".into()),
-        })
-        .method("Get", vec![Overload::new(vec![Type::Opaque("test.Client"), Type::String], Type::Dyn)], |args| {
-            let client = args.first().and_then(Value::downcast::<Client>).ok_or("receiver must be a client")?;
-            let url = args.get(1).and_then(Value::as_str).ok_or("url must be a string")?;
-            if url.is_empty() {
-                return Err("empty url".into());
-            }
-            Ok(Value::from(format!("{}{url}", client.prefix)))
-        })
+        .function(
+            "resource.Get",
+            vec![Overload::new(vec![Type::String, Type::String], Type::Dyn)],
+            |args| match args {
+                [Value::String(kind), Value::String(name)] => Ok(Value::from_json(
+                    &json!({"kind": kind.to_string(), "metadata": {"name": name.to_string()}}),
+                )),
+                _ => Err("resource.Get expects two strings".into()),
+            },
+        )
+        .method(
+            "Get",
+            vec![Overload::new(
+                vec![Type::Opaque("test.Client"), Type::String],
+                Type::Dyn,
+            )],
+            |args| {
+                let client = args
+                    .first()
+                    .and_then(Value::downcast::<Client>)
+                    .ok_or("receiver must be a client")?;
+                let url = args
+                    .get(1)
+                    .and_then(Value::as_str)
+                    .ok_or("url must be a string")?;
+                if url.is_empty() {
+                    return Err("empty url".into());
+                }
+                Ok(Value::from(format!("{}{url}", client.prefix)))
+            },
+        )
         .build()
 }
 
 fn activation() -> Activation {
     let mut act = Activation::new();
     act.bind_json("object", &json!({"metadata": {"name": "web"}}))
-        .bind("http", Value::opaque(Client { prefix: "got:".into() }));
+        .bind(
+            "http",
+            Value::opaque(Client {
+                prefix: "got:".into(),
+            }),
+        );
     act
 }
 
@@ -58,13 +83,20 @@ fn activation() -> Activation {
 fn host_functions_and_methods() {
     let env = env();
     let cases = [
-        ("resource.Get('ConfigMap', object.metadata.name).metadata.name", json!("web")),
+        (
+            "resource.Get('ConfigMap', object.metadata.name).metadata.name",
+            json!("web"),
+        ),
         ("http.Get('/api')", json!("got:/api")),
         ("[http.Get('a'), http.Get('b')]", json!(["got:a", "got:b"])),
     ];
     let act = activation();
     for (src, want) in cases {
-        assert_eq!(env.compile(src).unwrap().eval_json(&act).unwrap(), want, "{src}");
+        assert_eq!(
+            env.compile(src).unwrap().eval_json(&act).unwrap(),
+            want,
+            "{src}"
+        );
     }
     let err = env.compile("http.Get('')").unwrap().eval(&act).unwrap_err();
     assert!(err.to_string().contains("empty url"), "{err}");
@@ -78,20 +110,30 @@ fn programs_are_send_sync_and_shared_across_threads() {
     assert_send_sync::<Program>();
     assert_send_sync::<Env>();
     assert_send_sync::<Activation>();
-    let env = Env::kubernetes().variable("object", Type::Dyn).variable("n", Type::Int).build();
-    let prog = Arc::new(env.compile("object.metadata.name + '-' + string(n)").unwrap());
+    let env = Env::kubernetes()
+        .variable("object", Type::Dyn)
+        .variable("n", Type::Int)
+        .build();
+    let prog = Arc::new(
+        env.compile("object.metadata.name + '-' + string(n)")
+            .unwrap(),
+    );
     let handles: Vec<_> = (0..4)
         .map(|n| {
             let prog = Arc::clone(&prog);
             std::thread::spawn(move || {
                 let mut act = Activation::new();
-                act.bind_json("object", &json!({"metadata": {"name": "w"}})).bind("n", Value::Int(n));
+                act.bind_json("object", &json!({"metadata": {"name": "w"}}))
+                    .bind("n", Value::Int(n));
                 prog.eval_json(&act).unwrap()
             })
         })
         .collect();
     let got: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
-    assert_eq!(got, vec![json!("w-0"), json!("w-1"), json!("w-2"), json!("w-3")]);
+    assert_eq!(
+        got,
+        vec![json!("w-0"), json!("w-1"), json!("w-2"), json!("w-3")]
+    );
 }
 
 #[test]
@@ -99,8 +141,14 @@ fn results_convert_to_json() {
     let env = Env::kubernetes().build();
     let act = Activation::new();
     let cases = [
-        ("{'a': dyn([dyn(1), 2.5, 'x', null, true]), 'b': {'c': 3u}}", json!({"a": [1, 2.5, "x", null, true], "b": {"c": 3}})),
-        ("timestamp('2024-01-02T03:04:05Z')", json!("2024-01-02T03:04:05Z")),
+        (
+            "{'a': dyn([dyn(1), 2.5, 'x', null, true]), 'b': {'c': 3u}}",
+            json!({"a": [1, 2.5, "x", null, true], "b": {"c": 3}}),
+        ),
+        (
+            "timestamp('2024-01-02T03:04:05Z')",
+            json!("2024-01-02T03:04:05Z"),
+        ),
         ("duration('1m30s')", json!("90s")),
         ("b'hi'", json!("aGk=")),
         ("ip('10.0.0.1')", json!("10.0.0.1")),
@@ -110,7 +158,11 @@ fn results_convert_to_json() {
         ("{1: 'int key'}", json!({"1": "int key"})),
     ];
     for (src, want) in cases {
-        assert_eq!(env.compile(src).unwrap().eval_json(&act).unwrap(), want, "{src}");
+        assert_eq!(
+            env.compile(src).unwrap().eval_json(&act).unwrap(),
+            want,
+            "{src}"
+        );
     }
     assert!(env.compile("0.0 / 0.0").unwrap().eval_json(&act).is_err());
 }
@@ -118,7 +170,11 @@ fn results_convert_to_json() {
 #[test]
 fn unbound_variable_is_a_runtime_error_with_position() {
     let env = env();
-    let err = env.compile("1 + \n  object.x").unwrap().eval(&Activation::new()).unwrap_err();
+    let err = env
+        .compile("1 + \n  object.x")
+        .unwrap()
+        .eval(&Activation::new())
+        .unwrap_err();
     match err {
         palisade_cel::EvalError::Runtime { position, message } => {
             assert_eq!((position.line, position.column), (2, 3));

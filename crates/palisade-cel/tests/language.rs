@@ -57,9 +57,18 @@ fn evaluates_expressions() {
         ("x.m.exists(k, v, k == 'b' && v == 2)", json!(true)),
         ("x.list.transformList(i, v, i * v)", json!([0, 2, 6])),
         ("x.list.transformList(i, v, v > 1, v)", json!([2, 3])),
-        ("x.m.transformMap(k, v, v * 100)", json!({"a": 100, "b": 200})),
-        ("x.strs.transformMapEntry(i, v, {v: i})", json!({"a": 0, "b": 1})),
-        ("[[1, 2], [3]].map(l, l.map(i, i + 1))", json!([[2, 3], [4]])),
+        (
+            "x.m.transformMap(k, v, v * 100)",
+            json!({"a": 100, "b": 200}),
+        ),
+        (
+            "x.strs.transformMapEntry(i, v, {v: i})",
+            json!({"a": 0, "b": 1}),
+        ),
+        (
+            "[[1, 2], [3]].map(l, l.map(i, i + 1))",
+            json!([[2, 3], [4]]),
+        ),
         ("cel.bind(y, x.n * 2, y + y)", json!(12)),
         ("{'k': [1, 2]}.k[0]", json!(1)),
         ("[1, 2, 3][x.n - 1]", json!(3)),
@@ -89,7 +98,10 @@ fn evaluates_expressions() {
         ("x.s.startsWith('h') && x.s.matches('^h.llo$')", json!(true)),
         ("string(x.n) + '!'", json!("3!")),
         ("x.list.map(i, string(i)).join(',')", json!("1,2,3")),
-        ("x.strs.exists(s, s == 'b') ? 'found' : 'missing'", json!("found")),
+        (
+            "x.strs.exists(s, s == 'b') ? 'found' : 'missing'",
+            json!("found"),
+        ),
         ("// a comment\n1 + // another\n 1", json!(2)),
     ];
     let d = doc();
@@ -118,7 +130,10 @@ fn logical_operators_absorb_errors_like_cel() {
         let got = run(src, &d);
         match want {
             Ok(b) => assert_eq!(got, Ok(json!(b)), "{src}"),
-            Err(msg) => assert!(got.as_ref().is_err_and(|e| e.contains(msg)), "{src}: {got:?}"),
+            Err(msg) => assert!(
+                got.as_ref().is_err_and(|e| e.contains(msg)),
+                "{src}: {got:?}"
+            ),
         }
     }
 }
@@ -153,6 +168,9 @@ fn runtime_errors() {
             assert_eq!(got, Ok(json!(1)), "{src}");
             continue;
         }
-        assert!(got.as_ref().is_err_and(|e| e.contains(msg)), "{src}: {got:?}");
+        assert!(
+            got.as_ref().is_err_and(|e| e.contains(msg)),
+            "{src}: {got:?}"
+        );
     }
 }

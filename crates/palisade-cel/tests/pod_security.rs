@@ -3,8 +3,7 @@
 use palisade_cel::{Activation, Env, Type, Value};
 use serde_json::{Value as Json, json};
 
-const PRIVILEGED: &str =
-    "object.spec.containers.all(c, !has(c.securityContext) || c.securityContext.?privileged.orValue(false) == false)";
+const PRIVILEGED: &str = "object.spec.containers.all(c, !has(c.securityContext) || c.securityContext.?privileged.orValue(false) == false)";
 
 fn pod(containers: Json) -> Json {
     json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": containers}})
@@ -21,10 +20,21 @@ fn eval(src: &str, object: &Json) -> Result<Value, String> {
 #[test]
 fn privileged_containers() {
     let cases = [
-        (pod(json!([{"name": "a", "securityContext": {"privileged": false}}, {"name": "b"}])), true),
-        (pod(json!([{"name": "a", "securityContext": {"privileged": true}}])), false),
+        (
+            pod(json!([{"name": "a", "securityContext": {"privileged": false}}, {"name": "b"}])),
+            true,
+        ),
+        (
+            pod(json!([{"name": "a", "securityContext": {"privileged": true}}])),
+            false,
+        ),
         (pod(json!([{"name": "a", "securityContext": {}}])), true),
-        (pod(json!([{"name": "a", "securityContext": {"runAsNonRoot": true}}, {"name": "b", "securityContext": {"privileged": true}}])), false),
+        (
+            pod(
+                json!([{"name": "a", "securityContext": {"runAsNonRoot": true}}, {"name": "b", "securityContext": {"privileged": true}}]),
+            ),
+            false,
+        ),
         (pod(json!([])), true),
     ];
     for (object, want) in cases {
@@ -63,6 +73,12 @@ fn message_expression_returns_json() {
         .compile("'privileged containers: ' + object.spec.containers.filter(c, c.?securityContext.?privileged.orValue(false)).map(c, c.name).join(', ')")
         .unwrap();
     let mut act = Activation::new();
-    act.bind_json("object", &pod(json!([{"name": "a", "securityContext": {"privileged": true}}, {"name": "b"}])));
-    assert_eq!(prog.eval_json(&act).unwrap(), json!("privileged containers: a"));
+    act.bind_json(
+        "object",
+        &pod(json!([{"name": "a", "securityContext": {"privileged": true}}, {"name": "b"}])),
+    );
+    assert_eq!(
+        prog.eval_json(&act).unwrap(),
+        json!("privileged containers: a")
+    );
 }

@@ -13,29 +13,52 @@ fn items(range: &Value, two: bool) -> Result<Vec<Item>, RtError> {
         Value::List(l) => Ok(l
             .iter()
             .enumerate()
-            .map(|(i, v)| if two { (Value::Int(i as i64), v.clone()) } else { (v.clone(), Value::Null) })
+            .map(|(i, v)| {
+                if two {
+                    (Value::Int(i as i64), v.clone())
+                } else {
+                    (v.clone(), Value::Null)
+                }
+            })
             .collect()),
         Value::Map(m) => Ok(m.iter().map(|(k, v)| (k.to_value(), v.clone())).collect()),
-        v => err(format!("expression of type '{}' cannot be the range of a comprehension", v.type_name())),
+        v => err(format!(
+            "expression of type '{}' cannot be the range of a comprehension",
+            v.type_name()
+        )),
     }
 }
 
 impl<'a> Interp<'a> {
     /// Evaluates `body` with the loop variables bound.
-    fn with_vars(&mut self, c: &'a Comprehension, item: &Item, e: &'a crate::ast::Expr) -> Result<Value, RtError> {
+    fn with_vars(
+        &mut self,
+        c: &'a Comprehension,
+        item: &Item,
+        e: &'a crate::ast::Expr,
+    ) -> Result<Value, RtError> {
         self.scopes.push((c.var.as_str(), item.0.clone()));
         if let Some(v2) = &c.var2 {
             self.scopes.push((v2.as_str(), item.1.clone()));
         }
         let r = self.eval(e);
-        self.scopes.truncate(self.scopes.len() - 1 - usize::from(c.var2.is_some()));
+        self.scopes
+            .truncate(self.scopes.len() - 1 - usize::from(c.var2.is_some()));
         r
     }
 
-    fn predicate(&mut self, c: &'a Comprehension, item: &Item, e: &'a crate::ast::Expr) -> Result<bool, RtError> {
+    fn predicate(
+        &mut self,
+        c: &'a Comprehension,
+        item: &Item,
+        e: &'a crate::ast::Expr,
+    ) -> Result<bool, RtError> {
         match self.with_vars(c, item, e)? {
             Value::Bool(b) => Ok(b),
-            v => Err(RtError::Msg(format!("predicate must return bool, got '{}'", v.type_name()), Some(e.off))),
+            v => Err(RtError::Msg(
+                format!("predicate must return bool, got '{}'", v.type_name()),
+                Some(e.off),
+            )),
         }
     }
 
@@ -43,7 +66,9 @@ impl<'a> Interp<'a> {
         let range = self.eval(&c.range)?;
         let items = items(&range, c.var2.is_some())?;
         match c.kind {
-            CompKind::All | CompKind::Exists => self.quantifier(c, &items, c.kind == CompKind::Exists),
+            CompKind::All | CompKind::Exists => {
+                self.quantifier(c, &items, c.kind == CompKind::Exists)
+            }
             CompKind::ExistsOne => {
                 let mut count = 0usize;
                 for it in &items {
@@ -95,7 +120,12 @@ impl<'a> Interp<'a> {
     }
 
     /// `all` / `exists`: a decisive result wins over errors from other elements.
-    fn quantifier(&mut self, c: &'a Comprehension, items: &[Item], exists: bool) -> Result<Value, RtError> {
+    fn quantifier(
+        &mut self,
+        c: &'a Comprehension,
+        items: &[Item],
+        exists: bool,
+    ) -> Result<Value, RtError> {
         let mut first_err = None;
         for it in items {
             self.ctx.charge(1)?;
@@ -122,16 +152,23 @@ impl<'a> Interp<'a> {
             }
             let v = self.with_vars(c, it, &c.body)?;
             if c.kind == CompKind::TransformMap {
-                let key = Key::from_value(&it.0).ok_or_else(|| RtError::from("unsupported map key"))?;
+                let key =
+                    Key::from_value(&it.0).ok_or_else(|| RtError::from("unsupported map key"))?;
                 out.insert(key, v);
                 continue;
             }
             let Value::Map(entry) = v else {
-                return err(format!("transformMapEntry must produce a map, got '{}'", v.type_name()));
+                return err(format!(
+                    "transformMapEntry must produce a map, got '{}'",
+                    v.type_name()
+                ));
             };
             for (k, val) in entry.iter() {
                 if out.insert(k.clone(), val.clone()).is_some() {
-                    return err(format!("insert failed: key {:?} already exists", k.to_value()));
+                    return err(format!(
+                        "insert failed: key {:?} already exists",
+                        k.to_value()
+                    ));
                 }
             }
         }

@@ -24,7 +24,11 @@ pub struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     pub(crate) fn new(limit: u64, regexes: &'a HashMap<String, Arc<Regex>>) -> Self {
-        Ctx { cost: 0, limit, regexes }
+        Ctx {
+            cost: 0,
+            limit,
+            regexes,
+        }
     }
 
     /// Cost used so far.
@@ -35,7 +39,11 @@ impl<'a> Ctx<'a> {
     /// Adds `n` to the cost and stops evaluation once the budget is exceeded.
     pub(crate) fn charge(&mut self, n: u64) -> Result<(), RtError> {
         self.cost = self.cost.saturating_add(n);
-        if self.cost > self.limit { Err(RtError::Cost) } else { Ok(()) }
+        if self.cost > self.limit {
+            Err(RtError::Cost)
+        } else {
+            Ok(())
+        }
     }
 
     /// Charges for touching `bytes` bytes of string data (one unit per ten bytes, as cel-go).
@@ -49,7 +57,9 @@ impl<'a> Ctx<'a> {
             return Ok(r.clone());
         }
         self.charge_size(pattern.len())?;
-        crate::library::regex::compile(pattern).map(Arc::new).map_err(RtError::from)
+        crate::library::regex::compile(pattern)
+            .map(Arc::new)
+            .map_err(RtError::from)
     }
 }
 
@@ -63,7 +73,12 @@ pub(crate) struct Interp<'a> {
 
 impl<'a> Interp<'a> {
     pub(crate) fn new(ctx: Ctx<'a>, act: &'a Activation, reg: &'a Registry) -> Self {
-        Interp { ctx, act, reg, scopes: Vec::new() }
+        Interp {
+            ctx,
+            act,
+            reg,
+            scopes: Vec::new(),
+        }
     }
 
     /// Evaluates `e`, charging one unit per node and attaching `e`'s offset to new errors.
@@ -76,15 +91,28 @@ impl<'a> Interp<'a> {
         match &e.kind {
             ExprKind::Lit(v) => Ok(v.clone()),
             ExprKind::Ident(name) => self.ident(name),
-            ExprKind::Select { operand, field, optional } => {
+            ExprKind::Select {
+                operand,
+                field,
+                optional,
+            } => {
                 let v = self.eval(operand)?;
                 select(&v, field, *optional)
             }
             ExprKind::Has { operand, field } => match self.eval(operand)? {
-                Value::Map(m) => Ok(Value::Bool(m.contains_key(&Key::String(field.as_str().into())))),
-                v => err(format!("invalid type for field selection: '{}'", v.type_name())),
+                Value::Map(m) => Ok(Value::Bool(
+                    m.contains_key(&Key::String(field.as_str().into())),
+                )),
+                v => err(format!(
+                    "invalid type for field selection: '{}'",
+                    v.type_name()
+                )),
             },
-            ExprKind::Index { operand, index, optional } => {
+            ExprKind::Index {
+                operand,
+                index,
+                optional,
+            } => {
                 let v = self.eval(operand)?;
                 let i = self.eval(index)?;
                 index_value(&v, &i, *optional)
@@ -113,7 +141,10 @@ impl<'a> Interp<'a> {
             ExprKind::Cond { cond, then, other } => match self.eval(cond)? {
                 Value::Bool(true) => self.eval(then),
                 Value::Bool(false) => self.eval(other),
-                v => err(format!("ternary condition must be bool, got '{}'", v.type_name())),
+                v => err(format!(
+                    "ternary condition must be bool, got '{}'",
+                    v.type_name()
+                )),
             },
             ExprKind::List(elems) => self.list(elems),
             ExprKind::Map(entries) => self.map(entries),
@@ -125,7 +156,12 @@ impl<'a> Interp<'a> {
                 self.scopes.pop();
                 r
             }
-            ExprKind::OptMap { target, var, body, flat } => self.opt_map(target, var, body, *flat),
+            ExprKind::OptMap {
+                target,
+                var,
+                body,
+                flat,
+            } => self.opt_map(target, var, body, *flat),
         }
     }
 
@@ -142,7 +178,11 @@ impl<'a> Interp<'a> {
         err(format!("no such attribute: variable '{name}' is not bound"))
     }
 
-    fn eval_args(&mut self, target: Option<&'a Expr>, args: &'a [Expr]) -> Result<Vec<Value>, RtError> {
+    fn eval_args(
+        &mut self,
+        target: Option<&'a Expr>,
+        args: &'a [Expr],
+    ) -> Result<Vec<Value>, RtError> {
         let mut out = Vec::with_capacity(args.len() + 1);
         if let Some(t) = target {
             out.push(self.eval(t)?);
@@ -153,7 +193,12 @@ impl<'a> Interp<'a> {
         Ok(out)
     }
 
-    fn call(&mut self, def: Option<&'a FuncDef>, name: &str, args: &[Value]) -> Result<Value, RtError> {
+    fn call(
+        &mut self,
+        def: Option<&'a FuncDef>,
+        name: &str,
+        args: &[Value],
+    ) -> Result<Value, RtError> {
         let Some(def) = def else {
             return err(format!("undeclared function '{name}'"));
         };
@@ -201,7 +246,12 @@ impl<'a> Interp<'a> {
             match v {
                 Value::Optional(Some(inner)) => out.push((*inner).clone()),
                 Value::Optional(None) => {}
-                v => return err(format!("optional list element must be optional, got '{}'", v.type_name())),
+                v => {
+                    return err(format!(
+                        "optional list element must be optional, got '{}'",
+                        v.type_name()
+                    ));
+                }
             }
         }
         Ok(Value::list(out))
@@ -216,18 +266,34 @@ impl<'a> Interp<'a> {
                 match v {
                     Value::Optional(Some(inner)) => v = (*inner).clone(),
                     Value::Optional(None) => continue,
-                    other => return err(format!("optional map entry must be optional, got '{}'", other.type_name())),
+                    other => {
+                        return err(format!(
+                            "optional map entry must be optional, got '{}'",
+                            other.type_name()
+                        ));
+                    }
                 }
             }
-            let key = Key::from_value(&k).ok_or_else(|| RtError::from(format!("unsupported map key type '{}'", k.type_name())))?;
+            let key = Key::from_value(&k).ok_or_else(|| {
+                RtError::from(format!("unsupported map key type '{}'", k.type_name()))
+            })?;
             if out.insert(key, v).is_some() {
-                return Err(RtError::Msg("Failed with repeated key".into(), Some(en.key.off)));
+                return Err(RtError::Msg(
+                    "Failed with repeated key".into(),
+                    Some(en.key.off),
+                ));
             }
         }
         Ok(Value::map(out))
     }
 
-    fn opt_map(&mut self, target: &'a Expr, var: &'a str, body: &'a Expr, flat: bool) -> Result<Value, RtError> {
+    fn opt_map(
+        &mut self,
+        target: &'a Expr,
+        var: &'a str,
+        body: &'a Expr,
+        flat: bool,
+    ) -> Result<Value, RtError> {
         match self.eval(target)? {
             Value::Optional(None) => Ok(Value::none()),
             Value::Optional(Some(inner)) => {
@@ -238,7 +304,10 @@ impl<'a> Interp<'a> {
                 if flat {
                     match r {
                         Value::Optional(_) => Ok(r),
-                        v => err(format!("optFlatMap body must return an optional, got '{}'", v.type_name())),
+                        v => err(format!(
+                            "optFlatMap body must return an optional, got '{}'",
+                            v.type_name()
+                        )),
                     }
                 } else {
                     Ok(Value::some(r))
@@ -252,9 +321,15 @@ impl<'a> Interp<'a> {
 fn unary(op: UnOp, v: &Value) -> Result<Value, RtError> {
     match (op, v) {
         (UnOp::Not, Value::Bool(b)) => Ok(Value::Bool(!b)),
-        (UnOp::Neg, Value::Int(i)) => i.checked_neg().map(Value::Int).ok_or_else(|| "integer overflow".into()),
+        (UnOp::Neg, Value::Int(i)) => i
+            .checked_neg()
+            .map(Value::Int)
+            .ok_or_else(|| "integer overflow".into()),
         (UnOp::Neg, Value::Double(d)) => Ok(Value::Double(-d)),
-        (UnOp::Neg, Value::Duration(d)) => d.checked_neg().map(Value::Duration).ok_or_else(|| "duration out of range".into()),
+        (UnOp::Neg, Value::Duration(d)) => d
+            .checked_neg()
+            .map(Value::Duration)
+            .ok_or_else(|| "duration out of range".into()),
         (UnOp::Not, _) => ops::no_such_overload("!_", &[v]),
         (UnOp::Neg, _) => ops::no_such_overload("-_", &[v]),
     }
@@ -271,13 +346,22 @@ pub(crate) fn select(v: &Value, field: &str, optional: bool) -> Result<Value, Rt
         },
         Value::Optional(None) => Ok(Value::none()),
         Value::Optional(Some(inner)) => select(inner, field, true),
-        v => err(format!("type '{}' does not support field selection ('.{field}')", v.type_name())),
+        v => err(format!(
+            "type '{}' does not support field selection ('.{field}')",
+            v.type_name()
+        )),
     }
 }
 
 /// Indexing of lists and maps, including `[?i]` and indexing through an optional value.
 pub(crate) fn index_value(v: &Value, i: &Value, optional: bool) -> Result<Value, RtError> {
-    let wrap = |x: &Value| if optional { Value::some(x.clone()) } else { x.clone() };
+    let wrap = |x: &Value| {
+        if optional {
+            Value::some(x.clone())
+        } else {
+            x.clone()
+        }
+    };
     match v {
         Value::List(items) => {
             let idx = match i {

@@ -20,12 +20,20 @@ const MAX_DUR: i64 = 315_576_000_000;
 /// Checks a timestamp against CEL's range.
 pub(crate) fn ts_in_range(t: Timestamp) -> Result<Timestamp, RtError> {
     let s = t.as_second();
-    if (MIN_TS..=MAX_TS).contains(&s) { Ok(t) } else { err("timestamp out of range") }
+    if (MIN_TS..=MAX_TS).contains(&s) {
+        Ok(t)
+    } else {
+        err("timestamp out of range")
+    }
 }
 
 /// Checks a duration against CEL's range.
 pub(crate) fn dur_in_range(d: SignedDuration) -> Result<SignedDuration, RtError> {
-    if d.as_secs().checked_abs().is_some_and(|s| s <= MAX_DUR) { Ok(d) } else { err("duration out of range") }
+    if d.as_secs().checked_abs().is_some_and(|s| s <= MAX_DUR) {
+        Ok(d)
+    } else {
+        err("duration out of range")
+    }
 }
 
 /// Compares two numbers of any numeric kind exactly; `None` for NaN or non-numbers.
@@ -35,7 +43,11 @@ pub(crate) fn num_cmp(a: &Value, b: &Value) -> Option<Ordering> {
         (Int(x), Int(y)) => Some(x.cmp(y)),
         (Uint(x), Uint(y)) => Some(x.cmp(y)),
         (Double(x), Double(y)) => x.partial_cmp(y),
-        (Int(x), Uint(y)) => Some(if *x < 0 { Ordering::Less } else { (*x as u64).cmp(y) }),
+        (Int(x), Uint(y)) => Some(if *x < 0 {
+            Ordering::Less
+        } else {
+            (*x as u64).cmp(y)
+        }),
         (Uint(_), Int(_)) => num_cmp(b, a).map(Ordering::reverse),
         (Int(x), Double(y)) => int_double_cmp(i128::from(*x), *y),
         (Uint(x), Double(y)) => int_double_cmp(i128::from(*x), *y),
@@ -72,9 +84,17 @@ pub(crate) fn equals(a: &Value, b: &Value) -> bool {
         (Bool(x), Bool(y)) => x == y,
         (String(x), String(y)) => x == y,
         (Bytes(x), Bytes(y)) => x == y,
-        (Int(_) | Uint(_) | Double(_), Int(_) | Uint(_) | Double(_)) => num_cmp(a, b) == Some(Ordering::Equal),
-        (List(x), List(y)) => x.len() == y.len() && x.iter().zip(y.iter()).all(|(p, q)| equals(p, q)),
-        (Map(x), Map(y)) => x.len() == y.len() && x.iter().all(|(k, v)| map_get(y, &k.to_value()).is_some_and(|w| equals(v, w))),
+        (Int(_) | Uint(_) | Double(_), Int(_) | Uint(_) | Double(_)) => {
+            num_cmp(a, b) == Some(Ordering::Equal)
+        }
+        (List(x), List(y)) => {
+            x.len() == y.len() && x.iter().zip(y.iter()).all(|(p, q)| equals(p, q))
+        }
+        (Map(x), Map(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| map_get(y, &k.to_value()).is_some_and(|w| equals(v, w)))
+        }
         (Timestamp(x), Timestamp(y)) => x == y,
         (Duration(x), Duration(y)) => x == y,
         (Type(x), Type(y)) => x == y,
@@ -99,11 +119,11 @@ pub(crate) fn map_get<'m>(m: &'m MapValue, k: &Value) -> Option<&'m Value> {
         Value::Int(i) => u64::try_from(*i).ok().map(Key::Uint),
         Value::Uint(u) => i64::try_from(*u).ok().map(Key::Int),
         Value::Double(d) if d.fract() == 0.0 => {
-            let by_int = (*d >= -9.2e18 && *d <= 9.2e18).then(|| Key::Int(*d as i64));
+            let by_int = (*d >= -9.2e18 && *d <= 9.2e18).then_some(Key::Int(*d as i64));
             if let Some(v) = by_int.and_then(|k| m.get(&k)) {
                 return Some(v);
             }
-            (*d >= 0.0 && *d <= 1.8e19).then(|| Key::Uint(*d as u64))
+            (*d >= 0.0 && *d <= 1.8e19).then_some(Key::Uint(*d as u64))
         }
         _ => None,
     };
@@ -111,12 +131,18 @@ pub(crate) fn map_get<'m>(m: &'m MapValue, k: &Value) -> Option<&'m Value> {
 }
 
 fn type_list(vals: &[&Value]) -> String {
-    vals.iter().map(|v| v.type_name()).collect::<Vec<_>>().join(", ")
+    vals.iter()
+        .map(|v| v.type_name())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Error for an operator applied to unsupported kinds.
 pub(crate) fn no_such_overload<T>(op: &str, vals: &[&Value]) -> Result<T, RtError> {
-    err(format!("no such overload for '{op}' applied to ({})", type_list(vals)))
+    err(format!(
+        "no such overload for '{op}' applied to ({})",
+        type_list(vals)
+    ))
 }
 
 /// Orders two values for `<`, `<=`, `>`, `>=`; `None` means unordered (NaN), which yields false.
@@ -171,7 +197,10 @@ fn add(ctx: &mut Ctx<'_>, l: &Value, r: &Value) -> Result<Value, RtError> {
     use Value::*;
     match (l, r) {
         (Int(a), Int(b)) => a.checked_add(*b).map(Int).map_or_else(overflow, Ok),
-        (Uint(a), Uint(b)) => a.checked_add(*b).map(Uint).map_or_else(|| err("unsigned integer overflow"), Ok),
+        (Uint(a), Uint(b)) => a
+            .checked_add(*b)
+            .map(Uint)
+            .map_or_else(|| err("unsigned integer overflow"), Ok),
         (Double(a), Double(b)) => Ok(Double(a + b)),
         (String(a), String(b)) => {
             ctx.charge_size(a.len() + b.len())?;
@@ -179,7 +208,13 @@ fn add(ctx: &mut Ctx<'_>, l: &Value, r: &Value) -> Result<Value, RtError> {
         }
         (Bytes(a), Bytes(b)) => {
             ctx.charge_size(a.len() + b.len())?;
-            Ok(Bytes(a.iter().chain(b.iter()).copied().collect::<Vec<u8>>().into()))
+            Ok(Bytes(
+                a.iter()
+                    .chain(b.iter())
+                    .copied()
+                    .collect::<Vec<u8>>()
+                    .into(),
+            ))
         }
         (List(a), List(b)) => {
             ctx.charge((a.len() + b.len()) as u64)?;
@@ -189,12 +224,15 @@ fn add(ctx: &mut Ctx<'_>, l: &Value, r: &Value) -> Result<Value, RtError> {
             Ok(List(Arc::new(out)))
         }
         (Timestamp(t), Duration(d)) | (Duration(d), Timestamp(t)) => {
-            let t = t.checked_add(*d).map_err(|_| RtError::from("timestamp out of range"))?;
+            let t = t
+                .checked_add(*d)
+                .map_err(|_| RtError::from("timestamp out of range"))?;
             ts_in_range(t).map(Timestamp)
         }
-        (Duration(a), Duration(b)) => {
-            a.checked_add(*b).map_or_else(|| err("duration out of range"), |d| dur_in_range(d).map(Duration))
-        }
+        (Duration(a), Duration(b)) => a.checked_add(*b).map_or_else(
+            || err("duration out of range"),
+            |d| dur_in_range(d).map(Duration),
+        ),
         _ => no_such_overload("_+_", &[l, r]),
     }
 }
@@ -203,19 +241,25 @@ fn sub(l: &Value, r: &Value) -> Result<Value, RtError> {
     use Value::*;
     match (l, r) {
         (Int(a), Int(b)) => a.checked_sub(*b).map(Int).map_or_else(overflow, Ok),
-        (Uint(a), Uint(b)) => a.checked_sub(*b).map(Uint).map_or_else(|| err("unsigned integer overflow"), Ok),
+        (Uint(a), Uint(b)) => a
+            .checked_sub(*b)
+            .map(Uint)
+            .map_or_else(|| err("unsigned integer overflow"), Ok),
         (Double(a), Double(b)) => Ok(Double(a - b)),
         (Timestamp(a), Timestamp(b)) => {
             let d = a.duration_since(*b);
             dur_in_range(d).map(Duration)
         }
         (Timestamp(t), Duration(d)) => {
-            let t = t.checked_sub(*d).map_err(|_| RtError::from("timestamp out of range"))?;
+            let t = t
+                .checked_sub(*d)
+                .map_err(|_| RtError::from("timestamp out of range"))?;
             ts_in_range(t).map(Timestamp)
         }
-        (Duration(a), Duration(b)) => {
-            a.checked_sub(*b).map_or_else(|| err("duration out of range"), |d| dur_in_range(d).map(Duration))
-        }
+        (Duration(a), Duration(b)) => a.checked_sub(*b).map_or_else(
+            || err("duration out of range"),
+            |d| dur_in_range(d).map(Duration),
+        ),
         _ => no_such_overload("_-_", &[l, r]),
     }
 }
@@ -224,7 +268,10 @@ fn mul(l: &Value, r: &Value) -> Result<Value, RtError> {
     use Value::*;
     match (l, r) {
         (Int(a), Int(b)) => a.checked_mul(*b).map(Int).map_or_else(overflow, Ok),
-        (Uint(a), Uint(b)) => a.checked_mul(*b).map(Uint).map_or_else(|| err("unsigned integer overflow"), Ok),
+        (Uint(a), Uint(b)) => a
+            .checked_mul(*b)
+            .map(Uint)
+            .map_or_else(|| err("unsigned integer overflow"), Ok),
         (Double(a), Double(b)) => Ok(Double(a * b)),
         _ => no_such_overload("_*_", &[l, r]),
     }
@@ -264,7 +311,11 @@ mod tests {
             (Value::Double(f64::NAN), Value::Double(f64::NAN), false),
             (Value::Int(1), Value::from("1"), false),
             (Value::Null, Value::Int(0), false),
-            (Value::Int(i64::MAX), Value::Double(9_223_372_036_854_775_807.0), false),
+            (
+                Value::Int(i64::MAX),
+                Value::Double(9_223_372_036_854_775_807.0),
+                false,
+            ),
         ];
         for (a, b, want) in cases {
             assert_eq!(equals(&a, &b), want, "{a:?} == {b:?}");
@@ -273,9 +324,18 @@ mod tests {
 
     #[test]
     fn numeric_ordering() {
-        assert_eq!(num_cmp(&Value::Int(1), &Value::Double(1.5)), Some(Ordering::Less));
-        assert_eq!(num_cmp(&Value::Uint(2), &Value::Int(-3)), Some(Ordering::Greater));
-        assert_eq!(num_cmp(&Value::Double(-0.5), &Value::Int(-1)), Some(Ordering::Greater));
+        assert_eq!(
+            num_cmp(&Value::Int(1), &Value::Double(1.5)),
+            Some(Ordering::Less)
+        );
+        assert_eq!(
+            num_cmp(&Value::Uint(2), &Value::Int(-3)),
+            Some(Ordering::Greater)
+        );
+        assert_eq!(
+            num_cmp(&Value::Double(-0.5), &Value::Int(-1)),
+            Some(Ordering::Greater)
+        );
         assert_eq!(num_cmp(&Value::Double(f64::NAN), &Value::Int(1)), None);
     }
 }

@@ -18,16 +18,58 @@ pub(crate) fn register(reg: &mut Registry) {
     ];
     reg.global("size", size_sigs.clone(), size);
     reg.method("size", size_sigs, size);
-    reg.method("contains", vec![sig(&[String, String], Bool)], |c, a| str_pred(c, a, |s, t| s.contains(t)));
-    reg.method("startsWith", vec![sig(&[String, String], Bool)], |c, a| str_pred(c, a, |s, t| s.starts_with(t)));
-    reg.method("endsWith", vec![sig(&[String, String], Bool)], |c, a| str_pred(c, a, |s, t| s.ends_with(t)));
-    reg.global("int", [Int, Uint, Double, String, Timestamp].iter().map(|t| sig(&[t.clone()], Int)).collect(), to_int);
-    reg.global("uint", [Int, Uint, Double, String].iter().map(|t| sig(&[t.clone()], Uint)).collect(), to_uint);
-    reg.global("double", [Int, Uint, Double, String].iter().map(|t| sig(&[t.clone()], Double)).collect(), to_double);
+    reg.method("contains", vec![sig(&[String, String], Bool)], |c, a| {
+        str_pred(c, a, |s, t| s.contains(t))
+    });
+    reg.method("startsWith", vec![sig(&[String, String], Bool)], |c, a| {
+        str_pred(c, a, |s, t| s.starts_with(t))
+    });
+    reg.method("endsWith", vec![sig(&[String, String], Bool)], |c, a| {
+        str_pred(c, a, |s, t| s.ends_with(t))
+    });
+    reg.global(
+        "int",
+        [Int, Uint, Double, String, Timestamp]
+            .iter()
+            .map(|t| sig(std::slice::from_ref(t), Int))
+            .collect(),
+        to_int,
+    );
+    reg.global(
+        "uint",
+        [Int, Uint, Double, String]
+            .iter()
+            .map(|t| sig(std::slice::from_ref(t), Uint))
+            .collect(),
+        to_uint,
+    );
+    reg.global(
+        "double",
+        [Int, Uint, Double, String]
+            .iter()
+            .map(|t| sig(std::slice::from_ref(t), Double))
+            .collect(),
+        to_double,
+    );
     let string_from = [String, Int, Uint, Double, Bytes, Bool, Timestamp, Duration];
-    reg.global("string", string_from.iter().map(|t| sig(&[t.clone()], String)).collect(), to_string);
-    reg.global("bytes", vec![sig(&[String], Bytes), sig(&[Bytes], Bytes)], to_bytes);
-    reg.global("bool", vec![sig(&[Bool], Bool), sig(&[String], Bool)], to_bool);
+    reg.global(
+        "string",
+        string_from
+            .iter()
+            .map(|t| sig(std::slice::from_ref(t), String))
+            .collect(),
+        to_string,
+    );
+    reg.global(
+        "bytes",
+        vec![sig(&[String], Bytes), sig(&[Bytes], Bytes)],
+        to_bytes,
+    );
+    reg.global(
+        "bool",
+        vec![sig(&[Bool], Bool), sig(&[String], Bool)],
+        to_bool,
+    );
     reg.global("type", vec![sig(&[a()], TypeType)], |_, a| match a {
         [v] => Ok(Value::Type(v.type_name().into())),
         _ => no_match(),
@@ -52,7 +94,11 @@ fn size(ctx: &mut Ctx<'_>, args: &[Value]) -> Result<Value, RtError> {
     Ok(Value::Int(n as i64))
 }
 
-fn str_pred(ctx: &mut Ctx<'_>, args: &[Value], f: fn(&str, &str) -> bool) -> Result<Value, RtError> {
+fn str_pred(
+    ctx: &mut Ctx<'_>,
+    args: &[Value],
+    f: fn(&str, &str) -> bool,
+) -> Result<Value, RtError> {
     match args {
         [Value::String(s), Value::String(t)] => {
             ctx.charge_size(s.len() + t.len())?;
@@ -69,16 +115,22 @@ fn range_err<T>(what: &str) -> Result<T, RtError> {
 fn to_int(_: &mut Ctx<'_>, args: &[Value]) -> Result<Value, RtError> {
     match args {
         [Value::Int(i)] => Ok(Value::Int(*i)),
-        [Value::Uint(u)] => i64::try_from(*u).map(Value::Int).or_else(|_| range_err("int")),
+        [Value::Uint(u)] => i64::try_from(*u)
+            .map(Value::Int)
+            .or_else(|_| range_err("int")),
         [Value::Double(d)] => {
             // cel-go rejects values at or beyond ±2^63 (and NaN) instead of saturating.
-            if d.is_nan() || *d <= -9_223_372_036_854_775_808.0 || *d >= 9_223_372_036_854_775_807.0 {
+            if d.is_nan() || *d <= -9_223_372_036_854_775_808.0 || *d >= 9_223_372_036_854_775_807.0
+            {
                 range_err("int")
             } else {
                 Ok(Value::Int(d.trunc() as i64))
             }
         }
-        [Value::String(s)] => s.parse::<i64>().map(Value::Int).or_else(|_| err(format!("cannot convert string '{s}' to int"))),
+        [Value::String(s)] => s
+            .parse::<i64>()
+            .map(Value::Int)
+            .or_else(|_| err(format!("cannot convert string '{s}' to int"))),
         [Value::Timestamp(t)] => Ok(Value::Int(t.as_second())),
         _ => no_match(),
     }
@@ -87,7 +139,9 @@ fn to_int(_: &mut Ctx<'_>, args: &[Value]) -> Result<Value, RtError> {
 fn to_uint(_: &mut Ctx<'_>, args: &[Value]) -> Result<Value, RtError> {
     match args {
         [Value::Uint(u)] => Ok(Value::Uint(*u)),
-        [Value::Int(i)] => u64::try_from(*i).map(Value::Uint).or_else(|_| range_err("uint")),
+        [Value::Int(i)] => u64::try_from(*i)
+            .map(Value::Uint)
+            .or_else(|_| range_err("uint")),
         [Value::Double(d)] => {
             if d.is_nan() || *d < 0.0 || *d >= 18_446_744_073_709_551_615.0 {
                 range_err("uint")
@@ -95,7 +149,10 @@ fn to_uint(_: &mut Ctx<'_>, args: &[Value]) -> Result<Value, RtError> {
                 Ok(Value::Uint(d.trunc() as u64))
             }
         }
-        [Value::String(s)] => s.parse::<u64>().map(Value::Uint).or_else(|_| err(format!("cannot convert string '{s}' to uint"))),
+        [Value::String(s)] => s
+            .parse::<u64>()
+            .map(Value::Uint)
+            .or_else(|_| err(format!("cannot convert string '{s}' to uint"))),
         _ => no_match(),
     }
 }
@@ -105,7 +162,9 @@ fn to_double(_: &mut Ctx<'_>, args: &[Value]) -> Result<Value, RtError> {
         [Value::Double(d)] => Ok(Value::Double(*d)),
         [Value::Int(i)] => Ok(Value::Double(*i as f64)),
         [Value::Uint(u)] => Ok(Value::Double(*u as f64)),
-        [Value::String(s)] => parse_go_float(s).map(Value::Double).ok_or_else(|| format!("cannot convert string '{s}' to double").into()),
+        [Value::String(s)] => parse_go_float(s)
+            .map(Value::Double)
+            .ok_or_else(|| format!("cannot convert string '{s}' to double").into()),
         _ => no_match(),
     }
 }
@@ -114,7 +173,11 @@ fn to_double(_: &mut Ctx<'_>, args: &[Value]) -> Result<Value, RtError> {
 fn parse_go_float(s: &str) -> Option<f64> {
     let lower = s.to_ascii_lowercase();
     match lower.trim_start_matches(['+', '-']) {
-        "inf" | "infinity" => Some(if s.starts_with('-') { f64::NEG_INFINITY } else { f64::INFINITY }),
+        "inf" | "infinity" => Some(if s.starts_with('-') {
+            f64::NEG_INFINITY
+        } else {
+            f64::INFINITY
+        }),
         "nan" => Some(f64::NAN),
         _ => s.parse().ok(),
     }
@@ -129,7 +192,9 @@ fn to_string(ctx: &mut Ctx<'_>, args: &[Value]) -> Result<Value, RtError> {
         [Value::Bool(b)] => b.to_string(),
         [Value::Bytes(b)] => {
             ctx.charge_size(b.len())?;
-            std::str::from_utf8(b).map_err(|_| RtError::from("invalid UTF-8 in bytes, cannot convert to string"))?.to_string()
+            std::str::from_utf8(b)
+                .map_err(|_| RtError::from("invalid UTF-8 in bytes, cannot convert to string"))?
+                .to_string()
         }
         [Value::Timestamp(t)] => super::time::format_timestamp(*t),
         [Value::Duration(d)] => super::time::format_duration(*d),
@@ -144,10 +209,18 @@ pub(crate) fn format_double_g(d: f64) -> std::string::String {
         return "NaN".into();
     }
     if d.is_infinite() {
-        return if d > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if d > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     if d == 0.0 {
-        return if d.is_sign_negative() { "-0".into() } else { "0".into() };
+        return if d.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
     }
     let e = format!("{d:e}");
     let (mant, exp) = e.split_once('e').unwrap_or((&e, "0"));
@@ -174,7 +247,9 @@ fn to_bool(_: &mut Ctx<'_>, args: &[Value]) -> Result<Value, RtError> {
         [Value::String(s)] => match s.as_ref() {
             "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(Value::Bool(true)),
             "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(Value::Bool(false)),
-            _ => err(format!("type conversion error from 'string' to 'bool': '{s}'")),
+            _ => err(format!(
+                "type conversion error from 'string' to 'bool': '{s}'"
+            )),
         },
         _ => no_match(),
     }

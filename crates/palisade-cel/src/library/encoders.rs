@@ -12,17 +12,25 @@ use crate::value::Value;
 pub(crate) fn register(reg: &mut Registry) {
     reg.global("base64.encode", vec![sig(&[T::Bytes], T::String)], encode);
     reg.global("base64.decode", vec![sig(&[T::String], T::Bytes)], decode);
-    reg.global("jsonpatch.escapeKey", vec![sig(&[T::String], T::String)], escape_key);
+    reg.global(
+        "jsonpatch.escapeKey",
+        vec![sig(&[T::String], T::String)],
+        escape_key,
+    );
 }
 
 fn encode(ctx: &mut Ctx<'_>, args: &[Value]) -> Result<Value, RtError> {
-    let [Value::Bytes(b)] = args else { return no_match() };
+    let [Value::Bytes(b)] = args else {
+        return no_match();
+    };
     ctx.charge_size(b.len() * 4 / 3)?;
     Ok(Value::from(STANDARD.encode(b)))
 }
 
 fn decode(ctx: &mut Ctx<'_>, args: &[Value]) -> Result<Value, RtError> {
-    let [Value::String(s)] = args else { return no_match() };
+    let [Value::String(s)] = args else {
+        return no_match();
+    };
     ctx.charge_size(s.len())?;
     // cel-go accepts padded and unpadded input.
     let bytes = STANDARD
@@ -34,7 +42,9 @@ fn decode(ctx: &mut Ctx<'_>, args: &[Value]) -> Result<Value, RtError> {
 
 /// Escapes a map key for use in a JSON Patch path (RFC 6901): `~` → `~0`, `/` → `~1`.
 fn escape_key(ctx: &mut Ctx<'_>, args: &[Value]) -> Result<Value, RtError> {
-    let [Value::String(s)] = args else { return no_match() };
+    let [Value::String(s)] = args else {
+        return no_match();
+    };
     ctx.charge_size(s.len())?;
     Ok(Value::from(s.replace('~', "~0").replace('/', "~1")))
 }

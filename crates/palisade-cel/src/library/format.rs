@@ -9,11 +9,17 @@ use crate::types::Type as T;
 use crate::value::Value;
 
 pub(crate) fn register(reg: &mut Registry) {
-    reg.method("format", vec![sig(&[T::String, T::list(T::Dyn)], T::String)], format);
+    reg.method(
+        "format",
+        vec![sig(&[T::String, T::list(T::Dyn)], T::String)],
+        format,
+    );
 }
 
 fn format(ctx: &mut Ctx<'_>, args: &[Value]) -> Result<Value, RtError> {
-    let [Value::String(f), Value::List(vals)] = args else { return no_match() };
+    let [Value::String(f), Value::List(vals)] = args else {
+        return no_match();
+    };
     ctx.charge_size(f.len())?;
     let mut out = String::new();
     let mut chars = f.chars().peekable();
@@ -31,7 +37,11 @@ fn format(ctx: &mut Ctx<'_>, args: &[Value]) -> Result<Value, RtError> {
                 digits.push(*d);
                 chars.next();
             }
-            precision = Some(digits.parse().map_err(|_| RtError::from("format: invalid precision"))?);
+            precision = Some(
+                digits
+                    .parse()
+                    .map_err(|_| RtError::from("format: invalid precision"))?,
+            );
         }
         let Some(verb) = chars.next() else {
             return err("format: unterminated format verb at end of string");
@@ -91,7 +101,10 @@ fn verb_format(verb: char, precision: Option<usize>, v: &Value) -> Result<String
 }
 
 fn bad_arg<T>(verb: char, want: &str, v: &Value) -> Result<T, RtError> {
-    err(format!("format: '%{verb}' expects {want}, got '{}'", v.type_name()))
+    err(format!(
+        "format: '%{verb}' expects {want}, got '{}'",
+        v.type_name()
+    ))
 }
 
 fn non_finite(d: f64) -> String {
@@ -115,7 +128,11 @@ fn as_float(verb: char, v: &Value) -> Result<f64, RtError> {
 
 fn fixed(v: &Value, p: usize) -> Result<String, RtError> {
     let d = as_float('f', v)?;
-    Ok(if d.is_finite() { format!("{d:.p$}") } else { non_finite(d) })
+    Ok(if d.is_finite() {
+        format!("{d:.p$}")
+    } else {
+        non_finite(d)
+    })
 }
 
 fn scientific(v: &Value, p: usize) -> Result<String, RtError> {
@@ -126,7 +143,11 @@ fn scientific(v: &Value, p: usize) -> Result<String, RtError> {
     let s = format!("{d:.p$e}");
     let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
-    Ok(format!("{mant}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs()))
+    Ok(format!(
+        "{mant}e{}{:02}",
+        if exp < 0 { '-' } else { '+' },
+        exp.abs()
+    ))
 }
 
 /// The `%s` rendering of any value.
@@ -139,9 +160,15 @@ pub(crate) fn as_string(v: &Value) -> String {
         Value::Double(d) => format_double_g(*d),
         Value::String(s) => s.to_string(),
         Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
-        Value::List(l) => format!("[{}]", l.iter().map(as_string).collect::<Vec<_>>().join(", ")),
+        Value::List(l) => format!(
+            "[{}]",
+            l.iter().map(as_string).collect::<Vec<_>>().join(", ")
+        ),
         Value::Map(m) => {
-            let parts: Vec<String> = m.iter().map(|(k, v)| format!("{}: {}", as_string(&k.to_value()), as_string(v))).collect();
+            let parts: Vec<String> = m
+                .iter()
+                .map(|(k, v)| format!("{}: {}", as_string(&k.to_value()), as_string(v)))
+                .collect();
             format!("{{{}}}", parts.join(", "))
         }
         Value::Timestamp(t) => format_timestamp(*t),

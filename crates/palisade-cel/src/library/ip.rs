@@ -59,30 +59,60 @@ pub(crate) fn register(reg: &mut Registry) {
     let ip = || T::Opaque(IP_TYPE);
     let cidr = || T::Opaque(CIDR_TYPE);
     reg.global("ip", vec![sig(&[T::String], ip())], |_, a| match a {
-        [Value::String(s)] => parse_ip(s).map(|i| Value::opaque(Ip(i))).map_err(RtError::from),
+        [Value::String(s)] => parse_ip(s)
+            .map(|i| Value::opaque(Ip(i)))
+            .map_err(RtError::from),
         _ => no_match(),
     });
     reg.global("isIP", vec![sig(&[T::String], T::Bool)], |_, a| match a {
         [Value::String(s)] => Ok(Value::Bool(parse_ip(s).is_ok())),
         _ => no_match(),
     });
-    reg.global("ip.isCanonical", vec![sig(&[T::String], T::Bool)], |_, a| match a {
-        [Value::String(s)] => parse_ip(s).map(|i| Value::Bool(i.to_string() == **s)).map_err(RtError::from),
-        _ => no_match(),
-    });
-    reg.global("string", vec![sig(&[ip()], T::String), sig(&[cidr()], T::String)], |_, a| match a {
-        [v @ Value::Opaque(o)] if v.downcast::<Ip>().is_some() || v.downcast::<Cidr>().is_some() => match o.to_json() {
-            serde_json::Value::String(s) => Ok(Value::from(s)),
+    reg.global(
+        "ip.isCanonical",
+        vec![sig(&[T::String], T::Bool)],
+        |_, a| match a {
+            [Value::String(s)] => parse_ip(s)
+                .map(|i| Value::Bool(i.to_string() == **s))
+                .map_err(RtError::from),
             _ => no_match(),
         },
-        _ => no_match(),
+    );
+    reg.global(
+        "string",
+        vec![sig(&[ip()], T::String), sig(&[cidr()], T::String)],
+        |_, a| match a {
+            [v @ Value::Opaque(o)]
+                if v.downcast::<Ip>().is_some() || v.downcast::<Cidr>().is_some() =>
+            {
+                match o.to_json() {
+                    serde_json::Value::String(s) => Ok(Value::from(s)),
+                    _ => no_match(),
+                }
+            }
+            _ => no_match(),
+        },
+    );
+    reg.method("family", vec![sig(&[ip()], T::Int)], |_, a| {
+        with_ip(a, |i| Value::Int(if i.is_ipv4() { 4 } else { 6 }))
     });
-    reg.method("family", vec![sig(&[ip()], T::Int)], |_, a| with_ip(a, |i| Value::Int(if i.is_ipv4() { 4 } else { 6 })));
-    reg.method("isUnspecified", vec![sig(&[ip()], T::Bool)], |_, a| with_ip(a, |i| Value::Bool(i.is_unspecified())));
-    reg.method("isLoopback", vec![sig(&[ip()], T::Bool)], |_, a| with_ip(a, |i| Value::Bool(i.is_loopback())));
-    reg.method("isLinkLocalMulticast", vec![sig(&[ip()], T::Bool)], |_, a| with_ip(a, |i| Value::Bool(link_local_multicast(i))));
-    reg.method("isLinkLocalUnicast", vec![sig(&[ip()], T::Bool)], |_, a| with_ip(a, |i| Value::Bool(link_local_unicast(i))));
-    reg.method("isGlobalUnicast", vec![sig(&[ip()], T::Bool)], |_, a| with_ip(a, |i| Value::Bool(global_unicast(i))));
+    reg.method("isUnspecified", vec![sig(&[ip()], T::Bool)], |_, a| {
+        with_ip(a, |i| Value::Bool(i.is_unspecified()))
+    });
+    reg.method("isLoopback", vec![sig(&[ip()], T::Bool)], |_, a| {
+        with_ip(a, |i| Value::Bool(i.is_loopback()))
+    });
+    reg.method(
+        "isLinkLocalMulticast",
+        vec![sig(&[ip()], T::Bool)],
+        |_, a| with_ip(a, |i| Value::Bool(link_local_multicast(i))),
+    );
+    reg.method("isLinkLocalUnicast", vec![sig(&[ip()], T::Bool)], |_, a| {
+        with_ip(a, |i| Value::Bool(link_local_unicast(i)))
+    });
+    reg.method("isGlobalUnicast", vec![sig(&[ip()], T::Bool)], |_, a| {
+        with_ip(a, |i| Value::Bool(global_unicast(i)))
+    });
     register_cidr(reg);
 }
 
@@ -97,11 +127,31 @@ fn register_cidr(reg: &mut Registry) {
         [Value::String(s)] => Ok(Value::Bool(parse_cidr(s).is_ok())),
         _ => no_match(),
     });
-    reg.method("containsIP", vec![sig(&[cidr(), ip()], T::Bool), sig(&[cidr(), T::String], T::Bool)], contains_ip);
-    reg.method("containsCIDR", vec![sig(&[cidr(), cidr()], T::Bool), sig(&[cidr(), T::String], T::Bool)], contains_cidr);
-    reg.method("ip", vec![sig(&[cidr()], ip())], |_, a| with_cidr(a, |c| Value::opaque(Ip(c.addr))));
-    reg.method("masked", vec![sig(&[cidr()], cidr())], |_, a| with_cidr(a, |c| Value::opaque(masked(c))));
-    reg.method("prefixLength", vec![sig(&[cidr()], T::Int)], |_, a| with_cidr(a, |c| Value::Int(i64::from(c.bits))));
+    reg.method(
+        "containsIP",
+        vec![
+            sig(&[cidr(), ip()], T::Bool),
+            sig(&[cidr(), T::String], T::Bool),
+        ],
+        contains_ip,
+    );
+    reg.method(
+        "containsCIDR",
+        vec![
+            sig(&[cidr(), cidr()], T::Bool),
+            sig(&[cidr(), T::String], T::Bool),
+        ],
+        contains_cidr,
+    );
+    reg.method("ip", vec![sig(&[cidr()], ip())], |_, a| {
+        with_cidr(a, |c| Value::opaque(Ip(c.addr)))
+    });
+    reg.method("masked", vec![sig(&[cidr()], cidr())], |_, a| {
+        with_cidr(a, |c| Value::opaque(masked(c)))
+    });
+    reg.method("prefixLength", vec![sig(&[cidr()], T::Int)], |_, a| {
+        with_cidr(a, |c| Value::Int(i64::from(c.bits)))
+    });
 }
 
 fn with_ip(args: &[Value], f: impl Fn(IpAddr) -> Value) -> Result<Value, RtError> {
@@ -123,7 +173,9 @@ pub(crate) fn parse_ip(s: &str) -> Result<IpAddr, String> {
     if s.contains('%') {
         return Err(format!("IP address with zone value is not allowed: {s}"));
     }
-    let ip: IpAddr = s.parse().map_err(|_| format!("IP Address {s:?} parse error during conversion from string"))?;
+    let ip: IpAddr = s
+        .parse()
+        .map_err(|_| format!("IP Address {s:?} parse error during conversion from string"))?;
     if let IpAddr::V6(v6) = ip
         && v6.to_ipv4_mapped().is_some()
     {
@@ -158,7 +210,11 @@ fn to_u128(ip: IpAddr) -> u128 {
 
 fn mask(bits: u8, width: u32) -> u128 {
     let bits = u32::from(bits);
-    if bits == 0 { 0 } else { (u128::MAX << (128 - bits)) >> (128 - width) }
+    if bits == 0 {
+        0
+    } else {
+        (u128::MAX << (128 - bits)) >> (128 - width)
+    }
 }
 
 fn masked(c: Cidr) -> Cidr {
@@ -179,7 +235,9 @@ fn prefix_contains(c: &Cidr, ip: IpAddr) -> bool {
 }
 
 fn contains_ip(_: &mut Ctx<'_>, args: &[Value]) -> Result<Value, RtError> {
-    let Some(c) = args.first().and_then(Value::downcast::<Cidr>) else { return no_match() };
+    let Some(c) = args.first().and_then(Value::downcast::<Cidr>) else {
+        return no_match();
+    };
     let ip = match args.get(1) {
         Some(Value::String(s)) => parse_ip(s)?,
         Some(v) => match v.downcast::<Ip>() {
@@ -192,7 +250,9 @@ fn contains_ip(_: &mut Ctx<'_>, args: &[Value]) -> Result<Value, RtError> {
 }
 
 fn contains_cidr(_: &mut Ctx<'_>, args: &[Value]) -> Result<Value, RtError> {
-    let Some(c) = args.first().and_then(Value::downcast::<Cidr>) else { return no_match() };
+    let Some(c) = args.first().and_then(Value::downcast::<Cidr>) else {
+        return no_match();
+    };
     let other = match args.get(1) {
         Some(Value::String(s)) => parse_cidr(s)?,
         Some(v) => match v.downcast::<Cidr>() {
@@ -201,7 +261,9 @@ fn contains_cidr(_: &mut Ctx<'_>, args: &[Value]) -> Result<Value, RtError> {
         },
         None => return no_match(),
     };
-    Ok(Value::Bool(other.bits >= c.bits && prefix_contains(c, other.addr)))
+    Ok(Value::Bool(
+        other.bits >= c.bits && prefix_contains(c, other.addr),
+    ))
 }
 
 fn link_local_multicast(ip: IpAddr) -> bool {
@@ -221,7 +283,11 @@ fn link_local_unicast(ip: IpAddr) -> bool {
 /// Go's `IsGlobalUnicast`: anything but unspecified, loopback, multicast, link-local or broadcast.
 fn global_unicast(ip: IpAddr) -> bool {
     let broadcast = matches!(ip, IpAddr::V4(v4) if v4.is_broadcast());
-    !(ip.is_unspecified() || ip.is_loopback() || ip.is_multicast() || link_local_unicast(ip) || broadcast)
+    !(ip.is_unspecified()
+        || ip.is_loopback()
+        || ip.is_multicast()
+        || link_local_unicast(ip)
+        || broadcast)
 }
 
 #[cfg(test)]
@@ -243,7 +309,11 @@ mod tests {
             "ip('2001:db8::1') == ip('2001:0db8::1')",
             "string(ip('2001:0db8::1')) == '2001:db8::1'",
         ]);
-        assert_err(&[("ip('1.2.3')", "parse error"), ("ip('::ffff:1.2.3.4')", "IPv4-mapped"), ("ip.isCanonical('x')", "parse error")]);
+        assert_err(&[
+            ("ip('1.2.3')", "parse error"),
+            ("ip('::ffff:1.2.3.4')", "IPv4-mapped"),
+            ("ip.isCanonical('x')", "parse error"),
+        ]);
     }
 
     #[test]

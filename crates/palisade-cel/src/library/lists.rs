@@ -19,12 +19,27 @@ pub(crate) fn register(reg: &mut Registry) {
     let la = || T::list(a());
     reg.method("isSorted", vec![sig(&[la()], T::Bool)], is_sorted);
     reg.method("sum", vec![sig(&[la()], a())], sum);
-    reg.method("min", vec![sig(&[la()], a())], |c, args| extreme(c, args, Ordering::Less));
-    reg.method("max", vec![sig(&[la()], a())], |c, args| extreme(c, args, Ordering::Greater));
-    reg.method("indexOf", vec![sig(&[la(), a()], T::Int)], |c, args| position(c, args, false));
-    reg.method("lastIndexOf", vec![sig(&[la(), a()], T::Int)], |c, args| position(c, args, true));
+    reg.method("min", vec![sig(&[la()], a())], |c, args| {
+        extreme(c, args, Ordering::Less)
+    });
+    reg.method("max", vec![sig(&[la()], a())], |c, args| {
+        extreme(c, args, Ordering::Greater)
+    });
+    reg.method("indexOf", vec![sig(&[la(), a()], T::Int)], |c, args| {
+        position(c, args, false)
+    });
+    reg.method("lastIndexOf", vec![sig(&[la(), a()], T::Int)], |c, args| {
+        position(c, args, true)
+    });
     reg.method("distinct", vec![sig(&[la()], la())], distinct);
-    reg.method("flatten", vec![sig(&[T::list(T::Dyn)], T::list(T::Dyn)), sig(&[T::list(T::Dyn), T::Int], T::list(T::Dyn))], flatten);
+    reg.method(
+        "flatten",
+        vec![
+            sig(&[T::list(T::Dyn)], T::list(T::Dyn)),
+            sig(&[T::list(T::Dyn), T::Int], T::list(T::Dyn)),
+        ],
+        flatten,
+    );
     reg.method("reverse", vec![sig(&[la()], la())], |c, args| match args {
         [Value::List(l)] => {
             c.charge(l.len() as u64)?;
@@ -34,14 +49,22 @@ pub(crate) fn register(reg: &mut Registry) {
     });
     reg.method("slice", vec![sig(&[la(), T::Int, T::Int], la())], slice);
     reg.method("sort", vec![sig(&[la()], la())], sort);
-    reg.method("first", vec![sig(&[la()], T::optional(a()))], |_, args| match args {
-        [Value::List(l)] => Ok(l.first().map_or(Value::none(), |v| Value::some(v.clone()))),
-        _ => no_match(),
-    });
-    reg.method("last", vec![sig(&[la()], T::optional(a()))], |_, args| match args {
-        [Value::List(l)] => Ok(l.last().map_or(Value::none(), |v| Value::some(v.clone()))),
-        _ => no_match(),
-    });
+    reg.method(
+        "first",
+        vec![sig(&[la()], T::optional(a()))],
+        |_, args| match args {
+            [Value::List(l)] => Ok(l.first().map_or(Value::none(), |v| Value::some(v.clone()))),
+            _ => no_match(),
+        },
+    );
+    reg.method(
+        "last",
+        vec![sig(&[la()], T::optional(a()))],
+        |_, args| match args {
+            [Value::List(l)] => Ok(l.last().map_or(Value::none(), |v| Value::some(v.clone()))),
+            _ => no_match(),
+        },
+    );
     reg.global("lists.range", vec![sig(&[T::Int], T::list(T::Int))], range);
 }
 
@@ -69,7 +92,9 @@ fn sum(ctx: &mut Ctx<'_>, args: &[Value]) -> Result<Value, RtError> {
     let l = list_arg(args)?;
     ctx.charge(l.len() as u64)?;
     let mut it = l.iter();
-    let Some(first) = it.next() else { return Ok(Value::Int(0)) };
+    let Some(first) = it.next() else {
+        return Ok(Value::Int(0));
+    };
     let mut acc = first.clone();
     for v in it {
         acc = binary(ctx, crate::ast::BinOp::Add, &acc, v)?;
@@ -94,9 +119,15 @@ fn extreme(ctx: &mut Ctx<'_>, args: &[Value], keep: Ordering) -> Result<Value, R
 }
 
 fn position(ctx: &mut Ctx<'_>, args: &[Value], last: bool) -> Result<Value, RtError> {
-    let [Value::List(l), x] = args else { return no_match() };
+    let [Value::List(l), x] = args else {
+        return no_match();
+    };
     ctx.charge(l.len() as u64)?;
-    let found = if last { l.iter().rposition(|v| equals(v, x)) } else { l.iter().position(|v| equals(v, x)) };
+    let found = if last {
+        l.iter().rposition(|v| equals(v, x))
+    } else {
+        l.iter().position(|v| equals(v, x))
+    };
     Ok(Value::Int(found.map_or(-1, |i| i as i64)))
 }
 
@@ -124,7 +155,12 @@ fn flatten(ctx: &mut Ctx<'_>, args: &[Value]) -> Result<Value, RtError> {
     Ok(Value::list(out))
 }
 
-fn flatten_into(ctx: &mut Ctx<'_>, l: &[Value], depth: i64, out: &mut Vec<Value>) -> Result<(), RtError> {
+fn flatten_into(
+    ctx: &mut Ctx<'_>,
+    l: &[Value],
+    depth: i64,
+    out: &mut Vec<Value>,
+) -> Result<(), RtError> {
     ctx.charge(l.len() as u64)?;
     for v in l {
         match v {
@@ -136,22 +172,34 @@ fn flatten_into(ctx: &mut Ctx<'_>, l: &[Value], depth: i64, out: &mut Vec<Value>
 }
 
 fn slice(ctx: &mut Ctx<'_>, args: &[Value]) -> Result<Value, RtError> {
-    let [Value::List(l), Value::Int(a), Value::Int(b)] = args else { return no_match() };
+    let [Value::List(l), Value::Int(a), Value::Int(b)] = args else {
+        return no_match();
+    };
     let (Ok(s), Ok(e)) = (usize::try_from(*a), usize::try_from(*b)) else {
-        return err(format!("cannot slice({a}, {b}), negative indexes not supported"));
+        return err(format!(
+            "cannot slice({a}, {b}), negative indexes not supported"
+        ));
     };
     if s > e {
-        return err(format!("cannot slice({a}, {b}), start index must be less than or equal to end index"));
+        return err(format!(
+            "cannot slice({a}, {b}), start index must be less than or equal to end index"
+        ));
     }
     if e > l.len() {
-        return err(format!("cannot slice({a}, {b}), list is length {}", l.len()));
+        return err(format!(
+            "cannot slice({a}, {b}), list is length {}",
+            l.len()
+        ));
     }
     ctx.charge((e - s) as u64)?;
     Ok(Value::list(l.get(s..e).unwrap_or_default().to_vec()))
 }
 
 /// Sorts values, failing on the first pair that cannot be ordered.
-pub(crate) fn sort_values(ctx: &mut Ctx<'_>, mut items: Vec<(Value, Value)>) -> Result<Vec<Value>, RtError> {
+pub(crate) fn sort_values(
+    ctx: &mut Ctx<'_>,
+    mut items: Vec<(Value, Value)>,
+) -> Result<Vec<Value>, RtError> {
     let n = items.len() as u64;
     ctx.charge(n.saturating_mul(64 - n.leading_zeros() as u64))?;
     let mut failure = None;
@@ -175,9 +223,13 @@ fn sort(ctx: &mut Ctx<'_>, args: &[Value]) -> Result<Value, RtError> {
 }
 
 fn range(ctx: &mut Ctx<'_>, args: &[Value]) -> Result<Value, RtError> {
-    let [Value::Int(n)] = args else { return no_match() };
+    let [Value::Int(n)] = args else {
+        return no_match();
+    };
     if *n > MAX_RANGE {
-        return err(format!("lists.range: {n} exceeds the maximum of {MAX_RANGE}"));
+        return err(format!(
+            "lists.range: {n} exceeds the maximum of {MAX_RANGE}"
+        ));
     }
     let n = (*n).max(0);
     ctx.charge(n as u64)?;
@@ -206,7 +258,10 @@ mod tests {
             "[1, 2, 3, 2].lastIndexOf(2) == 3",
             "[1, 2].indexOf(9) == -1",
         ]);
-        assert_err(&[("[].min()", "empty list"), ("[9223372036854775807, 1].sum()", "overflow")]);
+        assert_err(&[
+            ("[].min()", "empty list"),
+            ("[9223372036854775807, 1].sum()", "overflow"),
+        ]);
     }
 
     #[test]

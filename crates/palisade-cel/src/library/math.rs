@@ -13,42 +13,83 @@ use crate::value::Value;
 const MAX_ARGS: usize = 32;
 
 pub(crate) fn register(reg: &mut Registry) {
-    let variadic: Vec<Overload> = (1..=MAX_ARGS).map(|n| sig(&vec![T::Dyn; n], T::Dyn)).collect();
-    reg.global("math.greatest", variadic.clone(), |c, a| extreme(c, a, Ordering::Greater, "greatest"));
-    reg.global("math.least", variadic, |c, a| extreme(c, a, Ordering::Less, "least"));
+    let variadic: Vec<Overload> = (1..=MAX_ARGS)
+        .map(|n| sig(&vec![T::Dyn; n], T::Dyn))
+        .collect();
+    reg.global("math.greatest", variadic.clone(), |c, a| {
+        extreme(c, a, Ordering::Greater, "greatest")
+    });
+    reg.global("math.least", variadic, |c, a| {
+        extreme(c, a, Ordering::Less, "least")
+    });
     let d2d = || vec![sig(&[T::Double], T::Double)];
     reg.global("math.ceil", d2d(), |_, a| double_op(a, f64::ceil));
     reg.global("math.floor", d2d(), |_, a| double_op(a, f64::floor));
     reg.global("math.round", d2d(), |_, a| double_op(a, f64::round));
     reg.global("math.trunc", d2d(), |_, a| double_op(a, f64::trunc));
     let num = || [T::Int, T::Uint, T::Double];
-    reg.global("math.abs", num().iter().map(|t| sig(&[t.clone()], t.clone())).collect(), abs);
-    reg.global("math.sign", num().iter().map(|t| sig(&[t.clone()], t.clone())).collect(), sign);
-    reg.global("math.sqrt", num().iter().map(|t| sig(&[t.clone()], T::Double)).collect(), |_, a| match a {
-        [Value::Double(d)] => Ok(Value::Double(d.sqrt())),
-        [Value::Int(i)] => Ok(Value::Double((*i as f64).sqrt())),
-        [Value::Uint(u)] => Ok(Value::Double((*u as f64).sqrt())),
-        _ => no_match(),
-    });
+    reg.global(
+        "math.abs",
+        num().iter().map(|t| sig(std::slice::from_ref(t), t.clone())).collect(),
+        abs,
+    );
+    reg.global(
+        "math.sign",
+        num().iter().map(|t| sig(std::slice::from_ref(t), t.clone())).collect(),
+        sign,
+    );
+    reg.global(
+        "math.sqrt",
+        num().iter().map(|t| sig(std::slice::from_ref(t), T::Double)).collect(),
+        |_, a| match a {
+            [Value::Double(d)] => Ok(Value::Double(d.sqrt())),
+            [Value::Int(i)] => Ok(Value::Double((*i as f64).sqrt())),
+            [Value::Uint(u)] => Ok(Value::Double((*u as f64).sqrt())),
+            _ => no_match(),
+        },
+    );
     let pred = || vec![sig(&[T::Double], T::Bool)];
-    reg.global("math.isInf", pred(), |_, a| double_pred(a, f64::is_infinite));
+    reg.global("math.isInf", pred(), |_, a| {
+        double_pred(a, f64::is_infinite)
+    });
     reg.global("math.isNaN", pred(), |_, a| double_pred(a, f64::is_nan));
-    reg.global("math.isFinite", pred(), |_, a| double_pred(a, f64::is_finite));
-    let bin = || vec![sig(&[T::Int, T::Int], T::Int), sig(&[T::Uint, T::Uint], T::Uint)];
+    reg.global("math.isFinite", pred(), |_, a| {
+        double_pred(a, f64::is_finite)
+    });
+    let bin = || {
+        vec![
+            sig(&[T::Int, T::Int], T::Int),
+            sig(&[T::Uint, T::Uint], T::Uint),
+        ]
+    };
     reg.global("math.bitAnd", bin(), |_, a| bit_op(a, |x, y| x & y));
     reg.global("math.bitOr", bin(), |_, a| bit_op(a, |x, y| x | y));
     reg.global("math.bitXor", bin(), |_, a| bit_op(a, |x, y| x ^ y));
-    reg.global("math.bitNot", vec![sig(&[T::Int], T::Int), sig(&[T::Uint], T::Uint)], |_, a| match a {
-        [Value::Int(i)] => Ok(Value::Int(!i)),
-        [Value::Uint(u)] => Ok(Value::Uint(!u)),
-        _ => no_match(),
-    });
-    let shift = || vec![sig(&[T::Int, T::Int], T::Int), sig(&[T::Uint, T::Int], T::Uint)];
+    reg.global(
+        "math.bitNot",
+        vec![sig(&[T::Int], T::Int), sig(&[T::Uint], T::Uint)],
+        |_, a| match a {
+            [Value::Int(i)] => Ok(Value::Int(!i)),
+            [Value::Uint(u)] => Ok(Value::Uint(!u)),
+            _ => no_match(),
+        },
+    );
+    let shift = || {
+        vec![
+            sig(&[T::Int, T::Int], T::Int),
+            sig(&[T::Uint, T::Int], T::Uint),
+        ]
+    };
     reg.global("math.bitShiftLeft", shift(), |_, a| shift_op(a, true));
     reg.global("math.bitShiftRight", shift(), |_, a| shift_op(a, false));
 }
 
-fn extreme(ctx: &mut Ctx<'_>, args: &[Value], keep: Ordering, name: &str) -> Result<Value, RtError> {
+fn extreme(
+    ctx: &mut Ctx<'_>,
+    args: &[Value],
+    keep: Ordering,
+    name: &str,
+) -> Result<Value, RtError> {
     let items: &[Value] = match args {
         [Value::List(l)] => l,
         _ => args,
@@ -57,14 +98,18 @@ fn extreme(ctx: &mut Ctx<'_>, args: &[Value], keep: Ordering, name: &str) -> Res
     let mut best: Option<&Value> = None;
     for v in items {
         if !matches!(v, Value::Int(_) | Value::Uint(_) | Value::Double(_)) {
-            return err(format!("math.{name}(): argument of type '{}' is not numeric", v.type_name()));
+            return err(format!(
+                "math.{name}(): argument of type '{}' is not numeric",
+                v.type_name()
+            ));
         }
         best = match best {
             Some(b) if num_cmp(v, b) != Some(keep) => Some(b),
             _ => Some(v),
         };
     }
-    best.cloned().ok_or_else(|| format!("math.{name}(): list is empty").into())
+    best.cloned()
+        .ok_or_else(|| format!("math.{name}(): list is empty").into())
 }
 
 fn double_op(args: &[Value], f: fn(f64) -> f64) -> Result<Value, RtError> {
@@ -83,7 +128,10 @@ fn double_pred(args: &[Value], f: fn(f64) -> bool) -> Result<Value, RtError> {
 
 fn abs(_: &mut Ctx<'_>, args: &[Value]) -> Result<Value, RtError> {
     match args {
-        [Value::Int(i)] => i.checked_abs().map(Value::Int).ok_or_else(|| "integer overflow".into()),
+        [Value::Int(i)] => i
+            .checked_abs()
+            .map(Value::Int)
+            .ok_or_else(|| "integer overflow".into()),
         [Value::Uint(u)] => Ok(Value::Uint(*u)),
         [Value::Double(d)] => Ok(Value::Double(d.abs())),
         _ => no_match(),
@@ -125,7 +173,11 @@ fn shift_op(args: &[Value], left: bool) -> Result<Value, RtError> {
     } else {
         bits >> n
     };
-    Ok(if signed { Value::Int(r as i64) } else { Value::Uint(r) })
+    Ok(if signed {
+        Value::Int(r as i64)
+    } else {
+        Value::Uint(r)
+    })
 }
 
 #[cfg(test)]

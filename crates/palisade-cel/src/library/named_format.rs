@@ -20,7 +20,8 @@ const SUBDOMAIN_FMT: &str = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]
 const DNS1035_FMT: &str = "[a-z]([-a-z0-9]*[a-z0-9])?";
 const QUALIFIED_FMT: &str = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]";
 const LABEL_VALUE_FMT: &str = "(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?";
-const UUID_FMT: &str = "(?i)(^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$)|(^[0-9a-f]{32}$)";
+const UUID_FMT: &str =
+    "(?i)(^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$)|(^[0-9a-f]{32}$)";
 
 /// The format names Kubernetes defines.
 const NAMES: &[&str] = &[
@@ -76,7 +77,10 @@ fn is_match(re: &LazyLock<Option<Regex>>, s: &str) -> bool {
 /// apimachinery's `RegexError` text (its double space after the first example included).
 fn regex_error(msg: &str, fmt: &str, examples: &[&str]) -> String {
     let ex: Vec<String> = examples.iter().map(|e| format!("'{e}', ")).collect();
-    format!("{msg} (e.g. {}regex used for validation is '{fmt}')", ex.join(" or "))
+    format!(
+        "{msg} (e.g. {}regex used for validation is '{fmt}')",
+        ex.join(" or ")
+    )
 }
 
 fn max_len(n: usize) -> String {
@@ -130,13 +134,23 @@ fn qualified_name(s: &str) -> Vec<String> {
             if prefix.is_empty() {
                 errs.push("prefix part must be non-empty".to_string());
             } else {
-                errs.extend(dns1123_subdomain(prefix).into_iter().map(|m| format!("prefix part {m}")));
+                errs.extend(
+                    dns1123_subdomain(prefix)
+                        .into_iter()
+                        .map(|m| format!("prefix part {m}")),
+                );
             }
             *name
         }
         _ => {
-            let re = regex_error(QUALIFIED_MSG, QUALIFIED_FMT, &["MyName", "my.name", "123-abc"]);
-            return vec![format!("a qualified name {re} with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')")];
+            let re = regex_error(
+                QUALIFIED_MSG,
+                QUALIFIED_FMT,
+                &["MyName", "my.name", "123-abc"],
+            );
+            return vec![format!(
+                "a qualified name {re} with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"
+            )];
         }
     };
     if name.is_empty() {
@@ -145,7 +159,14 @@ fn qualified_name(s: &str) -> Vec<String> {
         errs.push(format!("name part {}", max_len(63)));
     }
     if !is_match(&QUALIFIED, name) {
-        errs.push(format!("name part {}", regex_error(QUALIFIED_MSG, QUALIFIED_FMT, &["MyName", "my.name", "123-abc"])));
+        errs.push(format!(
+            "name part {}",
+            regex_error(
+                QUALIFIED_MSG,
+                QUALIFIED_FMT,
+                &["MyName", "my.name", "123-abc"]
+            )
+        ));
     }
     errs
 }
@@ -157,7 +178,11 @@ fn label_value(s: &str) -> Vec<String> {
     }
     if !is_match(&LABEL_VALUE, s) {
         let msg = "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
-        errs.push(regex_error(msg, LABEL_VALUE_FMT, &["MyValue", "my_value", "12345"]));
+        errs.push(regex_error(
+            msg,
+            LABEL_VALUE_FMT,
+            &["MyValue", "my_value", "12345"],
+        ));
     }
     errs
 }
@@ -183,8 +208,14 @@ fn validate(name: &str, s: &str) -> Vec<String> {
         "labelValue" => label_value(s),
         "uri" => super::url::parse_request_uri(s).err().into_iter().collect(),
         "uuid" => one(is_match(&UUID, s), "does not match the UUID format"),
-        "byte" => one(base64::engine::general_purpose::STANDARD.decode(s).is_ok(), "invalid base64"),
-        "date" => one(jiff::civil::Date::strptime("%Y-%m-%d", s).is_ok() && s.len() == 10, "invalid date"),
+        "byte" => one(
+            base64::engine::general_purpose::STANDARD.decode(s).is_ok(),
+            "invalid base64",
+        ),
+        "date" => one(
+            jiff::civil::Date::strptime("%Y-%m-%d", s).is_ok() && s.len() == 10,
+            "invalid date",
+        ),
         "datetime" => one(super::time::parse_timestamp(s).is_ok(), "invalid datetime"),
         _ => vec![format!("unknown format {name}")],
     }
@@ -192,27 +223,45 @@ fn validate(name: &str, s: &str) -> Vec<String> {
 
 pub(crate) fn register(reg: &mut Registry) {
     let f = || T::Opaque(FORMAT_TYPE);
-    reg.global("format.named", vec![sig(&[T::String], T::optional(f()))], |_, a| match a {
-        [Value::String(s)] => Ok(NAMES
-            .iter()
-            .find(|n| **n == s.as_ref())
-            .map_or(Value::none(), |n| Value::some(Value::opaque(NamedFormat(n))))),
-        _ => no_match(),
-    });
+    reg.global(
+        "format.named",
+        vec![sig(&[T::String], T::optional(f()))],
+        |_, a| match a {
+            [Value::String(s)] => Ok(NAMES
+                .iter()
+                .find(|n| **n == s.as_ref())
+                .map_or(Value::none(), |n| {
+                    Value::some(Value::opaque(NamedFormat(n)))
+                })),
+            _ => no_match(),
+        },
+    );
     for name in NAMES {
-        reg.global(&format!("format.{name}"), vec![sig(&[], f())], constant_for(name));
+        reg.global(
+            &format!("format.{name}"),
+            vec![sig(&[], f())],
+            constant_for(name),
+        );
     }
-    reg.method("validate", vec![sig(&[f(), T::String], T::optional(T::list(T::String)))], |c, a| {
-        let [fmt, Value::String(s)] = a else { return no_match() };
-        let Some(NamedFormat(name)) = fmt.downcast::<NamedFormat>() else { return no_match() };
-        c.charge_size(s.len())?;
-        let errs = validate(name, s);
-        Ok(if errs.is_empty() {
-            Value::none()
-        } else {
-            Value::some(Value::list(errs.into_iter().map(Value::from).collect()))
-        })
-    });
+    reg.method(
+        "validate",
+        vec![sig(&[f(), T::String], T::optional(T::list(T::String)))],
+        |c, a| {
+            let [fmt, Value::String(s)] = a else {
+                return no_match();
+            };
+            let Some(NamedFormat(name)) = fmt.downcast::<NamedFormat>() else {
+                return no_match();
+            };
+            c.charge_size(s.len())?;
+            let errs = validate(name, s);
+            Ok(if errs.is_empty() {
+                Value::none()
+            } else {
+                Value::some(Value::list(errs.into_iter().map(Value::from).collect()))
+            })
+        },
+    );
 }
 
 /// Builtins are plain function pointers, so each constant gets its own small function.
@@ -228,8 +277,19 @@ fn constant_for(name: &str) -> crate::registry::Builtin {
         };
     }
     constant!(
-        "dns1123Label", "dns1123Subdomain", "dns1035Label", "qualifiedName", "dns1123LabelPrefix",
-        "dns1123SubdomainPrefix", "dns1035LabelPrefix", "labelValue", "uri", "uuid", "byte", "date", "datetime"
+        "dns1123Label",
+        "dns1123Subdomain",
+        "dns1035Label",
+        "qualifiedName",
+        "dns1123LabelPrefix",
+        "dns1123SubdomainPrefix",
+        "dns1035LabelPrefix",
+        "labelValue",
+        "uri",
+        "uuid",
+        "byte",
+        "date",
+        "datetime"
     )
 }
 

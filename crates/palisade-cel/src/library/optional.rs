@@ -9,19 +9,31 @@ use crate::value::Value;
 pub(crate) fn register(reg: &mut Registry) {
     let a = || Param("A");
     let oa = || Type::optional(a());
-    reg.global("optional.of", vec![sig(&[a()], oa())], |_, args| match args {
-        [v] => Ok(Value::some(v.clone())),
-        _ => no_match(),
-    });
-    reg.global("optional.none", vec![sig(&[], Type::optional(Dyn))], |_, args| match args {
-        [] => Ok(Value::none()),
-        _ => no_match(),
-    });
-    reg.global("optional.ofNonZeroValue", vec![sig(&[a()], oa())], |_, args| match args {
-        [v] if is_zero(v) => Ok(Value::none()),
-        [v] => Ok(Value::some(v.clone())),
-        _ => no_match(),
-    });
+    reg.global(
+        "optional.of",
+        vec![sig(&[a()], oa())],
+        |_, args| match args {
+            [v] => Ok(Value::some(v.clone())),
+            _ => no_match(),
+        },
+    );
+    reg.global(
+        "optional.none",
+        vec![sig(&[], Type::optional(Dyn))],
+        |_, args| match args {
+            [] => Ok(Value::none()),
+            _ => no_match(),
+        },
+    );
+    reg.global(
+        "optional.ofNonZeroValue",
+        vec![sig(&[a()], oa())],
+        |_, args| match args {
+            [v] if is_zero(v) => Ok(Value::none()),
+            [v] => Ok(Value::some(v.clone())),
+            _ => no_match(),
+        },
+    );
     reg.method("hasValue", vec![sig(&[oa()], Bool)], |_, args| match args {
         [Value::Optional(o)] => Ok(Value::Bool(o.is_some())),
         _ => no_match(),
@@ -31,11 +43,15 @@ pub(crate) fn register(reg: &mut Registry) {
         [Value::Optional(None)] => err("optional.none() dereference"),
         _ => no_match(),
     });
-    reg.method("orValue", vec![sig(&[oa(), a()], a())], |_, args| match args {
-        [Value::Optional(Some(v)), _] => Ok((**v).clone()),
-        [Value::Optional(None), d] => Ok(d.clone()),
-        _ => no_match(),
-    });
+    reg.method(
+        "orValue",
+        vec![sig(&[oa(), a()], a())],
+        |_, args| match args {
+            [Value::Optional(Some(v)), _] => Ok((**v).clone()),
+            [Value::Optional(None), d] => Ok(d.clone()),
+            _ => no_match(),
+        },
+    );
     reg.method("or", vec![sig(&[oa(), oa()], oa())], |_, args| match args {
         [o @ Value::Optional(Some(_)), _] => Ok(o.clone()),
         [Value::Optional(None), o @ Value::Optional(_)] => Ok(o.clone()),
@@ -47,14 +63,21 @@ pub(crate) fn register(reg: &mut Registry) {
 }
 
 fn unwrap(ctx: &mut Ctx<'_>, args: &[Value]) -> Result<Value, RtError> {
-    let [Value::List(l)] = args else { return no_match() };
+    let [Value::List(l)] = args else {
+        return no_match();
+    };
     ctx.charge(l.len() as u64)?;
     let mut out = Vec::new();
     for v in l.iter() {
         match v {
             Value::Optional(Some(x)) => out.push((**x).clone()),
             Value::Optional(None) => {}
-            other => return err(format!("optional.unwrap: element of type '{}' is not optional", other.type_name())),
+            other => {
+                return err(format!(
+                    "optional.unwrap: element of type '{}' is not optional",
+                    other.type_name()
+                ));
+            }
         }
     }
     Ok(Value::list(out))

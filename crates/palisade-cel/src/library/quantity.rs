@@ -33,7 +33,10 @@ impl Opaque for Quantity {
         self
     }
     fn equals(&self, other: &dyn Opaque) -> bool {
-        other.as_any().downcast_ref::<Quantity>().is_some_and(|o| cmp(self, o) == Ordering::Equal)
+        other
+            .as_any()
+            .downcast_ref::<Quantity>()
+            .is_some_and(|o| cmp(self, o) == Ordering::Equal)
     }
     fn to_json(&self) -> serde_json::Value {
         serde_json::Value::String(self.text.clone())
@@ -46,8 +49,14 @@ fn pow10(n: u32) -> Option<i128> {
 
 /// Parses a Kubernetes quantity string.
 pub(crate) fn parse(s: &str) -> Result<Quantity, String> {
-    let bad = || format!("quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$': {s:?}");
-    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+' || c == '-')).unwrap_or(s.len());
+    let bad = || {
+        format!(
+            "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$': {s:?}"
+        )
+    };
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+' || c == '-'))
+        .unwrap_or(s.len());
     let (number, suffix) = s.split_at(split);
     let (neg, digits) = match number.as_bytes().first() {
         Some(b'-') => (true, &number[1..]),
@@ -55,7 +64,10 @@ pub(crate) fn parse(s: &str) -> Result<Quantity, String> {
         _ => (false, number),
     };
     let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
-    if (int.is_empty() && frac.is_empty()) || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) || digits.len() > 30 {
+    if (int.is_empty() && frac.is_empty())
+        || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
+        || digits.len() > 30
+    {
         return Err(bad());
     }
     let mut num: i128 = format!("{int}{frac}").parse().map_err(|_| bad())?;
@@ -66,7 +78,12 @@ pub(crate) fn parse(s: &str) -> Result<Quantity, String> {
     if neg {
         num = -num;
     }
-    let q = normalize(Quantity { num, scale, text: s.to_string() }).ok_or_else(bad)?;
+    let q = normalize(Quantity {
+        num,
+        scale,
+        text: s.to_string(),
+    })
+    .ok_or_else(bad)?;
     Ok(q)
 }
 
@@ -138,7 +155,11 @@ fn approx(q: &Quantity) -> f64 {
 }
 
 fn from_int(i: i64) -> Quantity {
-    Quantity { num: i128::from(i), scale: 0, text: i.to_string() }
+    Quantity {
+        num: i128::from(i),
+        scale: 0,
+        text: i.to_string(),
+    }
 }
 
 fn as_integer(q: &Quantity) -> Option<i64> {
@@ -160,7 +181,11 @@ fn render(num: i128, scale: i32) -> String {
     let (i, f) = padded.split_at(padded.len() - places);
     let f = f.trim_end_matches('0');
     let sign = if num < 0 { "-" } else { "" };
-    if f.is_empty() { format!("{sign}{i}") } else { format!("{sign}{i}.{f}") }
+    if f.is_empty() {
+        format!("{sign}{i}")
+    } else {
+        format!("{sign}{i}.{f}")
+    }
 }
 
 pub(crate) fn register(reg: &mut Registry) {
@@ -169,26 +194,51 @@ pub(crate) fn register(reg: &mut Registry) {
         [Value::String(s)] => parse(s).map(Value::opaque).map_err(RtError::from),
         _ => no_match(),
     });
-    reg.global("isQuantity", vec![sig(&[T::String], T::Bool)], |_, a| match a {
-        [Value::String(s)] => Ok(Value::Bool(parse(s).is_ok())),
-        _ => no_match(),
+    reg.global(
+        "isQuantity",
+        vec![sig(&[T::String], T::Bool)],
+        |_, a| match a {
+            [Value::String(s)] => Ok(Value::Bool(parse(s).is_ok())),
+            _ => no_match(),
+        },
+    );
+    reg.method("isInteger", vec![sig(&[q()], T::Bool)], |_, a| {
+        with_q(a, |q| Ok(Value::Bool(as_integer(q).is_some())))
     });
-    reg.method("isInteger", vec![sig(&[q()], T::Bool)], |_, a| with_q(a, |q| Ok(Value::Bool(as_integer(q).is_some()))));
     reg.method("asInteger", vec![sig(&[q()], T::Int)], |_, a| {
-        with_q(a, |q| as_integer(q).map(Value::Int).map_or_else(|| err("cannot convert value to integer"), Ok))
+        with_q(a, |q| {
+            as_integer(q)
+                .map(Value::Int)
+                .map_or_else(|| err("cannot convert value to integer"), Ok)
+        })
     });
-    reg.method("asApproximateFloat", vec![sig(&[q()], T::Double)], |_, a| with_q(a, |q| Ok(Value::Double(approx(q)))));
-    reg.method("sign", vec![sig(&[q()], T::Int)], |_, a| with_q(a, |q| Ok(Value::Int(q.num.signum() as i64))));
+    reg.method(
+        "asApproximateFloat",
+        vec![sig(&[q()], T::Double)],
+        |_, a| with_q(a, |q| Ok(Value::Double(approx(q)))),
+    );
+    reg.method("sign", vec![sig(&[q()], T::Int)], |_, a| {
+        with_q(a, |q| Ok(Value::Int(q.num.signum() as i64)))
+    });
     let binop = || vec![sig(&[q(), q()], q()), sig(&[q(), T::Int], q())];
     reg.method("add", binop(), |c, a| arith(c, a, false));
     reg.method("sub", binop(), |c, a| arith(c, a, true));
     let cmp_sig = |r: T| vec![sig(&[q(), q()], r)];
-    reg.method("compareTo", cmp_sig(T::Int), |_, a| compare(a, |o| Value::Int(o as i64)));
-    reg.method("isGreaterThan", cmp_sig(T::Bool), |_, a| compare(a, |o| Value::Bool(o == Ordering::Greater)));
-    reg.method("isLessThan", cmp_sig(T::Bool), |_, a| compare(a, |o| Value::Bool(o == Ordering::Less)));
+    reg.method("compareTo", cmp_sig(T::Int), |_, a| {
+        compare(a, |o| Value::Int(o as i64))
+    });
+    reg.method("isGreaterThan", cmp_sig(T::Bool), |_, a| {
+        compare(a, |o| Value::Bool(o == Ordering::Greater))
+    });
+    reg.method("isLessThan", cmp_sig(T::Bool), |_, a| {
+        compare(a, |o| Value::Bool(o == Ordering::Less))
+    });
 }
 
-fn with_q(args: &[Value], f: impl Fn(&Quantity) -> Result<Value, RtError>) -> Result<Value, RtError> {
+fn with_q(
+    args: &[Value],
+    f: impl Fn(&Quantity) -> Result<Value, RtError>,
+) -> Result<Value, RtError> {
     match args {
         [v] => v.downcast::<Quantity>().map_or_else(no_match, f),
         _ => no_match(),
@@ -197,7 +247,9 @@ fn with_q(args: &[Value], f: impl Fn(&Quantity) -> Result<Value, RtError>) -> Re
 
 fn operands(args: &[Value]) -> Result<(Quantity, Quantity), RtError> {
     let [a, b] = args else { return no_match() };
-    let Some(a) = a.downcast::<Quantity>() else { return no_match() };
+    let Some(a) = a.downcast::<Quantity>() else {
+        return no_match();
+    };
     let b = match b {
         Value::Int(i) => from_int(*i),
         other => match other.downcast::<Quantity>() {
@@ -210,10 +262,19 @@ fn operands(args: &[Value]) -> Result<(Quantity, Quantity), RtError> {
 
 fn arith(_: &mut Ctx<'_>, args: &[Value], subtract: bool) -> Result<Value, RtError> {
     let (a, b) = operands(args)?;
-    let (x, y, scale) = align(&a, &b).ok_or_else(|| RtError::from("quantity arithmetic out of range"))?;
-    let num = if subtract { x.checked_sub(y) } else { x.checked_add(y) };
+    let (x, y, scale) =
+        align(&a, &b).ok_or_else(|| RtError::from("quantity arithmetic out of range"))?;
+    let num = if subtract {
+        x.checked_sub(y)
+    } else {
+        x.checked_add(y)
+    };
     let num = num.ok_or_else(|| RtError::from("quantity arithmetic out of range"))?;
-    Ok(Value::opaque(Quantity { num, scale, text: render(num, scale) }))
+    Ok(Value::opaque(Quantity {
+        num,
+        scale,
+        text: render(num, scale),
+    }))
 }
 
 fn compare(args: &[Value], f: fn(Ordering) -> Value) -> Result<Value, RtError> {
@@ -247,6 +308,9 @@ mod tests {
             "quantity('0.0000000001').isGreaterThan(quantity('0'))",
             "quantity('8Ei').isGreaterThan(quantity('1'))",
         ]);
-        assert_err(&[("quantity('abc')", "regular expression"), ("quantity('500m').asInteger()", "cannot convert")]);
+        assert_err(&[
+            ("quantity('abc')", "regular expression"),
+            ("quantity('500m').asInteger()", "cannot convert"),
+        ]);
     }
 }

@@ -15,7 +15,14 @@ pub(crate) fn register(reg: &mut Registry) {
     reg.global("matches", vec![sig(&[String, String], Bool)], matches);
     reg.method("matches", vec![sig(&[String, String], Bool)], matches);
     reg.method("find", vec![sig(&[String, String], String)], find);
-    reg.method("findAll", vec![sig(&[String, String], Type::list(String)), sig(&[String, String, Int], Type::list(String))], find_all);
+    reg.method(
+        "findAll",
+        vec![
+            sig(&[String, String], Type::list(String)),
+            sig(&[String, String, Int], Type::list(String)),
+        ],
+        find_all,
+    );
 }
 
 /// Functions whose pattern argument is validated and precompiled when it is a literal.
@@ -66,7 +73,13 @@ fn go_classes(p: &str) -> std::string::String {
                 out.push(c);
                 // A leading `]` (or `^]`) is literal inside a class.
                 let rest = chars.as_str();
-                let skip = if rest.starts_with("^]") { 2 } else if rest.starts_with(']') { 1 } else { 0 };
+                let skip = if rest.starts_with("^]") {
+                    2
+                } else if rest.starts_with(']') {
+                    1
+                } else {
+                    0
+                };
                 out.push_str(&rest[..skip]);
                 chars = rest[skip..].chars();
             }
@@ -81,14 +94,18 @@ fn go_classes(p: &str) -> std::string::String {
 }
 
 fn matches(ctx: &mut Ctx<'_>, args: &[Value]) -> Result<Value, RtError> {
-    let [Value::String(s), Value::String(p)] = args else { return no_match() };
+    let [Value::String(s), Value::String(p)] = args else {
+        return no_match();
+    };
     ctx.charge_size(s.len())?;
     let re = ctx.regex(p)?;
     Ok(Value::Bool(re.is_match(s)))
 }
 
 fn find(ctx: &mut Ctx<'_>, args: &[Value]) -> Result<Value, RtError> {
-    let [Value::String(s), Value::String(p)] = args else { return no_match() };
+    let [Value::String(s), Value::String(p)] = args else {
+        return no_match();
+    };
     ctx.charge_size(s.len())?;
     let re = ctx.regex(p)?;
     Ok(Value::from(re.find(s).map(|m| m.as_str()).unwrap_or("")))
@@ -103,7 +120,11 @@ fn find_all(ctx: &mut Ctx<'_>, args: &[Value]) -> Result<Value, RtError> {
     ctx.charge_size(s.len())?;
     let re = ctx.regex(p)?;
     let take = usize::try_from(limit).unwrap_or(usize::MAX);
-    let found: Vec<Value> = re.find_iter(s).take(take).map(|m| Value::from(m.as_str())).collect();
+    let found: Vec<Value> = re
+        .find_iter(s)
+        .take(take)
+        .map(|m| Value::from(m.as_str()))
+        .collect();
     Ok(Value::list(found))
 }
 
@@ -125,7 +146,10 @@ mod tests {
             "'a1b2c3'.findAll('[0-9]', 2) == ['1', '2']",
             "'a1b2c3'.findAll('[0-9]', 0) == []",
         ]);
-        assert_err(&[("'a'.matches('(')", "invalid regular expression"), ("'a'.find('[')", "invalid regular expression")]);
+        assert_err(&[
+            ("'a'.matches('(')", "invalid regular expression"),
+            ("'a'.find('[')", "invalid regular expression"),
+        ]);
     }
 
     #[test]

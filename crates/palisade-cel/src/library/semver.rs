@@ -29,7 +29,10 @@ impl Opaque for Semver {
         self
     }
     fn equals(&self, other: &dyn Opaque) -> bool {
-        other.as_any().downcast_ref::<Semver>().is_some_and(|o| compare(self, o) == Ordering::Equal)
+        other
+            .as_any()
+            .downcast_ref::<Semver>()
+            .is_some_and(|o| compare(self, o) == Ordering::Equal)
     }
     fn to_json(&self) -> serde_json::Value {
         serde_json::Value::String(self.text.clone())
@@ -37,7 +40,8 @@ impl Opaque for Semver {
 }
 
 fn numeric(s: &str) -> Option<u64> {
-    let valid = !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'));
+    let valid =
+        !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'));
     if valid { s.parse().ok() } else { None }
 }
 
@@ -54,10 +58,16 @@ pub(crate) fn parse(s: &str) -> Result<Semver, String> {
     {
         return Err(bad("invalid build metadata"));
     }
-    let (core, pre) = rest.split_once('-').map_or((rest, None), |(a, b)| (a, Some(b)));
+    let (core, pre) = rest
+        .split_once('-')
+        .map_or((rest, None), |(a, b)| (a, Some(b)));
     let parts: Vec<&str> = core.split('.').collect();
-    let [ma, mi, pa] = parts.as_slice() else { return Err(bad("expected MAJOR.MINOR.PATCH")) };
-    let num = |p: &str| numeric(p).ok_or_else(|| bad("version numbers must be digits without leading zeros"));
+    let [ma, mi, pa] = parts.as_slice() else {
+        return Err(bad("expected MAJOR.MINOR.PATCH"));
+    };
+    let num = |p: &str| {
+        numeric(p).ok_or_else(|| bad("version numbers must be digits without leading zeros"))
+    };
     let (major, minor, patch) = (num(ma)?, num(mi)?, num(pa)?);
     let pre: Vec<String> = match pre {
         None => vec![],
@@ -72,7 +82,13 @@ pub(crate) fn parse(s: &str) -> Result<Semver, String> {
             ids.into_iter().map(str::to_string).collect()
         }
     };
-    Ok(Semver { major, minor, patch, pre, text: s.to_string() })
+    Ok(Semver {
+        major,
+        minor,
+        patch,
+        pre,
+        text: s.to_string(),
+    })
 }
 
 /// Kubernetes' normalization: drop a leading `v`, pad missing minor/patch, strip leading zeros.
@@ -84,7 +100,11 @@ fn normalize(s: &str) -> String {
         .split('.')
         .map(|p| {
             let t = p.trim_start_matches('0');
-            if t.is_empty() && !p.is_empty() { "0".to_string() } else { t.to_string() }
+            if t.is_empty() && !p.is_empty() {
+                "0".to_string()
+            } else {
+                t.to_string()
+            }
         })
         .collect();
     while parts.len() < 3 {
@@ -119,27 +139,58 @@ fn cmp_pre(a: &[String], b: &[String]) -> Ordering {
 }
 
 fn compare(a: &Semver, b: &Semver) -> Ordering {
-    (a.major, a.minor, a.patch).cmp(&(b.major, b.minor, b.patch)).then_with(|| cmp_pre(&a.pre, &b.pre))
+    (a.major, a.minor, a.patch)
+        .cmp(&(b.major, b.minor, b.patch))
+        .then_with(|| cmp_pre(&a.pre, &b.pre))
 }
 
 pub(crate) fn register(reg: &mut Registry) {
     let sv = || T::Opaque(SEMVER_TYPE);
-    reg.global("semver", vec![sig(&[T::String], sv()), sig(&[T::String, T::Bool], sv())], |_, a| match a {
-        [Value::String(s)] => parse_with(s, false).map(Value::opaque).map_err(RtError::from),
-        [Value::String(s), Value::Bool(n)] => parse_with(s, *n).map(Value::opaque).map_err(RtError::from),
-        _ => no_match(),
+    reg.global(
+        "semver",
+        vec![sig(&[T::String], sv()), sig(&[T::String, T::Bool], sv())],
+        |_, a| match a {
+            [Value::String(s)] => parse_with(s, false)
+                .map(Value::opaque)
+                .map_err(RtError::from),
+            [Value::String(s), Value::Bool(n)] => {
+                parse_with(s, *n).map(Value::opaque).map_err(RtError::from)
+            }
+            _ => no_match(),
+        },
+    );
+    reg.global(
+        "isSemver",
+        vec![
+            sig(&[T::String], T::Bool),
+            sig(&[T::String, T::Bool], T::Bool),
+        ],
+        |_, a| match a {
+            [Value::String(s)] => Ok(Value::Bool(parse(s).is_ok())),
+            [Value::String(s), Value::Bool(n)] => Ok(Value::Bool(parse_with(s, *n).is_ok())),
+            _ => no_match(),
+        },
+    );
+    reg.method("major", vec![sig(&[sv()], T::Int)], |_, a| {
+        part(a, |v| v.major)
     });
-    reg.global("isSemver", vec![sig(&[T::String], T::Bool), sig(&[T::String, T::Bool], T::Bool)], |_, a| match a {
-        [Value::String(s)] => Ok(Value::Bool(parse(s).is_ok())),
-        [Value::String(s), Value::Bool(n)] => Ok(Value::Bool(parse_with(s, *n).is_ok())),
-        _ => no_match(),
+    reg.method("minor", vec![sig(&[sv()], T::Int)], |_, a| {
+        part(a, |v| v.minor)
     });
-    reg.method("major", vec![sig(&[sv()], T::Int)], |_, a| part(a, |v| v.major));
-    reg.method("minor", vec![sig(&[sv()], T::Int)], |_, a| part(a, |v| v.minor));
-    reg.method("patch", vec![sig(&[sv()], T::Int)], |_, a| part(a, |v| v.patch));
-    reg.method("compareTo", vec![sig(&[sv(), sv()], T::Int)], |_, a| cmp_with(a, |o| Value::Int(o as i64)));
-    reg.method("isGreaterThan", vec![sig(&[sv(), sv()], T::Bool)], |_, a| cmp_with(a, |o| Value::Bool(o == Ordering::Greater)));
-    reg.method("isLessThan", vec![sig(&[sv(), sv()], T::Bool)], |_, a| cmp_with(a, |o| Value::Bool(o == Ordering::Less)));
+    reg.method("patch", vec![sig(&[sv()], T::Int)], |_, a| {
+        part(a, |v| v.patch)
+    });
+    reg.method("compareTo", vec![sig(&[sv(), sv()], T::Int)], |_, a| {
+        cmp_with(a, |o| Value::Int(o as i64))
+    });
+    reg.method(
+        "isGreaterThan",
+        vec![sig(&[sv(), sv()], T::Bool)],
+        |_, a| cmp_with(a, |o| Value::Bool(o == Ordering::Greater)),
+    );
+    reg.method("isLessThan", vec![sig(&[sv(), sv()], T::Bool)], |_, a| {
+        cmp_with(a, |o| Value::Bool(o == Ordering::Less))
+    });
 }
 
 fn part(args: &[Value], f: fn(&Semver) -> u64) -> Result<Value, RtError> {

@@ -9,19 +9,29 @@ use crate::value::Value;
 
 pub(crate) fn register(reg: &mut Registry) {
     let la = || T::list(T::Param("A"));
-    reg.global("sets.contains", vec![sig(&[la(), la()], T::Bool)], |c, a| {
-        lists(c, a).map(|(x, y)| Value::Bool(contains_all(x, y)))
-    });
-    reg.global("sets.equivalent", vec![sig(&[la(), la()], T::Bool)], |c, a| {
-        lists(c, a).map(|(x, y)| Value::Bool(contains_all(x, y) && contains_all(y, x)))
-    });
-    reg.global("sets.intersects", vec![sig(&[la(), la()], T::Bool)], |c, a| {
-        lists(c, a).map(|(x, y)| Value::Bool(y.iter().any(|v| x.iter().any(|w| equals(v, w)))))
-    });
+    reg.global(
+        "sets.contains",
+        vec![sig(&[la(), la()], T::Bool)],
+        |c, a| lists(c, a).map(|(x, y)| Value::Bool(contains_all(x, y))),
+    );
+    reg.global(
+        "sets.equivalent",
+        vec![sig(&[la(), la()], T::Bool)],
+        |c, a| lists(c, a).map(|(x, y)| Value::Bool(contains_all(x, y) && contains_all(y, x))),
+    );
+    reg.global(
+        "sets.intersects",
+        vec![sig(&[la(), la()], T::Bool)],
+        |c, a| {
+            lists(c, a).map(|(x, y)| Value::Bool(y.iter().any(|v| x.iter().any(|w| equals(v, w)))))
+        },
+    );
 }
 
 fn lists<'v>(ctx: &mut Ctx<'_>, args: &'v [Value]) -> Result<(&'v [Value], &'v [Value]), RtError> {
-    let [Value::List(a), Value::List(b)] = args else { return no_match() };
+    let [Value::List(a), Value::List(b)] = args else {
+        return no_match();
+    };
     ctx.charge((a.len() as u64).saturating_mul(b.len() as u64))?;
     Ok((a, b))
 }

@@ -9,21 +9,61 @@ use crate::value::Value;
 pub(crate) fn register(reg: &mut Registry) {
     let s = || T::String;
     reg.method("charAt", vec![sig(&[s(), T::Int], s())], char_at);
-    reg.method("indexOf", vec![sig(&[s(), s()], T::Int), sig(&[s(), s(), T::Int], T::Int)], index_of);
-    reg.method("lastIndexOf", vec![sig(&[s(), s()], T::Int), sig(&[s(), s(), T::Int], T::Int)], last_index_of);
-    reg.method("lowerAscii", vec![sig(&[s()], s())], |c, a| map_str(c, a, |x| x.to_ascii_lowercase()));
-    reg.method("upperAscii", vec![sig(&[s()], s())], |c, a| map_str(c, a, |x| x.to_ascii_uppercase()));
-    reg.method("trim", vec![sig(&[s()], s())], |c, a| map_str(c, a, |x| x.trim().to_string()));
-    reg.method("reverse", vec![sig(&[s()], s())], |c, a| map_str(c, a, |x| x.chars().rev().collect()));
-    reg.method("replace", vec![sig(&[s(), s(), s()], s()), sig(&[s(), s(), s(), T::Int], s())], replace);
-    reg.method("split", vec![sig(&[s(), s()], T::list(s())), sig(&[s(), s(), T::Int], T::list(s()))], split);
-    reg.method("substring", vec![sig(&[s(), T::Int], s()), sig(&[s(), T::Int, T::Int], s())], substring);
-    reg.method("join", vec![sig(&[T::list(s())], s()), sig(&[T::list(s()), s()], s())], join);
+    reg.method(
+        "indexOf",
+        vec![sig(&[s(), s()], T::Int), sig(&[s(), s(), T::Int], T::Int)],
+        index_of,
+    );
+    reg.method(
+        "lastIndexOf",
+        vec![sig(&[s(), s()], T::Int), sig(&[s(), s(), T::Int], T::Int)],
+        last_index_of,
+    );
+    reg.method("lowerAscii", vec![sig(&[s()], s())], |c, a| {
+        map_str(c, a, |x| x.to_ascii_lowercase())
+    });
+    reg.method("upperAscii", vec![sig(&[s()], s())], |c, a| {
+        map_str(c, a, |x| x.to_ascii_uppercase())
+    });
+    reg.method("trim", vec![sig(&[s()], s())], |c, a| {
+        map_str(c, a, |x| x.trim().to_string())
+    });
+    reg.method("reverse", vec![sig(&[s()], s())], |c, a| {
+        map_str(c, a, |x| x.chars().rev().collect())
+    });
+    reg.method(
+        "replace",
+        vec![
+            sig(&[s(), s(), s()], s()),
+            sig(&[s(), s(), s(), T::Int], s()),
+        ],
+        replace,
+    );
+    reg.method(
+        "split",
+        vec![
+            sig(&[s(), s()], T::list(s())),
+            sig(&[s(), s(), T::Int], T::list(s())),
+        ],
+        split,
+    );
+    reg.method(
+        "substring",
+        vec![sig(&[s(), T::Int], s()), sig(&[s(), T::Int, T::Int], s())],
+        substring,
+    );
+    reg.method(
+        "join",
+        vec![sig(&[T::list(s())], s()), sig(&[T::list(s()), s()], s())],
+        join,
+    );
     reg.global("strings.quote", vec![sig(&[s()], s())], quote);
 }
 
 fn map_str(ctx: &mut Ctx<'_>, args: &[Value], f: fn(&str) -> String) -> Result<Value, RtError> {
-    let [Value::String(x)] = args else { return no_match() };
+    let [Value::String(x)] = args else {
+        return no_match();
+    };
     ctx.charge_size(x.len())?;
     Ok(Value::from(f(x)))
 }
@@ -33,15 +73,22 @@ fn chars(s: &str) -> Vec<char> {
 }
 
 fn idx(i: i64, len: usize) -> Result<usize, RtError> {
-    usize::try_from(i).ok().filter(|&u| u <= len).ok_or_else(|| format!("index out of range: {i}").into())
+    usize::try_from(i)
+        .ok()
+        .filter(|&u| u <= len)
+        .ok_or_else(|| format!("index out of range: {i}").into())
 }
 
 fn char_at(ctx: &mut Ctx<'_>, args: &[Value]) -> Result<Value, RtError> {
-    let [Value::String(s), Value::Int(i)] = args else { return no_match() };
+    let [Value::String(s), Value::Int(i)] = args else {
+        return no_match();
+    };
     ctx.charge_size(s.len())?;
     let cs = chars(s);
     let i = idx(*i, cs.len())?;
-    Ok(Value::from(cs.get(i).map(|c| c.to_string()).unwrap_or_default()))
+    Ok(Value::from(
+        cs.get(i).map(|c| c.to_string()).unwrap_or_default(),
+    ))
 }
 
 /// Position of `needle` in `hay` (both code-point slices) at or after `from`.
@@ -49,7 +96,8 @@ fn find_from(hay: &[char], needle: &[char], from: usize) -> Option<usize> {
     if needle.is_empty() {
         return Some(from);
     }
-    (from..=hay.len().saturating_sub(needle.len())).find(|&i| hay.get(i..i + needle.len()) == Some(needle))
+    (from..=hay.len().saturating_sub(needle.len()))
+        .find(|&i| hay.get(i..i + needle.len()) == Some(needle))
 }
 
 fn index_of(ctx: &mut Ctx<'_>, args: &[Value]) -> Result<Value, RtError> {
@@ -61,7 +109,9 @@ fn index_of(ctx: &mut Ctx<'_>, args: &[Value]) -> Result<Value, RtError> {
     ctx.charge_size(s.len() + sub.len())?;
     let (hay, needle) = (chars(s), chars(sub));
     let from = idx(off, hay.len())?;
-    Ok(Value::Int(find_from(&hay, &needle, from).map_or(-1, |i| i as i64)))
+    Ok(Value::Int(
+        find_from(&hay, &needle, from).map_or(-1, |i| i as i64),
+    ))
 }
 
 fn last_index_of(ctx: &mut Ctx<'_>, args: &[Value]) -> Result<Value, RtError> {
@@ -83,21 +133,40 @@ fn last_index_of(ctx: &mut Ctx<'_>, args: &[Value]) -> Result<Value, RtError> {
     if needle.len() > hay.len() {
         return Ok(Value::Int(-1));
     }
-    let found = (0..=start_max).rev().find(|&i| hay.get(i..i + needle.len()) == Some(&needle[..]));
+    let found = (0..=start_max)
+        .rev()
+        .find(|&i| hay.get(i..i + needle.len()) == Some(&needle[..]));
     Ok(Value::Int(found.map_or(-1, |i| i as i64)))
 }
 
 fn replace(ctx: &mut Ctx<'_>, args: &[Value]) -> Result<Value, RtError> {
     let (s, old, new, n) = match args {
         [Value::String(s), Value::String(o), Value::String(n)] => (s, o, n, -1),
-        [Value::String(s), Value::String(o), Value::String(n), Value::Int(c)] => (s, o, n, *c),
+        [
+            Value::String(s),
+            Value::String(o),
+            Value::String(n),
+            Value::Int(c),
+        ] => (s, o, n, *c),
         _ => return no_match(),
     };
     // Charge for the largest possible output before building it, so growth is bounded.
-    let occurrences = if old.is_empty() { s.chars().count() + 1 } else { s.matches(old.as_ref()).count() };
-    let count = if n < 0 { occurrences } else { occurrences.min(n as usize) };
+    let occurrences = if old.is_empty() {
+        s.chars().count() + 1
+    } else {
+        s.matches(old.as_ref()).count()
+    };
+    let count = if n < 0 {
+        occurrences
+    } else {
+        occurrences.min(n as usize)
+    };
     ctx.charge_size(s.len() + count.saturating_mul(new.len()))?;
-    let out = if n < 0 { s.replace(old.as_ref(), new) } else { s.replacen(old.as_ref(), new, count) };
+    let out = if n < 0 {
+        s.replace(old.as_ref(), new)
+    } else {
+        s.replacen(old.as_ref(), new, count)
+    };
     Ok(Value::from(out))
 }
 
@@ -114,8 +183,16 @@ fn split(ctx: &mut Ctx<'_>, args: &[Value]) -> Result<Value, RtError> {
     let parts: Vec<String> = if sep.is_empty() {
         // Go's strings.SplitN with an empty separator splits into code points, the last one holding the rest.
         let cs = chars(s);
-        let limit = if n < 0 { cs.len() } else { (n as usize).min(cs.len()) };
-        let mut v: Vec<String> = cs.iter().take(limit.saturating_sub(1)).map(|c| c.to_string()).collect();
+        let limit = if n < 0 {
+            cs.len()
+        } else {
+            (n as usize).min(cs.len())
+        };
+        let mut v: Vec<String> = cs
+            .iter()
+            .take(limit.saturating_sub(1))
+            .map(|c| c.to_string())
+            .collect();
         let rest: String = cs.iter().skip(v.len()).collect();
         if !rest.is_empty() || v.is_empty() && !cs.is_empty() {
             v.push(rest);
@@ -124,7 +201,9 @@ fn split(ctx: &mut Ctx<'_>, args: &[Value]) -> Result<Value, RtError> {
     } else if n < 0 {
         s.split(sep.as_ref()).map(str::to_string).collect()
     } else {
-        s.splitn(n as usize, sep.as_ref()).map(str::to_string).collect()
+        s.splitn(n as usize, sep.as_ref())
+            .map(str::to_string)
+            .collect()
     };
     ctx.charge(parts.len() as u64)?;
     Ok(Value::list(parts.into_iter().map(Value::from).collect()))
@@ -144,9 +223,14 @@ fn substring(ctx: &mut Ctx<'_>, args: &[Value]) -> Result<Value, RtError> {
         None => cs.len(),
     };
     if b < a {
-        return err(format!("invalid substring range. start: {start}, end: {}", end.unwrap_or_default()));
+        return err(format!(
+            "invalid substring range. start: {start}, end: {}",
+            end.unwrap_or_default()
+        ));
     }
-    Ok(Value::from(cs.get(a..b).unwrap_or_default().iter().collect::<String>()))
+    Ok(Value::from(
+        cs.get(a..b).unwrap_or_default().iter().collect::<String>(),
+    ))
 }
 
 fn join(ctx: &mut Ctx<'_>, args: &[Value]) -> Result<Value, RtError> {
@@ -159,7 +243,12 @@ fn join(ctx: &mut Ctx<'_>, args: &[Value]) -> Result<Value, RtError> {
     for v in list.iter() {
         match v {
             Value::String(s) => parts.push(s.as_ref()),
-            other => return err(format!("join: list element of type '{}' is not a string", other.type_name())),
+            other => {
+                return err(format!(
+                    "join: list element of type '{}' is not a string",
+                    other.type_name()
+                ));
+            }
         }
     }
     let total: usize = parts.iter().map(|p| p.len()).sum::<usize>() + sep.len() * parts.len();
@@ -190,7 +279,9 @@ pub(crate) fn quote_str(s: &str) -> String {
 }
 
 fn quote(ctx: &mut Ctx<'_>, args: &[Value]) -> Result<Value, RtError> {
-    let [Value::String(s)] = args else { return no_match() };
+    let [Value::String(s)] = args else {
+        return no_match();
+    };
     ctx.charge_size(s.len())?;
     Ok(Value::from(quote_str(s)))
 }

@@ -30,7 +30,10 @@ pub(crate) fn assert_true(cases: &[&str]) {
 pub(crate) fn assert_err(cases: &[(&str, &str)]) {
     for (src, want) in cases {
         match eval(src) {
-            Err(e) => assert!(e.contains(want), "{src}: error {e:?} does not contain {want:?}"),
+            Err(e) => assert!(
+                e.contains(want),
+                "{src}: error {e:?} does not contain {want:?}"
+            ),
             Ok(v) => panic!("{src}: expected an error containing {want:?}, got {v:?}"),
         }
     }

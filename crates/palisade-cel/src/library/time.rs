@@ -11,8 +11,23 @@ use crate::types::Type as T;
 use crate::value::Value;
 
 pub(crate) fn register(reg: &mut Registry) {
-    reg.global("timestamp", vec![sig(&[T::String], T::Timestamp), sig(&[T::Timestamp], T::Timestamp), sig(&[T::Int], T::Timestamp)], timestamp);
-    reg.global("duration", vec![sig(&[T::String], T::Duration), sig(&[T::Duration], T::Duration)], duration);
+    reg.global(
+        "timestamp",
+        vec![
+            sig(&[T::String], T::Timestamp),
+            sig(&[T::Timestamp], T::Timestamp),
+            sig(&[T::Int], T::Timestamp),
+        ],
+        timestamp,
+    );
+    reg.global(
+        "duration",
+        vec![
+            sig(&[T::String], T::Duration),
+            sig(&[T::Duration], T::Duration),
+        ],
+        duration,
+    );
     register_accessors(reg);
 }
 
@@ -20,7 +35,8 @@ fn timestamp(_: &mut Ctx<'_>, args: &[Value]) -> Result<Value, RtError> {
     match args {
         [Value::Timestamp(t)] => Ok(Value::Timestamp(*t)),
         [Value::Int(s)] => {
-            let t = Timestamp::from_second(*s).map_err(|_| RtError::from("timestamp out of range"))?;
+            let t =
+                Timestamp::from_second(*s).map_err(|_| RtError::from("timestamp out of range"))?;
             ts_in_range(t).map(Value::Timestamp)
         }
         [Value::String(s)] => parse_timestamp(s).map(Value::Timestamp),
@@ -62,9 +78,13 @@ pub(crate) fn parse_duration(s: &str) -> Result<SignedDuration, RtError> {
     }
     let mut total: i128 = 0;
     while !rest.is_empty() {
-        let num_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).ok_or_else(bad)?;
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(bad)?;
         let (num, tail) = rest.split_at(num_len);
-        let unit_len = tail.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(tail.len());
+        let unit_len = tail
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(tail.len());
         let (unit, tail) = tail.split_at(unit_len);
         let nanos: i128 = match unit {
             "ns" => 1,
@@ -79,7 +99,11 @@ pub(crate) fn parse_duration(s: &str) -> Result<SignedDuration, RtError> {
         if (int.is_empty() && frac.is_empty()) || frac.contains('.') || int.len() > 20 {
             return Err(bad());
         }
-        let whole: i128 = if int.is_empty() { 0 } else { int.parse().map_err(|_| bad())? };
+        let whole: i128 = if int.is_empty() {
+            0
+        } else {
+            int.parse().map_err(|_| bad())?
+        };
         let mut part = whole.checked_mul(nanos).ok_or_else(bad)?;
         let mut scale = nanos;
         for d in frac.bytes().take(18) {
@@ -126,7 +150,11 @@ pub(crate) fn format_duration(d: SignedDuration) -> std::string::String {
     }
     let sign = if secs < 0 || ns < 0 { "-" } else { "" };
     let frac = format!("{:09}", ns.unsigned_abs());
-    format!("{sign}{}.{}s", secs.unsigned_abs(), frac.trim_end_matches('0'))
+    format!(
+        "{sign}{}.{}s",
+        secs.unsigned_abs(),
+        frac.trim_end_matches('0')
+    )
 }
 
 /// Resolves a time zone name: IANA (`America/New_York`) or a fixed offset (`+05:30`, `-08:00`).
@@ -134,14 +162,24 @@ fn zone(name: &str) -> Result<TimeZone, RtError> {
     let bytes = name.as_bytes();
     if let Some(&sign @ (b'+' | b'-')) = bytes.first() {
         let (h, m) = name[1..].split_once(':').unwrap_or((&name[1..], "0"));
-        let (h, m): (i32, i32) = (h.parse().map_err(|_| bad_zone(name))?, m.parse().map_err(|_| bad_zone(name))?);
+        let (h, m): (i32, i32) = (
+            h.parse().map_err(|_| bad_zone(name))?,
+            m.parse().map_err(|_| bad_zone(name))?,
+        );
         let secs = (h * 3600 + m * 60) * if sign == b'-' { -1 } else { 1 };
-        return Offset::from_seconds(secs).map(TimeZone::fixed).map_err(|_| bad_zone(name));
+        return Offset::from_seconds(secs)
+            .map(TimeZone::fixed)
+            .map_err(|_| bad_zone(name));
     }
     if name.contains(':') {
         let (h, m) = name.split_once(':').unwrap_or((name, "0"));
-        let (h, m): (i32, i32) = (h.parse().map_err(|_| bad_zone(name))?, m.parse().map_err(|_| bad_zone(name))?);
-        return Offset::from_seconds(h * 3600 + m * 60).map(TimeZone::fixed).map_err(|_| bad_zone(name));
+        let (h, m): (i32, i32) = (
+            h.parse().map_err(|_| bad_zone(name))?,
+            m.parse().map_err(|_| bad_zone(name))?,
+        );
+        return Offset::from_seconds(h * 3600 + m * 60)
+            .map(TimeZone::fixed)
+            .map_err(|_| bad_zone(name));
     }
     TimeZone::get(name).map_err(|_| bad_zone(name))
 }
@@ -176,12 +214,24 @@ ts_accessor!(full_year, |z| i64::from(z.year()), None);
 ts_accessor!(month, |z| i64::from(z.month()) - 1, None);
 ts_accessor!(date, |z| i64::from(z.day()), None);
 ts_accessor!(day_of_month, |z| i64::from(z.day()) - 1, None);
-ts_accessor!(day_of_week, |z| i64::from(z.weekday().to_sunday_zero_offset()), None);
+ts_accessor!(
+    day_of_week,
+    |z| i64::from(z.weekday().to_sunday_zero_offset()),
+    None
+);
 ts_accessor!(day_of_year, |z| i64::from(z.day_of_year()) - 1, None);
 ts_accessor!(hours, |z| i64::from(z.hour()), Some(|d| d.as_secs() / 3600));
-ts_accessor!(minutes, |z| i64::from(z.minute()), Some(|d| d.as_secs() / 60));
+ts_accessor!(
+    minutes,
+    |z| i64::from(z.minute()),
+    Some(|d| d.as_secs() / 60)
+);
 ts_accessor!(seconds, |z| i64::from(z.second()), Some(|d| d.as_secs()));
-ts_accessor!(millis, |z| i64::from(z.millisecond()), Some(|d| d.as_millis() as i64));
+ts_accessor!(
+    millis,
+    |z| i64::from(z.millisecond()),
+    Some(|d| d.as_millis() as i64)
+);
 
 /// Registers the accessors; the four time-of-day ones also apply to durations (as totals).
 fn register_accessors(reg: &mut Registry) {
@@ -198,7 +248,10 @@ fn register_accessors(reg: &mut Registry) {
         ("getMilliseconds", millis),
     ];
     for (i, (name, f)) in table.into_iter().enumerate() {
-        let mut sigs = vec![sig(&[T::Timestamp], T::Int), sig(&[T::Timestamp, T::String], T::Int)];
+        let mut sigs = vec![
+            sig(&[T::Timestamp], T::Int),
+            sig(&[T::Timestamp, T::String], T::Int),
+        ];
         if i >= 6 {
             sigs.push(sig(&[T::Duration], T::Int));
         }
@@ -231,8 +284,14 @@ mod tests {
         ]);
         assert_err(&[
             ("timestamp('2023-05-17')", "RFC 3339"),
-            ("timestamp('9999-12-30T00:00:00Z') + duration('48h')", "out of range"),
-            ("timestamp('2023-05-17T10:20:30Z').getHours('Mars/Base')", "time zone"),
+            (
+                "timestamp('9999-12-30T00:00:00Z') + duration('48h')",
+                "out of range",
+            ),
+            (
+                "timestamp('2023-05-17T10:20:30Z').getHours('Mars/Base')",
+                "time zone",
+            ),
         ]);
     }
 
@@ -251,6 +310,10 @@ mod tests {
             "duration('0') == duration('0s')",
             "-duration('1s') < duration('0s')",
         ]);
-        assert_err(&[("duration('1d')", "duration"), ("duration('')", "duration"), ("duration('h')", "duration")]);
+        assert_err(&[
+            ("duration('1d')", "duration"),
+            ("duration('')", "duration"),
+            ("duration('h')", "duration"),
+        ]);
     }
 }

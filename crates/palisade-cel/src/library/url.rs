@@ -39,21 +39,37 @@ impl Opaque for Url {
 pub(crate) fn register(reg: &mut Registry) {
     let u = || T::Opaque(URL_TYPE);
     reg.global("url", vec![sig(&[T::String], u())], |_, a| match a {
-        [Value::String(s)] => parse_request_uri(s)
-            .map(Value::opaque)
-            .map_err(|e| RtError::from(format!("URL parse error during conversion from string: {e}"))),
+        [Value::String(s)] => parse_request_uri(s).map(Value::opaque).map_err(|e| {
+            RtError::from(format!(
+                "URL parse error during conversion from string: {e}"
+            ))
+        }),
         _ => no_match(),
     });
     reg.global("isURL", vec![sig(&[T::String], T::Bool)], |_, a| match a {
         [Value::String(s)] => Ok(Value::Bool(parse_request_uri(s).is_ok())),
         _ => no_match(),
     });
-    reg.method("getScheme", vec![sig(&[u()], T::String)], |_, a| with_url(a, |u| Value::from(u.scheme.as_str())));
-    reg.method("getHost", vec![sig(&[u()], T::String)], |_, a| with_url(a, |u| Value::from(u.host.as_str())));
-    reg.method("getHostname", vec![sig(&[u()], T::String)], |_, a| with_url(a, |u| Value::from(hostname(&u.host))));
-    reg.method("getPort", vec![sig(&[u()], T::String)], |_, a| with_url(a, |u| Value::from(port(&u.host))));
-    reg.method("getEscapedPath", vec![sig(&[u()], T::String)], |_, a| with_url(a, |u| Value::from(u.path.as_str())));
-    reg.method("getQuery", vec![sig(&[u()], T::map(T::String, T::list(T::String)))], get_query);
+    reg.method("getScheme", vec![sig(&[u()], T::String)], |_, a| {
+        with_url(a, |u| Value::from(u.scheme.as_str()))
+    });
+    reg.method("getHost", vec![sig(&[u()], T::String)], |_, a| {
+        with_url(a, |u| Value::from(u.host.as_str()))
+    });
+    reg.method("getHostname", vec![sig(&[u()], T::String)], |_, a| {
+        with_url(a, |u| Value::from(hostname(&u.host)))
+    });
+    reg.method("getPort", vec![sig(&[u()], T::String)], |_, a| {
+        with_url(a, |u| Value::from(port(&u.host)))
+    });
+    reg.method("getEscapedPath", vec![sig(&[u()], T::String)], |_, a| {
+        with_url(a, |u| Value::from(u.path.as_str()))
+    });
+    reg.method(
+        "getQuery",
+        vec![sig(&[u()], T::map(T::String, T::list(T::String)))],
+        get_query,
+    );
 }
 
 fn with_url(args: &[Value], f: impl Fn(&Url) -> Value) -> Result<Value, RtError> {
@@ -74,18 +90,26 @@ pub(crate) fn parse_request_uri(s: &str) -> Result<Url, String> {
         return Err(bad("empty url"));
     }
     let without_frag = s.split_once('#').map_or(s, |(a, _)| a);
-    let (scheme, rest) = split_scheme(without_frag).map_err(|e| bad(e))?;
+    let (scheme, rest) = split_scheme(without_frag).map_err(bad)?;
     let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
     if !rest.starts_with('/') {
         if !scheme.is_empty() {
             // Opaque URL such as `mailto:x@y`.
-            return Ok(Url { raw: s.into(), scheme, host: String::new(), path: String::new(), query: query.into() });
+            return Ok(Url {
+                raw: s.into(),
+                scheme,
+                host: String::new(),
+                path: String::new(),
+                query: query.into(),
+            });
         }
         return Err(bad("invalid URI for request"));
     }
     let (host, path) = match rest.strip_prefix("//") {
         Some(auth_and_path) if !scheme.is_empty() => {
-            let (auth, path) = auth_and_path.find('/').map_or((auth_and_path, ""), |i| auth_and_path.split_at(i));
+            let (auth, path) = auth_and_path
+                .find('/')
+                .map_or((auth_and_path, ""), |i| auth_and_path.split_at(i));
             let host = auth.rsplit_once('@').map_or(auth, |(_, h)| h);
             validate_host(host).map_err(|e| bad(&e))?;
             (host.to_string(), path.to_string())
@@ -93,7 +117,13 @@ pub(crate) fn parse_request_uri(s: &str) -> Result<Url, String> {
         _ => (String::new(), rest.to_string()),
     };
     validate_escapes(&path).map_err(|e| bad(&e))?;
-    Ok(Url { raw: s.into(), scheme, host, path, query: query.into() })
+    Ok(Url {
+        raw: s.into(),
+        scheme,
+        host,
+        path,
+        query: query.into(),
+    })
 }
 
 fn split_scheme(s: &str) -> Result<(String, &str), &'static str> {
@@ -128,7 +158,8 @@ fn validate_host(host: &str) -> Result<(), String> {
 }
 
 fn valid_port(p: &str) -> bool {
-    p.strip_prefix(':').is_some_and(|d| d.bytes().all(|b| b.is_ascii_digit()))
+    p.strip_prefix(':')
+        .is_some_and(|d| d.bytes().all(|b| b.is_ascii_digit()))
 }
 
 fn validate_escapes(s: &str) -> Result<(), String> {
@@ -136,9 +167,14 @@ fn validate_escapes(s: &str) -> Result<(), String> {
     let mut i = 0;
     while i < b.len() {
         if b.get(i) == Some(&b'%') {
-            let ok = b.get(i + 1..i + 3).is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit));
+            let ok = b
+                .get(i + 1..i + 3)
+                .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit));
             if !ok {
-                return Err(format!("invalid URL escape {:?}", s.get(i..(i + 3).min(s.len())).unwrap_or("%")));
+                return Err(format!(
+                    "invalid URL escape {:?}",
+                    s.get(i..(i + 3).min(s.len())).unwrap_or("%")
+                ));
             }
             i += 3;
         } else {
@@ -163,7 +199,11 @@ fn port(host: &str) -> String {
         Some(rest) => rest.split_once(']').map_or("", |(_, p)| p),
         None => host.rfind(':').map_or("", |i| &host[i..]),
     };
-    if valid_port(tail) { tail[1..].to_string() } else { String::new() }
+    if valid_port(tail) {
+        tail[1..].to_string()
+    } else {
+        String::new()
+    }
 }
 
 /// Decodes `%XX` and `+` as Go's `url.QueryUnescape`; `None` on a bad escape.
@@ -193,19 +233,30 @@ fn query_unescape(s: &str) -> Option<String> {
 
 fn get_query(ctx: &mut Ctx<'_>, args: &[Value]) -> Result<Value, RtError> {
     let [v] = args else { return no_match() };
-    let Some(u) = v.downcast::<Url>() else { return no_match() };
+    let Some(u) = v.downcast::<Url>() else {
+        return no_match();
+    };
     ctx.charge_size(u.query.len())?;
     let mut grouped: Vec<(String, Vec<Value>)> = Vec::new();
     // Go drops pairs that contain ';' or fail to unescape.
-    for pair in u.query.split('&').filter(|p| !p.is_empty() && !p.contains(';')) {
+    for pair in u
+        .query
+        .split('&')
+        .filter(|p| !p.is_empty() && !p.contains(';'))
+    {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let (Some(k), Some(v)) = (query_unescape(k), query_unescape(v)) else { continue };
+        let (Some(k), Some(v)) = (query_unescape(k), query_unescape(v)) else {
+            continue;
+        };
         match grouped.iter_mut().find(|(g, _)| *g == k) {
             Some((_, vals)) => vals.push(Value::from(v)),
             None => grouped.push((k, vec![Value::from(v)])),
         }
     }
-    let m: MapValue = grouped.into_iter().map(|(k, v)| (Key::String(k.into()), Value::list(v))).collect();
+    let m: MapValue = grouped
+        .into_iter()
+        .map(|(k, v)| (Key::String(k.into()), Value::list(v)))
+        .collect();
     Ok(Value::map(m))
 }
 
