@@ -30,17 +30,26 @@ pub(crate) fn register(reg: &mut Registry) {
     let num = || [T::Int, T::Uint, T::Double];
     reg.global(
         "math.abs",
-        num().iter().map(|t| sig(std::slice::from_ref(t), t.clone())).collect(),
+        num()
+            .iter()
+            .map(|t| sig(std::slice::from_ref(t), t.clone()))
+            .collect(),
         abs,
     );
     reg.global(
         "math.sign",
-        num().iter().map(|t| sig(std::slice::from_ref(t), t.clone())).collect(),
+        num()
+            .iter()
+            .map(|t| sig(std::slice::from_ref(t), t.clone()))
+            .collect(),
         sign,
     );
     reg.global(
         "math.sqrt",
-        num().iter().map(|t| sig(std::slice::from_ref(t), T::Double)).collect(),
+        num()
+            .iter()
+            .map(|t| sig(std::slice::from_ref(t), T::Double))
+            .collect(),
         |_, a| match a {
             [Value::Double(d)] => Ok(Value::Double(d.sqrt())),
             [Value::Int(i)] => Ok(Value::Double((*i as f64).sqrt())),
