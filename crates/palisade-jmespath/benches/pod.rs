@@ -24,7 +24,9 @@ fn bench(c: &mut Criterion) {
         "request.object.metadata.labels.app || ''",
     ] {
         let compiled = compile(expr).expect("valid expression");
-        c.bench_function(expr, |b| b.iter(|| compiled.search_cow(&data, &ctx).map(|v| v.is_null())));
+        c.bench_function(expr, |b| {
+            b.iter(|| compiled.search_cow(&data, &ctx).map(|v| v.is_null()))
+        });
     }
 }
 

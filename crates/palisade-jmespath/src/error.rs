@@ -14,12 +14,17 @@ pub struct ParseError {
 
 impl ParseError {
     pub(crate) fn new(offset: usize, message: impl Into<String>) -> Self {
-        ParseError { offset, message: message.into() }
+        ParseError {
+            offset,
+            message: message.into(),
+        }
     }
 
     /// The expression with a caret under the error position, for display.
     pub fn caret(&self, expression: &str) -> String {
-        let col = expression.get(..self.offset).map_or(0, |s| s.chars().count());
+        let col = expression
+            .get(..self.offset)
+            .map_or(0, |s| s.chars().count());
         format!("{expression}\n{}^", " ".repeat(col))
     }
 }
@@ -56,23 +61,34 @@ pub struct Error {
 
 impl Error {
     pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into() }
+        Error {
+            kind,
+            message: message.into(),
+        }
     }
 
     pub(crate) fn unknown_key(key: &str) -> Self {
-        Error::new(ErrorKind::UnknownKey, format!("Unknown key {key:?} in path"))
+        Error::new(
+            ErrorKind::UnknownKey,
+            format!("Unknown key {key:?} in path"),
+        )
     }
 
     /// A function failure worded like Kyverno's `JMESPath function 'f': ...`.
     pub fn function(name: &str, message: impl std::fmt::Display) -> Self {
-        Error::new(ErrorKind::Function, format!("JMESPath function '{name}': {message}"))
+        Error::new(
+            ErrorKind::Function,
+            format!("JMESPath function '{name}': {message}"),
+        )
     }
 
     /// A wrong argument type, worded like Kyverno's messages.
     pub fn arg_type(name: &str, position: usize, expected: &str) -> Self {
         Error::new(
             ErrorKind::InvalidType,
-            format!("JMESPath function '{name}': {position} argument is expected of {expected} type"),
+            format!(
+                "JMESPath function '{name}': {position} argument is expected of {expected} type"
+            ),
         )
     }
 
@@ -81,6 +97,8 @@ impl Error {
         if self.kind != ErrorKind::UnknownKey {
             return None;
         }
-        self.message.strip_prefix("Unknown key \"")?.strip_suffix("\" in path")
+        self.message
+            .strip_prefix("Unknown key \"")?
+            .strip_suffix("\" in path")
     }
 }

@@ -55,13 +55,19 @@ fn size(v: &Value, cap: u64) -> u64 {
 
 impl<'c> Interp<'c> {
     pub(crate) fn new(ctx: &'c Context) -> Self {
-        Interp { ctx, budget: ctx.budget }
+        Interp {
+            ctx,
+            budget: ctx.budget,
+        }
     }
 
     fn spend(&mut self, units: u64) -> Result<(), Error> {
         if units > self.budget {
             self.budget = 0;
-            return Err(Error::new(ErrorKind::Limit, "JMESPath evaluation exceeded its work budget"));
+            return Err(Error::new(
+                ErrorKind::Limit,
+                "JMESPath evaluation exceeded its work budget",
+            ));
         }
         self.budget -= units;
         Ok(())
@@ -123,11 +129,19 @@ impl<'c> Interp<'c> {
             Node::MultiHash(pairs) => self.multi_hash(pairs, v),
             Node::Or(a, b) => {
                 let left = lenient(self.eval(a, v))?;
-                if is_truthy(&left) { Ok(left) } else { self.eval(b, v) }
+                if is_truthy(&left) {
+                    Ok(left)
+                } else {
+                    self.eval(b, v)
+                }
             }
             Node::And(a, b) => {
                 let left = lenient(self.eval(a, v))?;
-                if is_truthy(&left) { self.eval(b, v) } else { Ok(left) }
+                if is_truthy(&left) {
+                    self.eval(b, v)
+                } else {
+                    Ok(left)
+                }
             }
             Node::Not(a) => {
                 let x = lenient(self.eval(a, v))?;
@@ -154,7 +168,12 @@ impl<'c> Interp<'c> {
         }
     }
 
-    fn project<'a>(&mut self, left: Cow<'a, Value>, rhs: &'a Node, cond: Option<&'a Node>) -> R<'a> {
+    fn project<'a>(
+        &mut self,
+        left: Cow<'a, Value>,
+        rhs: &'a Node,
+        cond: Option<&'a Node>,
+    ) -> R<'a> {
         let mut out = Vec::new();
         match left {
             Cow::Borrowed(Value::Array(items)) => {
@@ -176,7 +195,12 @@ impl<'c> Interp<'c> {
         Ok(Cow::Owned(Value::Array(out)))
     }
 
-    fn project_one(&mut self, item: &Value, rhs: &Node, cond: Option<&Node>) -> Result<Option<Value>, Error> {
+    fn project_one(
+        &mut self,
+        item: &Value,
+        rhs: &Node,
+        cond: Option<&Node>,
+    ) -> Result<Option<Value>, Error> {
         if let Some(cond) = cond {
             let keep = lenient(self.eval(cond, item))?;
             if !is_truthy(&keep) {
@@ -259,8 +283,12 @@ impl<'c> Interp<'c> {
     }
 
     fn call<'a>(&mut self, name: &str, args: &'a [Node], v: &'a Value) -> R<'a> {
-        let f = functions::lookup(name)
-            .ok_or_else(|| Error::new(ErrorKind::UnknownFunction, format!("unknown function: {name}")))?;
+        let f = functions::lookup(name).ok_or_else(|| {
+            Error::new(
+                ErrorKind::UnknownFunction,
+                format!("unknown function: {name}"),
+            )
+        })?;
         let mut resolved = Vec::with_capacity(args.len());
         for a in args {
             match a {
@@ -304,22 +332,35 @@ fn index(v: &Value, i: i64) -> Cow<'_, Value> {
     if pos < 0 || pos >= len {
         return Cow::Borrowed(&NULL);
     }
-    a.get(pos as usize).map_or(Cow::Borrowed(&NULL), Cow::Borrowed)
+    a.get(pos as usize)
+        .map_or(Cow::Borrowed(&NULL), Cow::Borrowed)
 }
 
-fn slice(v: &Value, start: Option<i64>, stop: Option<i64>, step: Option<i64>) -> Result<Cow<'_, Value>, Error> {
+fn slice(
+    v: &Value,
+    start: Option<i64>,
+    stop: Option<i64>,
+    step: Option<i64>,
+) -> Result<Cow<'_, Value>, Error> {
     let Value::Array(a) = v else {
         return Ok(Cow::Borrowed(&NULL));
     };
     let step = step.unwrap_or(1);
     if step == 0 {
-        return Err(Error::new(ErrorKind::InvalidValue, "Invalid slice, step cannot be 0"));
+        return Err(Error::new(
+            ErrorKind::InvalidValue,
+            "Invalid slice, step cannot be 0",
+        ));
     }
     let len = a.len() as i64;
     let cap = |x: i64| -> i64 {
         if x < 0 {
             let y = x + len;
-            if y < 0 { if step < 0 { -1 } else { 0 } } else { y }
+            if y < 0 {
+                if step < 0 { -1 } else { 0 }
+            } else {
+                y
+            }
         } else if x >= len {
             if step < 0 { len - 1 } else { len }
         } else {

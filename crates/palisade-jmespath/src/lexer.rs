@@ -84,11 +84,41 @@ pub fn tokenize(expr: &str) -> Result<Vec<Token>, ParseError> {
                 Some(b'?') => simple(Tok::Filter, 2),
                 _ => simple(Tok::LBracket, 1),
             },
-            b'|' => if b.get(i + 1) == Some(&b'|') { simple(Tok::Or, 2) } else { simple(Tok::Pipe, 1) },
-            b'&' => if b.get(i + 1) == Some(&b'&') { simple(Tok::And, 2) } else { simple(Tok::Ampersand, 1) },
-            b'!' => if b.get(i + 1) == Some(&b'=') { simple(Tok::Ne, 2) } else { simple(Tok::Not, 1) },
-            b'<' => if b.get(i + 1) == Some(&b'=') { simple(Tok::Le, 2) } else { simple(Tok::Lt, 1) },
-            b'>' => if b.get(i + 1) == Some(&b'=') { simple(Tok::Ge, 2) } else { simple(Tok::Gt, 1) },
+            b'|' => {
+                if b.get(i + 1) == Some(&b'|') {
+                    simple(Tok::Or, 2)
+                } else {
+                    simple(Tok::Pipe, 1)
+                }
+            }
+            b'&' => {
+                if b.get(i + 1) == Some(&b'&') {
+                    simple(Tok::And, 2)
+                } else {
+                    simple(Tok::Ampersand, 1)
+                }
+            }
+            b'!' => {
+                if b.get(i + 1) == Some(&b'=') {
+                    simple(Tok::Ne, 2)
+                } else {
+                    simple(Tok::Not, 1)
+                }
+            }
+            b'<' => {
+                if b.get(i + 1) == Some(&b'=') {
+                    simple(Tok::Le, 2)
+                } else {
+                    simple(Tok::Lt, 1)
+                }
+            }
+            b'>' => {
+                if b.get(i + 1) == Some(&b'=') {
+                    simple(Tok::Ge, 2)
+                } else {
+                    simple(Tok::Gt, 1)
+                }
+            }
             b'=' => {
                 if b.get(i + 1) == Some(&b'=') {
                     simple(Tok::Eq, 2)
@@ -101,7 +131,10 @@ pub fn tokenize(expr: &str) -> Result<Vec<Token>, ParseError> {
             b'`' => json_literal(expr, i)?,
             b'-' | b'0'..=b'9' => number(expr, i)?,
             c if c.is_ascii_alphabetic() || c == b'_' => {
-                let n = b[i..].iter().take_while(|c| c.is_ascii_alphanumeric() || **c == b'_').count();
+                let n = b[i..]
+                    .iter()
+                    .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
+                    .count();
                 (Tok::Ident(expr[i..i + n].to_string()), n)
             }
             _ => {
@@ -112,7 +145,10 @@ pub fn tokenize(expr: &str) -> Result<Vec<Token>, ParseError> {
         out.push(Token { tok, offset: start });
         i += len;
     }
-    out.push(Token { tok: Tok::Eof, offset: b.len() });
+    out.push(Token {
+        tok: Tok::Eof,
+        offset: b.len(),
+    });
     Ok(out)
 }
 
@@ -131,7 +167,8 @@ fn closing(expr: &str, start: usize, delim: u8) -> Option<usize> {
 }
 
 fn quoted_identifier(expr: &str, start: usize) -> Result<(Tok, usize), ParseError> {
-    let end = closing(expr, start, b'"').ok_or_else(|| ParseError::new(start, "unclosed delimiter: \""))?;
+    let end = closing(expr, start, b'"')
+        .ok_or_else(|| ParseError::new(start, "unclosed delimiter: \""))?;
     let text = &expr[start..=end];
     let s: String = serde_json::from_str(text)
         .map_err(|e| ParseError::new(start, format!("invalid quoted identifier {text}: {e}")))?;
@@ -139,13 +176,15 @@ fn quoted_identifier(expr: &str, start: usize) -> Result<(Tok, usize), ParseErro
 }
 
 fn raw_string(expr: &str, start: usize) -> Result<(Tok, usize), ParseError> {
-    let end = closing(expr, start, b'\'').ok_or_else(|| ParseError::new(start, "unclosed delimiter: '"))?;
+    let end = closing(expr, start, b'\'')
+        .ok_or_else(|| ParseError::new(start, "unclosed delimiter: '"))?;
     let s = expr[start + 1..end].replace("\\'", "'");
     Ok((Tok::Literal(Value::String(s)), end + 1 - start))
 }
 
 fn json_literal(expr: &str, start: usize) -> Result<(Tok, usize), ParseError> {
-    let end = closing(expr, start, b'`').ok_or_else(|| ParseError::new(start, "unclosed delimiter: `"))?;
+    let end = closing(expr, start, b'`')
+        .ok_or_else(|| ParseError::new(start, "unclosed delimiter: `"))?;
     let text = expr[start + 1..end].replace("\\`", "`");
     let v: Value = serde_json::from_str(&text)
         .map_err(|e| ParseError::new(start, format!("invalid JSON literal `{text}`: {e}")))?;
@@ -155,7 +194,10 @@ fn json_literal(expr: &str, start: usize) -> Result<(Tok, usize), ParseError> {
 fn number(expr: &str, start: usize) -> Result<(Tok, usize), ParseError> {
     let b = expr.as_bytes();
     let mut n = usize::from(b[start] == b'-');
-    n += b[start + n..].iter().take_while(|c| c.is_ascii_digit()).count();
+    n += b[start + n..]
+        .iter()
+        .take_while(|c| c.is_ascii_digit())
+        .count();
     let text = &expr[start..start + n];
     let v: i64 = text
         .parse()
@@ -188,10 +230,16 @@ mod tests {
                 Tok::Eof
             ]
         );
-        assert_eq!(kinds("'it\\'s'")[0], Tok::Literal(Value::String("it's".into())));
+        assert_eq!(
+            kinds("'it\\'s'")[0],
+            Tok::Literal(Value::String("it's".into()))
+        );
         assert_eq!(kinds("`[1]`")[0], Tok::Literal(serde_json::json!([1])));
         assert_eq!(kinds("\"a\\nb\"")[0], Tok::QuotedIdent("a\nb".into()));
-        assert_eq!(kinds("[?a!=`1`]")[..3], [Tok::Filter, Tok::Ident("a".into()), Tok::Ne]);
+        assert_eq!(
+            kinds("[?a!=`1`]")[..3],
+            [Tok::Filter, Tok::Ident("a".into()), Tok::Ne]
+        );
     }
 
     #[test]

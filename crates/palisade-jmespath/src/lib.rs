@@ -151,7 +151,11 @@ impl Context {
     #[cfg(test)]
     pub(crate) fn fixed_test_context() -> Self {
         // 2021-01-02T03:04:05Z
-        Context::default().with_fixed_time(Instant { unix_seconds: 1_609_556_645, nanos: 0, offset_seconds: 0 })
+        Context::default().with_fixed_time(Instant {
+            unix_seconds: 1_609_556_645,
+            nanos: 0,
+            offset_seconds: 0,
+        })
     }
 }
 
@@ -164,7 +168,10 @@ pub struct Expression {
 
 /// Compiles an expression.
 pub fn compile(expr: &str) -> Result<Expression, ParseError> {
-    Ok(Expression { text: expr.to_string(), ast: parser::parse(expr)? })
+    Ok(Expression {
+        text: expr.to_string(),
+        ast: parser::parse(expr)?,
+    })
 }
 
 impl Expression {
@@ -174,7 +181,11 @@ impl Expression {
     }
 
     /// Evaluates against `data`, borrowing from it when the result is a part of it.
-    pub fn search_cow<'a>(&'a self, data: &'a Value, ctx: &Context) -> Result<Cow<'a, Value>, Error> {
+    pub fn search_cow<'a>(
+        &'a self,
+        data: &'a Value,
+        ctx: &Context,
+    ) -> Result<Cow<'a, Value>, Error> {
         Interp::new(ctx).eval(&self.ast, data)
     }
 
@@ -203,7 +214,11 @@ pub fn fuzz_eval(expr: &str) -> String {
         "labels": {"app": "web"}, "list": [{"k": 1}, {"k": 2}, {"j": 3}]
     });
     let ctx = Context::default()
-        .with_fixed_time(Instant { unix_seconds: 0, nanos: 0, offset_seconds: 0 })
+        .with_fixed_time(Instant {
+            unix_seconds: 0,
+            nanos: 0,
+            offset_seconds: 0,
+        })
         .with_budget(1_000_000);
     match compile(expr) {
         Err(e) => format!("parse error: {e}"),

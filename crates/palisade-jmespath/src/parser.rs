@@ -30,11 +30,18 @@ fn binding_power(t: &Tok) -> u8 {
 /// Parses an expression into a tree.
 pub fn parse(expr: &str) -> Result<Node, ParseError> {
     let tokens = tokenize(expr)?;
-    let mut p = Parser { tokens, pos: 0, depth: 0 };
+    let mut p = Parser {
+        tokens,
+        pos: 0,
+        depth: 0,
+    };
     let node = p.expression(0)?;
     let t = p.peek_token();
     if t.tok != Tok::Eof {
-        return Err(ParseError::new(t.offset, format!("Unexpected token: {:?}", t.tok)));
+        return Err(ParseError::new(
+            t.offset,
+            format!("Unexpected token: {:?}", t.tok),
+        ));
     }
     Ok(node)
 }
@@ -47,7 +54,10 @@ struct Parser {
 
 impl Parser {
     fn peek_token(&self) -> Token {
-        self.tokens.get(self.pos).cloned().unwrap_or(Token { tok: Tok::Eof, offset: 0 })
+        self.tokens.get(self.pos).cloned().unwrap_or(Token {
+            tok: Tok::Eof,
+            offset: 0,
+        })
     }
 
     fn peek(&self) -> &Tok {
@@ -104,7 +114,10 @@ impl Parser {
     fn enter(&mut self) -> Result<(), ParseError> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(ParseError::new(self.offset(), "expression is nested too deeply"));
+            return Err(ParseError::new(
+                self.offset(),
+                "expression is nested too deeply",
+            ));
         }
         Ok(())
     }
@@ -115,7 +128,10 @@ impl Parser {
             Tok::Ident(name) => Ok(Node::Field(name)),
             Tok::QuotedIdent(name) => {
                 if *self.peek() == Tok::LParen {
-                    return Err(ParseError::new(token.offset, "Quoted identifier not allowed for function names"));
+                    return Err(ParseError::new(
+                        token.offset,
+                        "Quoted identifier not allowed for function names",
+                    ));
                 }
                 Ok(Node::Field(name))
             }
@@ -125,13 +141,19 @@ impl Parser {
                 } else {
                     self.projection_rhs(binding_power(&Tok::Star))?
                 };
-                Ok(Node::ValueProjection(Box::new(Node::Identity), Box::new(right)))
+                Ok(Node::ValueProjection(
+                    Box::new(Node::Identity),
+                    Box::new(right),
+                ))
             }
             Tok::Filter => self.filter(Node::Identity),
             Tok::LBrace => self.multi_hash(),
             Tok::Flatten => {
                 let right = self.projection_rhs(binding_power(&Tok::Flatten))?;
-                Ok(Node::Projection(Box::new(Node::Flatten(Box::new(Node::Identity))), Box::new(right)))
+                Ok(Node::Projection(
+                    Box::new(Node::Flatten(Box::new(Node::Identity))),
+                    Box::new(right),
+                ))
             }
             Tok::LBracket => match self.peek() {
                 Tok::Number(_) | Tok::Colon => {
@@ -147,14 +169,22 @@ impl Parser {
             },
             Tok::At => Ok(Node::Identity),
             Tok::Ampersand => Ok(Node::ExpRef(Box::new(self.expression(0)?))),
-            Tok::Not => Ok(Node::Not(Box::new(self.expression(binding_power(&Tok::Not))?))),
+            Tok::Not => Ok(Node::Not(Box::new(
+                self.expression(binding_power(&Tok::Not))?,
+            ))),
             Tok::LParen => {
                 let inner = self.expression(0)?;
                 self.expect(&Tok::RParen)?;
                 Ok(inner)
             }
-            Tok::Eof => Err(ParseError::new(token.offset, "Unexpected end of expression")),
-            other => Err(ParseError::new(token.offset, format!("Unexpected token: {other:?}"))),
+            Tok::Eof => Err(ParseError::new(
+                token.offset,
+                "Unexpected end of expression",
+            )),
+            other => Err(ParseError::new(
+                token.offset,
+                format!("Unexpected token: {other:?}"),
+            )),
         }
     }
 
@@ -196,7 +226,10 @@ impl Parser {
             Tok::Filter => self.filter(*boxed),
             Tok::Flatten => {
                 let right = self.projection_rhs(bp)?;
-                Ok(Node::Projection(Box::new(Node::Flatten(boxed)), Box::new(right)))
+                Ok(Node::Projection(
+                    Box::new(Node::Flatten(boxed)),
+                    Box::new(right),
+                ))
             }
             Tok::LBracket => match self.peek() {
                 Tok::Number(_) | Tok::Colon => {
@@ -221,7 +254,10 @@ impl Parser {
                 };
                 Ok(Node::Compare(op, boxed, Box::new(self.expression(bp)?)))
             }
-            other => Err(ParseError::new(token.offset, format!("Unexpected token: {other:?}"))),
+            other => Err(ParseError::new(
+                token.offset,
+                format!("Unexpected token: {other:?}"),
+            )),
         }
     }
 
@@ -233,7 +269,11 @@ impl Parser {
         } else {
             self.projection_rhs(binding_power(&Tok::Filter))?
         };
-        Ok(Node::FilterProjection(Box::new(left), Box::new(right), Box::new(cond)))
+        Ok(Node::FilterProjection(
+            Box::new(left),
+            Box::new(right),
+            Box::new(cond),
+        ))
     }
 
     fn project_if_slice(&mut self, left: Node, index: Node) -> Result<Node, ParseError> {
@@ -274,7 +314,9 @@ impl Parser {
             }
         }
         if idx == 0 {
-            return parts[0].map(Node::Index).ok_or_else(|| self.unexpected("expected an index"));
+            return parts[0]
+                .map(Node::Index)
+                .ok_or_else(|| self.unexpected("expected an index"));
         }
         Ok(Node::Slice(parts[0], parts[1], parts[2]))
     }
@@ -358,8 +400,14 @@ mod tests {
             ("a.b", "Subexpression\n  Field \"a\"\n  Field \"b\"\n"),
             ("a[0]", "IndexExpression\n  Field \"a\"\n  Index 0\n"),
             ("a[*].b", "Projection\n  Field \"a\"\n  Field \"b\"\n"),
-            ("a || b && c", "OrExpression\n  Field \"a\"\n  AndExpression\n    Field \"b\"\n    Field \"c\"\n"),
-            ("!a == b", "Comparator ==\n  NotExpression\n    Field \"a\"\n  Field \"b\"\n"),
+            (
+                "a || b && c",
+                "OrExpression\n  Field \"a\"\n  AndExpression\n    Field \"b\"\n    Field \"c\"\n",
+            ),
+            (
+                "!a == b",
+                "Comparator ==\n  NotExpression\n    Field \"a\"\n  Field \"b\"\n",
+            ),
         ];
         for (e, want) in cases {
             assert_eq!(parse(e).unwrap().dump(), *want, "{e}");
@@ -368,7 +416,20 @@ mod tests {
 
     #[test]
     fn errors() {
-        for e in ["", "a.", "a[", "[1", "a[?b", "{a}", "\"f\"(@)", "a]", "foo(@,)", "a[1:2:3:4]", "[:::]", "a.[0]"] {
+        for e in [
+            "",
+            "a.",
+            "a[",
+            "[1",
+            "a[?b",
+            "{a}",
+            "\"f\"(@)",
+            "a]",
+            "foo(@,)",
+            "a[1:2:3:4]",
+            "[:::]",
+            "a.[0]",
+        ] {
             assert!(parse(e).is_err(), "{e:?}");
         }
         let err = parse("a.b.").unwrap_err();

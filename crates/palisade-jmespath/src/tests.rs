@@ -20,7 +20,11 @@ fn run(expr: &str, ctx: &Context) -> Result<Value, crate::Error> {
 fn table(cases: &[(&str, Value)]) {
     let ctx = Context::default().spec_missing_keys();
     for (expr, want) in cases {
-        assert_eq!(&run(expr, &ctx).unwrap_or_else(|e| panic!("{expr}: {e}")), want, "{expr}");
+        assert_eq!(
+            &run(expr, &ctx).unwrap_or_else(|e| panic!("{expr}: {e}")),
+            want,
+            "{expr}"
+        );
     }
 }
 
@@ -95,10 +99,19 @@ fn kyverno_missing_keys() {
     assert_eq!(err.kind, ErrorKind::UnknownKey);
     assert_eq!(err.message, "Unknown key \"missing\" in path");
     assert_eq!(err.unknown_key_name(), Some("missing"));
-    assert_eq!(run("a.missing.deeper", &ctx).unwrap_err().kind, ErrorKind::UnknownKey);
-    assert_eq!(run("a.missing | length(@)", &ctx).unwrap_err().kind, ErrorKind::UnknownKey);
+    assert_eq!(
+        run("a.missing.deeper", &ctx).unwrap_err().kind,
+        ErrorKind::UnknownKey
+    );
+    assert_eq!(
+        run("a.missing | length(@)", &ctx).unwrap_err().kind,
+        ErrorKind::UnknownKey
+    );
     assert_eq!(run("n.x", &ctx).unwrap(), json!(null));
-    assert_eq!(run("a.missing || 'default'", &ctx).unwrap(), json!("default"));
+    assert_eq!(
+        run("a.missing || 'default'", &ctx).unwrap(),
+        json!("default")
+    );
     assert_eq!(run("a.missing == null", &ctx).unwrap(), json!(true));
     assert_eq!(run("not_null(a.missing, 'x')", &ctx).unwrap(), json!("x"));
     assert_eq!(run("people[].age", &ctx).unwrap(), json!([30, 20]));
@@ -122,7 +135,17 @@ fn hostile_inputs_are_bounded() {
     assert_eq!(r.unwrap_err().kind, ErrorKind::Limit);
     assert!(compile(&"(".repeat(100_000)).is_err());
     assert!(compile(&format!("`{}1{}`", "[".repeat(10_000), "]".repeat(10_000))).is_err());
-    for text in ["", "a..b", "[?", "`", "f(", "a[1:2:0]", "{a: b", "'\\", "\"\\u12\""] {
+    for text in [
+        "",
+        "a..b",
+        "[?",
+        "`",
+        "f(",
+        "a[1:2:0]",
+        "{a: b",
+        "'\\",
+        "\"\\u12\"",
+    ] {
         let _ = crate::fuzz_eval(text);
     }
 }

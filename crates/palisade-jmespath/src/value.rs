@@ -37,7 +37,9 @@ pub fn is_truthy(v: &Value) -> bool {
 pub fn equal(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
-        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| equal(p, q)),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| equal(p, q))
+        }
         (Value::Object(x), Value::Object(y)) => {
             x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| equal(v, w)))
         }
@@ -100,7 +102,14 @@ mod tests {
         assert!(equal(&json!(1), &json!(1.0)));
         assert!(equal(&json!({"a": [1, 2.0]}), &json!({"a": [1.0, 2]})));
         assert!(!equal(&json!("1"), &json!(1)));
-        for (v, t) in [(json!(null), false), (json!(""), false), (json!([]), false), (json!({}), false), (json!(0), true), (json!(" "), true)] {
+        for (v, t) in [
+            (json!(null), false),
+            (json!(""), false),
+            (json!([]), false),
+            (json!({}), false),
+            (json!(0), true),
+            (json!(" "), true),
+        ] {
             assert_eq!(is_truthy(&v), t, "{v}");
         }
         assert_eq!(go_string(&json!(1e6)), "1e+06");

@@ -5,6 +5,8 @@
 //! pass in Kyverno mode counts how many cases Kyverno's missing-key error changes, which is
 //! the dialect's one deliberate divergence and is reported, not failed.
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::{Path, PathBuf};
 
 use palisade_jmespath::{Context, compile, value::equal};
@@ -45,7 +47,9 @@ fn run_case(given: &Value, case: &Value, ctx: &Context) -> Option<Outcome> {
         let _ = compile(expr).map(|e| e.search(given, ctx));
         return Some(Outcome::Pass);
     }
-    let got = compile(expr).map_err(|e| e.to_string()).and_then(|e| e.search(given, ctx).map_err(|e| e.to_string()));
+    let got = compile(expr)
+        .map_err(|e| e.to_string())
+        .and_then(|e| e.search(given, ctx).map_err(|e| e.to_string()));
     Some(match (case.get("error"), case.get("result"), got) {
         (Some(_), _, Err(_)) => Outcome::Pass,
         (Some(kind), _, Ok(v)) => Outcome::Fail(format!("{expr}: expected error {kind}, got {v}")),
@@ -66,7 +70,11 @@ fn official_compliance_suite() {
     let kyverno = Context::default();
     let (mut total, mut kyverno_diff) = (0, 0);
     let mut failures = Vec::new();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.path()).collect();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     files.sort();
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();
@@ -75,12 +83,17 @@ fn official_compliance_suite() {
             let given = &group["given"];
             for case in group["cases"].as_array().into_iter().flatten() {
                 let expr = case["expression"].as_str().unwrap_or_default();
-                let Some(outcome) = run_case(given, case, &spec) else { continue };
+                let Some(outcome) = run_case(given, case, &spec) else {
+                    continue;
+                };
                 total += 1;
-                if let Outcome::Fail(msg) = outcome {
-                    if !DIVERGENCES.iter().any(|(e, _)| *e == expr) {
-                        failures.push(format!("{}: {msg}", file.file_name().unwrap().to_string_lossy()));
-                    }
+                if let Outcome::Fail(msg) = outcome
+                    && !DIVERGENCES.iter().any(|(e, _)| *e == expr)
+                {
+                    failures.push(format!(
+                        "{}: {msg}",
+                        file.file_name().unwrap().to_string_lossy()
+                    ));
                 }
                 if let Some(Outcome::Fail(_)) = run_case(given, case, &kyverno) {
                     kyverno_diff += 1;
@@ -88,7 +101,15 @@ fn official_compliance_suite() {
             }
         }
     }
-    println!("compliance: {total} cases, {} failures; Kyverno missing-key mode changes {kyverno_diff}", failures.len());
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    println!(
+        "compliance: {total} cases, {} failures; Kyverno missing-key mode changes {kyverno_diff}",
+        failures.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     assert!(total > 800, "only {total} cases found");
 }

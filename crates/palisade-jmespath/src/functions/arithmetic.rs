@@ -25,13 +25,55 @@ macro_rules! def {
 }
 
 pub(crate) static DEFS: &[FnDef] = &[
-    def!("add", "add(any, any) any", "Adds two numbers, quantities or durations.", [p(ANY), p(ANY)], |a, _| binary(a, "add", Op::add)),
-    def!("sum", "sum(array) any", "Adds the numbers, quantities or durations of a non-empty array (replaces the standard sum).", [p(&[Ty::Array])], sum),
-    def!("subtract", "subtract(any, any) any", "Subtracts numbers, quantities or durations.", [p(ANY), p(ANY)], |a, _| binary(a, "subtract", Op::subtract)),
-    def!("multiply", "multiply(any, any) any", "Multiplies by a number (quantity or duration times number).", [p(ANY), p(ANY)], |a, _| binary(a, "multiply", Op::multiply)),
-    def!("divide", "divide(any, any) any", "Divides; the divisor must be non-zero.", [p(ANY), p(ANY)], |a, _| binary(a, "divide", Op::divide)),
-    def!("modulo", "modulo(any, any) any", "Remainder of integers (or integral quantities, or durations); the divisor must be non-zero.", [p(ANY), p(ANY)], |a, _| binary(a, "modulo", Op::modulo)),
-    def!("round", "round(number, number) number", "Rounds to the given number of decimal places.", [p(NUM), p(NUM)], round),
+    def!(
+        "add",
+        "add(any, any) any",
+        "Adds two numbers, quantities or durations.",
+        [p(ANY), p(ANY)],
+        |a, _| binary(a, "add", Op::add)
+    ),
+    def!(
+        "sum",
+        "sum(array) any",
+        "Adds the numbers, quantities or durations of a non-empty array (replaces the standard sum).",
+        [p(&[Ty::Array])],
+        sum
+    ),
+    def!(
+        "subtract",
+        "subtract(any, any) any",
+        "Subtracts numbers, quantities or durations.",
+        [p(ANY), p(ANY)],
+        |a, _| binary(a, "subtract", Op::subtract)
+    ),
+    def!(
+        "multiply",
+        "multiply(any, any) any",
+        "Multiplies by a number (quantity or duration times number).",
+        [p(ANY), p(ANY)],
+        |a, _| binary(a, "multiply", Op::multiply)
+    ),
+    def!(
+        "divide",
+        "divide(any, any) any",
+        "Divides; the divisor must be non-zero.",
+        [p(ANY), p(ANY)],
+        |a, _| binary(a, "divide", Op::divide)
+    ),
+    def!(
+        "modulo",
+        "modulo(any, any) any",
+        "Remainder of integers (or integral quantities, or durations); the divisor must be non-zero.",
+        [p(ANY), p(ANY)],
+        |a, _| binary(a, "modulo", Op::modulo)
+    ),
+    def!(
+        "round",
+        "round(number, number) number",
+        "Rounds to the given number of decimal places.",
+        [p(NUM), p(NUM)],
+        round
+    ),
 ];
 
 /// An arithmetic operand.
@@ -90,8 +132,12 @@ impl Op {
     fn add(self, other: Op, name: &str) -> R {
         match (self, other) {
             (Op::Scalar(a), Op::Scalar(b)) => Ok(num(a + b)),
-            (Op::Quantity(a), Op::Quantity(b)) => Ok(Value::String(a.add(&b).map_err(|e| qerr(name, e))?.canonical())),
-            (Op::Duration(a), Op::Duration(b)) => Ok(Value::String(format_duration(a.wrapping_add(b)))),
+            (Op::Quantity(a), Op::Quantity(b)) => Ok(Value::String(
+                a.add(&b).map_err(|e| qerr(name, e))?.canonical(),
+            )),
+            (Op::Duration(a), Op::Duration(b)) => {
+                Ok(Value::String(format_duration(a.wrapping_add(b))))
+            }
             _ => Err(mismatch(name)),
         }
     }
@@ -99,8 +145,12 @@ impl Op {
     fn subtract(self, other: Op, name: &str) -> R {
         match (self, other) {
             (Op::Scalar(a), Op::Scalar(b)) => Ok(num(a - b)),
-            (Op::Quantity(a), Op::Quantity(b)) => Ok(Value::String(a.sub(&b).map_err(|e| qerr(name, e))?.canonical())),
-            (Op::Duration(a), Op::Duration(b)) => Ok(Value::String(format_duration(a.wrapping_sub(b)))),
+            (Op::Quantity(a), Op::Quantity(b)) => Ok(Value::String(
+                a.sub(&b).map_err(|e| qerr(name, e))?.canonical(),
+            )),
+            (Op::Duration(a), Op::Duration(b)) => {
+                Ok(Value::String(format_duration(a.wrapping_sub(b))))
+            }
             _ => Err(mismatch(name)),
         }
     }
@@ -109,7 +159,9 @@ impl Op {
         match (self, other) {
             (Op::Scalar(a), Op::Scalar(b)) => Ok(num(a * b)),
             (Op::Quantity(q), Op::Scalar(f)) | (Op::Scalar(f), Op::Quantity(q)) => {
-                let prod = q.mul(&scalar_quantity(f, name)?).map_err(|e| qerr(name, e))?;
+                let prod = q
+                    .mul(&scalar_quantity(f, name)?)
+                    .map_err(|e| qerr(name, e))?;
                 Ok(Value::String(prod.canonical()))
             }
             (Op::Duration(d), Op::Scalar(f)) | (Op::Scalar(f), Op::Duration(d)) => {
@@ -140,7 +192,11 @@ impl Op {
                 }
                 let q = scalar_quantity(f, name)?;
                 let scale = a.dec_scale().max(q.dec_scale());
-                Ok(Value::String(a.quo_round_down(&q, scale).map_err(|e| qerr(name, e))?.canonical()))
+                Ok(Value::String(
+                    a.quo_round_down(&q, scale)
+                        .map_err(|e| qerr(name, e))?
+                        .canonical(),
+                ))
             }
             (Op::Duration(a), Op::Duration(b)) => {
                 if seconds(b) == 0.0 {
@@ -166,7 +222,9 @@ impl Op {
             }
             (Op::Quantity(a), Op::Quantity(b)) => {
                 let (x, y) = ints(a.to_f64(), b.to_f64(), name)?;
-                Ok(Value::String(Quantity::from_i64(x.wrapping_rem(y), a.format()).canonical()))
+                Ok(Value::String(
+                    Quantity::from_i64(x.wrapping_rem(y), a.format()).canonical(),
+                ))
             }
             (Op::Duration(a), Op::Duration(b)) => {
                 if b == 0 {
@@ -207,7 +265,10 @@ fn binary(a: &[Arg<'_>], name: &str, f: fn(Op, Op, &str) -> R) -> R {
 fn sum(a: &[Arg<'_>], _: &mut Interp<'_>) -> R {
     let items = v(a, 0).as_array().map_or(&[][..], Vec::as_slice);
     let Some((first, rest)) = items.split_first() else {
-        return Err(Error::function("sum", "at least one element in the array is required"));
+        return Err(Error::function(
+            "sum",
+            "at least one element in the array is required",
+        ));
     };
     let mut acc = first.clone();
     for item in rest {
@@ -220,15 +281,20 @@ fn sum(a: &[Arg<'_>], _: &mut Interp<'_>) -> R {
 fn round(a: &[Arg<'_>], _: &mut Interp<'_>) -> R {
     let places = n(a, 1);
     if places.fract() != 0.0 {
-        return Err(Error::function("round", "Non-integer argument(s) passed for round off"));
+        return Err(Error::function(
+            "round",
+            "Non-integer argument(s) passed for round off",
+        ));
     }
     if places < 0.0 {
-        return Err(Error::function("round", format!("2 argument is out of bounds ({places})")));
+        return Err(Error::function(
+            "round",
+            format!("2 argument is out of bounds ({places})"),
+        ));
     }
     let shift = 10f64.powf(places);
     Ok(num((n(a, 0) * shift).round() / shift))
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -248,7 +314,7 @@ mod tests {
             ("modulo(`-7`, `3`)", json!(-1)),
             ("sum(`[1, 2, 3]`)", json!(6)),
             ("sum(`[0.5, 0.25]`)", json!(0.75)),
-            ("round(`3.14159`, `2`)", json!(3.14)),
+            ("round(`2.71828`, `2`)", json!(2.72)),
             ("round(`2.5`, `0`)", json!(3)),
         ]);
     }
@@ -282,12 +348,21 @@ mod tests {
             ("add('1h', '1Gi')", "types mismatch"),
             // '30m' is a quantity (30 milli) before it is a duration, as in Kyverno.
             ("add('1h', '30m')", "types mismatch"),
-            ("add('abc', `1`)", "JMESPath function 'add': invalid operands"),
+            (
+                "add('abc', `1`)",
+                "JMESPath function 'add': invalid operands",
+            ),
             ("add(`true`, `1`)", "invalid operands"),
-            ("divide(`1`, `0`)", "JMESPath function 'divide': Zero divisor passed"),
+            (
+                "divide(`1`, `0`)",
+                "JMESPath function 'divide': Zero divisor passed",
+            ),
             ("divide('1Gi', '0')", "Zero divisor passed"),
             ("divide('1h', '0s')", "Zero divisor passed"),
-            ("modulo(`1.5`, `1`)", "Non-integer argument(s) passed for modulo"),
+            (
+                "modulo(`1.5`, `1`)",
+                "Non-integer argument(s) passed for modulo",
+            ),
             ("modulo(`1`, `0`)", "Zero divisor passed"),
             ("divide(`1`, '1Gi')", "types mismatch"),
             ("multiply('1Gi', '1Gi')", "types mismatch"),

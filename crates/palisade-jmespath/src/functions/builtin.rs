@@ -25,36 +25,201 @@ macro_rules! def {
 
 /// The builtins (Kyverno's `sum` replaces the standard one, see `arithmetic`).
 pub(crate) static DEFS: &[FnDef] = &[
-    def!("abs", "abs(number) number", "Absolute value.", [p(NUM)], |a, _| Ok(num(n(a, 0).abs()))),
-    def!("avg", "avg(array[number]) number", "Average of the numbers; null for an empty array.", [p(&[Ty::ArrayNumber])], avg),
-    def!("ceil", "ceil(number) number", "Smallest integer not below the number.", [p(NUM)], |a, _| Ok(num(n(a, 0).ceil()))),
-    def!("floor", "floor(number) number", "Largest integer not above the number.", [p(NUM)], |a, _| Ok(num(n(a, 0).floor()))),
-    def!("contains", "contains(array|string, any) boolean", "True if the array has the element or the string has the substring.", [p(&[Ty::Array, Ty::String]), p(ANY)], contains),
-    def!("ends_with", "ends_with(string, string) boolean", "True if the first string ends with the second.", [p(STR), p(STR)], |a, _| Ok(Value::Bool(s(a, 0).ends_with(s(a, 1))))),
-    def!("starts_with", "starts_with(string, string) boolean", "True if the first string starts with the second.", [p(STR), p(STR)], |a, _| Ok(Value::Bool(s(a, 0).starts_with(s(a, 1))))),
-    def!("join", "join(string, array[string]) string", "Joins the strings with the separator.", [p(STR), p(&[Ty::ArrayString])], join),
-    def!("keys", "keys(object) array[string]", "The object's keys.", [p(OBJ)], |a, _| Ok(Value::Array(obj(a, 0).keys().map(|k| Value::String(k.clone())).collect()))),
-    def!("values", "values(object) array", "The object's values.", [p(OBJ)], |a, _| Ok(Value::Array(obj(a, 0).values().cloned().collect()))),
-    def!("length", "length(string|array|object) number", "Characters of a string, elements of an array, keys of an object.", [p(&[Ty::String, Ty::Array, Ty::Object])], length),
-    def!("map", "map(expression, array) array", "Applies the expression to every element.", [p(EXP), p(ARR)], map),
-    def!("max", "max(array[number]|array[string]) number|string", "Largest element; null for an empty array.", [p(&[Ty::ArrayNumber, Ty::ArrayString])], |a, _| extreme(a, Ordering::Greater)),
-    def!("min", "min(array[number]|array[string]) number|string", "Smallest element; null for an empty array.", [p(&[Ty::ArrayNumber, Ty::ArrayString])], |a, _| extreme(a, Ordering::Less)),
-    def!("max_by", "max_by(array, expression->number|string) any", "Element with the largest key.", [p(ARR), p(EXP)], |a, i| extreme_by(a, i, Ordering::Greater, "max_by")),
-    def!("min_by", "min_by(array, expression->number|string) any", "Element with the smallest key.", [p(ARR), p(EXP)], |a, i| extreme_by(a, i, Ordering::Less, "min_by")),
-    def!("merge", "merge(object, ...object) object", "Merges objects; later keys win.", [var(OBJ)], merge),
-    def!("not_null", "not_null(any, ...any) any", "First argument that is not null.", [var(ANY)], |a, _| Ok(a.iter().map(Arg::value).find(|x| !x.is_null()).cloned().unwrap_or(Value::Null))),
-    def!("reverse", "reverse(string|array) string|array", "Reverses a string or an array.", [p(&[Ty::String, Ty::Array])], reverse),
-    def!("sort", "sort(array[number]|array[string]) array", "Sorts numbers or strings.", [p(&[Ty::ArrayNumber, Ty::ArrayString])], sort),
-    def!("sort_by", "sort_by(array, expression->number|string) array", "Sorts by the expression's value (stable).", [p(ARR), p(EXP)], sort_by),
-    def!("to_array", "to_array(any) array", "Wraps a non-array in an array.", [p(ANY)], |a, _| Ok(match v(a, 0) { Value::Array(x) => Value::Array(x.clone()), other => Value::Array(vec![other.clone()]) })),
-    def!("to_number", "to_number(any) number", "Number from a number or numeric string; else null.", [p(ANY)], to_number),
-    def!("to_string", "to_string(any) string", "The string itself, or the value as JSON.", [p(ANY)], |a, _| Ok(Value::String(match v(a, 0) { Value::String(x) => x.clone(), other => go_json(other) }))),
-    def!("type", "type(any) string", "The JMESPath type name.", [p(ANY)], |a, _| Ok(Value::String(type_name(v(a, 0)).to_string()))),
+    def!(
+        "abs",
+        "abs(number) number",
+        "Absolute value.",
+        [p(NUM)],
+        |a, _| Ok(num(n(a, 0).abs()))
+    ),
+    def!(
+        "avg",
+        "avg(array[number]) number",
+        "Average of the numbers; null for an empty array.",
+        [p(&[Ty::ArrayNumber])],
+        avg
+    ),
+    def!(
+        "ceil",
+        "ceil(number) number",
+        "Smallest integer not below the number.",
+        [p(NUM)],
+        |a, _| Ok(num(n(a, 0).ceil()))
+    ),
+    def!(
+        "floor",
+        "floor(number) number",
+        "Largest integer not above the number.",
+        [p(NUM)],
+        |a, _| Ok(num(n(a, 0).floor()))
+    ),
+    def!(
+        "contains",
+        "contains(array|string, any) boolean",
+        "True if the array has the element or the string has the substring.",
+        [p(&[Ty::Array, Ty::String]), p(ANY)],
+        contains
+    ),
+    def!(
+        "ends_with",
+        "ends_with(string, string) boolean",
+        "True if the first string ends with the second.",
+        [p(STR), p(STR)],
+        |a, _| Ok(Value::Bool(s(a, 0).ends_with(s(a, 1))))
+    ),
+    def!(
+        "starts_with",
+        "starts_with(string, string) boolean",
+        "True if the first string starts with the second.",
+        [p(STR), p(STR)],
+        |a, _| Ok(Value::Bool(s(a, 0).starts_with(s(a, 1))))
+    ),
+    def!(
+        "join",
+        "join(string, array[string]) string",
+        "Joins the strings with the separator.",
+        [p(STR), p(&[Ty::ArrayString])],
+        join
+    ),
+    def!(
+        "keys",
+        "keys(object) array[string]",
+        "The object's keys.",
+        [p(OBJ)],
+        |a, _| Ok(Value::Array(
+            obj(a, 0).keys().map(|k| Value::String(k.clone())).collect()
+        ))
+    ),
+    def!(
+        "values",
+        "values(object) array",
+        "The object's values.",
+        [p(OBJ)],
+        |a, _| Ok(Value::Array(obj(a, 0).values().cloned().collect()))
+    ),
+    def!(
+        "length",
+        "length(string|array|object) number",
+        "Characters of a string, elements of an array, keys of an object.",
+        [p(&[Ty::String, Ty::Array, Ty::Object])],
+        length
+    ),
+    def!(
+        "map",
+        "map(expression, array) array",
+        "Applies the expression to every element.",
+        [p(EXP), p(ARR)],
+        map
+    ),
+    def!(
+        "max",
+        "max(array[number]|array[string]) number|string",
+        "Largest element; null for an empty array.",
+        [p(&[Ty::ArrayNumber, Ty::ArrayString])],
+        |a, _| extreme(a, Ordering::Greater)
+    ),
+    def!(
+        "min",
+        "min(array[number]|array[string]) number|string",
+        "Smallest element; null for an empty array.",
+        [p(&[Ty::ArrayNumber, Ty::ArrayString])],
+        |a, _| extreme(a, Ordering::Less)
+    ),
+    def!(
+        "max_by",
+        "max_by(array, expression->number|string) any",
+        "Element with the largest key.",
+        [p(ARR), p(EXP)],
+        |a, i| extreme_by(a, i, Ordering::Greater, "max_by")
+    ),
+    def!(
+        "min_by",
+        "min_by(array, expression->number|string) any",
+        "Element with the smallest key.",
+        [p(ARR), p(EXP)],
+        |a, i| extreme_by(a, i, Ordering::Less, "min_by")
+    ),
+    def!(
+        "merge",
+        "merge(object, ...object) object",
+        "Merges objects; later keys win.",
+        [var(OBJ)],
+        merge
+    ),
+    def!(
+        "not_null",
+        "not_null(any, ...any) any",
+        "First argument that is not null.",
+        [var(ANY)],
+        |a, _| Ok(a
+            .iter()
+            .map(Arg::value)
+            .find(|x| !x.is_null())
+            .cloned()
+            .unwrap_or(Value::Null))
+    ),
+    def!(
+        "reverse",
+        "reverse(string|array) string|array",
+        "Reverses a string or an array.",
+        [p(&[Ty::String, Ty::Array])],
+        reverse
+    ),
+    def!(
+        "sort",
+        "sort(array[number]|array[string]) array",
+        "Sorts numbers or strings.",
+        [p(&[Ty::ArrayNumber, Ty::ArrayString])],
+        sort
+    ),
+    def!(
+        "sort_by",
+        "sort_by(array, expression->number|string) array",
+        "Sorts by the expression's value (stable).",
+        [p(ARR), p(EXP)],
+        sort_by
+    ),
+    def!(
+        "to_array",
+        "to_array(any) array",
+        "Wraps a non-array in an array.",
+        [p(ANY)],
+        |a, _| Ok(match v(a, 0) {
+            Value::Array(x) => Value::Array(x.clone()),
+            other => Value::Array(vec![other.clone()]),
+        })
+    ),
+    def!(
+        "to_number",
+        "to_number(any) number",
+        "Number from a number or numeric string; else null.",
+        [p(ANY)],
+        to_number
+    ),
+    def!(
+        "to_string",
+        "to_string(any) string",
+        "The string itself, or the value as JSON.",
+        [p(ANY)],
+        |a, _| Ok(Value::String(match v(a, 0) {
+            Value::String(x) => x.clone(),
+            other => go_json(other),
+        }))
+    ),
+    def!(
+        "type",
+        "type(any) string",
+        "The JMESPath type name.",
+        [p(ANY)],
+        |a, _| Ok(Value::String(type_name(v(a, 0)).to_string()))
+    ),
 ];
 
 fn obj<'a>(a: &'a [Arg<'_>], i: usize) -> &'a Map<String, Value> {
     static EMPTY: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
-    v(a, i).as_object().unwrap_or_else(|| EMPTY.get_or_init(Map::new))
+    v(a, i)
+        .as_object()
+        .unwrap_or_else(|| EMPTY.get_or_init(Map::new))
 }
 
 fn arr<'a>(a: &'a [Arg<'_>], i: usize) -> &'a [Value] {
@@ -96,7 +261,10 @@ fn length(a: &[Arg<'_>], _: &mut Interp<'_>) -> Result<Value, Error> {
 
 fn map(a: &[Arg<'_>], interp: &mut Interp<'_>) -> Result<Value, Error> {
     let node = expref(a, 0)?;
-    let out = arr(a, 1).iter().map(|x| interp.eval_ref(node, x)).collect::<Result<Vec<_>, _>>()?;
+    let out = arr(a, 1)
+        .iter()
+        .map(|x| interp.eval_ref(node, x))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Value::Array(out))
 }
 
@@ -110,7 +278,11 @@ fn extreme(a: &[Arg<'_>], want: Ordering) -> Result<Value, Error> {
     Ok(best.cloned().unwrap_or(Value::Null))
 }
 
-fn keyed(a: &[Arg<'_>], interp: &mut Interp<'_>, fname: &str) -> Result<Vec<(Value, Value)>, Error> {
+fn keyed(
+    a: &[Arg<'_>],
+    interp: &mut Interp<'_>,
+    fname: &str,
+) -> Result<Vec<(Value, Value)>, Error> {
     let node = expref(a, 1)?;
     let mut out = Vec::new();
     let mut kind: Option<&'static str> = None;
@@ -120,7 +292,9 @@ fn keyed(a: &[Arg<'_>], interp: &mut Interp<'_>, fname: &str) -> Result<Vec<(Val
         if !matches!(t, "number" | "string") || kind.is_some_and(|k| k != t) {
             return Err(Error::new(
                 ErrorKind::InvalidType,
-                format!("JMESPath function '{fname}': invalid type for: {key} ({t}), expected: number|string, all the same"),
+                format!(
+                    "JMESPath function '{fname}': invalid type for: {key} ({t}), expected: number|string, all the same"
+                ),
             ));
         }
         kind = Some(t);
@@ -129,10 +303,18 @@ fn keyed(a: &[Arg<'_>], interp: &mut Interp<'_>, fname: &str) -> Result<Vec<(Val
     Ok(out)
 }
 
-fn extreme_by(a: &[Arg<'_>], interp: &mut Interp<'_>, want: Ordering, fname: &str) -> Result<Value, Error> {
+fn extreme_by(
+    a: &[Arg<'_>],
+    interp: &mut Interp<'_>,
+    want: Ordering,
+    fname: &str,
+) -> Result<Value, Error> {
     let mut best: Option<(Value, Value)> = None;
     for (k, x) in keyed(a, interp, fname)? {
-        if best.as_ref().is_none_or(|(bk, _)| order(&k, bk) == Some(want)) {
+        if best
+            .as_ref()
+            .is_none_or(|(bk, _)| order(&k, bk) == Some(want))
+        {
             best = Some((k, x));
         }
     }
@@ -186,7 +368,11 @@ fn parse_go_float(x: &str) -> Option<f64> {
     if matches!(lower.as_str(), "inf" | "infinity" | "nan") {
         return None;
     }
-    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-')) {
+    if t.is_empty()
+        || !t
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
+    {
         return None;
     }
     x.parse::<f64>().ok().filter(|f| f.is_finite())
@@ -203,7 +389,9 @@ fn write_go_json(v: &Value, out: &mut String) {
     match v {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(x) => out.push_str(&palisade_primitives::gofloat::format_json(x.as_f64().unwrap_or(0.0))),
+        Value::Number(x) => out.push_str(&palisade_primitives::gofloat::format_json(
+            x.as_f64().unwrap_or(0.0),
+        )),
         Value::String(x) => write_go_string(x, out),
         Value::Array(items) => {
             out.push('[');
@@ -239,7 +427,9 @@ fn write_go_string(x: &str, out: &mut String) {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
+                out.push_str(&format!("\\u{:04x}", u32::from(c)))
+            }
             c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
             c => out.push(c),
         }
@@ -271,11 +461,17 @@ mod tests {
             ("max(`[1, 3, 2]`)", json!(3)),
             ("min(`[\"b\", \"a\"]`)", json!("a")),
             ("max_by(`[{\"a\": 1}, {\"a\": 5}]`, &a)", json!({"a": 5})),
-            ("merge(`{\"a\": 1}`, `{\"a\": 2, \"b\": 3}`)", json!({"a": 2, "b": 3})),
+            (
+                "merge(`{\"a\": 1}`, `{\"a\": 2, \"b\": 3}`)",
+                json!({"a": 2, "b": 3}),
+            ),
             ("not_null(`null`, 'x')", json!("x")),
             ("reverse('abc')", json!("cba")),
             ("sort(`[3, 1, 2]`)", json!([1, 2, 3])),
-            ("sort_by(`[{\"a\": 2}, {\"a\": 1}]`, &a)", json!([{"a": 1}, {"a": 2}])),
+            (
+                "sort_by(`[{\"a\": 2}, {\"a\": 1}]`, &a)",
+                json!([{"a": 1}, {"a": 2}]),
+            ),
             ("to_array('a')", json!(["a"])),
             ("to_number('1.5')", json!(1.5)),
             ("to_number('x')", json!(null)),
@@ -286,7 +482,10 @@ mod tests {
             ("abs('x')", "invalid type"),
             ("abs(`1`, `2`)", "arity"),
             ("merge()", "arity"),
-            ("sort_by(`[{\"a\": 2}, {\"a\": \"x\"}]`, &a)", "invalid type"),
+            (
+                "sort_by(`[{\"a\": 2}, {\"a\": \"x\"}]`, &a)",
+                "invalid type",
+            ),
             ("nope(@)", "unknown function"),
         ]);
     }

@@ -79,7 +79,15 @@ impl Time {
         let days = local.div_euclid(86_400);
         let rem = local.rem_euclid(86_400);
         let (year, month, day) = civil_from_days(days);
-        Fields { year, month, day, hour: rem / 3600, minute: rem % 3600 / 60, second: rem % 60, weekday: (days + 4).rem_euclid(7) }
+        Fields {
+            year,
+            month,
+            day,
+            hour: rem / 3600,
+            minute: rem % 3600 / 60,
+            second: rem % 60,
+            weekday: (days + 4).rem_euclid(7),
+        }
     }
 
     /// Go's `t.Format(time.RFC3339)`.
@@ -92,7 +100,10 @@ impl Time {
             let o = self.offset.unsigned_abs();
             format!("{sign}{:02}:{:02}", o / 3600, o % 3600 / 60)
         };
-        format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{zone}", f.year, f.month, f.day, f.hour, f.minute, f.second)
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{zone}",
+            f.year, f.month, f.day, f.hour, f.minute, f.second
+        )
     }
 
     /// Nanoseconds since the Unix epoch.
@@ -102,7 +113,11 @@ impl Time {
 
     fn from_unix_nanos(n: i128, offset: i32) -> Time {
         let secs = n.div_euclid(1_000_000_000);
-        Time { secs: i64::try_from(secs).unwrap_or(i64::MAX), nanos: n.rem_euclid(1_000_000_000) as u32, offset }
+        Time {
+            secs: i64::try_from(secs).unwrap_or(i64::MAX),
+            nanos: n.rem_euclid(1_000_000_000) as u32,
+            offset,
+        }
     }
 
     /// `t.Add(d)`.
@@ -197,8 +212,16 @@ fn next_chunk(layout: &str) -> (&str, Option<(Std, usize)>) {
                 Some(b'0') if b.get(i + 2) == Some(&b'2') => Some((Std::ZeroYearDay, 3)),
                 _ => None,
             },
-            b'1' => Some(if b.get(i + 1) == Some(&b'5') { (Std::Hour, 2) } else { (Std::NumMonth, 1) }),
-            b'2' => Some(if rest.starts_with("2006") { (Std::LongYear, 4) } else { (Std::Day, 1) }),
+            b'1' => Some(if b.get(i + 1) == Some(&b'5') {
+                (Std::Hour, 2)
+            } else {
+                (Std::NumMonth, 1)
+            }),
+            b'2' => Some(if rest.starts_with("2006") {
+                (Std::LongYear, 4)
+            } else {
+                (Std::Day, 1)
+            }),
             b'_' if b.get(i + 1) == Some(&b'2') => {
                 if rest[1..].starts_with("2006") {
                     return (&layout[..i + 1], Some((Std::LongYear, 4)));
@@ -251,8 +274,29 @@ fn next_chunk(layout: &str) -> (&str, Option<(Std, usize)>) {
     (layout, None)
 }
 
-const MONTHS: [&str; 12] = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
-const DAYS: [&str; 7] = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+const DAYS: [&str; 7] = [
+    "Sunday",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+];
 
 /// Reads 1-2 digits (exactly 2 if `fixed`).
 fn getnum(s: &str, fixed: bool) -> Option<(i64, &str)> {
@@ -266,7 +310,10 @@ fn getnum(s: &str, fixed: bool) -> Option<(i64, &str)> {
         }
         return Some((i64::from(b[0] - b'0'), &s[1..]));
     }
-    Some((i64::from(b[0] - b'0') * 10 + i64::from(b[1] - b'0'), &s[2..]))
+    Some((
+        i64::from(b[0] - b'0') * 10 + i64::from(b[1] - b'0'),
+        &s[2..],
+    ))
 }
 
 fn lookup_name<'a>(s: &'a str, names: &[&str], short: bool) -> Option<(i64, &'a str)> {
@@ -321,7 +368,9 @@ fn parse_nanos(v: &str, n: usize) -> Option<u32> {
 /// Go's `time.Parse(layout, value)`.
 pub fn parse(layout: &str, value: &str) -> Result<Time, String> {
     let orig_value = value;
-    let err = |elem: &str, rest: &str| format!("parsing time {orig_value:?} as {layout:?}: cannot parse {rest:?} as {elem:?}");
+    let err = |elem: &str, rest: &str| {
+        format!("parsing time {orig_value:?} as {layout:?}: cannot parse {rest:?} as {elem:?}")
+    };
     let (mut year, mut month, mut day, mut yday) = (0i64, -1i64, -1i64, -1i64);
     let (mut hour, mut min, mut sec, mut nsec) = (0i64, 0i64, 0i64, 0u32);
     let (mut pm, mut am) = (false, false);
@@ -334,7 +383,9 @@ pub fn parse(layout: &str, value: &str) -> Result<Time, String> {
         value = skip(value, prefix).ok_or_else(|| err(prefix, value))?;
         let Some((std, n)) = std else {
             if !value.is_empty() {
-                return Err(format!("parsing time {orig_value:?}: extra text: {value:?}"));
+                return Err(format!(
+                    "parsing time {orig_value:?}: extra text: {value:?}"
+                ));
             }
             break;
         };
@@ -368,7 +419,9 @@ pub fn parse(layout: &str, value: &str) -> Result<Time, String> {
                 value = r;
             }
             Std::WeekDay | Std::LongWeekDay => {
-                value = lookup_name(value, &DAYS, std == Std::WeekDay).ok_or_else(bad)?.1;
+                value = lookup_name(value, &DAYS, std == Std::WeekDay)
+                    .ok_or_else(bad)?
+                    .1;
             }
             Std::Day | Std::UnderDay | Std::ZeroDay => {
                 if std == Std::UnderDay && value.starts_with(' ') {
@@ -379,7 +432,11 @@ pub fn parse(layout: &str, value: &str) -> Result<Time, String> {
                 value = r;
             }
             Std::UnderYearDay | Std::ZeroYearDay => {
-                let t = if std == Std::UnderYearDay { value.trim_start_matches(' ') } else { value };
+                let t = if std == Std::UnderYearDay {
+                    value.trim_start_matches(' ')
+                } else {
+                    value
+                };
                 let nd = t.bytes().take(3).take_while(u8::is_ascii_digit).count();
                 if nd == 0 || (std == Std::ZeroYearDay && nd < 3) {
                     return Err(bad());
@@ -407,7 +464,11 @@ pub fn parse(layout: &str, value: &str) -> Result<Time, String> {
                 let fixed = matches!(std, Std::ZeroMinute | Std::ZeroSecond);
                 let (v, r) = getnum(value, fixed).ok_or_else(bad)?;
                 if v > 59 {
-                    let what = if matches!(std, Std::Minute | Std::ZeroMinute) { "minute" } else { "second" };
+                    let what = if matches!(std, Std::Minute | Std::ZeroMinute) {
+                        "minute"
+                    } else {
+                        "second"
+                    };
                     return Err(format!("parsing time {orig_value:?}: {what} out of range"));
                 }
                 value = r;
@@ -416,9 +477,14 @@ pub fn parse(layout: &str, value: &str) -> Result<Time, String> {
                 } else {
                     sec = v;
                     // A fractional second in the value but not in the layout is accepted.
-                    let next_is_frac = matches!(next_chunk(lay).1, Some((Std::Frac0(_) | Std::Frac9, _)));
+                    let next_is_frac =
+                        matches!(next_chunk(lay).1, Some((Std::Frac0(_) | Std::Frac9, _)));
                     let vb = value.as_bytes();
-                    if !next_is_frac && vb.len() >= 2 && matches!(vb[0], b'.' | b',') && vb[1].is_ascii_digit() {
+                    if !next_is_frac
+                        && vb.len() >= 2
+                        && matches!(vb[0], b'.' | b',')
+                        && vb[1].is_ascii_digit()
+                    {
                         let nd = 1 + vb[1..].iter().take_while(|c| c.is_ascii_digit()).count();
                         nsec = parse_nanos(value, nd).ok_or_else(bad)?;
                         value = &value[nd..];
@@ -486,7 +552,9 @@ pub fn parse(layout: &str, value: &str) -> Result<Time, String> {
             m += 1;
         }
         if m > 12 || d < 1 || (month >= 0 && month != m) || (day >= 0 && day != d) {
-            return Err(format!("parsing time {orig_value:?}: day-of-year out of range"));
+            return Err(format!(
+                "parsing time {orig_value:?}: day-of-year out of range"
+            ));
         }
         month = m;
         day = d;
@@ -503,7 +571,11 @@ pub fn parse(layout: &str, value: &str) -> Result<Time, String> {
     }
     let off = offset.unwrap_or(0);
     let local = days_from_civil(year, month, day) * 86_400 + hour * 3600 + min * 60 + sec;
-    Ok(Time { secs: local - i64::from(off), nanos: nsec, offset: off })
+    Ok(Time {
+        secs: local - i64::from(off),
+        nanos: nsec,
+        offset: off,
+    })
 }
 
 fn parse_offset(v: &str, colons: bool, seconds: bool, hours_only: bool) -> Option<(i32, &str)> {
@@ -515,7 +587,9 @@ fn parse_offset(v: &str, colons: bool, seconds: bool, hours_only: bool) -> Optio
     };
     let two = |i: usize| -> Option<i32> {
         let d = b.get(i..i + 2)?;
-        d.iter().all(u8::is_ascii_digit).then(|| i32::from(d[0] - b'0') * 10 + i32::from(d[1] - b'0'))
+        d.iter()
+            .all(u8::is_ascii_digit)
+            .then(|| i32::from(d[0] - b'0') * 10 + i32::from(d[1] - b'0'))
     };
     let hh = two(1)?;
     if hours_only {
@@ -556,12 +630,32 @@ mod tests {
     fn parse_and_format() {
         let cases: &[(&str, &str, &str)] = &[
             (RFC3339, "2021-01-02T03:04:05Z", "2021-01-02T03:04:05Z"),
-            (RFC3339, "2021-01-02T03:04:05.123+02:00", "2021-01-02T03:04:05+02:00"),
+            (
+                RFC3339,
+                "2021-01-02T03:04:05.123+02:00",
+                "2021-01-02T03:04:05+02:00",
+            ),
             ("2006-01-02", "2023-02-28", "2023-02-28T00:00:00Z"),
-            ("Jan 2, 2006 at 3:04pm (MST)", "Feb 3, 2013 at 7:54pm (PST)", "2013-02-03T19:54:00Z"),
-            ("02 Jan 06 15:04 -0700", "05 Mar 21 10:00 -0130", "2021-03-05T10:00:00-01:30"),
-            ("Mon, 02 Jan 2006 15:04:05 MST", "Tue, 10 Nov 2009 23:00:00 UTC", "2009-11-10T23:00:00Z"),
-            ("2006-01-02 15:04:05.000", "2020-02-29 12:00:00.500", "2020-02-29T12:00:00Z"),
+            (
+                "Jan 2, 2006 at 3:04pm (MST)",
+                "Feb 3, 2013 at 7:54pm (PST)",
+                "2013-02-03T19:54:00Z",
+            ),
+            (
+                "02 Jan 06 15:04 -0700",
+                "05 Mar 21 10:00 -0130",
+                "2021-03-05T10:00:00-01:30",
+            ),
+            (
+                "Mon, 02 Jan 2006 15:04:05 MST",
+                "Tue, 10 Nov 2009 23:00:00 UTC",
+                "2009-11-10T23:00:00Z",
+            ),
+            (
+                "2006-01-02 15:04:05.000",
+                "2020-02-29 12:00:00.500",
+                "2020-02-29T12:00:00Z",
+            ),
             ("3:04PM", "12:30AM", "0000-01-01T00:30:00Z"),
         ];
         for (layout, value, want) in cases {
@@ -590,9 +684,18 @@ mod tests {
     #[test]
     fn arithmetic() {
         let t = parse(RFC3339, "2021-01-02T03:04:05+01:00").unwrap();
-        assert_eq!(t.add(3_600_000_000_000).rfc3339(), "2021-01-02T04:04:05+01:00");
-        assert_eq!(t.truncate(3_600_000_000_000).rfc3339(), "2021-01-02T03:00:00+01:00");
-        assert_eq!(t.truncate(86_400_000_000_000).rfc3339(), "2021-01-02T01:00:00+01:00");
+        assert_eq!(
+            t.add(3_600_000_000_000).rfc3339(),
+            "2021-01-02T04:04:05+01:00"
+        );
+        assert_eq!(
+            t.truncate(3_600_000_000_000).rfc3339(),
+            "2021-01-02T03:00:00+01:00"
+        );
+        assert_eq!(
+            t.truncate(86_400_000_000_000).rfc3339(),
+            "2021-01-02T01:00:00+01:00"
+        );
         let u = parse(RFC3339, "2021-01-02T02:04:05Z").unwrap();
         assert_eq!(u.sub(&t), 0);
         assert_eq!(t.fields().weekday, 6);

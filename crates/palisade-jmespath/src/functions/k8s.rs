@@ -19,9 +19,30 @@ macro_rules! def {
 }
 
 pub(crate) static DEFS: &[FnDef] = &[
-    def!(K8S, "label_match", "label_match(object, object) boolean", "True if every label of the first object is present, equal, in the second.", [p(&[Ty::Object]), p(&[Ty::Object])], label_match),
-    def!(K8S, "image_normalize", "image_normalize(string) string", "Normalizes an image reference (default registry, library/ prefix, latest tag).", [p(STR)], image_normalize),
-    def!(K8S, "is_external_url", "is_external_url(string) boolean", "False for URLs whose host is a loopback, private, link-local or unspecified IP address. Host names are not resolved (see crate docs).", [p(STR)], is_external_url),
+    def!(
+        K8S,
+        "label_match",
+        "label_match(object, object) boolean",
+        "True if every label of the first object is present, equal, in the second.",
+        [p(&[Ty::Object]), p(&[Ty::Object])],
+        label_match
+    ),
+    def!(
+        K8S,
+        "image_normalize",
+        "image_normalize(string) string",
+        "Normalizes an image reference (default registry, library/ prefix, latest tag).",
+        [p(STR)],
+        image_normalize
+    ),
+    def!(
+        K8S,
+        "is_external_url",
+        "is_external_url(string) boolean",
+        "False for URLs whose host is a loopback, private, link-local or unspecified IP address. Host names are not resolved (see crate docs).",
+        [p(STR)],
+        is_external_url
+    ),
 ];
 
 /// `x509_decode` is registered so expressions using it compile and fail with a clear message.
@@ -31,14 +52,20 @@ pub(crate) static X509_DEFS: &[FnDef] = &[def!(
     "x509_decode(string) object",
     "Decodes a PEM certificate or CSR into an object (not implemented yet in Palisade).",
     [p(STR)],
-    |_, _| Err(Error::function("x509_decode", "not implemented in this version of Palisade"))
+    |_, _| Err(Error::function(
+        "x509_decode",
+        "not implemented in this version of Palisade"
+    ))
 )];
 
 fn label_match(a: &[Arg<'_>], _: &mut Interp<'_>) -> Result<Value, Error> {
     let (Some(want), Some(have)) = (v(a, 0).as_object(), v(a, 1).as_object()) else {
         return Err(Error::arg_type("label_match", 0, "Object"));
     };
-    Ok(Value::Bool(want.iter().all(|(k, x)| have.get(k).is_some_and(|y| equal(x, y)))))
+    Ok(Value::Bool(
+        want.iter()
+            .all(|(k, x)| have.get(k).is_some_and(|y| equal(x, y))),
+    ))
 }
 
 fn image_normalize(a: &[Arg<'_>], interp: &mut Interp<'_>) -> Result<Value, Error> {
@@ -60,10 +87,15 @@ fn url_host(url: &str) -> Option<&str> {
 
 fn internal_ip(ip: IpAddr) -> bool {
     match ip {
-        IpAddr::V4(v4) => v4.is_loopback() || v4.is_private() || v4.is_link_local() || v4.is_unspecified(),
+        IpAddr::V4(v4) => {
+            v4.is_loopback() || v4.is_private() || v4.is_link_local() || v4.is_unspecified()
+        }
         IpAddr::V6(v6) => {
             let seg = v6.segments()[0];
-            v6.is_loopback() || v6.is_unspecified() || (seg & 0xfe00) == 0xfc00 || (seg & 0xffc0) == 0xfe80
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || (seg & 0xfe00) == 0xfc00
+                || (seg & 0xffc0) == 0xfe80
         }
     }
 }
@@ -72,13 +104,15 @@ fn internal_ip(ip: IpAddr) -> bool {
 /// evaluation, so only literal IPs and `localhost` are recognised as internal.
 fn is_external_url(a: &[Arg<'_>], _: &mut Interp<'_>) -> Result<Value, Error> {
     let url = s(a, 0);
-    let host = url_host(url).filter(|h| !h.is_empty()).ok_or_else(|| {
-        Error::function("is_external_url", format!("parse {url:?}: invalid URL"))
-    })?;
+    let host = url_host(url)
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| Error::function("is_external_url", format!("parse {url:?}: invalid URL")))?;
     if host.eq_ignore_ascii_case("localhost") {
         return Ok(Value::Bool(false));
     }
-    Ok(Value::Bool(host.parse::<IpAddr>().map_or(true, |ip| !internal_ip(ip))))
+    Ok(Value::Bool(
+        host.parse::<IpAddr>().map_or(true, |ip| !internal_ip(ip)),
+    ))
 }
 
 #[cfg(test)]
@@ -90,10 +124,19 @@ mod tests {
     #[test]
     fn table() {
         check(&[
-            ("label_match(`{\"app\": \"web\"}`, `{\"app\": \"web\", \"x\": \"y\"}`)", json!(true)),
-            ("label_match(`{\"app\": \"web\"}`, `{\"app\": \"db\"}`)", json!(false)),
+            (
+                "label_match(`{\"app\": \"web\"}`, `{\"app\": \"web\", \"x\": \"y\"}`)",
+                json!(true),
+            ),
+            (
+                "label_match(`{\"app\": \"web\"}`, `{\"app\": \"db\"}`)",
+                json!(false),
+            ),
             ("label_match(`{}`, `{}`)", json!(true)),
-            ("image_normalize('nginx')", json!("docker.io/library/nginx:latest")),
+            (
+                "image_normalize('nginx')",
+                json!("docker.io/library/nginx:latest"),
+            ),
             ("image_normalize('ghcr.io/a/b:1')", json!("ghcr.io/a/b:1")),
             ("is_external_url('https://example.com/x')", json!(true)),
             ("is_external_url('http://127.0.0.1:8080/')", json!(false)),

@@ -22,13 +22,66 @@ macro_rules! def {
 }
 
 pub(crate) static DEFS: &[FnDef] = &[
-    def!(MISC, "lookup", "lookup(object|array, string|number) any", "Value at a key or index; null when missing.", [p(&[Ty::Object, Ty::Array]), p(&[Ty::String, Ty::Number])], lookup),
-    def!(MISC, "items", "items(object|array, string, string) array", "Turns an object or array into [{key: .., value: ..}] with the given field names.", [p(&[Ty::Object, Ty::Array]), p(STR), p(STR)], items),
-    def!(MISC, "object_from_lists", "object_from_lists(array, array) object", "Zips a list of keys and a list of values into an object.", [p(&[Ty::Array]), p(&[Ty::Array])], object_from_lists),
-    def!(MISC, "to_boolean", "to_boolean(string) boolean", "'true' or 'false' in any letter case to a boolean.", [p(STR)], to_boolean),
-    def!(MISC, "path_canonicalize", "path_canonicalize(string) string", "Cleans a file path (collapses //, ., ..).", [p(STR)], |a, _| Ok(Value::String(if s(a, 0).is_empty() { String::new() } else { clean_path(s(a, 0)) }))),
-    def!(Category::Kyverno(Group::Semver), "semver_compare", "semver_compare(string, string) boolean", "True if the version satisfies the blang/semver range (an invalid version counts as 0.0.0).", [p(STR), p(STR)], semver_compare),
-    def!(MISC, "random", "random(string) string", "A random string matching the regular expression (non-deterministic).", [p(STR)], random),
+    def!(
+        MISC,
+        "lookup",
+        "lookup(object|array, string|number) any",
+        "Value at a key or index; null when missing.",
+        [p(&[Ty::Object, Ty::Array]), p(&[Ty::String, Ty::Number])],
+        lookup
+    ),
+    def!(
+        MISC,
+        "items",
+        "items(object|array, string, string) array",
+        "Turns an object or array into [{key: .., value: ..}] with the given field names.",
+        [p(&[Ty::Object, Ty::Array]), p(STR), p(STR)],
+        items
+    ),
+    def!(
+        MISC,
+        "object_from_lists",
+        "object_from_lists(array, array) object",
+        "Zips a list of keys and a list of values into an object.",
+        [p(&[Ty::Array]), p(&[Ty::Array])],
+        object_from_lists
+    ),
+    def!(
+        MISC,
+        "to_boolean",
+        "to_boolean(string) boolean",
+        "'true' or 'false' in any letter case to a boolean.",
+        [p(STR)],
+        to_boolean
+    ),
+    def!(
+        MISC,
+        "path_canonicalize",
+        "path_canonicalize(string) string",
+        "Cleans a file path (collapses //, ., ..).",
+        [p(STR)],
+        |a, _| Ok(Value::String(if s(a, 0).is_empty() {
+            String::new()
+        } else {
+            clean_path(s(a, 0))
+        }))
+    ),
+    def!(
+        Category::Kyverno(Group::Semver),
+        "semver_compare",
+        "semver_compare(string, string) boolean",
+        "True if the version satisfies the blang/semver range (an invalid version counts as 0.0.0).",
+        [p(STR), p(STR)],
+        semver_compare
+    ),
+    def!(
+        MISC,
+        "random",
+        "random(string) string",
+        "A random string matching the regular expression (non-deterministic).",
+        [p(STR)],
+        random
+    ),
 ];
 
 fn lookup(a: &[Arg<'_>], _: &mut Interp<'_>) -> Result<Value, Error> {
@@ -38,9 +91,16 @@ fn lookup(a: &[Arg<'_>], _: &mut Interp<'_>) -> Result<Value, Error> {
         (Value::Array(items), Value::Number(k)) => {
             let f = k.as_f64().unwrap_or(0.0);
             if f.fract() != 0.0 {
-                return Err(Error::function("lookup", format!("argument #2: expected an integer number but got: {f}")));
+                return Err(Error::function(
+                    "lookup",
+                    format!("argument #2: expected an integer number but got: {f}"),
+                ));
             }
-            Ok(usize::try_from(f as i64).ok().and_then(|i| items.get(i)).cloned().unwrap_or(Value::Null))
+            Ok(usize::try_from(f as i64)
+                .ok()
+                .and_then(|i| items.get(i))
+                .cloned()
+                .unwrap_or(Value::Null))
         }
         (Value::Array(_), _) => Err(Error::arg_type("lookup", 2, "Number")),
         _ => Err(Error::arg_type("lookup", 1, "Object or Array")),
@@ -56,8 +116,15 @@ fn items(a: &[Arg<'_>], _: &mut Interp<'_>) -> Result<Value, Error> {
         Value::Object(m)
     };
     Ok(Value::Array(match v(a, 0) {
-        Value::Object(m) => m.iter().map(|(k, x)| pair(Value::String(k.clone()), x)).collect(),
-        Value::Array(list) => list.iter().enumerate().map(|(i, x)| pair(num(i as f64), x)).collect(),
+        Value::Object(m) => m
+            .iter()
+            .map(|(k, x)| pair(Value::String(k.clone()), x))
+            .collect(),
+        Value::Array(list) => list
+            .iter()
+            .enumerate()
+            .map(|(i, x)| pair(num(i as f64), x))
+            .collect(),
         _ => return Err(Error::arg_type("items", 1, "Object or Array")),
     }))
 }
@@ -67,7 +134,8 @@ fn object_from_lists(a: &[Arg<'_>], _: &mut Interp<'_>) -> Result<Value, Error> 
     let values = v(a, 1).as_array().map_or(&[][..], Vec::as_slice);
     let mut out = Map::new();
     for (i, k) in keys.iter().enumerate() {
-        let key = iface_to_string(k).ok_or_else(|| Error::arg_type("object_from_lists", 1, "StringArray"))?;
+        let key = iface_to_string(k)
+            .ok_or_else(|| Error::arg_type("object_from_lists", 1, "StringArray"))?;
         out.insert(key, values.get(i).cloned().unwrap_or(Value::Null));
     }
     Ok(Value::Object(out))
@@ -79,7 +147,10 @@ fn to_boolean(a: &[Arg<'_>], _: &mut Interp<'_>) -> Result<Value, Error> {
         "false" => Ok(Value::Bool(false)),
         _ => Err(Error::function(
             "to_boolean",
-            format!("lowercase argument must be 'true' or 'false' (provided: '{}')", s(a, 0)),
+            format!(
+                "lowercase argument must be 'true' or 'false' (provided: '{}')",
+                s(a, 0)
+            ),
         )),
     }
 }
@@ -123,7 +194,8 @@ fn random(a: &[Arg<'_>], _: &mut Interp<'_>) -> Result<Value, Error> {
     if pattern.len() > RANDOM_MAX_PATTERN {
         return Err(Error::function("random", "pattern is too long"));
     }
-    let generator = rand_regex::Regex::compile(pattern, RANDOM_MAX_REPEAT).map_err(|e| Error::function("random", e))?;
+    let generator = rand_regex::Regex::compile(pattern, RANDOM_MAX_REPEAT)
+        .map_err(|e| Error::function("random", e))?;
     let out: String = rand::rng().sample(&generator);
     Ok(Value::String(out))
 }
@@ -142,9 +214,15 @@ mod tests {
             ("lookup(`[1, 2]`, `1`)", json!(2)),
             ("lookup(`[1, 2]`, `5`)", json!(null)),
             ("lookup(`[1, 2]`, `-1`)", json!(null)),
-            ("items(`{\"b\": 2, \"a\": 1}`, 'k', 'v')", json!([{"k": "a", "v": 1}, {"k": "b", "v": 2}])),
+            (
+                "items(`{\"b\": 2, \"a\": 1}`, 'k', 'v')",
+                json!([{"k": "a", "v": 1}, {"k": "b", "v": 2}]),
+            ),
             ("items(`[\"x\"]`, 'i', 'v')", json!([{"i": 0, "v": "x"}])),
-            ("object_from_lists(`[\"a\", \"b\", 1]`, `[1]`)", json!({"a": 1, "b": null, "1": null})),
+            (
+                "object_from_lists(`[\"a\", \"b\", 1]`, `[1]`)",
+                json!({"a": 1, "b": null, "1": null}),
+            ),
             ("to_boolean('TrUe')", json!(true)),
             ("to_boolean('false')", json!(false)),
             ("path_canonicalize('/a//b/./c/../d')", json!("/a/b/d")),
@@ -155,10 +233,16 @@ mod tests {
         ]);
         check_err(&[
             ("lookup(`{}`, `1`)", "2 argument is expected of String type"),
-            ("lookup(`[1]`, 'a')", "2 argument is expected of Number type"),
+            (
+                "lookup(`[1]`, 'a')",
+                "2 argument is expected of Number type",
+            ),
             ("lookup(`[1]`, `0.5`)", "expected an integer number"),
             ("object_from_lists(`[{}]`, `[]`)", "StringArray"),
-            ("to_boolean('yes')", "lowercase argument must be 'true' or 'false' (provided: 'yes')"),
+            (
+                "to_boolean('yes')",
+                "lowercase argument must be 'true' or 'false' (provided: 'yes')",
+            ),
             ("semver_compare('1.0.0', '~1')", "semver_compare"),
             ("random('')", "no pattern provided"),
             ("random('(')", "random"),
@@ -167,10 +251,11 @@ mod tests {
 
     #[test]
     fn random_matches_pattern() {
+        let re = regex::Regex::new("^[a-z]{4}-[0-9]+$").unwrap();
         for _ in 0..20 {
             let out = eval("random('[a-z]{4}-[0-9]+')", &json!(null)).unwrap();
             let s = out.as_str().unwrap();
-            assert!(regex::Regex::new("^[a-z]{4}-[0-9]+$").unwrap().is_match(s), "{s}");
+            assert!(re.is_match(s), "{s}");
         }
     }
 }

@@ -140,12 +140,18 @@ pub struct Param {
 
 /// Shorthand for a required parameter.
 pub(crate) const fn p(types: &'static [Ty]) -> Param {
-    Param { types, variadic: false }
+    Param {
+        types,
+        variadic: false,
+    }
 }
 
 /// Shorthand for a variadic parameter.
 pub(crate) const fn var(types: &'static [Ty]) -> Param {
-    Param { types, variadic: true }
+    Param {
+        types,
+        variadic: true,
+    }
 }
 
 /// An evaluated argument.
@@ -263,12 +269,24 @@ pub(crate) fn check_args(f: &dyn Function, args: &[Arg<'_>]) -> Result<(), Error
     let Some(last) = params.last() else {
         return Ok(());
     };
-    let arity_ok = if last.variadic { args.len() >= params.len() } else { args.len() == params.len() };
+    let arity_ok = if last.variadic {
+        args.len() >= params.len()
+    } else {
+        args.len() == params.len()
+    };
     if !arity_ok {
-        let expected = if last.variadic { format!("at least {}", params.len()) } else { params.len().to_string() };
+        let expected = if last.variadic {
+            format!("at least {}", params.len())
+        } else {
+            params.len().to_string()
+        };
         return Err(Error::new(
             ErrorKind::Arity,
-            format!("JMESPath function '{}': invalid arity, expected {expected} arguments, got {}", f.name(), args.len()),
+            format!(
+                "JMESPath function '{}': invalid arity, expected {expected} arguments, got {}",
+                f.name(),
+                args.len()
+            ),
         ));
     }
     for (i, arg) in args.iter().enumerate() {
@@ -309,7 +327,10 @@ pub(crate) fn v<'a>(args: &'a [Arg<'_>], i: usize) -> &'a Value {
 pub(crate) fn expref<'a>(args: &'a [Arg<'_>], i: usize) -> Result<&'a Node, Error> {
     match args.get(i) {
         Some(Arg::ExpRef(n)) => Ok(n),
-        _ => Err(Error::new(ErrorKind::InvalidType, "expected an expression reference")),
+        _ => Err(Error::new(
+            ErrorKind::InvalidType,
+            "expected an expression reference",
+        )),
     }
 }
 
@@ -317,7 +338,9 @@ pub(crate) fn expref<'a>(args: &'a [Arg<'_>], i: usize) -> Result<&'a Node, Erro
 pub(crate) fn iface_to_string(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(palisade_primitives::gofloat::format_f32_plain(n.as_f64().unwrap_or(0.0))),
+        Value::Number(n) => Some(palisade_primitives::gofloat::format_f32_plain(
+            n.as_f64().unwrap_or(0.0),
+        )),
         Value::Bool(b) => Some(b.to_string()),
         _ => None,
     }
@@ -331,7 +354,8 @@ pub(crate) mod testutil {
 
     /// Evaluates `expr` on `data` with a fixed clock.
     pub fn eval(expr: &str, data: &Value) -> Result<Value, crate::Error> {
-        let e = compile(expr).map_err(|e| crate::Error::new(crate::ErrorKind::InvalidValue, e.to_string()))?;
+        let e = compile(expr)
+            .map_err(|e| crate::Error::new(crate::ErrorKind::InvalidValue, e.to_string()))?;
         e.search(data, &Context::fixed_test_context())
     }
 
@@ -350,7 +374,10 @@ pub(crate) mod testutil {
         for (expr, needle) in cases {
             match eval(expr, &Value::Null) {
                 Ok(got) => panic!("{expr}: expected an error, got {got}"),
-                Err(e) => assert!(e.message.contains(needle), "{expr}: {e} does not contain {needle}"),
+                Err(e) => assert!(
+                    e.message.contains(needle),
+                    "{expr}: {e} does not contain {needle}"
+                ),
             }
         }
     }

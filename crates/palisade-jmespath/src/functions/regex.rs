@@ -22,14 +22,40 @@ macro_rules! def {
 }
 
 pub(crate) static DEFS: &[FnDef] = &[
-    def!("regex_match", "regex_match(string, string|number) boolean", "True if the second argument matches the Go regular expression.", [p(STR), p(STR_NUM)], regex_match),
-    def!("regex_replace_all", "regex_replace_all(string, string|number, string|number) string", "Replaces matches; $1 and ${name} expand groups.", [p(STR), p(STR_NUM), p(STR_NUM)], |a, i| replace(a, i, "regex_replace_all", false)),
-    def!("regex_replace_all_literal", "regex_replace_all_literal(string, string|number, string|number) string", "Replaces matches with the literal replacement.", [p(STR), p(STR_NUM), p(STR_NUM)], |a, i| replace(a, i, "regex_replace_all_literal", true)),
-    def!("pattern_match", "pattern_match(string, string|number) boolean", "Wildcard match: '*' any run of characters, '?' exactly one.", [p(STR), p(STR_NUM)], pattern_match),
+    def!(
+        "regex_match",
+        "regex_match(string, string|number) boolean",
+        "True if the second argument matches the Go regular expression.",
+        [p(STR), p(STR_NUM)],
+        regex_match
+    ),
+    def!(
+        "regex_replace_all",
+        "regex_replace_all(string, string|number, string|number) string",
+        "Replaces matches; $1 and ${name} expand groups.",
+        [p(STR), p(STR_NUM), p(STR_NUM)],
+        |a, i| replace(a, i, "regex_replace_all", false)
+    ),
+    def!(
+        "regex_replace_all_literal",
+        "regex_replace_all_literal(string, string|number, string|number) string",
+        "Replaces matches with the literal replacement.",
+        [p(STR), p(STR_NUM), p(STR_NUM)],
+        |a, i| replace(a, i, "regex_replace_all_literal", true)
+    ),
+    def!(
+        "pattern_match",
+        "pattern_match(string, string|number) boolean",
+        "Wildcard match: '*' any run of characters, '?' exactly one.",
+        [p(STR), p(STR_NUM)],
+        pattern_match
+    ),
 ];
 
 /// Compiles (or reuses) a Go pattern.
-pub(crate) fn compiled(pattern: &str) -> Result<Arc<regex::Regex>, palisade_primitives::regex::RegexError> {
+pub(crate) fn compiled(
+    pattern: &str,
+) -> Result<Arc<regex::Regex>, palisade_primitives::regex::RegexError> {
     static CACHE: OnceLock<Mutex<HashMap<String, Arc<regex::Regex>>>> = OnceLock::new();
     let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
     if let Ok(map) = cache.lock()
@@ -71,7 +97,10 @@ fn replace(a: &[Arg<'_>], _: &mut Interp<'_>, name: &str, literal: bool) -> Resu
 
 fn pattern_match(a: &[Arg<'_>], _: &mut Interp<'_>) -> Result<Value, Error> {
     let src = text_arg(a, 1, "regex_match")?;
-    Ok(Value::Bool(palisade_primitives::wildcard::matches(s(a, 0), &src)))
+    Ok(Value::Bool(palisade_primitives::wildcard::matches(
+        s(a, 0),
+        &src,
+    )))
 }
 
 #[cfg(test)]
@@ -88,18 +117,30 @@ mod tests {
             ("regex_match('^1.5$', `1.5`)", json!(true)),
             ("regex_match('^123$', `123`)", json!(true)),
             ("regex_match('b', 'abc')", json!(true)),
-            ("regex_replace_all('([a-z]+)-([0-9]+)', 'abc-123', '$2-$1')", json!("123-abc")),
+            (
+                "regex_replace_all('([a-z]+)-([0-9]+)', 'abc-123', '$2-$1')",
+                json!("123-abc"),
+            ),
             ("regex_replace_all('x', 'axbx', `1`)", json!("a1b1")),
             ("regex_replace_all_literal('x', 'axb', '$1')", json!("a$1b")),
-            ("regex_replace_all('(?P<n>a)', 'a', '${n}${n}')", json!("aa")),
+            (
+                "regex_replace_all('(?P<n>a)', 'a', '${n}${n}')",
+                json!("aa"),
+            ),
             ("pattern_match('nginx*', 'nginx:1.2')", json!(true)),
             ("pattern_match('?b', 'ab')", json!(true)),
             ("pattern_match('1*', `10`)", json!(true)),
         ]);
         check_err(&[
-            ("regex_match('(', 'a')", "JMESPath function 'regex_match': error"),
+            (
+                "regex_match('(', 'a')",
+                "JMESPath function 'regex_match': error",
+            ),
             ("regex_match('a', `true`)", "invalid type"),
-            ("regex_replace_all('a{2000}', 'a', 'b')", "invalid repeat count"),
+            (
+                "regex_replace_all('a{2000}', 'a', 'b')",
+                "invalid repeat count",
+            ),
         ]);
     }
 }

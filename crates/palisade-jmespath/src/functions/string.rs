@@ -16,21 +16,87 @@ macro_rules! def {
 }
 
 pub(crate) static DEFS: &[FnDef] = &[
-    def!("compare", "compare(string, string) number", "Compares two strings lexicographically: -1, 0 or 1.", [p(STR), p(STR)],
-        |a, _| Ok(num(match s(a, 0).cmp(s(a, 1)) { std::cmp::Ordering::Less => -1.0, std::cmp::Ordering::Equal => 0.0, std::cmp::Ordering::Greater => 1.0 }))),
-    def!("equal_fold", "equal_fold(string, string) boolean", "True if the strings are equal ignoring letter case.", [p(STR), p(STR)],
-        |a, _| Ok(Value::Bool(equal_fold(s(a, 0), s(a, 1))))),
-    def!("replace", "replace(string, string, string, number) string", "Replaces the first n occurrences (all if n < 0).", [p(STR), p(STR), p(STR), p(&[Ty::Number])], replace),
-    def!("replace_all", "replace_all(string, string, string) string", "Replaces every occurrence.", [p(STR), p(STR), p(STR)],
-        |a, _| Ok(Value::String(s(a, 0).replace(s(a, 1), s(a, 2))))),
-    def!("to_upper", "to_upper(string) string", "Upper-cases the string.", [p(STR)], |a, _| Ok(Value::String(map_case(s(a, 0), true)))),
-    def!("to_lower", "to_lower(string) string", "Lower-cases the string.", [p(STR)], |a, _| Ok(Value::String(map_case(s(a, 0), false)))),
-    def!("trim", "trim(string, string) string", "Trims characters of the second string from both ends.", [p(STR), p(STR)],
-        |a, _| { let cut = s(a, 1); Ok(Value::String(s(a, 0).trim_matches(|c| cut.contains(c)).to_string())) }),
-    def!("trim_prefix", "trim_prefix(string, string) string", "Removes the prefix if present.", [p(STR), p(STR)],
-        |a, _| Ok(Value::String(s(a, 0).strip_prefix(s(a, 1)).unwrap_or(s(a, 0)).to_string()))),
-    def!("split", "split(string, string) array[string]", "Splits the string at each separator.", [p(STR), p(STR)], split),
-    def!("truncate", "truncate(string, number) string", "The first n characters.", [p(STR), p(&[Ty::Number])], truncate),
+    def!(
+        "compare",
+        "compare(string, string) number",
+        "Compares two strings lexicographically: -1, 0 or 1.",
+        [p(STR), p(STR)],
+        |a, _| Ok(num(match s(a, 0).cmp(s(a, 1)) {
+            std::cmp::Ordering::Less => -1.0,
+            std::cmp::Ordering::Equal => 0.0,
+            std::cmp::Ordering::Greater => 1.0,
+        }))
+    ),
+    def!(
+        "equal_fold",
+        "equal_fold(string, string) boolean",
+        "True if the strings are equal ignoring letter case.",
+        [p(STR), p(STR)],
+        |a, _| Ok(Value::Bool(equal_fold(s(a, 0), s(a, 1))))
+    ),
+    def!(
+        "replace",
+        "replace(string, string, string, number) string",
+        "Replaces the first n occurrences (all if n < 0).",
+        [p(STR), p(STR), p(STR), p(&[Ty::Number])],
+        replace
+    ),
+    def!(
+        "replace_all",
+        "replace_all(string, string, string) string",
+        "Replaces every occurrence.",
+        [p(STR), p(STR), p(STR)],
+        |a, _| Ok(Value::String(s(a, 0).replace(s(a, 1), s(a, 2))))
+    ),
+    def!(
+        "to_upper",
+        "to_upper(string) string",
+        "Upper-cases the string.",
+        [p(STR)],
+        |a, _| Ok(Value::String(map_case(s(a, 0), true)))
+    ),
+    def!(
+        "to_lower",
+        "to_lower(string) string",
+        "Lower-cases the string.",
+        [p(STR)],
+        |a, _| Ok(Value::String(map_case(s(a, 0), false)))
+    ),
+    def!(
+        "trim",
+        "trim(string, string) string",
+        "Trims characters of the second string from both ends.",
+        [p(STR), p(STR)],
+        |a, _| {
+            let cut = s(a, 1);
+            Ok(Value::String(
+                s(a, 0).trim_matches(|c| cut.contains(c)).to_string(),
+            ))
+        }
+    ),
+    def!(
+        "trim_prefix",
+        "trim_prefix(string, string) string",
+        "Removes the prefix if present.",
+        [p(STR), p(STR)],
+        |a, _| Ok(Value::String(
+            s(a, 0).strip_prefix(s(a, 1)).unwrap_or(s(a, 0)).to_string()
+        ))
+    ),
+    def!(
+        "split",
+        "split(string, string) array[string]",
+        "Splits the string at each separator.",
+        [p(STR), p(STR)],
+        split
+    ),
+    def!(
+        "truncate",
+        "truncate(string, number) string",
+        "The first n characters.",
+        [p(STR), p(&[Ty::Number])],
+        truncate
+    ),
 ];
 
 /// Go's `strings.Replace`: n < 0 replaces all, an empty `old` inserts between characters.
@@ -48,8 +114,16 @@ fn replace(a: &[Arg<'_>], _: &mut Interp<'_>) -> Result<Value, Error> {
 fn map_case(x: &str, upper: bool) -> String {
     x.chars()
         .map(|c| {
-            let mut m: Vec<char> = if upper { c.to_uppercase().collect() } else { c.to_lowercase().collect() };
-            if m.len() == 1 { m.pop().unwrap_or(c) } else { c }
+            let mut m: Vec<char> = if upper {
+                c.to_uppercase().collect()
+            } else {
+                c.to_lowercase().collect()
+            };
+            if m.len() == 1 {
+                m.pop().unwrap_or(c)
+            } else {
+                c
+            }
         })
         .collect()
 }
@@ -60,7 +134,10 @@ fn equal_fold(x: &str, y: &str) -> bool {
         let l: Vec<char> = c.to_lowercase().collect();
         if l.len() == 1 { l[0] } else { c }
     };
-    x.chars().count() == y.chars().count() && x.chars().zip(y.chars()).all(|(p, q)| p == q || fold(p) == fold(q))
+    x.chars().count() == y.chars().count()
+        && x.chars()
+            .zip(y.chars())
+            .all(|(p, q)| p == q || fold(p) == fold(q))
 }
 
 /// Go's `strings.Split`: an empty separator splits into characters.
@@ -69,7 +146,9 @@ fn split(a: &[Arg<'_>], _: &mut Interp<'_>) -> Result<Value, Error> {
     let parts: Vec<Value> = if sep.is_empty() {
         src.chars().map(|c| Value::String(c.to_string())).collect()
     } else {
-        src.split(sep).map(|p| Value::String(p.to_string())).collect()
+        src.split(sep)
+            .map(|p| Value::String(p.to_string()))
+            .collect()
     };
     Ok(Value::Array(parts))
 }
@@ -110,6 +189,9 @@ mod tests {
             ("truncate('hé', `5`)", json!("hé")),
             ("truncate('hello', `-1`)", json!("")),
         ]);
-        check_err(&[("compare('a', `1`)", "invalid type"), ("split('a')", "arity")]);
+        check_err(&[
+            ("compare('a', `1`)", "invalid type"),
+            ("split('a')", "arity"),
+        ]);
     }
 }
