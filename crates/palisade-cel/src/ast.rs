@@ -1,5 +1,7 @@
 //! Syntax tree produced by the parser, with macros already expanded.
 
+use std::sync::Arc;
+
 use crate::value::Value;
 
 /// An expression node and the byte offset it starts at (for error positions).
@@ -44,13 +46,14 @@ pub(crate) enum ExprKind {
     /// `operand.field`, or `operand.?field` when `optional`.
     Select {
         operand: Box<Expr>,
-        field: String,
+        /// Shared so each evaluation can build the map key without allocating.
+        field: Arc<str>,
         optional: bool,
     },
     /// `has(operand.field)`.
     Has {
         operand: Box<Expr>,
-        field: String,
+        field: Arc<str>,
     },
     /// `operand[index]`, or `operand[?index]` when `optional`.
     Index {

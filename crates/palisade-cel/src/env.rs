@@ -168,6 +168,13 @@ impl Program {
         &self.ty
     }
 
+    /// Static worst-case cost when every list, map and string in the input has
+    /// `assumed_size` elements. Compare it with [`PER_CALL_LIMIT`] at load time to reject
+    /// expressions whose cost explodes with input size (e.g. nested comprehensions).
+    pub fn estimated_cost(&self, assumed_size: u64) -> u64 {
+        crate::estimate::estimate(&self.expr, assumed_size)
+    }
+
     /// Evaluates the program.
     pub fn eval(&self, act: &Activation) -> Result<Value, EvalError> {
         self.eval_with_cost(act).0

@@ -14,6 +14,7 @@ mod ast;
 mod checker;
 mod env;
 mod error;
+mod estimate;
 mod eval;
 mod json;
 mod lexer;

@@ -302,7 +302,7 @@ impl Parser {
                     t.off,
                     ExprKind::Select {
                         operand: Box::new(e),
-                        field: name,
+                        field: name.into(),
                         optional,
                     },
                 );

@@ -100,9 +100,7 @@ impl<'a> Interp<'a> {
                 select(&v, field, *optional)
             }
             ExprKind::Has { operand, field } => match self.eval(operand)? {
-                Value::Map(m) => Ok(Value::Bool(
-                    m.contains_key(&Key::String(field.as_str().into())),
-                )),
+                Value::Map(m) => Ok(Value::Bool(m.contains_key(&Key::String(field.clone())))),
                 v => err(format!(
                     "invalid type for field selection: '{}'",
                     v.type_name()
@@ -336,9 +334,9 @@ fn unary(op: UnOp, v: &Value) -> Result<Value, RtError> {
 }
 
 /// Field selection, including optional selection and selection through an optional value.
-pub(crate) fn select(v: &Value, field: &str, optional: bool) -> Result<Value, RtError> {
+pub(crate) fn select(v: &Value, field: &Arc<str>, optional: bool) -> Result<Value, RtError> {
     match v {
-        Value::Map(m) => match m.get(&Key::String(field.into())) {
+        Value::Map(m) => match m.get(&Key::String(field.clone())) {
             Some(x) if optional => Ok(Value::some(x.clone())),
             Some(x) => Ok(x.clone()),
             None if optional => Ok(Value::none()),
