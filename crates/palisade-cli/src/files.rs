@@ -1,0 +1,162 @@
+//! Reading policies, resources and CLI files from paths (files, directories, `-` for stdin).
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use palisade_api::load::{LoadError, Located, PolicyDocument, load_policy_documents, parse_values};
+use palisade_api::{Policy, PolicyException};
+use palisade_engine::{CompiledPolicy, Exception, compile};
+use serde_json::Value;
+
+/// Policies and exceptions loaded from some paths.
+#[derive(Default)]
+pub struct Loaded {
+    /// Compiled classic policies.
+    pub policies: Vec<CompiledPolicy>,
+    /// Exceptions.
+    pub exceptions: Vec<Exception>,
+    /// Documents of other policy kinds, with their file (not evaluated yet).
+    pub unsupported: Vec<(String, String, String)>,
+}
+
+/// Every file under `path` with a YAML or JSON extension (or `path` itself if a file).
+pub fn expand(path: &Path) -> Result<Vec<PathBuf>> {
+    if path.as_os_str() == "-" {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let meta = fs::metadata(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    if meta.is_file() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut out = Vec::new();
+    let mut stack = vec![path.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let mut entries: Vec<PathBuf> = fs::read_dir(&dir)
+            .with_context(|| format!("{}: cannot list directory", dir.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        entries.sort();
+        for p in entries {
+            if p.is_dir() {
+                stack.push(p);
+            } else if matches!(
+                p.extension().and_then(|e| e.to_str()),
+                Some("yaml" | "yml" | "json")
+            ) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Reads a file, or stdin for `-`.
+pub fn read(path: &Path) -> Result<String> {
+    if path.as_os_str() == "-" {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .context("reading stdin")?;
+        return Ok(s);
+    }
+    fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))
+}
+
+/// Loads and compiles the policies and exceptions found under `paths`.
+pub fn load_policies(paths: &[PathBuf]) -> std::result::Result<Loaded, LoadError> {
+    let mut loaded = Loaded::default();
+    for path in paths {
+        let files = expand(path)
+            .map_err(|e| LoadError::file(&path.display().to_string(), e.to_string()))?;
+        for file in files {
+            let name = file.display().to_string();
+            let text = read(&file).map_err(|e| LoadError::file(&name, e.to_string()))?;
+            for doc in load_policy_documents(&name, &text)? {
+                add(&mut loaded, doc)?;
+            }
+        }
+    }
+    Ok(loaded)
+}
+
+fn add(loaded: &mut Loaded, doc: Located<PolicyDocument>) -> std::result::Result<(), LoadError> {
+    match doc.value {
+        PolicyDocument::Policy(p) => loaded
+            .policies
+            .push(compile_located(*p, &doc.file, doc.line)?),
+        PolicyDocument::Exception(e) => loaded.exceptions.push(Exception { exception: *e }),
+        PolicyDocument::Other {
+            api_version, kind, ..
+        } => loaded.unsupported.push((doc.file, api_version, kind)),
+    }
+    Ok(())
+}
+
+fn compile_located(
+    p: Policy,
+    file: &str,
+    line: usize,
+) -> std::result::Result<CompiledPolicy, LoadError> {
+    let name = p.metadata.name.clone();
+    compile(p).map_err(|e| LoadError {
+        file: file.to_string(),
+        line: Some(line),
+        path: Some(e.path),
+        message: format!("policy {name}: {}", e.message),
+    })
+}
+
+/// Loads exceptions from separate paths.
+pub fn load_exceptions(paths: &[PathBuf]) -> std::result::Result<Vec<Exception>, LoadError> {
+    let loaded = load_policies(paths)?;
+    let _: Option<PolicyException> = None;
+    Ok(loaded.exceptions)
+}
+
+/// Loads every document under `paths` as a resource.
+pub fn load_resources(paths: &[PathBuf]) -> Result<Vec<Value>> {
+    let mut out = Vec::new();
+    for path in paths {
+        for file in expand(path)? {
+            let name = file.display().to_string();
+            let text = read(&file)?;
+            let docs: Vec<Located<Value>> =
+                parse_values(&name, &text).map_err(anyhow::Error::msg)?;
+            for d in docs {
+                flatten_lists(d.value, &mut out);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A `kind: List` holds its resources under `items`.
+fn flatten_lists(v: Value, out: &mut Vec<Value>) {
+    if v.get("kind")
+        .and_then(Value::as_str)
+        .is_some_and(|k| k.ends_with("List"))
+        && let Some(Value::Array(items)) = v.get("items")
+    {
+        for item in items.clone() {
+            flatten_lists(item, out);
+        }
+        return;
+    }
+    if v.is_object() {
+        out.push(v);
+    }
+}
+
+/// Reads one YAML document from a file (values, user info).
+pub fn read_one(path: &Path) -> Result<Value> {
+    let name = path.display().to_string();
+    let text = read(path)?;
+    let docs = parse_values(&name, &text).map_err(anyhow::Error::msg)?;
+    match docs.into_iter().next() {
+        Some(d) => Ok(d.value),
+        None => bail!("{name}: empty document"),
+    }
+}
