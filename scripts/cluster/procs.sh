@@ -21,9 +21,10 @@ start_component() {
     # shellcheck disable=SC2016 # $$ is expanded by the inner shell, on purpose
     setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$RUN_DIR/$name.pid" \
         "$K8S_BIN_DIR/$name" "$@" </dev/null >"$LOG_DIR/$name.log" 2>&1 8>&- 9>&- &
+    # Done once the pid file names the exec'd binary, not the wrapper shell.
     local i
     for ((i = 0; i < 50; i++)); do
-        [[ -s "$RUN_DIR/$name.pid" ]] && return 0
+        component_pid "$name" >/dev/null && return 0
         sleep 0.1
     done
     die "$name did not start (see $LOG_DIR/$name.log)"
