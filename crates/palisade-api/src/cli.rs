@@ -123,7 +123,11 @@ pub struct TestResult {
     #[serde(default)]
     pub resources: Vec<String>,
     /// Expected patched resource file.
-    #[serde(default, alias = "patchedResource", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        alias = "patchedResource",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub patched_resources: Option<String>,
     /// Expected generated resource file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -186,7 +190,11 @@ pub struct ValuesSpec {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub policies: Vec<PolicyValues>,
     /// Namespace labels for namespaceSelector matching.
-    #[serde(default, rename = "namespaceSelector", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        rename = "namespaceSelector",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub namespace_selectors: Vec<NamespaceLabels>,
     /// Namespace objects (labels and annotations).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -313,18 +321,51 @@ pub fn canonicalize_keys(value: &mut Value, known: &[&str]) {
 
 /// Canonical top-level field names of a Test document.
 pub const TEST_FIELDS: &[&str] = &[
-    "apiVersion", "kind", "metadata", "name", "policies", "resources", "jsonPayload",
-    "jsonPayloads", "envoyPayloads", "httpPayloads", "targetResources", "variables",
-    "paramResources", "userinfo", "results", "checks", "values", "exceptions", "context",
-    "clusterResources", "apiCallResponses",
+    "apiVersion",
+    "kind",
+    "metadata",
+    "name",
+    "policies",
+    "resources",
+    "jsonPayload",
+    "jsonPayloads",
+    "envoyPayloads",
+    "httpPayloads",
+    "targetResources",
+    "variables",
+    "paramResources",
+    "userinfo",
+    "results",
+    "checks",
+    "values",
+    "exceptions",
+    "context",
+    "clusterResources",
+    "apiCallResponses",
 ];
 
 /// Canonical field names of a test result.
 pub const RESULT_FIELDS: &[&str] = &[
-    "policy", "rule", "result", "kind", "resources", "patchedResources", "patchedResource",
-    "generatedResource", "cloneSourceResource", "operation", "status", "resource", "namespace",
-    "isValidatingAdmissionPolicy", "isMutatingAdmissionPolicy", "isValidatingPolicy",
-    "isMutatingPolicy", "isGeneratingPolicy", "isImageValidatingPolicy", "isDeletingPolicy",
+    "policy",
+    "rule",
+    "result",
+    "kind",
+    "resources",
+    "patchedResources",
+    "patchedResource",
+    "generatedResource",
+    "cloneSourceResource",
+    "operation",
+    "status",
+    "resource",
+    "namespace",
+    "isValidatingAdmissionPolicy",
+    "isMutatingAdmissionPolicy",
+    "isValidatingPolicy",
+    "isMutatingPolicy",
+    "isGeneratingPolicy",
+    "isImageValidatingPolicy",
+    "isDeletingPolicy",
 ];
 
 #[cfg(test)]
@@ -333,7 +374,8 @@ mod tests {
 
     #[test]
     fn keys_are_matched_case_insensitively() {
-        let mut v = serde_json::json!({"UserInfo": "u.yaml", "Policies": ["p.yaml"], "kind": "Test"});
+        let mut v =
+            serde_json::json!({"UserInfo": "u.yaml", "Policies": ["p.yaml"], "kind": "Test"});
         canonicalize_keys(&mut v, TEST_FIELDS);
         let t: Test = serde_json::from_value(v).unwrap();
         assert_eq!(t.userinfo.as_deref(), Some("u.yaml"));

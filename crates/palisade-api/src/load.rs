@@ -38,7 +38,12 @@ impl fmt::Display for LoadError {
 impl LoadError {
     /// An error about a whole file.
     pub fn file(file: &str, message: impl Into<String>) -> Self {
-        LoadError { file: file.to_string(), line: None, path: None, message: message.into() }
+        LoadError {
+            file: file.to_string(),
+            line: None,
+            path: None,
+            message: message.into(),
+        }
     }
 }
 
@@ -76,7 +81,11 @@ pub fn parse_values(file: &str, src: &str) -> Result<Vec<Located<Value>>, LoadEr
     let docs = parse(file, src, false)?;
     Ok(docs
         .into_iter()
-        .map(|d| Located { value: d.value, file: file.to_string(), line: d.line })
+        .map(|d| Located {
+            value: d.value,
+            file: file.to_string(),
+            line: d.line,
+        })
         .collect())
 }
 
@@ -98,16 +107,30 @@ pub fn load_policy_documents(
             ("kyverno.io", "PolicyException") => {
                 PolicyDocument::Exception(Box::new(decode(file, &doc)?))
             }
-            _ => PolicyDocument::Other { api_version, kind, value: doc.value },
+            _ => PolicyDocument::Other {
+                api_version,
+                kind,
+                value: doc.value,
+            },
         };
-        out.push(Located { value, file: file.to_string(), line });
+        out.push(Located {
+            value,
+            file: file.to_string(),
+            line,
+        });
     }
     Ok(out)
 }
 
 /// The apiVersion and kind of a document (empty strings when absent).
 pub fn type_meta(value: &Value) -> (String, String) {
-    let get = |k: &str| value.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+    let get = |k: &str| {
+        value
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
     (get("apiVersion"), get("kind"))
 }
 
@@ -131,7 +154,9 @@ pub fn decode_value<T: DeserializeOwned>(
         {
             segments.push(PathSegment::Key(field));
         }
-        let line = doc.and_then(|d| d.positions.as_ref()).and_then(|p| p.lookup(&segments));
+        let line = doc
+            .and_then(|d| d.positions.as_ref())
+            .and_then(|p| p.lookup(&segments));
         LoadError {
             file: file.to_string(),
             line: line.map(|l| l.line).or(doc.map(|d| d.line)),
@@ -142,7 +167,10 @@ pub fn decode_value<T: DeserializeOwned>(
 }
 
 fn parse(file: &str, src: &str, positions: bool) -> Result<Vec<YamlDocument>, LoadError> {
-    let opts = Options { positions, ..Options::default() };
+    let opts = Options {
+        positions,
+        ..Options::default()
+    };
     palisade_yaml::parse_documents(src, &opts).map_err(|e| LoadError {
         file: file.to_string(),
         line: Some(e.line),
@@ -202,20 +230,28 @@ spec:
         let err = load_policy_documents("p.yaml", POLICY).unwrap_err();
         assert_eq!(err.path.as_deref(), Some("spec.rules[1].validate.patern"));
         assert_eq!(err.line, Some(21));
-        assert!(err.to_string().starts_with("p.yaml:21: spec.rules[1].validate.patern: unknown field `patern`"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("p.yaml:21: spec.rules[1].validate.patern: unknown field `patern`"),
+            "{err}"
+        );
     }
 
     #[test]
     fn valid_policy_loads() {
         let fixed = POLICY.replace("patern", "pattern");
         let docs = load_policy_documents("p.yaml", &fixed).unwrap();
-        let PolicyDocument::Policy(p) = &docs[0].value else { panic!("not a policy") };
+        let PolicyDocument::Policy(p) = &docs[0].value else {
+            panic!("not a policy")
+        };
         assert_eq!(p.spec.rules.len(), 2);
     }
 
     #[test]
     fn other_documents_pass_through() {
-        let docs = load_policy_documents("x.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\n").unwrap();
+        let docs =
+            load_policy_documents("x.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\n")
+                .unwrap();
         assert!(matches!(&docs[0].value, PolicyDocument::Other { kind, .. } if kind == "Pod"));
     }
 }

@@ -8,22 +8,37 @@ use serde_json::{Value, json};
 /// The annotation that selects the controllers.
 pub const ANNOTATION: &str = "pod-policies.kyverno.io/autogen-controllers";
 
-const DEFAULT_CONTROLLERS: &[&str] =
-    &["DaemonSet", "Deployment", "Job", "StatefulSet", "ReplicaSet", "ReplicationController"];
+const DEFAULT_CONTROLLERS: &[&str] = &[
+    "DaemonSet",
+    "Deployment",
+    "Job",
+    "StatefulSet",
+    "ReplicaSet",
+    "ReplicationController",
+];
 
 /// The controllers autogen applies to for this policy, CronJob included when selected.
 pub fn controllers(policy: &Policy) -> Vec<String> {
     if !can_autogen(policy) {
         return Vec::new();
     }
-    match policy.metadata.annotations.get(ANNOTATION).map(String::as_str) {
+    match policy
+        .metadata
+        .annotations
+        .get(ANNOTATION)
+        .map(String::as_str)
+    {
         None | Some("all") => {
             let mut all: Vec<String> = DEFAULT_CONTROLLERS.iter().map(|s| s.to_string()).collect();
             all.push("CronJob".to_string());
             all
         }
         Some("none") | Some("") => Vec::new(),
-        Some(list) => list.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
+        Some(list) => list
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect(),
     }
 }
 
@@ -37,7 +52,10 @@ fn can_autogen(policy: &Policy) -> bool {
         }
         if let Some(m) = &rule.mutate {
             let json_patch = m.patches_json6902.as_ref().is_some_and(|p| !p.is_empty())
-                || m.foreach.iter().flatten().any(|f| f.patches_json6902.as_ref().is_some_and(|p| !p.is_empty()));
+                || m.foreach
+                    .iter()
+                    .flatten()
+                    .any(|f| f.patches_json6902.as_ref().is_some_and(|p| !p.is_empty()));
             if json_patch {
                 return false;
             }
@@ -70,7 +88,10 @@ fn descriptions(m: &MatchResources) -> Vec<&ResourceDescription> {
 }
 
 fn kinds_of(m: &MatchResources) -> Vec<String> {
-    descriptions(m).into_iter().flat_map(|d| d.kinds.clone().unwrap_or_default()).collect()
+    descriptions(m)
+        .into_iter()
+        .flat_map(|d| d.kinds.clone().unwrap_or_default())
+        .collect()
 }
 
 /// The rules autogen adds for `rule`, given the selected controllers.
@@ -86,14 +107,28 @@ pub fn generate(rule: &Rule, controllers: &[String]) -> Vec<Rule> {
         return Vec::new();
     }
     let mut out = Vec::new();
-    let plain: Vec<String> = controllers.iter().filter(|c| *c != "CronJob").cloned().collect();
+    let plain: Vec<String> = controllers
+        .iter()
+        .filter(|c| *c != "CronJob")
+        .cloned()
+        .collect();
     if !plain.is_empty()
-        && let Some(r) = transform(rule, &format!("autogen-{}", rule.name), &plain, Target::Template)
+        && let Some(r) = transform(
+            rule,
+            &format!("autogen-{}", rule.name),
+            &plain,
+            Target::Template,
+        )
     {
         out.push(r);
     }
     if controllers.iter().any(|c| c == "CronJob")
-        && let Some(r) = transform(rule, &format!("autogen-cronjob-{}", rule.name), &["CronJob".to_string()], Target::CronJob)
+        && let Some(r) = transform(
+            rule,
+            &format!("autogen-cronjob-{}", rule.name),
+            &["CronJob".to_string()],
+            Target::CronJob,
+        )
     {
         out.push(r);
     }
@@ -158,7 +193,10 @@ fn transform(rule: &Rule, name: &str, kinds: &[String], target: Target) -> Optio
 
 fn replace_pod_kinds(m: &mut MatchResources, kinds: &[String]) {
     let fix = |d: &mut ResourceDescription| {
-        if d.kinds.as_ref().is_some_and(|k| k.iter().any(|k| k == "Pod")) {
+        if d.kinds
+            .as_ref()
+            .is_some_and(|k| k.iter().any(|k| k == "Pod"))
+        {
             d.kinds = Some(kinds.to_vec());
         }
     };
@@ -175,10 +213,8 @@ fn replace_pod_kinds(m: &mut MatchResources, kinds: &[String]) {
 
 fn rewrite_strings(v: &mut Value, prefix: &str) {
     match v {
-        Value::String(s) => {
-            if s.contains("request.object") || s.contains("request.oldObject") {
-                *s = rewrite(s, prefix);
-            }
+        Value::String(s) if s.contains("request.object") || s.contains("request.oldObject") => {
+            *s = rewrite(s, prefix);
         }
         Value::Array(items) => items.iter_mut().for_each(|i| rewrite_strings(i, prefix)),
         Value::Object(map) => map.values_mut().for_each(|i| rewrite_strings(i, prefix)),
@@ -206,7 +242,11 @@ fn replace_token(s: &str, from: &str, to: &str) -> String {
     while let Some(i) = rest.find(from) {
         let after = &rest[i + from.len()..];
         out.push_str(&rest[..i]);
-        if after.chars().next().is_some_and(|c| c.is_alphanumeric() || c == '_') {
+        if after
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_alphanumeric() || c == '_')
+        {
             out.push_str(from);
         } else {
             out.push_str(to);
@@ -247,10 +287,20 @@ mod tests {
         assert_eq!(rules[0].name, "autogen-check");
         assert_eq!(rules[1].name, "autogen-cronjob-check");
         let v = rules[0].validate.as_ref().unwrap();
-        assert_eq!(v.pattern, Some(json!({"spec": {"template": {"spec": {"hostPID": "false"}}}})));
+        assert_eq!(
+            v.pattern,
+            Some(json!({"spec": {"template": {"spec": {"hostPID": "false"}}}}))
+        );
         let pre = serde_json::to_string(&rules[1].preconditions).unwrap();
-        assert!(pre.contains("request.object.spec.jobTemplate.spec.template.metadata.name"), "{pre}");
-        let kinds = rules[1].match_.any.as_ref().unwrap()[0].resources.kinds.clone().unwrap();
+        assert!(
+            pre.contains("request.object.spec.jobTemplate.spec.template.metadata.name"),
+            "{pre}"
+        );
+        let kinds = rules[1].match_.any.as_ref().unwrap()[0]
+            .resources
+            .kinds
+            .clone()
+            .unwrap();
         assert_eq!(kinds, vec!["CronJob"]);
     }
 
@@ -260,19 +310,34 @@ mod tests {
         let p = pod_policy(json!({ANNOTATION: "Deployment"}));
         let rules = generate(&p.spec.rules[0], &controllers(&p));
         assert_eq!(rules.len(), 1);
-        assert_eq!(rules[0].match_.any.as_ref().unwrap()[0].resources.kinds.clone().unwrap(), vec!["Deployment"]);
+        assert_eq!(
+            rules[0].match_.any.as_ref().unwrap()[0]
+                .resources
+                .kinds
+                .clone()
+                .unwrap(),
+            vec!["Deployment"]
+        );
     }
 
     #[test]
     fn name_filters_disable_autogen() {
         let mut p = pod_policy(json!({}));
-        p.spec.rules[0].match_.any.as_mut().unwrap()[0].resources.names = Some(vec!["x".into()]);
+        p.spec.rules[0].match_.any.as_mut().unwrap()[0]
+            .resources
+            .names = Some(vec!["x".into()]);
         assert!(controllers(&p).is_empty());
     }
 
     #[test]
     fn token_replacement_respects_boundaries() {
-        assert_eq!(rewrite("request.object.spec.containers", "spec.template"), "request.object.spec.template.spec.containers");
-        assert_eq!(rewrite("request.object.specs", "spec.template"), "request.object.specs");
+        assert_eq!(
+            rewrite("request.object.spec.containers", "spec.template"),
+            "request.object.spec.template.spec.containers"
+        );
+        assert_eq!(
+            rewrite("request.object.specs", "spec.template"),
+            "request.object.specs"
+        );
     }
 }

@@ -6,7 +6,10 @@ use crate::operators::Operator;
 use crate::variables::{Resolver, VarError, substitute_all};
 
 /// Whether the conditions hold, and the messages of the conditions that decided it.
-pub fn evaluate(conditions: &AnyAllConditions, r: &Resolver<'_>) -> Result<(bool, String), VarError> {
+pub fn evaluate(
+    conditions: &AnyAllConditions,
+    r: &Resolver<'_>,
+) -> Result<(bool, String), VarError> {
     let mut false_messages = Vec::new();
     let mut any_ok = true;
     if let Some(any) = &conditions.any {
@@ -31,7 +34,11 @@ pub fn evaluate(conditions: &AnyAllConditions, r: &Resolver<'_>) -> Result<(bool
         }
     }
     let holds = any_ok && all_ok;
-    let message = if holds { String::new() } else { false_messages.join("; ") };
+    let message = if holds {
+        String::new()
+    } else {
+        false_messages.join("; ")
+    };
     Ok((holds, message))
 }
 
@@ -45,7 +52,11 @@ fn one(c: &Condition, r: &Resolver<'_>) -> Result<(bool, Option<String>), VarErr
     let message = match &c.message {
         Some(m) if !m.is_empty() => {
             let resolved = crate::variables::substitute_string(m, r, "message").ok();
-            Some(resolved.and_then(|v| v.as_str().map(str::to_string)).unwrap_or_else(|| m.clone()))
+            Some(
+                resolved
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_else(|| m.clone()),
+            )
         }
         _ => None,
     };

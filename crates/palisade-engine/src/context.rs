@@ -50,7 +50,11 @@ impl EvalContext {
             .and_then(|r| r.get("operation"))
             .and_then(Value::as_str)
             == Some("DELETE");
-        EvalContext { root: Value::Object(root), undo: Vec::new(), deleting }
+        EvalContext {
+            root: Value::Object(root),
+            undo: Vec::new(),
+            deleting,
+        }
     }
 
     /// The whole document.
@@ -71,7 +75,9 @@ impl EvalContext {
     /// Undoes every `set` made after `checkpoint`.
     pub fn restore(&mut self, checkpoint: usize) {
         while self.undo.len() > checkpoint {
-            let Some((key, old)) = self.undo.pop() else { break };
+            let Some((key, old)) = self.undo.pop() else {
+                break;
+            };
             if let Value::Object(map) = &mut self.root {
                 match old {
                     Some(v) => {
@@ -91,13 +97,17 @@ impl EvalContext {
         let mut parts = name.split('.');
         let Some(top) = parts.next() else { return };
         let rest: Vec<&str> = parts.collect();
-        let Value::Object(map) = &mut self.root else { return };
+        let Value::Object(map) = &mut self.root else {
+            return;
+        };
         self.undo.push((top.to_string(), map.get(top).cloned()));
         if rest.is_empty() {
             map.insert(top.to_string(), value);
             return;
         }
-        let mut cursor = map.entry(top.to_string()).or_insert_with(|| Value::Object(Map::new()));
+        let mut cursor = map
+            .entry(top.to_string())
+            .or_insert_with(|| Value::Object(Map::new()));
         for (i, part) in rest.iter().enumerate() {
             if !cursor.is_object() {
                 *cursor = Value::Object(Map::new());
@@ -107,22 +117,39 @@ impl EvalContext {
                 m.insert((*part).to_string(), value);
                 return;
             }
-            cursor = m.entry((*part).to_string()).or_insert_with(|| Value::Object(Map::new()));
+            cursor = m
+                .entry((*part).to_string())
+                .or_insert_with(|| Value::Object(Map::new()));
         }
     }
 
     /// Evaluates a JMESPath expression against the context.
-    pub fn query(&self, cache: &ExprCache, expr: &str, clock: &jp::Clock) -> Result<Value, VarError> {
+    pub fn query(
+        &self,
+        cache: &ExprCache,
+        expr: &str,
+        clock: &jp::Clock,
+    ) -> Result<Value, VarError> {
         let expr = expr.trim();
         if expr.is_empty() {
-            return Err(VarError::Query { expr: String::new(), message: "invalid query (nil)".into() });
+            return Err(VarError::Query {
+                expr: String::new(),
+                message: "invalid query (nil)".into(),
+            });
         }
-        let compiled = cache
-            .get(expr)
-            .map_err(|message| VarError::Query { expr: expr.to_string(), message })?;
+        let compiled = cache.get(expr).map_err(|message| VarError::Query {
+            expr: expr.to_string(),
+            message,
+        })?;
         jp::search(&compiled, &self.root, clock).map_err(|e| match e {
-            jp::SearchError::NotFound(message) => VarError::NotFound { expr: expr.to_string(), message },
-            jp::SearchError::Other(message) => VarError::Query { expr: expr.to_string(), message },
+            jp::SearchError::NotFound(message) => VarError::NotFound {
+                expr: expr.to_string(),
+                message,
+            },
+            jp::SearchError::Other(message) => VarError::Query {
+                expr: expr.to_string(),
+                message,
+            },
         })
     }
 }

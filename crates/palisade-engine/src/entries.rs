@@ -32,7 +32,12 @@ impl Loader<'_> {
     }
 
     fn resolve(&self, ctx: &EvalContext, v: &Value) -> Result<Value, String> {
-        let r = Resolver { ctx, cache: self.cache, clock: self.clock, mode: Mode::Strict };
+        let r = Resolver {
+            ctx,
+            cache: self.cache,
+            clock: self.clock,
+            mode: Mode::Strict,
+        };
         substitute_all(v, &r).map_err(|e| e.to_string())
     }
 
@@ -54,17 +59,26 @@ impl Loader<'_> {
     fn load_one(&self, ctx: &EvalContext, entry: &ContextEntry) -> Result<Option<Value>, String> {
         let name = &entry.name;
         if let Some(var) = &entry.variable {
-            let default = var.default.as_ref().map(|d| self.resolve(ctx, d)).transpose()
-                .map_err(|e| format!("failed to substitute variables in context entry {name}: {e}"))?;
+            let default = var
+                .default
+                .as_ref()
+                .map(|d| self.resolve(ctx, d))
+                .transpose()
+                .map_err(|e| {
+                    format!("failed to substitute variables in context entry {name}: {e}")
+                })?;
             let mut output = default.clone();
             if let Some(value) = &var.value {
-                let value = self.resolve(ctx, value)
-                    .map_err(|e| format!("failed to substitute variables in context entry {name}: {e}"))?;
+                let value = self.resolve(ctx, value).map_err(|e| {
+                    format!("failed to substitute variables in context entry {name}: {e}")
+                })?;
                 match var.jmes_path.as_deref().filter(|p| !p.is_empty()) {
                     Some(path) => match self.apply_jmespath(ctx, path, &value) {
                         Ok(v) => output = Some(v),
                         Err(e) if default.is_none() => {
-                            return Err(format!("failed to apply jmespath {path} to variable {name}: {e}"));
+                            return Err(format!(
+                                "failed to apply jmespath {path} to variable {name}: {e}"
+                            ));
                         }
                         Err(_) => {}
                     },
@@ -76,7 +90,9 @@ impl Loader<'_> {
                 match r {
                     Ok(v) => output = Some(v),
                     Err(e) if default.is_none() => {
-                        return Err(format!("failed to apply jmespath {path} to variable {name}: {e}"));
+                        return Err(format!(
+                            "failed to apply jmespath {path} to variable {name}: {e}"
+                        ));
                     }
                     Err(_) => {}
                 }
@@ -94,7 +110,9 @@ impl Loader<'_> {
             return match self.source.config_map(&ns, &cm_name) {
                 Lookup::Found(v) => Ok(Some(v)),
                 Lookup::Unavailable => Ok(None),
-                Lookup::Failed(e) => Err(format!("failed to retrieve config map {ns}/{cm_name} for context entry {name}: {e}")),
+                Lookup::Failed(e) => Err(format!(
+                    "failed to retrieve config map {ns}/{cm_name} for context entry {name}: {e}"
+                )),
             };
         }
         if let Some(call) = &entry.api_call {
@@ -107,7 +125,10 @@ impl Loader<'_> {
                     None => Ok(Some(data)),
                 },
                 Lookup::Unavailable => Ok(None),
-                Lookup::Failed(e) => Err(format!("failed to load global context entry {} for {name}: {e}", g.name)),
+                Lookup::Failed(e) => Err(format!(
+                    "failed to load global context entry {} for {name}: {e}",
+                    g.name
+                )),
             };
         }
         if let Some(reg) = &entry.image_registry {
@@ -118,7 +139,9 @@ impl Loader<'_> {
                     None => Ok(Some(data)),
                 },
                 Lookup::Unavailable => Ok(None),
-                Lookup::Failed(e) => Err(format!("failed to fetch image data for {reference} (context entry {name}): {e}")),
+                Lookup::Failed(e) => Err(format!(
+                    "failed to fetch image data for {reference} (context entry {name}): {e}"
+                )),
             };
         }
         Ok(None)
@@ -135,7 +158,11 @@ impl Loader<'_> {
         let (url, external) = match (&call.url_path, &call.service) {
             (_, Some(svc)) => (self.resolve_str(ctx, &svc.url)?, true),
             (Some(path), None) => (self.resolve_str(ctx, path)?, false),
-            (None, None) => return Err(format!("context entry {name}: apiCall needs urlPath or service")),
+            (None, None) => {
+                return Err(format!(
+                    "context entry {name}: apiCall needs urlPath or service"
+                ));
+            }
         };
         let body = match &call.data {
             Some(items) if method == "POST" => {
@@ -147,14 +174,21 @@ impl Loader<'_> {
             }
             _ => None,
         };
-        let request = ApiCallRequest { method, url: url.clone(), body, external };
+        let request = ApiCallRequest {
+            method,
+            url: url.clone(),
+            body,
+            external,
+        };
         let data = match self.source.api_call(&request) {
             Lookup::Found(v) => v,
             Lookup::Unavailable => return Ok(None),
             Lookup::Failed(e) => {
                 return match &call.default {
                     Some(d) => self.resolve(ctx, d).map(Some),
-                    None => Err(format!("failed to load context entry {name} from {url}: {e}")),
+                    None => Err(format!(
+                        "failed to load context entry {name} from {url}: {e}"
+                    )),
                 };
             }
         };
@@ -163,7 +197,9 @@ impl Loader<'_> {
                 Ok(v) => Ok(Some(v)),
                 Err(e) => match &call.default {
                     Some(d) => self.resolve(ctx, d).map(Some),
-                    None => Err(format!("failed to apply JMESPath {p} to the response of {url} for {name}: {e}")),
+                    None => Err(format!(
+                        "failed to apply JMESPath {p} to the response of {url} for {name}: {e}"
+                    )),
                 },
             },
             None => Ok(Some(data)),

@@ -39,7 +39,12 @@ impl Exception {
         match &self.exception.spec.conditions {
             None => true,
             Some(c) => {
-                let lenient = Resolver { ctx, cache: r.cache, clock: r.clock, mode: Mode::Lenient };
+                let lenient = Resolver {
+                    ctx,
+                    cache: r.cache,
+                    clock: r.clock,
+                    mode: Mode::Lenient,
+                };
                 conditions::evaluate(&c.to_any_all(), &lenient).is_ok_and(|(holds, _)| holds)
             }
         }
@@ -47,6 +52,10 @@ impl Exception {
 
     /// True when the exception carries podSecurity exemptions.
     pub fn has_pod_security(&self) -> bool {
-        self.exception.spec.pod_security.as_ref().is_some_and(|p| !p.is_empty())
+        self.exception
+            .spec
+            .pod_security
+            .as_ref()
+            .is_some_and(|p| !p.is_empty())
     }
 }

@@ -91,28 +91,47 @@ impl Engine {
         };
         let mut rules = Vec::new();
         for rule in &policy.rules {
-            let Some(validation) = &rule.validate else { continue };
-            if rule_matches(&rule.match_, rule.exclude.as_ref(), policy.namespace(), &input).is_err() {
+            let Some(validation) = &rule.validate else {
+                continue;
+            };
+            if rule_matches(
+                &rule.match_,
+                rule.exclude.as_ref(),
+                policy.namespace(),
+                &input,
+            )
+            .is_err()
+            {
                 continue;
             }
             let checkpoint = ctx.checkpoint();
             for (k, v) in inputs.source.rule_values(&name, &rule.name) {
                 ctx.set(&k, v);
             }
-            let r = variables::Resolver { ctx, cache: &policy.cache, clock: &self.clock, mode: variables::Mode::Lenient };
+            let r = variables::Resolver {
+                ctx,
+                cache: &policy.cache,
+                clock: &self.clock,
+                mode: variables::Mode::Lenient,
+            };
             let matched: Vec<&Exception> = inputs
                 .exceptions
                 .iter()
                 .filter(|e| e.covers(&name, &rule.name) && e.applies(&input, ctx, &r))
                 .collect();
-            let all_pss = !matched.is_empty() && validation.pod_security.is_some() && matched.iter().all(|e| e.has_pod_security());
+            let all_pss = !matched.is_empty()
+                && validation.pod_security.is_some()
+                && matched.iter().all(|e| e.has_pod_security());
             let mut response = if !matched.is_empty() && !all_pss {
                 let keys: Vec<String> = matched.iter().map(|e| e.key()).collect();
                 let mut resp = RuleResponse::new(
                     &rule.name,
                     RuleType::Validation,
                     RuleStatus::Skip,
-                    format!("rule is skipped due to policy exceptions {}", keys.join(", ")),
+                    format!(
+                        "rule is skipped due to policy exceptions {}",
+                        keys.join(", ")
+                    ),
                 );
                 resp.exceptions = keys;
                 resp
@@ -134,25 +153,41 @@ impl Engine {
             };
             ctx.restore(checkpoint);
             response.failure_action = Some(failure_action(policy, rule, request));
-            response.properties = rule.report_properties.clone().unwrap_or_default().into_iter().collect();
+            response.properties = rule
+                .report_properties
+                .clone()
+                .unwrap_or_default()
+                .into_iter()
+                .collect();
             let applied = matches!(response.status, RuleStatus::Pass | RuleStatus::Fail);
             rules.push(response);
             if applied && policy.apply_one() {
                 break;
             }
         }
-        PolicyResponse { policy: name, rules }
+        PolicyResponse {
+            policy: name,
+            rules,
+        }
     }
 }
 
 /// The failure action for `rule` on this request's namespace, after overrides.
-fn failure_action(policy: &CompiledPolicy, rule: &palisade_api::Rule, request: &Request) -> FailureAction {
+fn failure_action(
+    policy: &CompiledPolicy,
+    rule: &palisade_api::Rule,
+    request: &Request,
+) -> FailureAction {
     let base = policy.failure_action(rule);
     let overrides = rule
         .validate
         .as_ref()
         .and_then(|v| v.failure_action_overrides.as_ref())
-        .or(policy.policy.spec.validation_failure_action_overrides.as_ref());
+        .or(policy
+            .policy
+            .spec
+            .validation_failure_action_overrides
+            .as_ref());
     let ns = matching::namespace_of(request.resource());
     for o in overrides.into_iter().flatten() {
         if override_applies(o, ns, request) {
@@ -163,9 +198,15 @@ fn failure_action(policy: &CompiledPolicy, rule: &palisade_api::Rule, request: &
 }
 
 fn override_applies(o: &FailureActionOverride, ns: &str, request: &Request) -> bool {
-    let by_name = o.namespaces.as_ref().is_some_and(|list| list.iter().any(|p| palisade_primitives::wildcard::matches(p, ns)));
+    let by_name = o.namespaces.as_ref().is_some_and(|list| {
+        list.iter()
+            .any(|p| palisade_primitives::wildcard::matches(p, ns))
+    });
     let by_label = o.namespace_selector.as_ref().is_some_and(|sel| {
-        request.namespace_labels.as_ref().is_some_and(|labels| matching::selector_matches(sel, labels))
+        request
+            .namespace_labels
+            .as_ref()
+            .is_some_and(|labels| matching::selector_matches(sel, labels))
     });
     by_name || by_label
 }
@@ -175,5 +216,13 @@ pub fn validate_resource(policy: &CompiledPolicy, resource: Value) -> PolicyResp
     let engine = Engine::default();
     let request = Request::create(resource);
     let mut ctx = request.context();
-    engine.validate(policy, &request, &mut ctx, &Inputs { source: &NoContext, exceptions: &[] })
+    engine.validate(
+        policy,
+        &request,
+        &mut ctx,
+        &Inputs {
+            source: &NoContext,
+            exceptions: &[],
+        },
+    )
 }

@@ -41,7 +41,11 @@ impl CompiledPolicy {
 
     /// The namespace a namespaced Policy is confined to.
     pub fn namespace(&self) -> Option<&str> {
-        if self.policy.is_namespaced() { self.policy.metadata.namespace.as_deref() } else { None }
+        if self.policy.is_namespaced() {
+            self.policy.metadata.namespace.as_deref()
+        } else {
+            None
+        }
     }
 
     /// The failure action of a validate rule before namespace overrides.
@@ -71,7 +75,10 @@ pub fn compile(policy: Policy) -> Result<CompiledPolicy, CompileError> {
     for (i, rule) in policy.spec.rules.iter().enumerate() {
         let path = format!("spec.rules[{i}]");
         if !names.insert(rule.name.as_str()) {
-            return Err(err(format!("{path}.name"), format!("duplicate rule name {:?}", rule.name)));
+            return Err(err(
+                format!("{path}.name"),
+                format!("duplicate rule name {:?}", rule.name),
+            ));
         }
         check_rule(rule, &path, &cache)?;
     }
@@ -80,11 +87,18 @@ pub fn compile(policy: Policy) -> Result<CompiledPolicy, CompileError> {
     for rule in &policy.spec.rules {
         rules.extend(autogen::generate(rule, &controllers));
     }
-    Ok(CompiledPolicy { policy: Arc::new(policy), rules, cache })
+    Ok(CompiledPolicy {
+        policy: Arc::new(policy),
+        rules,
+        cache,
+    })
 }
 
 fn err(path: String, message: impl Into<String>) -> CompileError {
-    CompileError { path, message: message.into() }
+    CompileError {
+        path,
+        message: message.into(),
+    }
 }
 
 fn check_rule(rule: &Rule, path: &str, cache: &ExprCache) -> Result<(), CompileError> {
@@ -92,7 +106,10 @@ fn check_rule(rule: &Rule, path: &str, cache: &ExprCache) -> Result<(), CompileE
         return Err(err(format!("{path}.name"), "a rule needs a name"));
     }
     if rule.name.len() > 63 {
-        return Err(err(format!("{path}.name"), "a rule name must be at most 63 characters"));
+        return Err(err(
+            format!("{path}.name"),
+            "a rule name must be at most 63 characters",
+        ));
     }
     let kinds = [
         rule.validate.is_some(),
@@ -102,11 +119,24 @@ fn check_rule(rule: &Rule, path: &str, cache: &ExprCache) -> Result<(), CompileE
     ];
     match kinds.iter().filter(|k| **k).count() {
         1 => {}
-        0 => return Err(err(path.to_string(), "a rule needs one of validate, mutate, generate or verifyImages")),
-        _ => return Err(err(path.to_string(), "a rule can have only one of validate, mutate, generate or verifyImages")),
+        0 => {
+            return Err(err(
+                path.to_string(),
+                "a rule needs one of validate, mutate, generate or verifyImages",
+            ));
+        }
+        _ => {
+            return Err(err(
+                path.to_string(),
+                "a rule can have only one of validate, mutate, generate or verifyImages",
+            ));
+        }
     }
     if rule.match_.is_empty() {
-        return Err(err(format!("{path}.match"), "match cannot be empty: set resources, any or all"));
+        return Err(err(
+            format!("{path}.match"),
+            "match cannot be empty: set resources, any or all",
+        ));
     }
     check_selectors(&rule.match_, &format!("{path}.match"))?;
     if let Some(e) = &rule.exclude {
@@ -128,17 +158,31 @@ fn check_rule(rule: &Rule, path: &str, cache: &ExprCache) -> Result<(), CompileE
             entry.global_reference.is_some(),
         ];
         if sources.iter().filter(|s| **s).count() != 1 {
-            return Err(err(p, "a context entry needs exactly one of configMap, apiCall, imageRegistry, variable or globalReference"));
+            return Err(err(
+                p,
+                "a context entry needs exactly one of configMap, apiCall, imageRegistry, variable or globalReference",
+            ));
         }
         let jmes = entry
             .variable
             .as_ref()
             .and_then(|v| v.jmes_path.as_deref())
             .or(entry.api_call.as_ref().and_then(|a| a.jmes_path.as_deref()))
-            .or(entry.global_reference.as_ref().and_then(|g| g.jmes_path.as_deref()))
-            .or(entry.image_registry.as_ref().and_then(|g| g.jmes_path.as_deref()));
+            .or(entry
+                .global_reference
+                .as_ref()
+                .and_then(|g| g.jmes_path.as_deref()))
+            .or(entry
+                .image_registry
+                .as_ref()
+                .and_then(|g| g.jmes_path.as_deref()));
         if let Some(expr) = jmes.filter(|e| !e.contains("{{")) {
-            cache.get(expr).map_err(|m| err(format!("{p}.jmesPath"), format!("invalid JMESPath {expr:?}: {m}")))?;
+            cache.get(expr).map_err(|m| {
+                err(
+                    format!("{p}.jmesPath"),
+                    format!("invalid JMESPath {expr:?}: {m}"),
+                )
+            })?;
         }
     }
     // Every `{{ }}` expression in the rule must parse.
@@ -147,14 +191,27 @@ fn check_rule(rule: &Rule, path: &str, cache: &ExprCache) -> Result<(), CompileE
 }
 
 fn check_selectors(m: &palisade_api::MatchResources, path: &str) -> Result<(), CompileError> {
-    let filters = m.legacy_filter().into_iter().chain(m.any.iter().flatten().cloned()).chain(m.all.iter().flatten().cloned());
+    let filters = m
+        .legacy_filter()
+        .into_iter()
+        .chain(m.any.iter().flatten().cloned())
+        .chain(m.all.iter().flatten().cloned());
     for f in filters {
-        for sel in f.resources.selector.iter().chain(f.resources.namespace_selector.iter()) {
-            validate_selector(sel).map_err(|m| err(path.to_string(), format!("invalid label selector: {m}")))?;
+        for sel in f
+            .resources
+            .selector
+            .iter()
+            .chain(f.resources.namespace_selector.iter())
+        {
+            validate_selector(sel)
+                .map_err(|m| err(path.to_string(), format!("invalid label selector: {m}")))?;
         }
         for op in f.resources.operations.iter().flatten() {
             if !matches!(op.as_str(), "CREATE" | "UPDATE" | "DELETE" | "CONNECT") {
-                return Err(err(path.to_string(), format!("invalid operation {op:?}: expected CREATE, UPDATE, DELETE or CONNECT")));
+                return Err(err(
+                    path.to_string(),
+                    format!("invalid operation {op:?}: expected CREATE, UPDATE, DELETE or CONNECT"),
+                ));
             }
         }
     }
@@ -169,14 +226,31 @@ fn check_conditions(c: &Conditions, path: &str) -> Result<(), CompileError> {
     let _: Option<AnyAllConditions> = None;
     for (name, list) in blocks {
         for (i, cond) in list.into_iter().flatten().enumerate() {
-            let p = if any_all { format!("{path}.{name}[{i}]") } else { format!("{path}[{i}]") };
+            let p = if any_all {
+                format!("{path}.{name}[{i}]")
+            } else {
+                format!("{path}[{i}]")
+            };
             let Some(op) = Operator::parse(&cond.operator) else {
-                let valid: Vec<&str> = crate::operators::OPERATORS.iter().map(|(_, n, _)| *n).collect();
-                return Err(err(format!("{p}.operator"), format!("unknown operator {:?}; expected one of {}", cond.operator, valid.join(", "))));
+                let valid: Vec<&str> = crate::operators::OPERATORS
+                    .iter()
+                    .map(|(_, n, _)| *n)
+                    .collect();
+                return Err(err(
+                    format!("{p}.operator"),
+                    format!(
+                        "unknown operator {:?}; expected one of {}",
+                        cond.operator,
+                        valid.join(", ")
+                    ),
+                ));
             };
             if matches!(
                 op,
-                Operator::DurationGreaterThan | Operator::DurationGreaterThanOrEquals | Operator::DurationLessThan | Operator::DurationLessThanOrEquals
+                Operator::DurationGreaterThan
+                    | Operator::DurationGreaterThanOrEquals
+                    | Operator::DurationLessThan
+                    | Operator::DurationLessThanOrEquals
             ) && let Value::String(s) = &cond.value
                 && !s.contains("{{")
                 && palisade_primitives::duration::parse_duration(s).is_err()
@@ -198,12 +272,18 @@ fn check_validate(v: &palisade_api::validate::Validation, path: &str) -> Result<
         || v.manifests.is_some()
         || v.assert.is_some();
     if !any {
-        return Err(err(path.to_string(), "validate needs one of pattern, anyPattern, deny, foreach, podSecurity, cel, manifests or assert"));
+        return Err(err(
+            path.to_string(),
+            "validate needs one of pattern, anyPattern, deny, foreach, podSecurity, cel, manifests or assert",
+        ));
     }
     if let Some(ap) = &v.any_pattern
         && !ap.is_array()
     {
-        return Err(err(format!("{path}.anyPattern"), "anyPattern must be a list of patterns"));
+        return Err(err(
+            format!("{path}.anyPattern"),
+            "anyPattern must be a list of patterns",
+        ));
     }
     if let Some(c) = v.deny.as_ref().and_then(|d| d.conditions.as_ref()) {
         check_conditions(c, &format!("{path}.deny.conditions"))?;
@@ -224,7 +304,10 @@ fn check_validate(v: &palisade_api::validate::Validation, path: &str) -> Result<
     Ok(())
 }
 
-fn check_foreach(f: &palisade_api::validate::ForEachValidation, path: &str) -> Result<(), CompileError> {
+fn check_foreach(
+    f: &palisade_api::validate::ForEachValidation,
+    path: &str,
+) -> Result<(), CompileError> {
     if let Some(p) = &f.preconditions {
         check_conditions(p, &format!("{path}.preconditions"))?;
     }
@@ -233,10 +316,18 @@ fn check_foreach(f: &palisade_api::validate::ForEachValidation, path: &str) -> R
     }
     let list = f.list.trim();
     if list.is_empty() {
-        return Err(err(format!("{path}.list"), "foreach needs a list expression"));
+        return Err(err(
+            format!("{path}.list"),
+            "foreach needs a list expression",
+        ));
     }
     if !list.contains("{{") {
-        crate::jp::compile(list).map_err(|m| err(format!("{path}.list"), format!("invalid JMESPath {list:?}: {m}")))?;
+        crate::jp::compile(list).map_err(|m| {
+            err(
+                format!("{path}.list"),
+                format!("invalid JMESPath {list:?}: {m}"),
+            )
+        })?;
     }
     for (i, nested) in f.foreach.iter().flatten().enumerate() {
         check_foreach(nested, &format!("{path}.foreach[{i}]"))?;
@@ -244,7 +335,8 @@ fn check_foreach(f: &palisade_api::validate::ForEachValidation, path: &str) -> R
     Ok(())
 }
 
-static INNERMOST: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"\{\{((?:\{[^{}]*\}|[^{}])*)\}\}").ok());
+static INNERMOST: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"\{\{((?:\{[^{}]*\}|[^{}])*)\}\}").ok());
 
 /// Compiles every innermost `{{ }}` expression found in string values and keys.
 fn check_variables(v: &Value, path: &str, cache: &ExprCache) -> Result<(), CompileError> {
@@ -272,7 +364,9 @@ fn check_string(s: &str, path: &str, cache: &ExprCache) -> Result<(), CompileErr
     if !s.contains("{{") {
         return Ok(());
     }
-    let Some(re) = INNERMOST.as_ref() else { return Ok(()) };
+    let Some(re) = INNERMOST.as_ref() else {
+        return Ok(());
+    };
     for caps in re.captures_iter(s) {
         let whole = caps.get(0).map_or("", |m| m.as_str());
         if let Some(start) = caps.get(0).map(|m| m.start())
@@ -286,9 +380,12 @@ fn check_string(s: &str, path: &str, cache: &ExprCache) -> Result<(), CompileErr
         if expr.is_empty() || s.contains(&format!("{{{{{whole}")) {
             continue;
         }
-        cache
-            .get(expr)
-            .map_err(|m| err(path.to_string(), format!("invalid JMESPath in variable {whole:?}: {m}")))?;
+        cache.get(expr).map_err(|m| {
+            err(
+                path.to_string(),
+                format!("invalid JMESPath in variable {whole:?}: {m}"),
+            )
+        })?;
     }
     Ok(())
 }

@@ -22,12 +22,21 @@ pub fn to_excludes(list: &[PodSecurityExclude]) -> Vec<Exclude> {
 }
 
 /// Evaluates a podSecurity rule on the resource in `ctx`.
-pub fn validate(rule: &Rule, ps: &PodSecurity, env: &EvalEnv<'_>, ctx: &EvalContext) -> RuleResponse {
-    let error = |m: String| RuleResponse::new(&rule.name, RuleType::Validation, RuleStatus::Error, m);
+pub fn validate(
+    rule: &Rule,
+    ps: &PodSecurity,
+    env: &EvalEnv<'_>,
+    ctx: &EvalContext,
+) -> RuleResponse {
+    let error =
+        |m: String| RuleResponse::new(&rule.name, RuleType::Validation, RuleStatus::Error, m);
     let level_text = ps.level.as_deref().unwrap_or("baseline");
     let version_text = ps.version.as_deref().unwrap_or("latest");
-    let (Ok(level), Ok(version)) = (level_text.parse::<Level>(), version_text.parse::<Version>()) else {
-        return error(format!("failed to parse pod security api version {level_text}:{version_text}"));
+    let (Ok(level), Ok(version)) = (level_text.parse::<Level>(), version_text.parse::<Version>())
+    else {
+        return error(format!(
+            "failed to parse pod security api version {level_text}:{version_text}"
+        ));
     };
     let resource = {
         let req = &ctx.root()["request"];
@@ -42,18 +51,27 @@ pub fn validate(rule: &Rule, ps: &PodSecurity, env: &EvalEnv<'_>, ctx: &EvalCont
         Err(e) => return error(format!("Error while getting new resource: {e}")),
     };
     if outcome.allowed {
-        return RuleResponse::new(&rule.name, RuleType::Validation, RuleStatus::Pass, palisade_pss::pass_message(&rule.name));
+        return RuleResponse::new(
+            &rule.name,
+            RuleType::Validation,
+            RuleStatus::Pass,
+            palisade_pss::pass_message(&rule.name),
+        );
     }
     if !env.pss_exceptions.is_empty() {
         let extra = to_excludes(env.pss_exceptions);
-        if let Ok(after) = palisade_pss::apply_exclusions(level, version, resource, outcome.checks.clone(), &extra)
+        if let Ok(after) =
+            palisade_pss::apply_exclusions(level, version, resource, outcome.checks.clone(), &extra)
             && after.allowed
         {
             let mut r = RuleResponse::new(
                 &rule.name,
                 RuleType::Validation,
                 RuleStatus::Skip,
-                format!("rule is skipped due to policy exceptions {}", env.pss_exception_names.join(", ")),
+                format!(
+                    "rule is skipped due to policy exceptions {}",
+                    env.pss_exception_names.join(", ")
+                ),
             );
             r.exceptions = env.pss_exception_names.to_vec();
             return r;

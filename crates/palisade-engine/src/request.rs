@@ -30,7 +30,11 @@ pub struct Request {
 impl Request {
     /// An offline CREATE request for `object`.
     pub fn create(object: Value) -> Self {
-        Request { operation: "CREATE".to_string(), object, ..Request::default() }
+        Request {
+            operation: "CREATE".to_string(),
+            object,
+            ..Request::default()
+        }
     }
 
     /// The resource rules look at: the new object, or the old one when there is none (DELETE).
@@ -53,17 +57,26 @@ impl Request {
         request.insert("operation".into(), Value::String(self.operation.clone()));
         request.insert("object".into(), self.object.clone());
         request.insert("oldObject".into(), self.old_object.clone());
-        request.insert("userInfo".into(), serde_json::to_value(&self.user.user_info).unwrap_or(Value::Null));
+        request.insert(
+            "userInfo".into(),
+            serde_json::to_value(&self.user.user_info).unwrap_or(Value::Null),
+        );
         request.insert("roles".into(), json!(self.user.roles));
         request.insert("clusterRoles".into(), json!(self.user.cluster_roles));
         let mut root = Map::new();
         root.insert("request".into(), Value::Object(request));
         if let Some((ns, name)) = service_account(&self.user.user_info.username) {
             root.insert("serviceAccountName".into(), Value::String(name.to_string()));
-            root.insert("serviceAccountNamespace".into(), Value::String(ns.to_string()));
+            root.insert(
+                "serviceAccountNamespace".into(),
+                Value::String(ns.to_string()),
+            );
         } else {
             root.insert("serviceAccountName".into(), Value::String(String::new()));
-            root.insert("serviceAccountNamespace".into(), Value::String(String::new()));
+            root.insert(
+                "serviceAccountNamespace".into(),
+                Value::String(String::new()),
+            );
         }
         if let Some(images) = images_of(self.resource()) {
             root.insert("images".into(), images);
@@ -73,7 +86,9 @@ impl Request {
 }
 
 fn service_account(username: &str) -> Option<(&str, &str)> {
-    username.strip_prefix("system:serviceaccount:")?.split_once(':')
+    username
+        .strip_prefix("system:serviceaccount:")?
+        .split_once(':')
 }
 
 /// Where the containers of each Pod-bearing kind live.
@@ -81,9 +96,12 @@ pub fn pod_spec_pointer(kind: &str) -> Option<&'static str> {
     match kind {
         "Pod" => Some("/spec"),
         "CronJob" => Some("/spec/jobTemplate/spec/template/spec"),
-        "Deployment" | "DaemonSet" | "StatefulSet" | "ReplicaSet" | "ReplicationController" | "Job" => {
-            Some("/spec/template/spec")
-        }
+        "Deployment"
+        | "DaemonSet"
+        | "StatefulSet"
+        | "ReplicaSet"
+        | "ReplicationController"
+        | "Job" => Some("/spec/template/spec"),
         _ => None,
     }
 }
@@ -96,13 +114,20 @@ pub fn images_of(resource: &Value) -> Option<Value> {
     let cfg = ImageConfig::default();
     let mut out = Map::new();
     for field in ["containers", "initContainers", "ephemeralContainers"] {
-        let Some(list) = spec.get(field).and_then(Value::as_array) else { continue };
+        let Some(list) = spec.get(field).and_then(Value::as_array) else {
+            continue;
+        };
         let mut by_name = Map::new();
         for (i, c) in list.iter().enumerate() {
-            let (Some(name), Some(img)) = (c.get("name").and_then(Value::as_str), c.get("image").and_then(Value::as_str)) else {
+            let (Some(name), Some(img)) = (
+                c.get("name").and_then(Value::as_str),
+                c.get("image").and_then(Value::as_str),
+            ) else {
                 continue;
             };
-            let Ok(info) = image::parse(img, &cfg) else { continue };
+            let Ok(info) = image::parse(img, &cfg) else {
+                continue;
+            };
             let mut entry = Map::new();
             entry.insert("registry".into(), Value::String(info.registry.clone()));
             entry.insert("name".into(), Value::String(info.name.clone()));
@@ -112,8 +137,14 @@ pub fn images_of(resource: &Value) -> Option<Value> {
                 entry.insert("digest".into(), Value::String(info.digest.clone()));
             }
             entry.insert("reference".into(), Value::String(info.reference.clone()));
-            entry.insert("referenceWithTag".into(), Value::String(info.reference_with_tag.clone()));
-            entry.insert("jsonPointer".into(), Value::String(format!("{base}/{field}/{i}/image")));
+            entry.insert(
+                "referenceWithTag".into(),
+                Value::String(info.reference_with_tag.clone()),
+            );
+            entry.insert(
+                "jsonPointer".into(),
+                Value::String(format!("{base}/{field}/{i}/image")),
+            );
             by_name.insert(name.to_string(), Value::Object(entry));
         }
         if !by_name.is_empty() {

@@ -70,7 +70,12 @@ pub struct RuleResponse {
 
 impl RuleResponse {
     /// A response with the given status and message.
-    pub fn new(name: &str, rule_type: RuleType, status: RuleStatus, message: impl Into<String>) -> Self {
+    pub fn new(
+        name: &str,
+        rule_type: RuleType,
+        status: RuleStatus,
+        message: impl Into<String>,
+    ) -> Self {
         RuleResponse {
             name: name.to_string(),
             rule_type,

@@ -49,7 +49,10 @@ pub fn go_sprint(v: &Value) -> String {
             format!("[{}]", inner.join(" "))
         }
         Value::Object(map) => {
-            let inner: Vec<String> = map.iter().map(|(k, v)| format!("{k}:{}", go_sprint(v))).collect();
+            let inner: Vec<String> = map
+                .iter()
+                .map(|(k, v)| format!("{k}:{}", go_sprint(v)))
+                .collect();
             format!("map[{}]", inner.join(" "))
         }
     }

@@ -17,18 +17,32 @@ pub struct Gvk {
 impl Gvk {
     /// Reads `apiVersion` and `kind` of an object.
     pub fn of(resource: &Value) -> Gvk {
-        let api_version = resource.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
-        let kind = resource.get("kind").and_then(Value::as_str).unwrap_or_default();
+        let api_version = resource
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let kind = resource
+            .get("kind")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         let (group, version) = match api_version.rsplit_once('/') {
             Some((g, v)) => (g.to_string(), v.to_string()),
             None => (String::new(), api_version.to_string()),
         };
-        Gvk { group, version, kind: kind.to_string() }
+        Gvk {
+            group,
+            version,
+            kind: kind.to_string(),
+        }
     }
 
     /// `group/version` or `version`.
     pub fn api_version(&self) -> String {
-        if self.group.is_empty() { self.version.clone() } else { format!("{}/{}", self.group, self.version) }
+        if self.group.is_empty() {
+            self.version.clone()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
     }
 }
 
@@ -58,7 +72,10 @@ pub fn kind_matches(kinds: &[String], gvk: &Gvk, subresource: &str, allow_epheme
             && wildcard::matches(version, &gvk.version)
             && wildcard::matches(kind, &gvk.kind);
         // A Pod selector also covers its ephemeralcontainers subresource.
-        let ephemeral = allow_ephemeral && gvk.kind == "Pod" && sub.is_empty() && subresource == "ephemeralcontainers";
+        let ephemeral = allow_ephemeral
+            && gvk.kind == "Pod"
+            && sub.is_empty()
+            && subresource == "ephemeralcontainers";
         gvk_ok && (wildcard::matches(sub, subresource) || ephemeral)
     })
 }

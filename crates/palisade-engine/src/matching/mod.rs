@@ -65,9 +65,15 @@ fn matches_block(m: &MatchResources, input: &MatchInput<'_>) -> Result<(), Strin
         }
         return Err("not all resources matched".to_string());
     }
-    let Some(filter) = m.legacy_filter() else { return Err("match cannot be empty".to_string()) };
+    let Some(filter) = m.legacy_filter() else {
+        return Err("match cannot be empty".to_string());
+    };
     let errors = filter_errors(&filter, input);
-    if errors.is_empty() { Ok(()) } else { Err(errors.join("; ")) }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors.join("; "))
+    }
 }
 
 fn excluded_by(e: &MatchResources, input: &MatchInput<'_>) -> Result<(), String> {
@@ -79,12 +85,16 @@ fn excluded_by(e: &MatchResources, input: &MatchInput<'_>) -> Result<(), String>
     }
     if let Some(all) = e.all.as_ref().filter(|a| !a.is_empty()) {
         if all.iter().all(|f| filter_errors(f, input).is_empty()) {
-            return Err("resource excluded since the combination of all criteria exclude it".to_string());
+            return Err(
+                "resource excluded since the combination of all criteria exclude it".to_string(),
+            );
         }
         return Ok(());
     }
     match e.legacy_filter() {
-        Some(filter) if filter_errors(&filter, input).is_empty() => Err("resource excluded".to_string()),
+        Some(filter) if filter_errors(&filter, input).is_empty() => {
+            Err("resource excluded".to_string())
+        }
         _ => Ok(()),
     }
 }
@@ -119,7 +129,11 @@ fn description_errors(d: &ResourceDescription, input: &MatchInput<'_>) -> Vec<St
         errors.push("none of the names match".to_string());
     }
     if let Some(namespaces) = d.namespaces.as_ref().filter(|n| !n.is_empty()) {
-        let ns = if input.gvk.kind == "Namespace" { name_of(resource) } else { namespace_of(resource) };
+        let ns = if input.gvk.kind == "Namespace" {
+            name_of(resource)
+        } else {
+            namespace_of(resource)
+        };
         if !namespaces.iter().any(|n| wildcard::matches(n, ns)) {
             errors.push("namespace does not match".to_string());
         }
@@ -150,7 +164,9 @@ fn description_errors(d: &ResourceDescription, input: &MatchInput<'_>) -> Vec<St
 }
 
 fn annotations_match(expected: &BTreeMap<String, String>, resource: &Value) -> bool {
-    let actual = resource.pointer("/metadata/annotations").and_then(Value::as_object);
+    let actual = resource
+        .pointer("/metadata/annotations")
+        .and_then(Value::as_object);
     expected.iter().all(|(k, v)| {
         actual.is_some_and(|a| {
             a.iter().any(|(ak, av)| {
@@ -162,16 +178,25 @@ fn annotations_match(expected: &BTreeMap<String, String>, resource: &Value) -> b
 
 /// `metadata.name`, or `metadata.generateName` when the name is empty.
 pub fn name_of(resource: &Value) -> &str {
-    let name = resource.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
+    let name = resource
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     if name.is_empty() {
-        return resource.pointer("/metadata/generateName").and_then(Value::as_str).unwrap_or_default();
+        return resource
+            .pointer("/metadata/generateName")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
     }
     name
 }
 
 /// `metadata.namespace`, or "".
 pub fn namespace_of(resource: &Value) -> &str {
-    resource.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or_default()
+    resource
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
 }
 
 /// `metadata.labels` as a string map (non-string values are ignored).
@@ -179,7 +204,11 @@ pub fn labels_of(resource: &Value) -> BTreeMap<String, String> {
     resource
         .pointer("/metadata/labels")
         .and_then(Value::as_object)
-        .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect())
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
         .unwrap_or_default()
 }
 

@@ -37,10 +37,16 @@ pub fn validate_selector(selector: &LabelSelector) -> Result<(), String> {
     for req in selector.match_expressions.iter().flatten() {
         match req.operator.as_str() {
             "In" | "NotIn" if req.values.is_empty() => {
-                return Err(format!("values: must be specified when `operator` is '{}'", req.operator));
+                return Err(format!(
+                    "values: must be specified when `operator` is '{}'",
+                    req.operator
+                ));
             }
             "Exists" | "DoesNotExist" if !req.values.is_empty() => {
-                return Err(format!("values: may not be specified when `operator` is '{}'", req.operator));
+                return Err(format!(
+                    "values: may not be specified when `operator` is '{}'",
+                    req.operator
+                ));
             }
             "In" | "NotIn" | "Exists" | "DoesNotExist" => {}
             other => return Err(format!("{other:?} is not a valid label selector operator")),

@@ -5,8 +5,20 @@ use serde_json::{Value, json};
 
 use super::*;
 
-fn input_for<'a>(resource: &'a Value, gvk: &'a Gvk, request: &'a RequestInfo, ns: Option<&'a BTreeMap<String, String>>) -> MatchInput<'a> {
-    MatchInput { resource, gvk, subresource: "", operation: "CREATE", namespace_labels: ns, request }
+fn input_for<'a>(
+    resource: &'a Value,
+    gvk: &'a Gvk,
+    request: &'a RequestInfo,
+    ns: Option<&'a BTreeMap<String, String>>,
+) -> MatchInput<'a> {
+    MatchInput {
+        resource,
+        gvk,
+        subresource: "",
+        operation: "CREATE",
+        namespace_labels: ns,
+        request,
+    }
 }
 
 fn matches(block: Value, exclude: Option<Value>, resource: &Value) -> bool {
@@ -16,7 +28,13 @@ fn matches(block: Value, exclude: Option<Value>, resource: &Value) -> bool {
     let request = RequestInfo::default();
     let mut labels = BTreeMap::new();
     labels.insert("env".to_string(), "prod".to_string());
-    rule_matches(&m, e.as_ref(), None, &input_for(resource, &gvk, &request, Some(&labels))).is_ok()
+    rule_matches(
+        &m,
+        e.as_ref(),
+        None,
+        &input_for(resource, &gvk, &request, Some(&labels)),
+    )
+    .is_ok()
 }
 
 fn pod() -> Value {
@@ -39,7 +57,15 @@ fn kinds() {
         (json!(["*"]), deploy, true),
         (json!(["Pod/exec"]), pod(), false),
     ] {
-        assert_eq!(matches(json!({"any": [{"resources": {"kinds": kinds}}]}), None, &resource), want, "{kinds}");
+        assert_eq!(
+            matches(
+                json!({"any": [{"resources": {"kinds": kinds}}]}),
+                None,
+                &resource
+            ),
+            want,
+            "{kinds}"
+        );
     }
 }
 
@@ -50,26 +76,53 @@ fn names_namespaces_selectors() {
         (json!({"kinds": ["Pod"], "names": ["web-??"]}), false),
         (json!({"kinds": ["Pod"], "name": "web*"}), true),
         (json!({"kinds": ["Pod"], "namespaces": ["team-*"]}), true),
-        (json!({"kinds": ["Pod"], "namespaces": ["kube-system"]}), false),
-        (json!({"kinds": ["Pod"], "selector": {"matchLabels": {"app": "web"}}}), true),
-        (json!({"kinds": ["Pod"], "selector": {"matchLabels": {"app": "w*"}}}), true),
-        (json!({"kinds": ["Pod"], "selector": {"matchLabels": {"*": "*"}}}), true),
-        (json!({"kinds": ["Pod"], "selector": {"matchExpressions": [{"key": "app", "operator": "NotIn", "values": ["web"]}]}}), false),
-        (json!({"kinds": ["Pod"], "namespaceSelector": {"matchLabels": {"env": "prod"}}}), true),
-        (json!({"kinds": ["Pod"], "namespaceSelector": {"matchLabels": {"env": "dev"}}}), false),
+        (
+            json!({"kinds": ["Pod"], "namespaces": ["kube-system"]}),
+            false,
+        ),
+        (
+            json!({"kinds": ["Pod"], "selector": {"matchLabels": {"app": "web"}}}),
+            true,
+        ),
+        (
+            json!({"kinds": ["Pod"], "selector": {"matchLabels": {"app": "w*"}}}),
+            true,
+        ),
+        (
+            json!({"kinds": ["Pod"], "selector": {"matchLabels": {"*": "*"}}}),
+            true,
+        ),
+        (
+            json!({"kinds": ["Pod"], "selector": {"matchExpressions": [{"key": "app", "operator": "NotIn", "values": ["web"]}]}}),
+            false,
+        ),
+        (
+            json!({"kinds": ["Pod"], "namespaceSelector": {"matchLabels": {"env": "prod"}}}),
+            true,
+        ),
+        (
+            json!({"kinds": ["Pod"], "namespaceSelector": {"matchLabels": {"env": "dev"}}}),
+            false,
+        ),
         (json!({"kinds": ["Pod"], "annotations": {"a/*": "c"}}), true),
         (json!({"kinds": ["Pod"], "operations": ["UPDATE"]}), false),
     ];
     for (resources, want) in cases {
-        assert_eq!(matches(json!({"any": [{"resources": resources}]}), None, &pod()), want, "{resources}");
+        assert_eq!(
+            matches(json!({"any": [{"resources": resources}]}), None, &pod()),
+            want,
+            "{resources}"
+        );
     }
 }
 
 #[test]
 fn any_all_and_exclude() {
-    let any = json!({"any": [{"resources": {"kinds": ["Service"]}}, {"resources": {"kinds": ["Pod"]}}]});
+    let any =
+        json!({"any": [{"resources": {"kinds": ["Service"]}}, {"resources": {"kinds": ["Pod"]}}]});
     assert!(matches(any.clone(), None, &pod()));
-    let all = json!({"all": [{"resources": {"kinds": ["Service"]}}, {"resources": {"kinds": ["Pod"]}}]});
+    let all =
+        json!({"all": [{"resources": {"kinds": ["Service"]}}, {"resources": {"kinds": ["Pod"]}}]});
     assert!(!matches(all, None, &pod()));
     let exclude_any = json!({"any": [{"resources": {"namespaces": ["team-a"]}}]});
     assert!(!matches(any.clone(), Some(exclude_any), &pod()));
@@ -82,8 +135,10 @@ fn any_all_and_exclude() {
 
 #[test]
 fn subjects_and_roles() {
-    let m: MatchResources = serde_json::from_value(json!({"any": [{"resources": {"kinds": ["Pod"]},
-        "subjects": [{"kind": "ServiceAccount", "name": "builder", "namespace": "ci"}]}]})).unwrap();
+    let m: MatchResources =
+        serde_json::from_value(json!({"any": [{"resources": {"kinds": ["Pod"]},
+        "subjects": [{"kind": "ServiceAccount", "name": "builder", "namespace": "ci"}]}]}))
+        .unwrap();
     let resource = pod();
     let gvk = Gvk::of(&resource);
     let mut request = RequestInfo::default();
@@ -91,17 +146,45 @@ fn subjects_and_roles() {
     assert!(rule_matches(&m, None, None, &input_for(&resource, &gvk, &request, None)).is_ok());
     request.user_info.username = "alice".into();
     assert!(rule_matches(&m, None, None, &input_for(&resource, &gvk, &request, None)).is_err());
-    let roles: MatchResources = serde_json::from_value(json!({"any": [{"resources": {"kinds": ["Pod"]}, "clusterRoles": ["cluster-admin"]}]})).unwrap();
+    let roles: MatchResources = serde_json::from_value(
+        json!({"any": [{"resources": {"kinds": ["Pod"]}, "clusterRoles": ["cluster-admin"]}]}),
+    )
+    .unwrap();
     request.cluster_roles = vec!["cluster-admin".into()];
-    assert!(rule_matches(&roles, None, None, &input_for(&resource, &gvk, &request, None)).is_ok());
+    assert!(
+        rule_matches(
+            &roles,
+            None,
+            None,
+            &input_for(&resource, &gvk, &request, None)
+        )
+        .is_ok()
+    );
 }
 
 #[test]
 fn namespaced_policy_only_matches_its_namespace() {
-    let m: MatchResources = serde_json::from_value(json!({"any": [{"resources": {"kinds": ["Pod"]}}]})).unwrap();
+    let m: MatchResources =
+        serde_json::from_value(json!({"any": [{"resources": {"kinds": ["Pod"]}}]})).unwrap();
     let resource = pod();
     let gvk = Gvk::of(&resource);
     let request = RequestInfo::default();
-    assert!(rule_matches(&m, None, Some("team-a"), &input_for(&resource, &gvk, &request, None)).is_ok());
-    assert!(rule_matches(&m, None, Some("team-b"), &input_for(&resource, &gvk, &request, None)).is_err());
+    assert!(
+        rule_matches(
+            &m,
+            None,
+            Some("team-a"),
+            &input_for(&resource, &gvk, &request, None)
+        )
+        .is_ok()
+    );
+    assert!(
+        rule_matches(
+            &m,
+            None,
+            Some("team-b"),
+            &input_for(&resource, &gvk, &request, None)
+        )
+        .is_err()
+    );
 }

@@ -28,17 +28,21 @@ pub fn errors(filter: &ResourceFilter, request: &RequestInfo) -> Vec<String> {
     if let Some(roles) = filter.cluster_roles.as_ref().filter(|r| !r.is_empty())
         && !any_matches(roles, &request.cluster_roles)
     {
-        errors.push("user info does not match clustersRoles for the given conditionBlock".to_string());
+        errors.push(
+            "user info does not match clustersRoles for the given conditionBlock".to_string(),
+        );
     }
     if let Some(subjects) = filter.subjects.as_ref().filter(|s| !s.is_empty()) {
         let user = &request.user_info;
         let hit = subjects.iter().any(|s| match s.kind.as_str() {
-            "ServiceAccount" => user.username.len() > SA_PREFIX.len()
-                && user.username.starts_with(SA_PREFIX)
-                && wildcard::matches(
-                    &format!("{}:{}", s.namespace.as_deref().unwrap_or_default(), s.name),
-                    &user.username[SA_PREFIX.len()..],
-                ),
+            "ServiceAccount" => {
+                user.username.len() > SA_PREFIX.len()
+                    && user.username.starts_with(SA_PREFIX)
+                    && wildcard::matches(
+                        &format!("{}:{}", s.namespace.as_deref().unwrap_or_default(), s.name),
+                        &user.username[SA_PREFIX.len()..],
+                    )
+            }
             "User" | "Group" => user
                 .groups
                 .iter()
@@ -47,12 +51,15 @@ pub fn errors(filter: &ResourceFilter, request: &RequestInfo) -> Vec<String> {
             _ => false,
         });
         if !hit {
-            errors.push("user info does not match subject for the given conditionBlock".to_string());
+            errors
+                .push("user info does not match subject for the given conditionBlock".to_string());
         }
     }
     errors
 }
 
 fn any_matches(patterns: &[String], actual: &[String]) -> bool {
-    actual.iter().any(|a| patterns.iter().any(|p| wildcard::matches(p, a)))
+    actual
+        .iter()
+        .any(|a| patterns.iter().any(|p| wildcard::matches(p, a)))
 }

@@ -35,7 +35,7 @@ fn int_equals(key: i64, value: &Value) -> Option<bool> {
     match value {
         Value::Number(_) => match num(value)? {
             Num::Int(v) => Some(v == key),
-            Num::Float(v) => (v.trunc() == v).then(|| v as i64 == key),
+            Num::Float(v) => (v.trunc() == v).then_some(v as i64 == key),
         },
         Value::String(s) => s.parse::<i64>().ok().map(|v| v == key),
         _ => None,
@@ -45,7 +45,7 @@ fn int_equals(key: i64, value: &Value) -> Option<bool> {
 fn float_equals(key: f64, value: &Value) -> Option<bool> {
     match value {
         Value::Number(_) => match num(value)? {
-            Num::Int(v) => (key.trunc() == key).then(|| key as i64 == v),
+            Num::Int(v) => (key.trunc() == key).then_some(key as i64 == v),
             Num::Float(v) => Some(v == key),
         },
         Value::String(s) => s.parse::<f64>().ok().map(|v| v == key),
@@ -61,5 +61,7 @@ fn string_equals(key: &str, value: &Value) -> Option<bool> {
     if let (Ok(k), Value::String(v)) = (Quantity::parse(key), value) {
         return Some(Quantity::parse(v).is_ok_and(|v| k.cmp_value(&v).is_eq()));
     }
-    value.as_str().map(|pattern| wildcard::matches(pattern, key))
+    value
+        .as_str()
+        .map(|pattern| wildcard::matches(pattern, key))
 }

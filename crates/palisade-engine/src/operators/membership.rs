@@ -38,8 +38,10 @@ fn value_strings(value: &Value) -> Option<Values> {
             if let Ok(v) = serde_json::from_str::<Value>(s) {
                 // A JSON document that is not a list of strings is a type error in Kyverno.
                 let Value::Array(items) = v else { return None };
-                let strings: Option<Vec<String>> =
-                    items.iter().map(|i| i.as_str().map(str::to_string)).collect();
+                let strings: Option<Vec<String>> = items
+                    .iter()
+                    .map(|i| i.as_str().map(str::to_string))
+                    .collect();
                 return strings.map(Values::List);
             }
             Some(Values::List(vec![s.clone()]))
@@ -49,7 +51,10 @@ fn value_strings(value: &Value) -> Option<Values> {
 }
 
 fn in_range(key: &str, range: &str) -> bool {
-    pattern::validate(&Value::String(key.to_string()), &Value::String(range.to_string()))
+    pattern::validate(
+        &Value::String(key.to_string()),
+        &Value::String(range.to_string()),
+    )
 }
 
 fn contains(values: &Values, key: &str) -> bool {
@@ -62,9 +67,9 @@ fn contains(values: &Values, key: &str) -> bool {
 /// For a single string key, Kyverno first tries the whole value string as a wildcard pattern.
 fn single_key_whole_match(key: &Value, value: &Value) -> bool {
     match (key, value) {
-        (Value::Array(_), Value::String(v)) => {
-            key.as_array().is_some_and(|k| k.len() == 1 && go_sprint(&k[0]) == *v)
-        }
+        (Value::Array(_), Value::String(v)) => key
+            .as_array()
+            .is_some_and(|k| k.len() == 1 && go_sprint(&k[0]) == *v),
         (_, Value::String(v)) => key_strings(key)
             .and_then(|k| k.first().cloned())
             .is_some_and(|k| wildcard::matches(v, &k)),

@@ -49,22 +49,86 @@ pub enum Operator {
 
 /// Every operator with its canonical name and a one-line description, for docs and errors.
 pub const OPERATORS: &[(Operator, &str, &str)] = &[
-    (Operator::Equals, "Equals", "key equals value; strings match with wildcards, quantities and durations by value"),
-    (Operator::NotEquals, "NotEquals", "key does not equal value (false when the types cannot be compared)"),
-    (Operator::In, "In", "deprecated: key, or every element of a key list, is in the value list"),
-    (Operator::NotIn, "NotIn", "deprecated: key, or some element of a key list, is not in the value list"),
-    (Operator::AnyIn, "AnyIn", "at least one key element matches a value element (wildcards both ways, ranges)"),
-    (Operator::AllIn, "AllIn", "every key element matches a value element"),
-    (Operator::AnyNotIn, "AnyNotIn", "at least one key element matches no value element"),
-    (Operator::AllNotIn, "AllNotIn", "no key element matches a value element"),
-    (Operator::GreaterThan, "GreaterThan", "numeric, quantity, duration or semver comparison"),
-    (Operator::GreaterThanOrEquals, "GreaterThanOrEquals", "numeric, quantity, duration or semver comparison"),
-    (Operator::LessThan, "LessThan", "numeric, quantity, duration or semver comparison"),
-    (Operator::LessThanOrEquals, "LessThanOrEquals", "numeric, quantity, duration or semver comparison"),
-    (Operator::DurationGreaterThan, "DurationGreaterThan", "duration comparison; numbers are seconds"),
-    (Operator::DurationGreaterThanOrEquals, "DurationGreaterThanOrEquals", "duration comparison; numbers are seconds"),
-    (Operator::DurationLessThan, "DurationLessThan", "duration comparison; numbers are seconds"),
-    (Operator::DurationLessThanOrEquals, "DurationLessThanOrEquals", "duration comparison; numbers are seconds"),
+    (
+        Operator::Equals,
+        "Equals",
+        "key equals value; strings match with wildcards, quantities and durations by value",
+    ),
+    (
+        Operator::NotEquals,
+        "NotEquals",
+        "key does not equal value (false when the types cannot be compared)",
+    ),
+    (
+        Operator::In,
+        "In",
+        "deprecated: key, or every element of a key list, is in the value list",
+    ),
+    (
+        Operator::NotIn,
+        "NotIn",
+        "deprecated: key, or some element of a key list, is not in the value list",
+    ),
+    (
+        Operator::AnyIn,
+        "AnyIn",
+        "at least one key element matches a value element (wildcards both ways, ranges)",
+    ),
+    (
+        Operator::AllIn,
+        "AllIn",
+        "every key element matches a value element",
+    ),
+    (
+        Operator::AnyNotIn,
+        "AnyNotIn",
+        "at least one key element matches no value element",
+    ),
+    (
+        Operator::AllNotIn,
+        "AllNotIn",
+        "no key element matches a value element",
+    ),
+    (
+        Operator::GreaterThan,
+        "GreaterThan",
+        "numeric, quantity, duration or semver comparison",
+    ),
+    (
+        Operator::GreaterThanOrEquals,
+        "GreaterThanOrEquals",
+        "numeric, quantity, duration or semver comparison",
+    ),
+    (
+        Operator::LessThan,
+        "LessThan",
+        "numeric, quantity, duration or semver comparison",
+    ),
+    (
+        Operator::LessThanOrEquals,
+        "LessThanOrEquals",
+        "numeric, quantity, duration or semver comparison",
+    ),
+    (
+        Operator::DurationGreaterThan,
+        "DurationGreaterThan",
+        "duration comparison; numbers are seconds",
+    ),
+    (
+        Operator::DurationGreaterThanOrEquals,
+        "DurationGreaterThanOrEquals",
+        "duration comparison; numbers are seconds",
+    ),
+    (
+        Operator::DurationLessThan,
+        "DurationLessThan",
+        "duration comparison; numbers are seconds",
+    ),
+    (
+        Operator::DurationLessThanOrEquals,
+        "DurationLessThanOrEquals",
+        "duration comparison; numbers are seconds",
+    ),
 ];
 
 impl Operator {
@@ -76,12 +140,18 @@ impl Operator {
             "notequal" => return Some(Operator::NotEquals),
             _ => {}
         }
-        OPERATORS.iter().find(|(_, n, _)| n.eq_ignore_ascii_case(&lower)).map(|(op, _, _)| *op)
+        OPERATORS
+            .iter()
+            .find(|(_, n, _)| n.eq_ignore_ascii_case(&lower))
+            .map(|(op, _, _)| *op)
     }
 
     /// The canonical name.
     pub fn name(self) -> &'static str {
-        OPERATORS.iter().find(|(op, _, _)| *op == self).map_or("", |(_, n, _)| n)
+        OPERATORS
+            .iter()
+            .find(|(op, _, _)| *op == self)
+            .map_or("", |(_, n, _)| n)
     }
 
     /// Evaluates `key <op> value` on substituted values.
@@ -97,13 +167,23 @@ impl Operator {
             Operator::AnyNotIn => membership::any_not_in(key, value),
             Operator::AllNotIn => membership::all_not_in(key, value),
             Operator::GreaterThan => numeric::compare(key, value).is_some_and(|o| o == Greater),
-            Operator::GreaterThanOrEquals => numeric::compare(key, value).is_some_and(|o| o != Less),
+            Operator::GreaterThanOrEquals => {
+                numeric::compare(key, value).is_some_and(|o| o != Less)
+            }
             Operator::LessThan => numeric::compare(key, value).is_some_and(|o| o == Less),
-            Operator::LessThanOrEquals => numeric::compare(key, value).is_some_and(|o| o != Greater),
-            Operator::DurationGreaterThan => duration::compare(key, value).is_some_and(|o| o == Greater),
-            Operator::DurationGreaterThanOrEquals => duration::compare(key, value).is_some_and(|o| o != Less),
+            Operator::LessThanOrEquals => {
+                numeric::compare(key, value).is_some_and(|o| o != Greater)
+            }
+            Operator::DurationGreaterThan => {
+                duration::compare(key, value).is_some_and(|o| o == Greater)
+            }
+            Operator::DurationGreaterThanOrEquals => {
+                duration::compare(key, value).is_some_and(|o| o != Less)
+            }
             Operator::DurationLessThan => duration::compare(key, value).is_some_and(|o| o == Less),
-            Operator::DurationLessThanOrEquals => duration::compare(key, value).is_some_and(|o| o != Greater),
+            Operator::DurationLessThanOrEquals => {
+                duration::compare(key, value).is_some_and(|o| o != Greater)
+            }
         }
     }
 
@@ -116,8 +196,12 @@ impl Operator {
 /// A key or value read as a Go duration: strings by `time.ParseDuration`, numbers as seconds.
 pub(crate) fn as_duration(v: &Value) -> Option<i128> {
     match v {
-        Value::String(s) => palisade_primitives::duration::parse_duration(s).ok().map(i128::from),
-        Value::Number(n) => n.as_f64().map(|secs| (secs.trunc() as i128) * 1_000_000_000),
+        Value::String(s) => palisade_primitives::duration::parse_duration(s)
+            .ok()
+            .map(i128::from),
+        Value::Number(n) => n
+            .as_f64()
+            .map(|secs| (secs.trunc() as i128) * 1_000_000_000),
         _ => None,
     }
 }

@@ -52,7 +52,12 @@ fn operator_table() {
         ("LessThan", json!("abc"), json!(2), false),
         ("DurationGreaterThan", json!("2h"), json!("1h"), true),
         ("DurationLessThan", json!(30), json!("1m"), true),
-        ("DurationGreaterThanOrEquals", json!("1h"), json!(3600), true),
+        (
+            "DurationGreaterThanOrEquals",
+            json!("1h"),
+            json!(3600),
+            true,
+        ),
     ];
     for (op, key, value, want) in cases {
         let operator = Operator::parse(op).unwrap();

@@ -95,16 +95,28 @@ fn string_pattern(value: &Value, pattern: &str) -> bool {
 }
 
 fn compare_duration(value: &Value, pattern: &str, op: Operator) -> bool {
-    let Ok(p) = duration::parse_duration(pattern) else { return false };
-    let Some(text) = number_as_string(value) else { return false };
-    let Ok(v) = duration::parse_duration(&text) else { return false };
+    let Ok(p) = duration::parse_duration(pattern) else {
+        return false;
+    };
+    let Some(text) = number_as_string(value) else {
+        return false;
+    };
+    let Ok(v) = duration::parse_duration(&text) else {
+        return false;
+    };
     op.holds(v.cmp(&p))
 }
 
 fn compare_quantity(value: &Value, pattern: &str, op: Operator) -> bool {
-    let Ok(p) = Quantity::parse(pattern) else { return false };
-    let Some(text) = number_as_string(value) else { return false };
-    let Ok(v) = Quantity::parse(&text) else { return false };
+    let Ok(p) = Quantity::parse(pattern) else {
+        return false;
+    };
+    let Some(text) = number_as_string(value) else {
+        return false;
+    };
+    let Ok(v) = Quantity::parse(&text) else {
+        return false;
+    };
     op.holds(v.cmp_value(&p))
 }
 

@@ -56,6 +56,10 @@ fn leaf_table() {
         (json!("abc"), json!(">a"), false),
     ];
     for (value, pattern, want) in cases {
-        assert_eq!(validate(value, pattern), *want, "value {value} pattern {pattern}");
+        assert_eq!(
+            validate(value, pattern),
+            *want,
+            "value {value} pattern {pattern}"
+        );
     }
 }

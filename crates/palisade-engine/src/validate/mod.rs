@@ -36,7 +36,12 @@ fn response(v: &Validator<'_>, status: RuleStatus, message: impl Into<String>) -
 }
 
 /// Evaluates the validation parts of a matched rule (everything after match and exceptions).
-pub(crate) fn validate_rule(rule: &Rule, validation: &Validation, env: &EvalEnv<'_>, ctx: &mut EvalContext) -> RuleResponse {
+pub(crate) fn validate_rule(
+    rule: &Rule,
+    validation: &Validation,
+    env: &EvalEnv<'_>,
+    ctx: &mut EvalContext,
+) -> RuleResponse {
     if let Some(ps) = &validation.pod_security {
         return crate::pss::validate(rule, ps, env, ctx);
     }
@@ -72,19 +77,38 @@ pub(crate) fn validate_rule(rule: &Rule, validation: &Validation, env: &EvalEnv<
 }
 
 fn resolver<'a>(env: &'a EvalEnv<'_>, ctx: &'a EvalContext, mode: Mode) -> Resolver<'a> {
-    Resolver { ctx, cache: env.cache, clock: env.clock, mode }
+    Resolver {
+        ctx,
+        cache: env.cache,
+        clock: env.clock,
+        mode,
+    }
 }
 
 fn run(v: &Validator<'_>, env: &EvalEnv<'_>, ctx: &mut EvalContext) -> RuleResponse {
-    let loader = Loader { source: env.source, cache: env.cache, clock: env.clock };
+    let loader = Loader {
+        source: env.source,
+        cache: env.cache,
+        clock: env.clock,
+    };
     if let Err(e) = loader.load(ctx, v.context) {
         return response(v, RuleStatus::Error, format!("failed to load context: {e}"));
     }
     if let Some(pre) = v.preconditions {
         match conditions::evaluate(&pre.to_any_all(), &resolver(env, ctx, Mode::Lenient)) {
-            Err(e) => return response(v, RuleStatus::Error, format!("failed to evaluate preconditions: {e}")),
+            Err(e) => {
+                return response(
+                    v,
+                    RuleStatus::Error,
+                    format!("failed to evaluate preconditions: {e}"),
+                );
+            }
             Ok((false, msg)) => {
-                let text = if msg.is_empty() { "preconditions not met".to_string() } else { format!("preconditions not met; {msg}") };
+                let text = if msg.is_empty() {
+                    "preconditions not met".to_string()
+                } else {
+                    format!("preconditions not met; {msg}")
+                };
                 return response(v, RuleStatus::Skip, text);
             }
             Ok((true, _)) => {}
@@ -99,23 +123,52 @@ fn run(v: &Validator<'_>, env: &EvalEnv<'_>, ctx: &mut EvalContext) -> RuleRespo
     if let Some(foreach) = v.foreach {
         return validate_foreach(v, foreach, env, ctx);
     }
-    response(v, RuleStatus::Error, "invalid validation rule: podSecurity, cel, patterns, or deny expected")
+    response(
+        v,
+        RuleStatus::Error,
+        "invalid validation rule: podSecurity, cel, patterns, or deny expected",
+    )
 }
 
-fn message_text(v: &Validator<'_>, env: &EvalEnv<'_>, ctx: &EvalContext) -> Result<Option<String>, String> {
-    let Some(raw) = v.message.filter(|m| !m.is_empty()) else { return Ok(None) };
+fn message_text(
+    v: &Validator<'_>,
+    env: &EvalEnv<'_>,
+    ctx: &EvalContext,
+) -> Result<Option<String>, String> {
+    let Some(raw) = v.message.filter(|m| !m.is_empty()) else {
+        return Ok(None);
+    };
     match crate::variables::substitute_string(raw, &resolver(env, ctx, Mode::Strict), "message") {
         Ok(Value::String(s)) => Ok(Some(s)),
-        Ok(_) => Ok(Some("the produced message didn't resolve to a string, check your policy definition.".into())),
+        Ok(_) => Ok(Some(
+            "the produced message didn't resolve to a string, check your policy definition.".into(),
+        )),
         Err(e) => Err(e.to_string()),
     }
 }
 
-fn validate_deny(v: &Validator<'_>, deny: &Deny, env: &EvalEnv<'_>, ctx: &EvalContext) -> RuleResponse {
-    let conds = deny.conditions.as_ref().map(Conditions::to_any_all).unwrap_or_default();
+fn validate_deny(
+    v: &Validator<'_>,
+    deny: &Deny,
+    env: &EvalEnv<'_>,
+    ctx: &EvalContext,
+) -> RuleResponse {
+    let conds = deny
+        .conditions
+        .as_ref()
+        .map(Conditions::to_any_all)
+        .unwrap_or_default();
     match conditions::evaluate(&conds, &resolver(env, ctx, Mode::Strict)) {
-        Err(e) => response(v, RuleStatus::Error, format!("failed to check deny conditions: {e}")),
-        Ok((false, _)) => response(v, RuleStatus::Pass, format!("validation rule '{}' passed.", v.rule_name)),
+        Err(e) => response(
+            v,
+            RuleStatus::Error,
+            format!("failed to check deny conditions: {e}"),
+        ),
+        Ok((false, _)) => response(
+            v,
+            RuleStatus::Pass,
+            format!("validation rule '{}' passed.", v.rule_name),
+        ),
         Ok((true, _)) => {
             let msg = match message_text(v, env, ctx) {
                 Ok(Some(m)) => m,
@@ -131,11 +184,23 @@ fn validate_patterns(v: &Validator<'_>, env: &EvalEnv<'_>, ctx: &EvalContext) ->
     let r = resolver(env, ctx, Mode::Strict);
     let pattern = match v.pattern.map(|p| substitute_all(p, &r)).transpose() {
         Ok(p) => p,
-        Err(e) => return response(v, RuleStatus::Error, format!("variable substitution failed: {e}")),
+        Err(e) => {
+            return response(
+                v,
+                RuleStatus::Error,
+                format!("variable substitution failed: {e}"),
+            );
+        }
     };
     let any_pattern = match v.any_pattern.map(|p| substitute_all(p, &r)).transpose() {
         Ok(p) => p,
-        Err(e) => return response(v, RuleStatus::Error, format!("variable substitution failed: {e}")),
+        Err(e) => {
+            return response(
+                v,
+                RuleStatus::Error,
+                format!("variable substitution failed: {e}"),
+            );
+        }
     };
     let resource = match &v.element {
         Some(e) => e,
@@ -143,29 +208,54 @@ fn validate_patterns(v: &Validator<'_>, env: &EvalEnv<'_>, ctx: &EvalContext) ->
     };
     if let Some(pattern) = &pattern {
         return match match_pattern(resource, pattern) {
-            Ok(()) => response(v, RuleStatus::Pass, format!("validation rule '{}' passed.", v.rule_name)),
+            Ok(()) => response(
+                v,
+                RuleStatus::Pass,
+                format!("validation rule '{}' passed.", v.rule_name),
+            ),
             Err(e) => match e.kind {
                 Mismatch::Skip => response(v, RuleStatus::Skip, e.message),
-                Mismatch::Error => response(v, RuleStatus::Error, error_message(v, env, ctx, &e.message, "")),
-                Mismatch::Fail => response(v, RuleStatus::Fail, error_message(v, env, ctx, &e.message, &e.path)),
+                Mismatch::Error => response(
+                    v,
+                    RuleStatus::Error,
+                    error_message(v, env, ctx, &e.message, ""),
+                ),
+                Mismatch::Fail => response(
+                    v,
+                    RuleStatus::Fail,
+                    error_message(v, env, ctx, &e.message, &e.path),
+                ),
             },
         };
     }
     let Some(Value::Array(patterns)) = &any_pattern else {
-        return response(v, RuleStatus::Error, "failed to deserialize anyPattern, expected type array");
+        return response(
+            v,
+            RuleStatus::Error,
+            "failed to deserialize anyPattern, expected type array",
+        );
     };
     let mut failed = Vec::new();
     let mut skipped = Vec::new();
     for (i, p) in patterns.iter().enumerate() {
         match match_pattern(resource, p) {
             Ok(()) => {
-                return response(v, RuleStatus::Pass, format!("validation rule '{}' anyPattern[{i}] passed.", v.rule_name));
+                return response(
+                    v,
+                    RuleStatus::Pass,
+                    format!("validation rule '{}' anyPattern[{i}] passed.", v.rule_name),
+                );
             }
             Err(e) if e.kind == Mismatch::Skip => {
                 skipped.push(format!("rule {}[{i}] skipped: {}", v.rule_name, e.message));
             }
-            Err(e) if e.path.is_empty() => failed.push(format!("rule {}[{i}] failed: {}", v.rule_name, e.message)),
-            Err(e) => failed.push(format!("rule {}[{i}] failed at path {}", v.rule_name, e.path)),
+            Err(e) if e.path.is_empty() => {
+                failed.push(format!("rule {}[{i}] failed: {}", v.rule_name, e.message))
+            }
+            Err(e) => failed.push(format!(
+                "rule {}[{i}] failed at path {}",
+                v.rule_name, e.path
+            )),
         }
     }
     if !failed.is_empty() {
@@ -180,24 +270,49 @@ fn validate_patterns(v: &Validator<'_>, env: &EvalEnv<'_>, ctx: &EvalContext) ->
     if !skipped.is_empty() {
         return response(v, RuleStatus::Skip, skipped.join(" "));
     }
-    response(v, RuleStatus::Pass, v.message.unwrap_or_default().to_string())
+    response(
+        v,
+        RuleStatus::Pass,
+        v.message.unwrap_or_default().to_string(),
+    )
 }
 
-fn error_message(v: &Validator<'_>, env: &EvalEnv<'_>, ctx: &EvalContext, err: &str, path: &str) -> String {
+fn error_message(
+    v: &Validator<'_>,
+    env: &EvalEnv<'_>,
+    ctx: &EvalContext,
+    err: &str,
+    path: &str,
+) -> String {
     match message_text(v, env, ctx) {
-        Ok(None) if !path.is_empty() => format!("validation error: rule {} failed at path {path}", v.rule_name),
-        Ok(None) => format!("validation error: rule {} execution error: {err}", v.rule_name),
+        Ok(None) if !path.is_empty() => format!(
+            "validation error: rule {} failed at path {path}",
+            v.rule_name
+        ),
+        Ok(None) => format!(
+            "validation error: rule {} execution error: {err}",
+            v.rule_name
+        ),
         Ok(Some(mut m)) => {
             if !m.ends_with('.') {
                 m.push('.');
             }
             if path.is_empty() {
-                format!("validation error: {m} rule {} execution error: {err}", v.rule_name)
+                format!(
+                    "validation error: {m} rule {} execution error: {err}",
+                    v.rule_name
+                )
             } else {
-                format!("validation error: {m} rule {} failed at path {path}", v.rule_name)
+                format!(
+                    "validation error: {m} rule {} failed at path {path}",
+                    v.rule_name
+                )
             }
         }
-        Err(_) => format!("validation error: variables substitution error in rule {} execution error: {err}", v.rule_name),
+        Err(_) => format!(
+            "validation error: variables substitution error in rule {} execution error: {err}",
+            v.rule_name
+        ),
     }
 }
 
@@ -210,10 +325,17 @@ fn resource_of(ctx: &EvalContext) -> &Value {
     }
 }
 
-fn validate_foreach(v: &Validator<'_>, foreach: &[ForEachValidation], env: &EvalEnv<'_>, ctx: &mut EvalContext) -> RuleResponse {
+fn validate_foreach(
+    v: &Validator<'_>,
+    foreach: &[ForEachValidation],
+    env: &EvalEnv<'_>,
+    ctx: &mut EvalContext,
+) -> RuleResponse {
     let mut applied = 0;
     for f in foreach {
-        let Ok(elements) = evaluate_list(&f.list, env, ctx) else { continue };
+        let Ok(elements) = evaluate_list(&f.list, env, ctx) else {
+            continue;
+        };
         let (resp, count) = validate_elements(v, f, &elements, env, ctx);
         if resp.status != RuleStatus::Pass {
             return resp;
@@ -227,10 +349,22 @@ fn validate_foreach(v: &Validator<'_>, foreach: &[ForEachValidation], env: &Eval
 }
 
 /// Evaluates a foreach `list`; a non-list result is a list of one.
-pub(crate) fn evaluate_list(list: &str, env: &EvalEnv<'_>, ctx: &EvalContext) -> Result<Vec<Value>, String> {
+pub(crate) fn evaluate_list(
+    list: &str,
+    env: &EvalEnv<'_>,
+    ctx: &EvalContext,
+) -> Result<Vec<Value>, String> {
     let expr = list.trim();
-    let expr = expr.strip_prefix("{{").and_then(|e| e.strip_suffix("}}")).unwrap_or(expr).trim();
-    let expr = if ctx.is_delete() { expr.replace("request.object", "request.oldObject") } else { expr.to_string() };
+    let expr = expr
+        .strip_prefix("{{")
+        .and_then(|e| e.strip_suffix("}}"))
+        .unwrap_or(expr)
+        .trim();
+    let expr = if ctx.is_delete() {
+        expr.replace("request.object", "request.oldObject")
+    } else {
+        expr.to_string()
+    };
     match ctx.query(env.cache, &expr, env.clock) {
         Ok(Value::Array(items)) => Ok(items),
         Ok(other) => Ok(vec![other]),
@@ -254,7 +388,10 @@ fn validate_elements(
         }
         ctx.restore(checkpoint);
         add_element(ctx, element, index, v.nesting);
-        for (k, val) in env.source.foreach_values(env.policy_name, v.rule_name, index) {
+        for (k, val) in env
+            .source
+            .foreach_values(env.policy_name, v.rule_name, index)
+        {
             ctx.set(&k, val);
         }
         let scoped = match f.element_scope {
@@ -278,7 +415,11 @@ fn validate_elements(
             any_pattern: f.any_pattern.as_ref(),
             deny: f.deny.as_ref(),
             foreach: f.foreach.as_deref(),
-            element: if scoped { Some(element.clone()) } else { v.element.clone() },
+            element: if scoped {
+                Some(element.clone())
+            } else {
+                v.element.clone()
+            },
             nesting: v.nesting + 1,
         };
         let r = run(&inner, env, ctx);
@@ -288,7 +429,10 @@ fn validate_elements(
             RuleStatus::Error if index < last => continue,
             status => {
                 ctx.restore(checkpoint);
-                return (response(v, status, format!("validation failure: {}", r.message)), applied);
+                return (
+                    response(v, status, format!("validation failure: {}", r.message)),
+                    applied,
+                );
             }
         }
     }

@@ -40,14 +40,22 @@ pub struct PatternError {
 /// Matches `resource` against `pattern`.
 pub fn match_pattern(resource: &Value, pattern: &Value) -> Result<(), PatternError> {
     let mut walk = Walk::default();
-    let Err((path, err)) = walk.element(resource, pattern, "/") else { return Ok(()) };
+    let Err((path, err)) = walk.element(resource, pattern, "/") else {
+        return Ok(());
+    };
     let (kind, path) = match err.kind {
-        ErrKind::Conditional | ErrKind::Global | ErrKind::ArraySkip => (Mismatch::Skip, String::new()),
+        ErrKind::Conditional | ErrKind::Global | ErrKind::ArraySkip => {
+            (Mismatch::Skip, String::new())
+        }
         ErrKind::Negation => (Mismatch::Fail, path),
         ErrKind::Plain if walk.keys_are_missing() => (Mismatch::Error, String::new()),
         ErrKind::Plain => (Mismatch::Fail, path),
     };
-    Err(PatternError { kind, path, message: err.message })
+    Err(PatternError {
+        kind,
+        path,
+        message: err.message,
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,7 +70,10 @@ enum ErrKind {
 
 impl ErrKind {
     fn is_skip(self) -> bool {
-        matches!(self, ErrKind::Conditional | ErrKind::Global | ErrKind::ArraySkip)
+        matches!(
+            self,
+            ErrKind::Conditional | ErrKind::Global | ErrKind::ArraySkip
+        )
     }
 }
 
@@ -74,10 +85,16 @@ struct WalkError {
 
 impl WalkError {
     fn plain(message: String) -> Self {
-        WalkError { kind: ErrKind::Plain, message }
+        WalkError {
+            kind: ErrKind::Plain,
+            message,
+        }
     }
     fn anchored(kind: ErrKind, prefix: &str, message: &str) -> Self {
-        WalkError { kind, message: format!("{prefix}: {message}") }
+        WalkError {
+            kind,
+            message: format!("{prefix}: {message}"),
+        }
     }
 }
 
@@ -145,7 +162,9 @@ impl Walk {
 
     fn note_anchors(&mut self, pattern: &Map<String, Value>, resource: &Map<String, Value>) {
         for key in pattern.keys() {
-            let Some(anchor) = Anchor::parse(key) else { continue };
+            let Some(anchor) = Anchor::parse(key) else {
+                continue;
+            };
             if !matches!(
                 anchor.kind,
                 AnchorKind::Condition | AnchorKind::Existence | AnchorKind::Negation
@@ -159,7 +178,12 @@ impl Walk {
         }
     }
 
-    fn map(&mut self, resource: &Map<String, Value>, pattern: &Map<String, Value>, path: &str) -> Step {
+    fn map(
+        &mut self,
+        resource: &Map<String, Value>,
+        pattern: &Map<String, Value>,
+        path: &str,
+    ) -> Step {
         let expanded = expand_metadata_wildcards(pattern, resource);
         let pattern = expanded.as_ref().unwrap_or(pattern);
         let mut anchors = Vec::new();
@@ -188,18 +212,33 @@ impl Walk {
         Ok(())
     }
 
-    fn plain_key(&mut self, key: &str, pattern: &Value, resource: &Map<String, Value>, path: &str) -> Step {
+    fn plain_key(
+        &mut self,
+        key: &str,
+        pattern: &Value,
+        resource: &Map<String, Value>,
+        path: &str,
+    ) -> Step {
         let value = resource.get(key).unwrap_or(&Value::Null);
         if pattern.as_str() == Some("*") {
             if value.is_null() {
-                return Err((path.to_string(), WalkError::plain(format!("{path}/{key} not found"))));
+                return Err((
+                    path.to_string(),
+                    WalkError::plain(format!("{path}/{key} not found")),
+                ));
             }
             return Ok(());
         }
         self.element(value, pattern, &format!("{path}{key}/"))
     }
 
-    fn anchor(&mut self, anchor: Anchor<'_>, pattern: &Value, resource: &Map<String, Value>, path: &str) -> Step {
+    fn anchor(
+        &mut self,
+        anchor: Anchor<'_>,
+        pattern: &Value,
+        resource: &Map<String, Value>,
+        path: &str,
+    ) -> Step {
         let current = format!("{path}{}/", anchor.key);
         let value = resource.get(anchor.key);
         match anchor.kind {
@@ -220,7 +259,14 @@ impl Walk {
             },
             AnchorKind::Condition => match value {
                 Some(v) => self.element(v, pattern, &current).map_err(|(p, e)| {
-                    (p, WalkError::anchored(ErrKind::Conditional, "conditional anchor mismatch", &e.message))
+                    (
+                        p,
+                        WalkError::anchored(
+                            ErrKind::Conditional,
+                            "conditional anchor mismatch",
+                            &e.message,
+                        ),
+                    )
                 }),
                 None => Err((
                     current,
@@ -233,7 +279,10 @@ impl Walk {
             },
             AnchorKind::Global => match value {
                 Some(v) => self.element(v, pattern, &current).map_err(|(p, e)| {
-                    (p, WalkError::anchored(ErrKind::Global, "global anchor mismatch", &e.message))
+                    (
+                        p,
+                        WalkError::anchored(ErrKind::Global, "global anchor mismatch", &e.message),
+                    )
                 }),
                 None => Ok(()),
             },
@@ -241,7 +290,9 @@ impl Walk {
                 Some(v) => self.existence(v, pattern, &current),
                 None => Ok(()),
             },
-            AnchorKind::AddIfNotPresent => self.plain_key(&format!("+({})", anchor.key), pattern, resource, path),
+            AnchorKind::AddIfNotPresent => {
+                self.plain_key(&format!("+({})", anchor.key), pattern, resource, path)
+            }
         }
     }
 
@@ -290,7 +341,10 @@ impl Walk {
 
     fn array(&mut self, resource: &[Value], pattern: &[Value], path: &str) -> Step {
         let Some(first) = pattern.first() else {
-            return Err((path.to_string(), WalkError::plain("pattern Array empty".to_string())));
+            return Err((
+                path.to_string(),
+                WalkError::plain("pattern Array empty".to_string()),
+            ));
         };
         match first {
             Value::Object(_) => self.array_of_maps(resource, first, path),
@@ -340,7 +394,10 @@ fn skip_all(applied: usize, skipped: Vec<String>, path: &str) -> Step {
     if applied == 0 && !skipped.is_empty() {
         return Err((
             path.to_string(),
-            WalkError { kind: ErrKind::ArraySkip, message: skipped.join("; ") },
+            WalkError {
+                kind: ErrKind::ArraySkip,
+                message: skipped.join("; "),
+            },
         ));
     }
     Ok(())
@@ -363,9 +420,9 @@ fn order_plain_keys<'a>(plain: &BTreeMap<&'a str, &Value>) -> Vec<&'a str> {
 fn has_nested_anchors(pattern: &Value) -> bool {
     match pattern {
         Value::Object(map) => {
-            map.keys().any(|k| {
-                Anchor::parse(k).is_some_and(|a| a.kind != AnchorKind::AddIfNotPresent)
-            }) || map.values().any(has_nested_anchors)
+            map.keys()
+                .any(|k| Anchor::parse(k).is_some_and(|a| a.kind != AnchorKind::AddIfNotPresent))
+                || map.values().any(has_nested_anchors)
         }
         Value::Array(items) => items.iter().any(has_nested_anchors),
         _ => false,
@@ -378,21 +435,27 @@ fn expand_metadata_wildcards(
     pattern: &Map<String, Value>,
     resource: &Map<String, Value>,
 ) -> Option<Map<String, Value>> {
-    let (meta_key, Value::Object(meta_pattern)) =
-        pattern.iter().find(|(k, _)| crate::anchor::strip(k) == "metadata")?
+    let (meta_key, Value::Object(meta_pattern)) = pattern
+        .iter()
+        .find(|(k, _)| crate::anchor::strip(k) == "metadata")?
     else {
         return None;
     };
-    let Value::Object(meta_resource) = resource.get("metadata")? else { return None };
+    let Value::Object(meta_resource) = resource.get("metadata")? else {
+        return None;
+    };
     let mut new_meta = meta_pattern.clone();
     let mut changed = false;
     for tag in ["labels", "annotations"] {
-        let Some((tag_key, Value::Object(tag_pattern))) =
-            meta_pattern.iter().find(|(k, _)| crate::anchor::strip(k) == tag)
+        let Some((tag_key, Value::Object(tag_pattern))) = meta_pattern
+            .iter()
+            .find(|(k, _)| crate::anchor::strip(k) == tag)
         else {
             continue;
         };
-        let Some(Value::Object(tag_resource)) = meta_resource.get(tag) else { continue };
+        let Some(Value::Object(tag_resource)) = meta_resource.get(tag) else {
+            continue;
+        };
         let mut expanded = Map::new();
         for (k, v) in tag_pattern {
             let bare = crate::anchor::strip(k);

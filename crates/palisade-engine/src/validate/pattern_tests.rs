@@ -14,9 +14,18 @@ fn pod(containers: Value) -> Value {
 #[test]
 fn plain_values_and_paths() {
     let pattern = json!({"spec": {"containers": [{"image": "!*:latest"}]}});
-    assert_eq!(outcome(pod(json!([{"name": "a", "image": "nginx:1.2"}])), pattern.clone()), Ok(()));
     assert_eq!(
-        outcome(pod(json!([{"name": "a", "image": "nginx:1.2"}, {"name": "b", "image": "x:latest"}])), pattern),
+        outcome(
+            pod(json!([{"name": "a", "image": "nginx:1.2"}])),
+            pattern.clone()
+        ),
+        Ok(())
+    );
+    assert_eq!(
+        outcome(
+            pod(json!([{"name": "a", "image": "nginx:1.2"}, {"name": "b", "image": "x:latest"}])),
+            pattern
+        ),
         Err((Mismatch::Fail, "/spec/containers/1/image/".to_string()))
     );
 }
@@ -29,18 +38,28 @@ fn negation_anchor_fails_when_key_present() {
     assert_eq!(outcome(ok, pattern.clone()), Ok(()));
     let mut bad = pod(json!([{"name": "a"}]));
     bad["spec"]["volumes"] = json!([{"name": "v", "hostPath": {"path": "/"}}]);
-    assert_eq!(outcome(bad, pattern), Err((Mismatch::Fail, "/spec/volumes/0/hostPath/".to_string())));
+    assert_eq!(
+        outcome(bad, pattern),
+        Err((Mismatch::Fail, "/spec/volumes/0/hostPath/".to_string()))
+    );
 }
 
 #[test]
 fn conditional_anchor_skips_or_checks_siblings() {
-    let pattern = json!({"spec": {"containers": [{"(image)": "*:latest", "imagePullPolicy": "Always"}]}});
+    let pattern =
+        json!({"spec": {"containers": [{"(image)": "*:latest", "imagePullPolicy": "Always"}]}});
     let skipped = pod(json!([{"name": "a", "image": "nginx:1.2"}]));
-    assert_eq!(outcome(skipped, pattern.clone()).map_err(|e| e.0), Err(Mismatch::Skip));
+    assert_eq!(
+        outcome(skipped, pattern.clone()).map_err(|e| e.0),
+        Err(Mismatch::Skip)
+    );
     let passes = pod(json!([{"name": "a", "image": "nginx:latest", "imagePullPolicy": "Always"}]));
     assert_eq!(outcome(passes, pattern.clone()), Ok(()));
     let fails = pod(json!([{"name": "a", "image": "nginx:latest", "imagePullPolicy": "Never"}]));
-    assert_eq!(outcome(fails, pattern.clone()).map_err(|e| e.0), Err(Mismatch::Fail));
+    assert_eq!(
+        outcome(fails, pattern.clone()).map_err(|e| e.0),
+        Err(Mismatch::Fail)
+    );
     // One element applies, another is skipped: the rule applies and passes.
     let mixed = pod(json!([
         {"name": "a", "image": "nginx:1.2"},
@@ -51,19 +70,32 @@ fn conditional_anchor_skips_or_checks_siblings() {
 
 #[test]
 fn equality_anchor_only_checks_present_keys() {
-    let pattern = json!({"spec": {"containers": [{"=(securityContext)": {"=(privileged)": "false"}}]}});
-    assert_eq!(outcome(pod(json!([{"name": "a"}])), pattern.clone()), Ok(()));
+    let pattern =
+        json!({"spec": {"containers": [{"=(securityContext)": {"=(privileged)": "false"}}]}});
+    assert_eq!(
+        outcome(pod(json!([{"name": "a"}])), pattern.clone()),
+        Ok(())
+    );
     let bad = pod(json!([{"name": "a", "securityContext": {"privileged": true}}]));
     assert_eq!(
         outcome(bad, pattern),
-        Err((Mismatch::Fail, "/spec/containers/0/securityContext/privileged/".to_string()))
+        Err((
+            Mismatch::Fail,
+            "/spec/containers/0/securityContext/privileged/".to_string()
+        ))
     );
 }
 
 #[test]
 fn existence_anchor_needs_one_match() {
     let pattern = json!({"spec": {"^(containers)": [{"image": "nginx*"}]}});
-    assert_eq!(outcome(pod(json!([{"image": "busybox"}, {"image": "nginx:1"}])), pattern.clone()), Ok(()));
+    assert_eq!(
+        outcome(
+            pod(json!([{"image": "busybox"}, {"image": "nginx:1"}])),
+            pattern.clone()
+        ),
+        Ok(())
+    );
     assert_eq!(
         outcome(pod(json!([{"image": "busybox"}])), pattern).map_err(|e| e.0),
         Err(Mismatch::Fail)
@@ -74,9 +106,15 @@ fn existence_anchor_needs_one_match() {
 fn global_anchor_skips_the_rule() {
     let pattern = json!({"spec": {"containers": [{"<(image)": "*corp.com*"}], "imagePullSecrets": [{"name": "regcred"}]}});
     let other = pod(json!([{"image": "nginx"}]));
-    assert_eq!(outcome(other, pattern.clone()).map_err(|e| e.0), Err(Mismatch::Skip));
+    assert_eq!(
+        outcome(other, pattern.clone()).map_err(|e| e.0),
+        Err(Mismatch::Skip)
+    );
     let mut corp = pod(json!([{"image": "corp.com/app"}]));
-    assert_eq!(outcome(corp.clone(), pattern.clone()).map_err(|e| e.0), Err(Mismatch::Fail));
+    assert_eq!(
+        outcome(corp.clone(), pattern.clone()).map_err(|e| e.0),
+        Err(Mismatch::Fail)
+    );
     corp["spec"]["imagePullSecrets"] = json!([{"name": "regcred"}]);
     assert_eq!(outcome(corp, pattern), Ok(()));
 }
@@ -86,7 +124,10 @@ fn star_requires_presence() {
     let pattern = json!({"metadata": {"labels": {"app": "*"}}});
     assert_eq!(outcome(pod(json!([])), pattern), Ok(()));
     let pattern = json!({"metadata": {"labels": {"team": "*"}}});
-    assert_eq!(outcome(pod(json!([])), pattern).map_err(|e| e.0), Err(Mismatch::Fail));
+    assert_eq!(
+        outcome(pod(json!([])), pattern).map_err(|e| e.0),
+        Err(Mismatch::Fail)
+    );
 }
 
 #[test]
@@ -94,14 +135,20 @@ fn metadata_wildcard_keys_expand() {
     let pattern = json!({"metadata": {"labels": {"app*": "?*"}}});
     assert_eq!(outcome(pod(json!([])), pattern), Ok(()));
     let pattern = json!({"metadata": {"labels": {"team*": "?*"}}});
-    assert_eq!(outcome(pod(json!([])), pattern).map_err(|e| e.0), Err(Mismatch::Fail));
+    assert_eq!(
+        outcome(pod(json!([])), pattern).map_err(|e| e.0),
+        Err(Mismatch::Fail)
+    );
 }
 
 #[test]
 fn missing_anchor_key_turns_failure_into_error() {
     // The negation key never appears in the resource and a sibling fails: Kyverno reports error.
     let pattern = json!({"spec": {"X(hostIPC)": "null", "containers": [{"name": "x*"}]}});
-    assert_eq!(outcome(pod(json!([{"name": "a"}])), pattern).map_err(|e| e.0), Err(Mismatch::Error));
+    assert_eq!(
+        outcome(pod(json!([{"name": "a"}])), pattern).map_err(|e| e.0),
+        Err(Mismatch::Error)
+    );
 }
 
 #[test]

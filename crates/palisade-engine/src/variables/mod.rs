@@ -78,7 +78,9 @@ pub fn has_variables(value: &Value) -> bool {
     match value {
         Value::String(s) => s.contains("{{") || s.contains("$("),
         Value::Array(items) => items.iter().any(has_variables),
-        Value::Object(map) => map.iter().any(|(k, v)| k.contains("{{") || k.contains("$(") || has_variables(v)),
+        Value::Object(map) => map
+            .iter()
+            .any(|(k, v)| k.contains("{{") || k.contains("$(") || has_variables(v)),
         _ => false,
     }
 }
@@ -119,12 +121,19 @@ fn substitute_node(node: &Value, r: &Resolver<'_>, path: &str) -> Result<Value, 
 
 /// Substitutes the variables of one string.
 pub fn substitute_string(input: &str, r: &Resolver<'_>, path: &str) -> Result<Value, VarError> {
-    let Some(re) = VARIABLE.as_ref() else { return Ok(Value::String(input.to_string())) };
+    let Some(re) = VARIABLE.as_ref() else {
+        return Ok(Value::String(input.to_string()));
+    };
     let mut value = input.to_string();
     for _ in 0..MAX_ROUNDS {
         let found: Vec<(String, bool)> = re
             .captures_iter(&value)
-            .filter_map(|c| Some((c.get(2)?.as_str().to_string(), !c.get(1)?.as_str().is_empty())))
+            .filter_map(|c| {
+                Some((
+                    c.get(2)?.as_str().to_string(),
+                    !c.get(1)?.as_str().is_empty(),
+                ))
+            })
             .collect();
         if found.is_empty() {
             return Ok(Value::String(unescape(&value)));
@@ -160,9 +169,9 @@ pub fn substitute_string(input: &str, r: &Resolver<'_>, path: &str) -> Result<Va
 
 fn unescape(value: &str) -> String {
     match ESCAPED_VARIABLE.as_ref() {
-        Some(re) if value.contains("\\{{") => {
-            re.replace_all(value, |c: &regex::Captures<'_>| c[0][1..].to_string()).into_owned()
-        }
+        Some(re) if value.contains("\\{{") => re
+            .replace_all(value, |c: &regex::Captures<'_>| c[0][1..].to_string())
+            .into_owned(),
         _ => value.to_string(),
     }
 }

@@ -50,15 +50,22 @@ fn walk(node: &Value, doc: &Value, path: &str) -> Result<Value, VarError> {
 }
 
 fn resolve_string(s: &str, doc: &Value, path: &str) -> Result<String, VarError> {
-    let Some(re) = REFERENCE.as_ref() else { return Ok(s.to_string()) };
+    let Some(re) = REFERENCE.as_ref() else {
+        return Ok(s.to_string());
+    };
     let mut out = s.to_string();
-    let refs: Vec<String> = re.captures_iter(s).filter_map(|c| Some(c.get(2)?.as_str().to_string())).collect();
+    let refs: Vec<String> = re
+        .captures_iter(s)
+        .filter_map(|c| Some(c.get(2)?.as_str().to_string()))
+        .collect();
     for reference in refs {
         let inner = &reference[2..reference.len() - 1];
         let op = Operator::of(inner);
         let target = &inner[op.prefix_len()..];
         if target.is_empty() {
-            return Err(VarError::Substitution { message: "expected path, found empty reference".into() });
+            return Err(VarError::Substitution {
+                message: "expected path, found empty reference".into(),
+            });
         }
         let absolute = absolute_path(target, path);
         let value = lookup(doc, &absolute).ok_or_else(|| VarError::Substitution {
@@ -66,7 +73,9 @@ fn resolve_string(s: &str, doc: &Value, path: &str) -> Result<String, VarError> 
         })?;
         let Value::String(text) = value else {
             return Err(VarError::Substitution {
-                message: format!("reference {reference} at path {path} did not resolve to a string"),
+                message: format!(
+                    "reference {reference} at path {path} did not resolve to a string"
+                ),
             });
         };
         let prefix = &inner[..op.prefix_len()];
@@ -81,7 +90,11 @@ fn absolute_path(reference: &str, current: &str) -> Vec<String> {
     let mut parts: Vec<String> = if reference.starts_with('/') {
         Vec::new()
     } else {
-        current.split('/').filter(|p| !p.is_empty()).map(str::to_string).collect()
+        current
+            .split('/')
+            .filter(|p| !p.is_empty())
+            .map(str::to_string)
+            .collect()
     };
     for part in reference.split('/') {
         match part {
@@ -99,9 +112,11 @@ fn lookup<'a>(doc: &'a Value, path: &[String]) -> Option<&'a Value> {
     let mut cursor = doc;
     for part in path {
         cursor = match cursor {
-            Value::Object(map) => map
-                .get(part)
-                .or_else(|| map.iter().find(|(k, _)| anchor::strip(k) == part).map(|(_, v)| v))?,
+            Value::Object(map) => map.get(part).or_else(|| {
+                map.iter()
+                    .find(|(k, _)| anchor::strip(k) == part)
+                    .map(|(_, v)| v)
+            })?,
             Value::Array(items) => items.get(part.parse::<usize>().ok()?)?,
             _ => return None,
         };

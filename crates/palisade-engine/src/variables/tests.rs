@@ -9,7 +9,9 @@ fn ctx() -> EvalContext {
         "request": {"operation": "CREATE", "object": {"metadata": {"name": "web", "labels": {"app": "x"}}, "spec": {"replicas": 3}}},
         "names": ["a", "b"],
         "which": "name",
-    }) else { unreachable!() };
+    }) else {
+        unreachable!()
+    };
     EvalContext::new(root)
 }
 
@@ -17,49 +19,88 @@ fn run(doc: Value, mode: Mode) -> Result<Value, VarError> {
     let ctx = ctx();
     let cache = ExprCache::default();
     let clock = Clock::default();
-    substitute_all(&doc, &Resolver { ctx: &ctx, cache: &cache, clock: &clock, mode })
+    substitute_all(
+        &doc,
+        &Resolver {
+            ctx: &ctx,
+            cache: &cache,
+            clock: &clock,
+            mode,
+        },
+    )
 }
 
 #[test]
 fn whole_string_variable_keeps_its_type() {
-    assert_eq!(run(json!("{{ request.object.spec.replicas }}"), Mode::Strict), Ok(json!(3)));
+    assert_eq!(
+        run(json!("{{ request.object.spec.replicas }}"), Mode::Strict),
+        Ok(json!(3))
+    );
     assert_eq!(run(json!("{{names}}"), Mode::Strict), Ok(json!(["a", "b"])));
 }
 
 #[test]
 fn embedded_variables_become_text() {
     assert_eq!(
-        run(json!({"msg": "pod {{request.object.metadata.name}} has {{ request.object.spec.replicas }} replicas"}), Mode::Strict),
+        run(
+            json!({"msg": "pod {{request.object.metadata.name}} has {{ request.object.spec.replicas }} replicas"}),
+            Mode::Strict
+        ),
         Ok(json!({"msg": "pod web has 3 replicas"}))
     );
-    assert_eq!(run(json!("x-{{names}}"), Mode::Strict), Ok(json!("x-[\"a\",\"b\"]")));
+    assert_eq!(
+        run(json!("x-{{names}}"), Mode::Strict),
+        Ok(json!("x-[\"a\",\"b\"]"))
+    );
 }
 
 #[test]
 fn nested_variables_resolve_innermost_first() {
-    assert_eq!(run(json!("{{ request.object.metadata.{{ which }} }}"), Mode::Strict), Ok(json!("web")));
+    assert_eq!(
+        run(
+            json!("{{ request.object.metadata.{{ which }} }}"),
+            Mode::Strict
+        ),
+        Ok(json!("web"))
+    );
 }
 
 #[test]
 fn escaped_variables_are_kept_literally() {
-    assert_eq!(run(json!("\\{{ not.a.variable }}"), Mode::Strict), Ok(json!("{{ not.a.variable }}")));
+    assert_eq!(
+        run(json!("\\{{ not.a.variable }}"), Mode::Strict),
+        Ok(json!("{{ not.a.variable }}"))
+    );
 }
 
 #[test]
 fn keys_are_substituted_too() {
-    assert_eq!(run(json!({"{{ which }}": 1}), Mode::Strict), Ok(json!({"name": 1})));
+    assert_eq!(
+        run(json!({"{{ which }}": 1}), Mode::Strict),
+        Ok(json!({"name": 1}))
+    );
 }
 
 #[test]
 fn missing_variable_is_an_error_unless_lenient() {
-    let strict = run(json!("{{ request.object.metadata.labels.missing }}"), Mode::Strict);
+    let strict = run(
+        json!("{{ request.object.metadata.labels.missing }}"),
+        Mode::Strict,
+    );
     assert!(strict.is_err(), "{strict:?}");
-    assert_eq!(run(json!("{{ request.object.metadata.labels.missing }}"), Mode::Lenient), Ok(json!("")));
+    assert_eq!(
+        run(
+            json!("{{ request.object.metadata.labels.missing }}"),
+            Mode::Lenient
+        ),
+        Ok(json!(""))
+    );
 }
 
 #[test]
 fn references_point_into_the_document() {
-    let doc = json!({"requests": {"memory": "$(<=./../../limits/memory)"}, "limits": {"memory": "2Gi"}});
+    let doc =
+        json!({"requests": {"memory": "$(<=./../../limits/memory)"}, "limits": {"memory": "2Gi"}});
     assert_eq!(
         run(doc, Mode::Strict),
         Ok(json!({"requests": {"memory": "<=2Gi"}, "limits": {"memory": "2Gi"}}))
