@@ -157,6 +157,8 @@ cmd_up() {
     local port
     for port in "$ETCD_PORT" "$ETCD_PEER_PORT" "$APISERVER_PORT" "$KCM_PORT"; do wait_free "$port"; done
     trap 'on_up_failure' EXIT
+    # A signal ends `up` through exit, so the EXIT trap cleans up too.
+    trap 'exit 130' INT TERM HUP
     printf 'ETCD_PORT=%s\nETCD_PEER_PORT=%s\nAPISERVER_PORT=%s\nKCM_PORT=%s\n' \
         "$ETCD_PORT" "$ETCD_PEER_PORT" "$APISERVER_PORT" "$KCM_PORT" >"$CLUSTER_DIR/ports.env"
     ensure_pki
@@ -165,7 +167,7 @@ cmd_up() {
     start_apiserver
     start_controller_manager
     bootstrap_tenant
-    trap - EXIT
+    trap - EXIT INT TERM HUP
     log "up: https://127.0.0.1:$APISERVER_PORT (state in $CLUSTER_DIR)"
 }
 
