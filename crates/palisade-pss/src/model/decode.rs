@@ -460,12 +460,21 @@ fn decode_volumes<'a>(value: &'a Value, path: &Path) -> Result<Vec<Volume<'a>>> 
     Ok(volumes)
 }
 
+/// `name` followed by every volume source.
+const VOLUME_FIELDS: [&str; 31] = {
+    let mut fields = [""; 31];
+    fields[0] = "name";
+    let mut i = 0;
+    while i < VOLUME_SOURCES.len() {
+        fields[i + 1] = VOLUME_SOURCES[i];
+        i += 1;
+    }
+    fields
+};
+
 fn decode_volume<'a>(value: &'a Value, path: &Path) -> Result<Volume<'a>> {
     let mut volume = Volume::default();
-    let mut names = Vec::with_capacity(VOLUME_SOURCES.len() + 1);
-    names.push("name");
-    names.extend(VOLUME_SOURCES);
-    each_field(value, path, &names, |name, field, p| {
+    each_field(value, path, &VOLUME_FIELDS, |name, field, p| {
         if name == "name" {
             volume.name = string(field, p)?;
             return Ok(());
