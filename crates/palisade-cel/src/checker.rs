@@ -95,6 +95,7 @@ impl<'a> Checker<'a> {
             ExprKind::Call { name, args } => {
                 let tys = self.check_all(args)?;
                 check_regex_literal(name, args.get(1))?;
+                check_time_literal(name, args)?;
                 let def = self.reg.globals.get(name.as_str());
                 resolve(def, name, &tys, off)
             }
@@ -328,6 +329,28 @@ fn homogeneous(acc: Option<Type>, t: Type, off: usize) -> CResult {
             format!("expected type '{a}' but found '{t}' (wrap elements in dyn() to mix types)"),
         )),
     }
+}
+
+/// Kubernetes validates duration and timestamp literals at compile time.
+fn check_time_literal(name: &str, args: &[Expr]) -> Result<(), (usize, String)> {
+    let [
+        Expr {
+            off,
+            kind: ExprKind::Lit(Value::String(s)),
+        },
+    ] = args
+    else {
+        return Ok(());
+    };
+    let r = match name {
+        "duration" => crate::library::time::parse_duration(s).map(|_| ()),
+        "timestamp" => crate::library::time::parse_timestamp(s).map(|_| ()),
+        _ => return Ok(()),
+    };
+    r.map_err(|e| match e {
+        crate::error::RtError::Msg(m, _) => (*off, m),
+        _ => (*off, format!("invalid {name} literal")),
+    })
 }
 
 /// Kubernetes validates regex literals at compile time.

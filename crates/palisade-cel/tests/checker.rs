@@ -54,6 +54,18 @@ fn rejects_bad_expressions_with_positions() {
         ("object.a +\n  object.b +\n  )", 3, 3, "unexpected ')'"),
         ("'abc", 1, 1, "unterminated string"),
         (
+            "duration('5 minutes')",
+            1,
+            10,
+            "cannot parse '5 minutes' as a duration",
+        ),
+        (
+            "timestamp('yesterday') < timestamp('2024-01-01T00:00:00Z')",
+            1,
+            11,
+            "RFC 3339",
+        ),
+        (
             "object.spec.\n  containers[0].image ==",
             2,
             25,
