@@ -5,7 +5,6 @@
 //! removes for the length difference, and fall back to one `replace` of the whole array when that
 //! is no longer than the element-wise ops. Scalars and type changes become `replace`.
 
-use crate::json6902::pointer::escape;
 use crate::json6902::{Operation, Patch};
 use crate::value::MAX_DEPTH;
 use serde_json::{Map, Value};
@@ -15,63 +14,78 @@ use serde_json::{Map, Value};
 /// Values nested deeper than the crate's depth limit are replaced whole rather than descended.
 pub fn diff(from: &Value, to: &Value) -> Patch {
     let mut ops = Vec::new();
-    diff_value(from, to, "", 0, &mut ops);
+    let mut path = String::new();
+    diff_value(from, to, &mut path, 0, &mut ops);
     Patch(ops)
 }
 
-fn diff_value(from: &Value, to: &Value, path: &str, depth: usize, ops: &mut Vec<Operation>) {
-    // Exact equality: `1` and `1.0` are equal JSON but serialise differently, so they differ here.
-    if from == to {
-        return;
-    }
+fn diff_value(from: &Value, to: &Value, path: &mut String, depth: usize, ops: &mut Vec<Operation>) {
     match (from, to) {
+        // Containers are walked rather than compared whole first, so each node is visited once.
         (Value::Object(a), Value::Object(b)) if depth < MAX_DEPTH => {
             diff_object(a, b, path, depth, ops)
         }
         (Value::Array(a), Value::Array(b)) if depth < MAX_DEPTH => {
             diff_array(a, b, path, depth, ops)
         }
+        // Exact equality: `1` and `1.0` are equal JSON but serialise differently.
+        _ if from == to => {}
         _ => ops.push(Operation::Replace {
-            path: path.to_string(),
+            path: path.clone(),
             value: to.clone(),
         }),
     }
 }
 
-fn child_path(path: &str, token: &str) -> String {
-    let mut p = String::with_capacity(path.len() + token.len() + 1);
-    p.push_str(path);
-    p.push('/');
-    p.push_str(&escape(token));
-    p
+/// Appends `/token` (escaped) to `path`, returning the length to truncate back to.
+fn push_token(path: &mut String, token: &str) -> usize {
+    let len = path.len();
+    path.push('/');
+    for c in token.chars() {
+        match c {
+            '~' => path.push_str("~0"),
+            '/' => path.push_str("~1"),
+            c => path.push(c),
+        }
+    }
+    len
+}
+
+fn push_index(path: &mut String, index: usize) -> usize {
+    let len = path.len();
+    path.push('/');
+    path.push_str(&index.to_string());
+    len
 }
 
 fn diff_object(
     a: &Map<String, Value>,
     b: &Map<String, Value>,
-    path: &str,
+    path: &mut String,
     depth: usize,
     ops: &mut Vec<Operation>,
 ) {
     for (k, va) in a {
+        let len = push_token(path, k);
         match b.get(k) {
-            None => ops.push(Operation::Remove {
-                path: child_path(path, k),
-            }),
-            Some(vb) => diff_value(va, vb, &child_path(path, k), depth + 1, ops),
+            None => ops.push(Operation::Remove { path: path.clone() }),
+            Some(vb) => diff_value(va, vb, path, depth + 1, ops),
         }
+        path.truncate(len);
     }
     for (k, vb) in b {
         if !a.contains_key(k) {
+            let len = push_token(path, k);
             ops.push(Operation::Add {
-                path: child_path(path, k),
+                path: path.clone(),
                 value: vb.clone(),
             });
+            path.truncate(len);
         }
     }
 }
 
-fn diff_array(a: &[Value], b: &[Value], path: &str, depth: usize, ops: &mut Vec<Operation>) {
+fn diff_array(a: &[Value], b: &[Value], path: &mut String, depth: usize, ops: &mut Vec<Operation>) {
     let prefix = a.iter().zip(b).take_while(|(x, y)| *x == *y).count();
     let max_suffix = a.len().min(b.len()) - prefix;
     let suffix = a
@@ -81,33 +95,32 @@ fn diff_array(a: &[Value], b: &[Value], path: &str, depth: usize, ops: &mut Vec<
         .take(max_suffix)
         .take_while(|(x, y)| *x == *y)
         .count();
-    let (a_mid, b_mid) = (&a[prefix..a.len() - suffix], &b[prefix..b.len() - suffix]);
+    let a_mid = a.get(prefix..a.len() - suffix).unwrap_or_default();
+    let b_mid = b.get(prefix..b.len() - suffix).unwrap_or_default();
     let mut local = Vec::new();
     let common = a_mid.len().min(b_mid.len());
-    for i in 0..common {
-        let (x, y) = (&a_mid[i], &b_mid[i]);
-        diff_value(
-            x,
-            y,
-            &child_path(path, &(prefix + i).to_string()),
-            depth + 1,
-            &mut local,
-        );
+    for (i, (x, y)) in a_mid.iter().zip(b_mid).enumerate() {
+        let len = push_index(path, prefix + i);
+        diff_value(x, y, path, depth + 1, &mut local);
+        path.truncate(len);
     }
     for (i, y) in b_mid.iter().enumerate().skip(common) {
+        let len = push_index(path, prefix + i);
         local.push(Operation::Add {
-            path: child_path(path, &(prefix + i).to_string()),
+            path: path.clone(),
             value: y.clone(),
         });
+        path.truncate(len);
     }
     for i in (common..a_mid.len()).rev() {
-        local.push(Operation::Remove {
-            path: child_path(path, &(prefix + i).to_string()),
-        });
+        let len = push_index(path, prefix + i);
+        local.push(Operation::Remove { path: path.clone() });
+        path.truncate(len);
     }
+    // One replace of the whole array when element-wise ops would be as many as its elements.
     if local.len() > 1 && local.len() >= b.len() {
         ops.push(Operation::Replace {
-            path: path.to_string(),
+            path: path.clone(),
             value: Value::Array(b.to_vec()),
         });
     } else {

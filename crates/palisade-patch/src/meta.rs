@@ -6,6 +6,7 @@
 
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::OnceLock;
 
 const RAW: &str = include_str!("../data/patch-meta.json");
@@ -61,11 +62,36 @@ pub(crate) enum Ctx {
     MapOf(usize),
 }
 
+/// FNV-1a: field names are short and trusted, so a simple hash beats SipHash on every lookup.
+#[derive(Default)]
+pub(crate) struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type FastMap<V> = HashMap<String, V, BuildHasherDefault<Fnv>>;
+
 /// The parsed table.
 pub(crate) struct Meta {
     source: String,
-    roots: HashMap<String, usize>,
-    defs: Vec<HashMap<String, FieldMeta>>,
+    /// apiVersion → kind → definition.
+    roots: FastMap<FastMap<usize>>,
+    defs: Vec<FastMap<FieldMeta>>,
 }
 
 static META: OnceLock<Result<Meta, String>> = OnceLock::new();
@@ -86,13 +112,13 @@ impl Meta {
             let next = index.len();
             index.insert(name.clone(), next);
         }
-        let mut defs: Vec<HashMap<String, FieldMeta>> = vec![HashMap::new(); index.len()];
+        let mut defs: Vec<FastMap<FieldMeta>> = vec![FastMap::default(); index.len()];
         for (name, fields) in raw.definitions {
             let slot = index
                 .get(&name)
                 .copied()
                 .ok_or("definition index out of sync")?;
-            let mut out = HashMap::with_capacity(fields.len());
+            let mut out = FastMap::default();
             for (field, f) in fields {
                 let reference = f.reference.map(|r| intern(&mut index, &mut defs, r));
                 let list = f.strategy.map(|s| list_meta(&s, f.key, f.keys));
@@ -109,10 +135,16 @@ impl Meta {
                 *d = out;
             }
         }
-        let mut roots = HashMap::with_capacity(raw.roots.len());
+        let mut roots: FastMap<FastMap<usize>> = FastMap::default();
         for (gvk, def) in raw.roots {
             let idx = intern(&mut index, &mut defs, def);
-            roots.insert(gvk, idx);
+            let (api_version, kind) = gvk
+                .rsplit_once('/')
+                .ok_or_else(|| format!("root {gvk:?} lacks a kind"))?;
+            roots
+                .entry(api_version.to_string())
+                .or_default()
+                .insert(kind.to_string(), idx);
         }
         Ok(Meta {
             source: raw.source,
@@ -123,8 +155,10 @@ impl Meta {
 
     /// The root context of a kind, `Unknown` for kinds the table does not know.
     pub(crate) fn root(&self, api_version: &str, kind: &str) -> Ctx {
-        let key = format!("{api_version}/{kind}");
-        self.roots.get(&key).map_or(Ctx::Unknown, |&i| Ctx::Def(i))
+        self.roots
+            .get(api_version)
+            .and_then(|kinds| kinds.get(kind))
+            .map_or(Ctx::Unknown, |&i| Ctx::Def(i))
     }
 
     /// The context and metadata of field `key` inside `ctx`.
@@ -156,14 +190,14 @@ impl Meta {
 /// (the generator omits definitions without interesting fields).
 fn intern(
     index: &mut HashMap<String, usize>,
-    defs: &mut Vec<HashMap<String, FieldMeta>>,
+    defs: &mut Vec<FastMap<FieldMeta>>,
     name: String,
 ) -> usize {
     if let Some(&i) = index.get(&name) {
         return i;
     }
     let i = defs.len();
-    defs.push(HashMap::new());
+    defs.push(FastMap::default());
     index.insert(name, i);
     i
 }

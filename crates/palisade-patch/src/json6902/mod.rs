@@ -2,7 +2,7 @@
 //! and serialisation in the form the API server accepts in an `AdmissionResponse`.
 
 mod apply;
-pub(crate) mod pointer;
+pub mod pointer;
 
 use crate::error::PatchError;
 use serde::Serialize;

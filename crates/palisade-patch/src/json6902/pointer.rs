@@ -12,7 +12,7 @@ pub(crate) fn parse(pointer: &str) -> Result<Vec<String>, String> {
 }
 
 /// `~1` → `/`, then `~0` → `~`, in that order (RFC 6901 §4).
-pub(crate) fn unescape(token: &str) -> String {
+pub fn unescape(token: &str) -> String {
     if token.contains('~') {
         token.replace("~1", "/").replace("~0", "~")
     } else {
@@ -21,7 +21,7 @@ pub(crate) fn unescape(token: &str) -> String {
 }
 
 /// `~` → `~0`, `/` → `~1`.
-pub(crate) fn escape(token: &str) -> String {
+pub fn escape(token: &str) -> String {
     if token.contains(['~', '/']) {
         token.replace('~', "~0").replace('/', "~1")
     } else {

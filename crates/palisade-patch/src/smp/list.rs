@@ -15,44 +15,35 @@ use serde_json::Value;
 type KeyTuple = Vec<Option<String>>;
 
 impl Merger {
+    /// Merges a patch list (never null: `Merger::merge` handles that) into the resource's.
     pub(super) fn merge_list(
         &self,
         dest: Option<Value>,
-        patch: Option<&Value>,
+        patch: &Value,
         ctx: Ctx,
         field: Option<&FieldMeta>,
         path: &Path<'_>,
     ) -> Result<Option<Value>, PatchError> {
+        let Some(list) = field.and_then(|f| f.list.as_ref()).filter(|l| l.merge) else {
+            // Non-associative list: the patch's value wins as is.
+            return Ok(Some(patch.clone()));
+        };
+        let Value::Array(p) = patch else {
+            return Ok(None);
+        };
         let dest_items = match dest {
             Some(Value::Array(items)) => items,
             _ => Vec::new(),
         };
-        let Some(list) = field.and_then(|f| f.list.as_ref()).filter(|l| l.merge) else {
-            // Non-associative list: the patch's value wins as is, absent patch keeps the resource's.
-            return Ok(match patch {
-                Some(Value::Null) => None,
-                Some(p) => Some(p.clone()),
-                None => Some(Value::Array(dest_items)),
-            });
-        };
-        let items: Vec<&Value> = match patch {
-            None => Vec::new(),
-            Some(Value::Array(p)) => {
-                let (directive, items) = split_list_directive(p, path)?;
-                match directive {
-                    Directive::Delete => return Ok(None),
-                    Directive::Replace => {
-                        return self.merge_elements(Vec::new(), &items, ctx, list, path);
-                    }
-                    Directive::Merge => items,
-                }
-            }
-            Some(_) => return Ok(None),
-        };
-        self.merge_elements(dest_items, &items, ctx, list, path)
+        let (directive, items) = split_list_directive(p, path)?;
+        match directive {
+            Directive::Delete => Ok(None),
+            Directive::Replace => self.merge_elements(Vec::new(), &items, ctx, list, path),
+            Directive::Merge => self.merge_elements(dest_items, &items, ctx, list, path),
+        }
     }
 
-    fn merge_elements(
+    pub(super) fn merge_elements(
         &self,
         dest: Vec<Value>,
         patch: &[&Value],

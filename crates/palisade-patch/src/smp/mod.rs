@@ -98,61 +98,48 @@ impl Merger {
         if path.depth() > MAX_DEPTH {
             return Err(PatchError::TooDeep { limit: MAX_DEPTH });
         }
+        let Some(patch) = patch else {
+            // Resource content the patch does not touch: pruned in place, not rebuilt.
+            let Some(mut d) = dest else { return Ok(None) };
+            return Ok(self.prune(&mut d, ctx, field, path)?.then_some(d));
+        };
         let dest = dest.filter(|v| !v.is_null());
-        let patch_value = patch.filter(|v| !v.is_null());
-        if let (Some(d), Some(p)) = (&dest, patch_value)
-            && kind_class(d) != kind_class(p)
+        if patch.is_null() {
+            return Ok(None);
+        }
+        if let Some(d) = &dest
+            && kind_class(d) != kind_class(patch)
         {
             return Err(PatchError::KindMismatch {
                 path: path.render(),
                 expected: kind_name(d),
-                found: kind_name(p),
+                found: kind_name(patch),
             });
         }
-        match dest.as_ref().or(patch_value) {
-            None => Ok(None),
-            Some(Value::Object(_)) => self.merge_map(dest, patch, ctx, path),
-            Some(Value::Array(_)) => self.merge_list(dest, patch, ctx, field, path),
-            Some(_) => Ok(match patch {
-                Some(p) if p.is_null() => None,
-                Some(p) => Some(p.clone()),
-                None => dest,
-            }),
+        match patch {
+            Value::Object(p) => self.merge_map(dest, p, ctx, path),
+            Value::Array(_) => self.merge_list(dest, patch, ctx, field, path),
+            _ => Ok(Some(patch.clone())),
         }
     }
 
     fn merge_map(
         &self,
         dest: Option<Value>,
-        patch: Option<&Value>,
+        patch: &Map<String, Value>,
         ctx: Ctx,
         path: &Path<'_>,
     ) -> Result<Option<Value>, PatchError> {
-        let dest_map = match dest {
-            Some(Value::Object(m)) => Some(m),
-            _ => None,
-        };
-        let patch_map = match patch {
-            None => {
-                return Ok(Some(Value::Object(self.walk_map_alone(
-                    dest_map.unwrap_or_default(),
-                    ctx,
-                    path,
-                )?)));
-            }
-            Some(Value::Object(p)) => p,
-            Some(_) => return Ok(None),
-        };
-        let directive = match patch_map.get("$patch") {
+        let directive = match patch.get("$patch") {
             Some(v) => parse_directive(v, &path.key("$patch"))?,
             None => Directive::Merge,
         };
-        let base = match (directive, dest_map) {
+        let base = match (directive, dest) {
             (Directive::Delete, _) => return Ok(None),
-            (Directive::Merge, Some(m)) => m,
+            (Directive::Merge, Some(Value::Object(m))) => m,
             _ => Map::new(),
         };
-        self.merge_fields(base, patch_map, ctx, path)
+        self.merge_fields(base, patch, ctx, path)
             .map(|m| Some(Value::Object(m)))
     }
 
@@ -168,7 +155,7 @@ impl Merger {
             directives::retain_keys(&mut rest, patch, retain, path)?;
         }
         let orders = directives::collect_orders(&rest, patch, path)?;
-        let mut out = Map::new();
+        let mut merged: Vec<(String, Value)> = Vec::with_capacity(patch.len());
         for (key, pv) in patch {
             if is_directive_key(key) {
                 continue;
@@ -179,34 +166,67 @@ impl Merger {
             };
             let (child_ctx, field) = self.meta.field(ctx, key);
             if let Some(v) = self.merge(dv, Some(pv), child_ctx, field, &path.key(key))? {
-                out.insert(owned_key, v);
+                merged.push((owned_key, v));
             }
         }
-        for (key, dv) in rest {
-            let (child_ctx, field) = self.meta.field(ctx, &key);
-            if let Some(v) = self.merge(Some(dv), None, child_ctx, field, &path.key(&key))? {
-                out.insert(key, v);
-            }
-        }
-        directives::delete_from_primitive_lists(&mut out, patch, path)?;
-        directives::apply_orders(&mut out, orders, self.meta, ctx);
-        Ok(out)
+        // What is left in `rest` is untouched by the patch.
+        self.prune_map(&mut rest, ctx, path)?;
+        rest.extend(merged);
+        directives::delete_from_primitive_lists(&mut rest, patch, path)?;
+        directives::apply_orders(&mut rest, orders, self.meta, ctx);
+        Ok(rest)
     }
 
-    /// Walks a resource map the patch does not touch: kyaml drops its null fields on the way.
-    fn walk_map_alone(
+    /// kyaml's walk over resource content the patch does not touch: null map fields are dropped
+    /// and merge lists lose null or empty elements and duplicate primitives. Returns whether the
+    /// value itself survives (it does not when it is null).
+    fn prune(
         &self,
-        map: Map<String, Value>,
+        v: &mut Value,
+        ctx: Ctx,
+        field: Option<&FieldMeta>,
+        path: &Path<'_>,
+    ) -> Result<bool, PatchError> {
+        if path.depth() > MAX_DEPTH {
+            return Err(PatchError::TooDeep { limit: MAX_DEPTH });
+        }
+        match v {
+            Value::Null => Ok(false),
+            Value::Object(m) => self.prune_map(m, ctx, path).map(|()| true),
+            Value::Array(items) => {
+                if let Some(list) = field.and_then(|f| f.list.as_ref()).filter(|l| l.merge) {
+                    let taken = std::mem::take(items);
+                    if let Some(Value::Array(kept)) =
+                        self.merge_elements(taken, &[], ctx, list, path)?
+                    {
+                        *items = kept;
+                    }
+                }
+                Ok(true)
+            }
+            _ => Ok(true),
+        }
+    }
+
+    fn prune_map(
+        &self,
+        map: &mut Map<String, Value>,
         ctx: Ctx,
         path: &Path<'_>,
-    ) -> Result<Map<String, Value>, PatchError> {
-        let mut out = Map::new();
-        for (key, dv) in map {
-            let (child_ctx, field) = self.meta.field(ctx, &key);
-            if let Some(v) = self.merge(Some(dv), None, child_ctx, field, &path.key(&key))? {
-                out.insert(key, v);
+    ) -> Result<(), PatchError> {
+        let mut doomed: Vec<String> = Vec::new();
+        for (key, v) in map.iter_mut() {
+            if matches!(v, Value::Bool(_) | Value::Number(_) | Value::String(_)) {
+                continue;
+            }
+            let (child_ctx, field) = self.meta.field(ctx, key);
+            if !self.prune(v, child_ctx, field, &path.key(key))? {
+                doomed.push(key.clone());
             }
         }
-        Ok(out)
+        for key in doomed {
+            map.remove(&key);
+        }
+        Ok(())
     }
 }
