@@ -92,6 +92,12 @@ pub(crate) enum ExprKind {
     List(Vec<(Expr, bool)>),
     Map(Vec<Entry>),
     Comprehension(Box<Comprehension>),
+    /// Message construction `Name{field: value}` (Kubernetes' ApplyConfiguration and JSONPatch
+    /// literals); `true` flags `?field` optional initializers. Evaluates to a map.
+    Message {
+        name: String,
+        fields: Vec<(String, Expr, bool)>,
+    },
     /// `cel.bind(var, init, body)`: evaluates `init` once and names it in `body`.
     Bind {
         var: String,
@@ -210,6 +216,7 @@ impl Expr {
             }
             ExprKind::OptMap { target, body, .. } => vec![target, body],
             ExprKind::Bind { init, body, .. } => vec![init, body],
+            ExprKind::Message { fields, .. } => fields.iter().map(|(_, e, _)| e).collect(),
         }
     }
 }

@@ -180,6 +180,22 @@ impl<'a> Checker<'a> {
                 Ok(Type::map(kt.unwrap_or(Type::Dyn), vt.unwrap_or(Type::Dyn)))
             }
             ExprKind::Comprehension(c) => self.comprehension(c, off),
+            ExprKind::Message { name, fields } => {
+                let root = name.split('.').next().unwrap_or_default();
+                if !self.reg.messages.contains(name.as_str()) && !self.reg.messages.contains(root) {
+                    return Err((
+                        off,
+                        format!("undeclared reference to message type '{name}'"),
+                    ));
+                }
+                for (_, value, optional) in fields.iter_mut() {
+                    let t = self.check(value)?;
+                    if *optional {
+                        unwrap_optional(t, value.off)?;
+                    }
+                }
+                Ok(Type::Dyn)
+            }
             ExprKind::Bind { var, init, body } => {
                 let t = self.check(init)?;
                 self.scopes.push((var.clone(), t));

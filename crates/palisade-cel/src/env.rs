@@ -54,6 +54,13 @@ impl EnvBuilder {
         self
     }
 
+    /// Allows message construction `name{...}` (and `name.sub{...}`), e.g. `Object` for
+    /// ApplyConfiguration or `JSONPatch` for JSON patch literals. Messages evaluate to maps.
+    pub fn message_type(mut self, name: impl Into<String>) -> Self {
+        self.reg.messages.insert(name.into());
+        self
+    }
+
     /// Overrides the runtime cost limit (default [`PER_CALL_LIMIT`]).
     pub fn cost_limit(mut self, limit: u64) -> Self {
         self.cost_limit = limit;

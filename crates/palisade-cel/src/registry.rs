@@ -50,6 +50,8 @@ pub(crate) struct FuncDef {
 pub(crate) struct Registry {
     pub globals: HashMap<String, FuncDef>,
     pub methods: HashMap<String, FuncDef>,
+    /// Message type names allowed in `Name{...}` construction (a root covers `Root.a.b`).
+    pub messages: std::collections::HashSet<String>,
 }
 
 impl Registry {

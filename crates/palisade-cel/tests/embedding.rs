@@ -183,3 +183,42 @@ fn unbound_variable_is_a_runtime_error_with_position() {
         other => panic!("unexpected {other:?}"),
     }
 }
+
+#[test]
+fn message_construction_builds_maps() {
+    let env = Env::kubernetes()
+        .variable("object", Type::Dyn)
+        .message_type("Object")
+        .message_type("JSONPatch")
+        .build();
+    let act = activation();
+    let cases = [
+        (
+            "Object{metadata: Object.metadata{labels: {'team': object.metadata.name}}, ?spec: object.?spec}",
+            json!({"metadata": {"labels": {"team": "web"}}}),
+        ),
+        (
+            "[JSONPatch{op: 'add', path: '/metadata/labels/' + jsonpatch.escapeKey('a/b'), value: 'x'}]",
+            json!([{"op": "add", "path": "/metadata/labels/a~1b", "value": "x"}]),
+        ),
+    ];
+    for (src, want) in cases {
+        assert_eq!(
+            env.compile(src).unwrap().eval_json(&act).unwrap(),
+            want,
+            "{src}"
+        );
+    }
+    let err = env.compile("Unknown{a: 1}").unwrap_err();
+    assert!(
+        err.message
+            .contains("undeclared reference to message type 'Unknown'"),
+        "{err}"
+    );
+    let err = env
+        .compile("Object{a: 1, a: 2}")
+        .unwrap()
+        .eval(&act)
+        .unwrap_err();
+    assert!(err.to_string().contains("set twice"), "{err}");
+}

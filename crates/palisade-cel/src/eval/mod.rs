@@ -147,6 +147,7 @@ impl<'a> Interp<'a> {
             ExprKind::List(elems) => self.list(elems),
             ExprKind::Map(entries) => self.map(entries),
             ExprKind::Comprehension(c) => self.comprehension(c),
+            ExprKind::Message { fields, .. } => self.message(fields),
             ExprKind::Bind { var, init, body } => {
                 let v = self.eval(init)?;
                 self.scopes.push((var.as_str(), v));
@@ -279,6 +280,31 @@ impl<'a> Interp<'a> {
                 return Err(RtError::Msg(
                     "Failed with repeated key".into(),
                     Some(en.key.off),
+                ));
+            }
+        }
+        Ok(Value::map(out))
+    }
+
+    /// Builds a message literal as a map of its set fields.
+    fn message(&mut self, fields: &'a [(String, Expr, bool)]) -> Result<Value, RtError> {
+        let mut out = MapValue::new();
+        for (name, e, optional) in fields {
+            let v = match (self.eval(e)?, optional) {
+                (Value::Optional(None), true) => continue,
+                (Value::Optional(Some(inner)), true) => (*inner).clone(),
+                (v, false) => v,
+                (v, true) => {
+                    return err(format!(
+                        "optional field '{name}' needs an optional value, got '{}'",
+                        v.type_name()
+                    ));
+                }
+            };
+            if out.insert(Key::String(name.as_str().into()), v).is_some() {
+                return Err(RtError::Msg(
+                    format!("field '{name}' is set twice"),
+                    Some(e.off),
                 ));
             }
         }

@@ -1,9 +1,11 @@
 //! Recursive-descent CEL parser with a nesting limit and macro expansion.
 
-use crate::ast::{BinOp, Entry, Expr, ExprKind, UnOp};
+use crate::ast::{BinOp, Expr, ExprKind, UnOp};
 use crate::lexer::{Tok, Token, lex};
 use crate::macros;
 use crate::value::Value;
+
+mod aggregate;
 
 /// Deepest nesting the parser accepts; bounds recursion in every later pass.
 pub(crate) const MAX_DEPTH: usize = 100;
@@ -268,6 +270,13 @@ impl Parser {
         let mut levels = 0;
         loop {
             let t = self.peek();
+            if t.tok == Tok::P("{")
+                && let Some(name) = e.qualified_name()
+            {
+                // `Object.spec{...}`: a qualified type name followed by field initializers.
+                e = self.message(name, e.off)?;
+                continue;
+            }
             let optional = match t.tok {
                 Tok::P(".") => false,
                 Tok::P(".?") => true,
@@ -361,7 +370,7 @@ impl Parser {
                     let args = self.args()?;
                     macros::expand_global(name, args, t.off)
                 } else if self.is_p("{") {
-                    Err((t.off, "message construction is not supported".into()))
+                    self.message(name, t.off)
                 } else {
                     Ok(Expr::new(t.off, ExprKind::Ident(name)))
                 }
@@ -387,43 +396,6 @@ impl Parser {
             Tok::P("{") => self.map(t.off),
             other => Err((t.off, format!("unexpected {}", describe(&other)))),
         }
-    }
-
-    fn list(&mut self, off: usize) -> Result<Expr, PErr> {
-        self.enter(off)?;
-        let mut elems = Vec::new();
-        while !self.is_p("]") {
-            let opt = self.eat("?");
-            elems.push((self.expr()?, opt));
-            if !self.eat(",") {
-                break;
-            }
-        }
-        self.expect("]")?;
-        self.depth -= 1;
-        Ok(Expr::new(off, ExprKind::List(elems)))
-    }
-
-    fn map(&mut self, off: usize) -> Result<Expr, PErr> {
-        self.enter(off)?;
-        let mut entries = Vec::new();
-        while !self.is_p("}") {
-            let optional = self.eat("?");
-            let key = self.expr()?;
-            self.expect(":")?;
-            let value = self.expr()?;
-            entries.push(Entry {
-                key,
-                value,
-                optional,
-            });
-            if !self.eat(",") {
-                break;
-            }
-        }
-        self.expect("}")?;
-        self.depth -= 1;
-        Ok(Expr::new(off, ExprKind::Map(entries)))
     }
 }
 
@@ -475,6 +447,8 @@ mod tests {
             "x.transformList(i, v, v * 2)",
             "opt.optMap(v, v + 1)",
             ".a",
+            "Object{spec: Object.spec{replicas: 1}, ?status: x}",
+            "JSONPatch{op: 'add', path: '/a', value: 1}",
         ];
         for src in ok {
             assert!(parse(src).is_ok(), "{src}: {:?}", parse(src).err());
@@ -491,7 +465,6 @@ mod tests {
             ("x.all(1, true)", 6),
             ("9223372036854775808", 0),
             ("a b", 2),
-            ("Msg{}", 0),
         ];
         for (src, off) in cases {
             let e = parse(src).unwrap_err();
