@@ -1,5 +1,6 @@
 //! Tree-walking interpreter with cost accounting.
 
+mod access;
 mod comprehension;
 pub(crate) mod ops;
 
@@ -14,6 +15,7 @@ use crate::checker::TYPE_NAMES;
 use crate::error::{RtError, err};
 use crate::registry::{FuncDef, Imp, Registry};
 use crate::value::{Key, MapValue, Value};
+use access::{index_value, select};
 
 /// Per-evaluation state shared with library functions: the cost budget and compiled regexes.
 pub struct Ctx<'a> {
@@ -356,69 +358,5 @@ fn unary(op: UnOp, v: &Value) -> Result<Value, RtError> {
             .ok_or_else(|| "duration out of range".into()),
         (UnOp::Not, _) => ops::no_such_overload("!_", &[v]),
         (UnOp::Neg, _) => ops::no_such_overload("-_", &[v]),
-    }
-}
-
-/// Field selection, including optional selection and selection through an optional value.
-pub(crate) fn select(v: &Value, field: &Arc<str>, optional: bool) -> Result<Value, RtError> {
-    match v {
-        Value::Map(m) => match m.get(&Key::String(field.clone())) {
-            Some(x) if optional => Ok(Value::some(x.clone())),
-            Some(x) => Ok(x.clone()),
-            None if optional => Ok(Value::none()),
-            None => err(format!("no such key: {field}")),
-        },
-        Value::Optional(None) => Ok(Value::none()),
-        Value::Optional(Some(inner)) => select(inner, field, true),
-        v => err(format!(
-            "type '{}' does not support field selection ('.{field}')",
-            v.type_name()
-        )),
-    }
-}
-
-/// Indexing of lists and maps, including `[?i]` and indexing through an optional value.
-pub(crate) fn index_value(v: &Value, i: &Value, optional: bool) -> Result<Value, RtError> {
-    let wrap = |x: &Value| {
-        if optional {
-            Value::some(x.clone())
-        } else {
-            x.clone()
-        }
-    };
-    match v {
-        Value::List(items) => {
-            let idx = match i {
-                Value::Int(n) => usize::try_from(*n).ok(),
-                Value::Uint(n) => usize::try_from(*n).ok(),
-                Value::Double(d) if d.fract() == 0.0 && *d >= 0.0 => Some(*d as usize),
-                Value::Double(_) => return err(format!("unsupported index value {i:?}")),
-                _ => return ops::no_such_overload("_[_]", &[v, i]),
-            };
-            match idx.and_then(|n| items.get(n)) {
-                Some(x) => Ok(wrap(x)),
-                None if optional => Ok(Value::none()),
-                None => err(format!("index out of bounds: {}", display_index(i))),
-            }
-        }
-        Value::Map(m) => match ops::map_get(m, i) {
-            Some(x) => Ok(wrap(x)),
-            None if optional => Ok(Value::none()),
-            None => err(format!("no such key: {}", display_index(i))),
-        },
-        Value::Optional(None) => Ok(Value::none()),
-        Value::Optional(Some(inner)) => index_value(inner, i, true),
-        _ => ops::no_such_overload("_[_]", &[v, i]),
-    }
-}
-
-fn display_index(i: &Value) -> String {
-    match i {
-        Value::String(s) => s.to_string(),
-        Value::Int(n) => n.to_string(),
-        Value::Uint(n) => n.to_string(),
-        Value::Double(d) => d.to_string(),
-        Value::Bool(b) => b.to_string(),
-        other => other.type_name().to_string(),
     }
 }
