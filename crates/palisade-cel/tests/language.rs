@@ -174,3 +174,24 @@ fn runtime_errors() {
         );
     }
 }
+
+#[test]
+fn runtime_errors_carry_positions() {
+    use palisade_cel::{Activation, Env, EvalError, Type};
+    let env = Env::kubernetes().variable("x", Type::Dyn).build();
+    let mut act = Activation::new();
+    act.bind_json("x", &doc());
+    let cases = [
+        ("x.missing", 1, 2),
+        ("x.list.map(i, 10 / (i - 2))", 1, 18),
+        ("x.n +\n  x.m.zz", 2, 6),
+        ("x.list[7]", 1, 7),
+        ("[1, 2].all(i, i > 0) && x.s.charAt(99) == ''", 1, 28),
+        ("optional.none().value()", 1, 16),
+    ];
+    for (src, line, col) in cases {
+        let err = env.compile(src).unwrap().eval(&act).unwrap_err();
+        let EvalError::Runtime { position, .. } = &err else { panic!("{src}: {err:?}") };
+        assert_eq!((position.line, position.column), (line, col), "{src}: {err}");
+    }
+}
