@@ -8,6 +8,38 @@
 //! - [`diff`]: the RFC 6902 patch between two documents, for the admission response.
 //! - [`merge_patch`]: plain RFC 7386 merge patch.
 //!
+//! ```
+//! use palisade_patch::{ConditionMatcher, Preprocessed, anchors, diff, strategic_merge};
+//! use serde_json::{Value, json};
+//!
+//! /// The engine supplies Kyverno's pattern matching; equality is enough here.
+//! struct Equal;
+//! impl ConditionMatcher for Equal {
+//!     fn matches(&self, resource: &Value, pattern: &Value) -> Result<bool, String> {
+//!         Ok(resource == pattern)
+//!     }
+//! }
+//!
+//! let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+//!     "spec": {"containers": [{"name": "app", "image": "nginx"}]}});
+//! let rule = json!({"metadata": {"labels": {"+(team)": "core"}},
+//!     "spec": {"containers": [{"(image)": "nginx", "imagePullPolicy": "Always"}]}});
+//!
+//! let Preprocessed::Patch(patch) = anchors::preprocess(&pod, &rule, &Equal)? else {
+//!     unreachable!("the conditions hold")
+//! };
+//! let mutated = strategic_merge(&pod, &patch, "v1", "Pod")?;
+//! assert_eq!(mutated["spec"]["containers"][0]["imagePullPolicy"], "Always");
+//!
+//! // What the webhook sends back to the API server.
+//! let ops = diff(&pod, &mutated);
+//! assert_eq!(ops.to_value(), json!([
+//!     {"op": "add", "path": "/metadata/labels", "value": {"team": "core"}},
+//!     {"op": "add", "path": "/spec/containers/0/imagePullPolicy", "value": "Always"},
+//! ]));
+//! # Ok::<(), palisade_patch::PatchError>(())
+//! ```
+//!
 //! # Strategic merge semantics
 //!
 //! Kyverno applies `patchStrategicMerge` with kustomize's kyaml `patchstrategicmerge` filter, not

@@ -3,6 +3,8 @@
 #![allow(clippy::unwrap_used)]
 
 use palisade_patch::diff;
+use palisade_patch::json6902::pointer::unescape;
+use palisade_patch::json6902::{Operation, Patch};
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
@@ -31,6 +33,25 @@ fn json_value() -> impl Strategy<Value = Value> {
     })
 }
 
+/// Checks that `op` would also apply under strict RFC 6902 (as the API server applies it):
+/// parents exist, removed and replaced paths exist, array inserts are within bounds.
+fn strictly_applicable(doc: &Value, op: &Operation) -> bool {
+    let path = op.path();
+    let (parent, last) = match path.rsplit_once('/') {
+        Some(split) => split,
+        None => return matches!(op, Operation::Replace { .. }),
+    };
+    let last = unescape(last);
+    match op {
+        Operation::Add { .. } => match doc.pointer(parent) {
+            Some(Value::Object(_)) => true,
+            Some(Value::Array(a)) => last.parse::<usize>().is_ok_and(|i| i <= a.len()),
+            _ => false,
+        },
+        _ => doc.pointer(path).is_some(),
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
@@ -40,6 +61,16 @@ proptest! {
         let out = patch.apply(&a);
         prop_assert!(out.is_ok(), "{:?}", out);
         prop_assert_eq!(out.ok(), Some(b));
+    }
+
+    #[test]
+    fn diff_ops_are_valid_under_strict_application(a in json_value(), b in json_value()) {
+        let mut doc = a;
+        for op in diff(&doc.clone(), &b).operations() {
+            prop_assert!(strictly_applicable(&doc, op), "{:?} on {}", op, doc);
+            doc = Patch(vec![op.clone()]).apply(&doc).unwrap();
+        }
+        prop_assert_eq!(doc, b);
     }
 
     #[test]

@@ -38,6 +38,8 @@ pub enum Preprocessed {
     /// The patch with every anchor resolved and removed, ready for [`crate::strategic_merge`].
     Patch(Value),
     /// A condition or global anchor did not hold: the rule does not apply to this resource.
+    /// (Kyverno then still merges an empty patch, which only drops null fields; callers
+    /// normally report the rule as skipped and leave the resource alone.)
     Skip {
         /// Which condition failed, for the rule's message.
         reason: String,

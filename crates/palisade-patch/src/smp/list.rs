@@ -196,21 +196,32 @@ fn merge_primitives(
 ) -> Result<Vec<Value>, PatchError> {
     let mut out: Vec<Value> = Vec::with_capacity(dest.len() + patch.len());
     let mut texts: Vec<String> = Vec::with_capacity(dest.len() + patch.len());
-    let candidates = patch.iter().map(|v| (*v).clone()).chain(dest);
-    for (i, v) in candidates.enumerate() {
+    for (i, v) in patch.iter().enumerate() {
         if v.is_null() {
             continue;
         }
-        let Some(text) = scalar_text(&v) else {
+        let Some(text) = scalar_text(v) else {
             return Err(PatchError::KindMismatch {
                 path: path.index(i).render(),
                 expected: "a scalar",
-                found: crate::value::kind_name(&v),
+                found: crate::value::kind_name(v),
             });
         };
         if !texts.contains(&text) {
             texts.push(text);
-            out.push(v);
+            out.push((*v).clone());
+        }
+    }
+    for v in dest {
+        match scalar_text(&v) {
+            _ if v.is_null() => {}
+            // A malformed resource list keeps its structured elements rather than failing.
+            None => out.push(v),
+            Some(text) if !texts.contains(&text) => {
+                texts.push(text);
+                out.push(v);
+            }
+            Some(_) => {}
         }
     }
     Ok(out)
