@@ -191,7 +191,13 @@ fn runtime_errors_carry_positions() {
     ];
     for (src, line, col) in cases {
         let err = env.compile(src).unwrap().eval(&act).unwrap_err();
-        let EvalError::Runtime { position, .. } = &err else { panic!("{src}: {err:?}") };
-        assert_eq!((position.line, position.column), (line, col), "{src}: {err}");
+        let EvalError::Runtime { position, .. } = &err else {
+            panic!("{src}: {err:?}")
+        };
+        assert_eq!(
+            (position.line, position.column),
+            (line, col),
+            "{src}: {err}"
+        );
     }
 }

@@ -51,7 +51,7 @@ fn format(ctx: &mut Ctx<'_>, args: &[Value]) -> Result<Value, RtError> {
             continue;
         }
         let Some(arg) = vals.get(next_arg) else {
-            return err(format!("format: index {next_arg} out of range"));
+            return err(format!("index {next_arg} out of range"));
         };
         next_arg += 1;
         let piece = verb_format(verb, precision, arg)?;
@@ -67,8 +67,7 @@ fn verb_format(verb: char, precision: Option<usize>, v: &Value) -> Result<String
         'd' => match v {
             Value::Int(i) => Ok(i.to_string()),
             Value::Uint(u) => Ok(u.to_string()),
-            Value::Double(d) if !d.is_finite() => Ok(non_finite(*d)),
-            _ => bad_arg('d', "an integer", v),
+            _ => bad_arg("decimal clause can only be used on integers", v),
         },
         'f' => fixed(v, precision.unwrap_or(6)),
         'e' => scientific(v, precision.unwrap_or(6)),
@@ -79,7 +78,12 @@ fn verb_format(verb: char, precision: Option<usize>, v: &Value) -> Result<String
                 Value::Uint(u) => format!("{u:x}"),
                 Value::String(s) => s.bytes().map(|b| format!("{b:02x}")).collect(),
                 Value::Bytes(b) => b.iter().map(|b| format!("{b:02x}")).collect(),
-                _ => return bad_arg(verb, "an integer, string or bytes", v),
+                _ => {
+                    return bad_arg(
+                        "only integers, byte buffers, and strings can be formatted as hex",
+                        v,
+                    );
+                }
             };
             Ok(if verb == 'X' { s.to_uppercase() } else { s })
         }
@@ -87,22 +91,24 @@ fn verb_format(verb: char, precision: Option<usize>, v: &Value) -> Result<String
             Value::Int(i) if *i < 0 => Ok(format!("-{:o}", i.unsigned_abs())),
             Value::Int(i) => Ok(format!("{i:o}")),
             Value::Uint(u) => Ok(format!("{u:o}")),
-            _ => bad_arg('o', "an integer", v),
+            _ => bad_arg("octal clause can only be used on integers", v),
         },
         'b' => match v {
             Value::Int(i) if *i < 0 => Ok(format!("-{:b}", i.unsigned_abs())),
             Value::Int(i) => Ok(format!("{i:b}")),
             Value::Uint(u) => Ok(format!("{u:b}")),
             Value::Bool(b) => Ok(if *b { "1" } else { "0" }.to_string()),
-            _ => bad_arg('b', "an integer or bool", v),
+            _ => bad_arg("only integers and bools can be formatted as binary", v),
         },
-        other => err(format!("format: unrecognized formatting clause '%{other}'")),
+        other => err(format!(
+            "could not parse formatting clause: unrecognized formatting clause \"{other}\""
+        )),
     }
 }
 
-fn bad_arg<T>(verb: char, want: &str, v: &Value) -> Result<T, RtError> {
+fn bad_arg<T>(what: &str, v: &Value) -> Result<T, RtError> {
     err(format!(
-        "format: '%{verb}' expects {want}, got '{}'",
+        "error during formatting: {what}, was given {}",
         v.type_name()
     ))
 }
@@ -117,17 +123,15 @@ fn non_finite(d: f64) -> String {
     }
 }
 
-fn as_float(verb: char, v: &Value) -> Result<f64, RtError> {
+fn as_float(clause: &str, v: &Value) -> Result<f64, RtError> {
     match v {
         Value::Double(d) => Ok(*d),
-        Value::Int(i) => Ok(*i as f64),
-        Value::Uint(u) => Ok(*u as f64),
-        _ => bad_arg(verb, "a number", v),
+        _ => bad_arg(&format!("{clause} clause can only be used on doubles"), v),
     }
 }
 
 fn fixed(v: &Value, p: usize) -> Result<String, RtError> {
-    let d = as_float('f', v)?;
+    let d = as_float("fixed-point", v)?;
     Ok(if d.is_finite() {
         format!("{d:.p$}")
     } else {
@@ -136,7 +140,7 @@ fn fixed(v: &Value, p: usize) -> Result<String, RtError> {
 }
 
 fn scientific(v: &Value, p: usize) -> Result<String, RtError> {
-    let d = as_float('e', v)?;
+    let d = as_float("scientific", v)?;
     if !d.is_finite() {
         return Ok(non_finite(d));
     }
@@ -157,6 +161,7 @@ pub(crate) fn as_string(v: &Value) -> String {
         Value::Bool(b) => b.to_string(),
         Value::Int(i) => i.to_string(),
         Value::Uint(u) => u.to_string(),
+        Value::Double(d) if !d.is_finite() => non_finite(*d),
         Value::Double(d) => format_double_g(*d),
         Value::String(s) => s.to_string(),
         Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
@@ -165,9 +170,15 @@ pub(crate) fn as_string(v: &Value) -> String {
             l.iter().map(as_string).collect::<Vec<_>>().join(", ")
         ),
         Value::Map(m) => {
-            let parts: Vec<String> = m
+            // cel-go sorts entries by the rendered key.
+            let mut entries: Vec<(String, String)> = m
                 .iter()
-                .map(|(k, v)| format!("{}: {}", as_string(&k.to_value()), as_string(v)))
+                .map(|(k, v)| (as_string(&k.to_value()), as_string(v)))
+                .collect();
+            entries.sort();
+            let parts: Vec<String> = entries
+                .into_iter()
+                .map(|(k, v)| format!("{k}: {v}"))
                 .collect();
             format!("{{{}}}", parts.join(", "))
         }
@@ -192,7 +203,13 @@ mod tests {
         assert_true(&[
             "'%s is %d years'.format(['Ann', dyn(42)]) == 'Ann is 42 years'",
             "'%.2f'.format([3.14159]) == '3.14'",
-            "'%f'.format([1]) == '1.000000'",
+            "'%f'.format([2.71828]) == '2.718280'",
+            "'%.0f'.format([2.5]) == '2' && '%.0f'.format([1.5]) == '2' && '%.3f'.format([-123.4999]) == '-123.500'",
+            "'%.6e'.format([1052.032911275]) == '1.052033e+03'",
+            "'%s'.format([[double('NaN'), double('Infinity'), double('-Infinity')]]) == '[NaN, Infinity, -Infinity]'",
+            "'%s'.format([{'strKey': dyn('x'), dyn(6): duration('422s'), dyn(true): 42}]) == '{6: 422s, strKey: x, true: 42}'",
+            "'%%%s%%'.format(['text']) == '%text%'",
+            "'%X'.format([dyn(26)]) == '1A' && '%x'.format([dyn(500u)]) == '1f4'",
             "'%e'.format([1234.5]) == '1.234500e+03'",
             "'%x %X'.format([dyn(255), 'hi']) == 'ff 6869'",
             "'%o %b'.format([8, 5]) == '10 101'",
@@ -205,9 +222,30 @@ mod tests {
         ]);
         assert_err(&[
             ("'%s %d'.format(['x', 1])", "dyn()"),
-            ("'%d'.format(['x'])", "expects an integer"),
-            ("'%s %s'.format(['x'])", "out of range"),
-            ("'%q'.format([1])", "unrecognized"),
+            (
+                "'%d'.format(['x'])",
+                "decimal clause can only be used on integers, was given string",
+            ),
+            ("'%d %d %d'.format([0, 1])", "index 2 out of range"),
+            ("'%a'.format([1])", "unrecognized formatting clause \"a\""),
+            ("'%E'.format([0.5])", "unrecognized formatting clause \"E\""),
+            (
+                "'%b'.format(['abc'])",
+                "only integers and bools can be formatted as binary, was given string",
+            ),
+            (
+                "'%d'.format([duration('30m2s')])",
+                "was given google.protobuf.Duration",
+            ),
+            ("'%x'.format([0.5])", "formatted as hex, was given double"),
+            (
+                "'%f'.format([null])",
+                "fixed-point clause can only be used on doubles, was given null_type",
+            ),
+            (
+                "'%e'.format([null])",
+                "scientific clause can only be used on doubles",
+            ),
         ]);
     }
 }
