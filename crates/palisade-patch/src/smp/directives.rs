@@ -7,6 +7,7 @@ use crate::meta::{Ctx, Meta};
 use crate::path::Path;
 use crate::value::json_eq;
 use serde_json::{Map, Value};
+use std::collections::HashMap;
 
 pub(super) const SET_ORDER_PREFIX: &str = "$setElementOrder/";
 pub(super) const DELETE_PRIMITIVE_PREFIX: &str = "$deleteFromPrimitiveList/";
@@ -151,10 +152,32 @@ fn ident<'a>(v: &'a Value, key: Option<&str>) -> Option<&'a Value> {
     }
 }
 
-fn position_in(list: &[Value], v: &Value, key: Option<&str>) -> Option<usize> {
-    let id = ident(v, key)?;
-    list.iter()
-        .position(|e| ident(e, key).is_some_and(|x| json_eq(x, id)))
+/// Positions of elements by identity (merge-key value or the element itself), first wins,
+/// so reordering stays linear in the list sizes.
+struct Positions(HashMap<String, usize>);
+
+impl Positions {
+    fn of(list: &[Value], key: Option<&str>) -> Self {
+        let mut map = HashMap::with_capacity(list.len());
+        for (i, e) in list.iter().enumerate() {
+            if let Some(id) = ident(e, key) {
+                map.entry(identity(id)).or_insert(i);
+            }
+        }
+        Positions(map)
+    }
+
+    fn get(&self, v: &Value, key: Option<&str>) -> Option<usize> {
+        self.0.get(&identity(ident(v, key)?)).copied()
+    }
+}
+
+/// A canonical text for an identity value (numbers compare by value, like `json_eq`).
+fn identity(v: &Value) -> String {
+    match v.as_f64() {
+        Some(f) if v.is_number() => format!("#{f}"),
+        _ => v.to_string(),
+    }
 }
 
 fn reorder(
@@ -163,10 +186,11 @@ fn reorder(
     original: &[Value],
     key: Option<&str>,
 ) -> Vec<Value> {
+    let (order_pos, original_pos) = (Positions::of(order, key), Positions::of(original, key));
     let (mut listed, server_only): (Vec<Value>, Vec<Value>) = merged
         .into_iter()
-        .partition(|e| position_in(order, e, key).is_some());
-    listed.sort_by_key(|e| position_in(order, e, key));
+        .partition(|e| order_pos.get(e, key).is_some());
+    listed.sort_by_key(|e| order_pos.get(e, key));
     let mut out = Vec::with_capacity(listed.len() + server_only.len());
     let mut left = server_only.into_iter().peekable();
     let mut right = listed.into_iter().peekable();
@@ -176,7 +200,7 @@ fn reorder(
             (Some(_), None) => true,
             (None, Some(_)) => false,
             (Some(l), Some(r)) => matches!(
-                (position_in(original, l, key), position_in(original, r, key)),
+                (original_pos.get(l, key), original_pos.get(r, key)),
                 (Some(li), Some(ri)) if li < ri
             ),
         };

@@ -10,6 +10,7 @@ use crate::meta::{Ctx, FieldMeta, ListMeta};
 use crate::path::Path;
 use crate::value::{scalar_text, scalar_text_eq};
 use serde_json::Value;
+use std::collections::HashSet;
 
 /// The merge-key values one patch element is matched on; `None` where the element lacks a key.
 type KeyTuple = Vec<Option<String>>;
@@ -56,7 +57,7 @@ impl Merger {
         }
         let mut out: Vec<Value> = Vec::with_capacity(dest.len() + patch.len());
         let mut rest: Vec<Option<Value>> = dest.into_iter().map(Some).collect();
-        let mut seen: Vec<KeyTuple> = Vec::new();
+        let mut seen: HashSet<KeyTuple> = HashSet::new();
         for (i, p) in patch.iter().enumerate() {
             let elem_path = path.index(i);
             let tuple = key_tuple(p, list, &elem_path)?;
@@ -70,7 +71,7 @@ impl Merger {
                 .zip(&tuple)
                 .filter_map(|(k, v)| v.as_deref().map(|v| (k.as_str(), v)))
                 .collect();
-            seen.push(tuple.clone());
+            seen.insert(tuple.clone());
             let current = take_match(&mut out, &mut rest, &keys);
             let merged = self.merge(current.value, Some(p), ctx, None, &elem_path)?;
             match merged {
@@ -195,7 +196,8 @@ fn merge_primitives(
     path: &Path<'_>,
 ) -> Result<Vec<Value>, PatchError> {
     let mut out: Vec<Value> = Vec::with_capacity(dest.len() + patch.len());
-    let mut texts: Vec<String> = Vec::with_capacity(dest.len() + patch.len());
+    // A set keeps long resource lists (thousands of finalizers) linear.
+    let mut texts: HashSet<String> = HashSet::with_capacity(dest.len() + patch.len());
     for (i, v) in patch.iter().enumerate() {
         if v.is_null() {
             continue;
@@ -207,8 +209,7 @@ fn merge_primitives(
                 found: crate::value::kind_name(v),
             });
         };
-        if !texts.contains(&text) {
-            texts.push(text);
+        if texts.insert(text) {
             out.push((*v).clone());
         }
     }
@@ -217,11 +218,11 @@ fn merge_primitives(
             _ if v.is_null() => {}
             // A malformed resource list keeps its structured elements rather than failing.
             None => out.push(v),
-            Some(text) if !texts.contains(&text) => {
-                texts.push(text);
-                out.push(v);
+            Some(text) => {
+                if texts.insert(text) {
+                    out.push(v);
+                }
             }
-            Some(_) => {}
         }
     }
     Ok(out)
