@@ -58,6 +58,9 @@ pub enum ErrorKind {
         /// The node budget that was exceeded.
         limit: usize,
     },
+    /// An alias refers to an anchor not defined earlier in the same document.
+    #[error("unknown anchor '{0}' referenced")]
+    UnknownAnchor(String),
     /// An alias refers to the node that contains it.
     #[error("anchor '{0}' value contains itself")]
     RecursiveAlias(String),

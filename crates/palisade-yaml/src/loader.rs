@@ -131,10 +131,17 @@ impl<'s> Loader<'s> {
     /// A copy of the anchored node, within the alias and depth budgets.
     fn expand(&mut self, id: usize, span: &Span, at: Location) -> Result<Done<'s>, Error> {
         let fail = |kind| Error::new(at.line, at.column, kind);
-        // saphyr-parser rejects unknown anchors, so a missing one is still open: it
-        // contains this alias.
         let Some(a) = self.anchors.get(&id) else {
-            return Err(fail(ErrorKind::RecursiveAlias(self.alias_name(span))));
+            // Either still open (it contains this alias) or from an earlier document, which
+            // saphyr-parser does not forget when iterated.
+            let name = self.alias_name(span);
+            let open = self.stack.iter().any(|f| f.anchor == id);
+            let kind = if open {
+                ErrorKind::RecursiveAlias(name)
+            } else {
+                ErrorKind::UnknownAnchor(name)
+            };
+            return Err(fail(kind));
         };
         let budget = self.opts.limits.alias_budget(self.parsed);
         self.expanded = self.expanded.saturating_add(a.nodes);
