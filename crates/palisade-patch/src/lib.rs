@@ -89,6 +89,14 @@
 //! As Kyverno configures evanphx/json-patch: negative array indices count from the end, removing
 //! a missing path is a no-op, `add` creates missing parents (arrays padded with nulls when the
 //! next token is an index), `-` appends. A `test` for `null` passes only on a missing value.
+//! Unlike evanphx, padding is capped at [`json6902::MAX_PADDING`] nulls and `copy` at
+//! [`json6902::MAX_COPIED_NODES`] nodes per patch, so hostile patches stay cheap, and the whole
+//! document may be replaced by any value (RFC 6902 allows it).
+//!
+//! # Limits
+//!
+//! Inputs nested deeper than 128 levels (serde_json's own parse limit) are rejected with
+//! [`PatchError::TooDeep`] by the merge and the anchor walk; the diff replaces them whole.
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 

@@ -391,3 +391,72 @@ fn deeply_nested_input_is_rejected_not_overflowed() {
     let err = strategic_merge(&res, &patch, "example.com/v1", "W").unwrap_err();
     assert!(matches!(err, PatchError::TooDeep { .. }), "{err}");
 }
+
+#[test]
+fn retain_keys_inside_list_elements_switches_volume_source() {
+    // What `kubectl apply` sends when a volume changes from emptyDir to a secret.
+    let spec = json!({"volumes": [{"name": "v", "emptyDir": {}}, {"name": "w", "emptyDir": {}}]});
+    let patch = json!({"volumes": [{"name": "v", "$retainKeys": ["name", "secret"], "secret": {"secretName": "s"}}]});
+    let out = merge_pod(spec, patch);
+    assert_eq!(
+        out["volumes"],
+        json!([{"name": "v", "secret": {"secretName": "s"}}, {"name": "w", "emptyDir": {}}])
+    );
+}
+
+#[test]
+fn delete_from_primitive_list_works_on_lists_without_strategy() {
+    // apimachinery: "$deleteFromPrimitiveList should delete item from a list without merge
+    // patch strategy", and it removes every duplicate.
+    let spec = json!({"containers": [{"name": "a", "args": ["x", "y", "x", "z"]}]});
+    let patch = json!({"containers": [{"name": "a", "$deleteFromPrimitiveList/args": ["x"]}]});
+    let out = merge_pod(spec, patch);
+    assert_eq!(out["containers"][0]["args"], json!(["y", "z"]));
+}
+
+#[test]
+fn set_element_order_with_a_new_item() {
+    // apimachinery: "add an item in a list and preserve order".
+    let spec =
+        json!({"containers": [{"name": "1", "x": "a"}, {"name": "2", "value": "2", "x": "b"}]});
+    let patch = json!({
+        "$setElementOrder/containers": [{"name": "3"}, {"name": "1"}, {"name": "2"}],
+        "containers": [{"name": "3", "value": "3"}]
+    });
+    let out = merge_pod(spec, patch);
+    assert_eq!(
+        out["containers"],
+        json!([{"name": "3", "value": "3"}, {"name": "1", "x": "a"}, {"name": "2", "value": "2", "x": "b"}])
+    );
+}
+
+#[test]
+fn set_element_order_on_primitive_lists() {
+    let res = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "finalizers": ["a", "b", "c"]}});
+    let patch = json!({"metadata": {"$setElementOrder/finalizers": ["c", "b", "a"]}});
+    let out = strategic_merge(&res, &patch, "v1", "Pod").unwrap();
+    assert_eq!(out["metadata"]["finalizers"], json!(["c", "b", "a"]));
+}
+
+#[test]
+fn directives_work_for_custom_resources_too() {
+    let res = json!({"apiVersion": "example.com/v1", "kind": "Widget", "spec": {"a": {"x": 1}, "b": {"y": 2}}});
+    let patch = json!({"spec": {"a": {"$patch": "delete"}, "b": {"$patch": "replace", "z": 3}}});
+    let out = strategic_merge(&res, &patch, "example.com/v1", "Widget").unwrap();
+    assert_eq!(out["spec"], json!({"b": {"z": 3}}));
+}
+
+#[test]
+fn root_level_replace_and_delete() {
+    let res = pod(json!({"containers": [{"name": "a"}]}));
+    let out = strategic_merge(
+        &res,
+        &json!({"$patch": "replace", "kind": "Pod"}),
+        "v1",
+        "Pod",
+    )
+    .unwrap();
+    assert_eq!(out, json!({"kind": "Pod"}));
+    let out = strategic_merge(&res, &json!({"$patch": "delete"}), "v1", "Pod").unwrap();
+    assert_eq!(out, json!({}));
+}

@@ -2,6 +2,7 @@
 //! and serialisation in the form the API server accepts in an `AdmissionResponse`.
 
 mod apply;
+pub use apply::{MAX_COPIED_NODES, MAX_PADDING};
 pub mod pointer;
 
 use crate::error::PatchError;
