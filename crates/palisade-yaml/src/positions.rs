@@ -78,7 +78,9 @@ pub struct Location {
 /// location is where it is introduced: the key for a mapping entry, the node itself (its
 /// anchor or tag if it has one, the `-` for a block sequence item's content) otherwise.
 /// Nodes copied in by aliases or merge keys point at the alias, or at the nodes of the
-/// anchored original.
+/// anchored original. As saphyr-parser reports them, a block scalar (`|`, `>`) starts at
+/// its first content line, and a block sequence written at the same indentation as its key
+/// starts at its first item's content rather than at the dash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Positions {
     pub(crate) root: PosNode,
