@@ -91,30 +91,39 @@ pub(crate) fn parse(s: &str) -> Result<Semver, String> {
     })
 }
 
-/// Kubernetes' normalization: drop a leading `v`, pad missing minor/patch, strip leading zeros.
-fn normalize(s: &str) -> String {
+/// Kubernetes' normalizeAndParse: drop a leading `v`, strip leading zeros from each of the
+/// (at most three) dot-separated parts, and pad `1` / `1.2` with zeros.
+fn normalize(s: &str) -> Result<String, String> {
     let s = s.strip_prefix('v').unwrap_or(s);
-    let cut = s.find(['-', '+']).unwrap_or(s.len());
-    let (core, tail) = s.split_at(cut);
-    let mut parts: Vec<String> = core
-        .split('.')
+    let mut parts: Vec<String> = s
+        .splitn(3, '.')
         .map(|p| {
+            if p.len() <= 1 {
+                return p.to_string();
+            }
             let t = p.trim_start_matches('0');
-            if t.is_empty() && !p.is_empty() {
-                "0".to_string()
-            } else {
+            if t.starts_with(|c: char| c.is_ascii_digit()) {
                 t.to_string()
+            } else {
+                format!("0{t}")
             }
         })
         .collect();
-    while parts.len() < 3 {
-        parts.push("0".into());
+    if parts.len() < 3 {
+        if parts.last().is_some_and(|p| p.contains(['+', '-'])) {
+            return Err("short version cannot contain PreRelease/Build meta data".into());
+        }
+        parts.resize(3, "0".into());
     }
-    format!("{}{tail}", parts.join("."))
+    Ok(parts.join("."))
 }
 
 fn parse_with(s: &str, norm: bool) -> Result<Semver, String> {
-    if norm { parse(&normalize(s)) } else { parse(s) }
+    if norm {
+        parse(&normalize(s)?)
+    } else {
+        parse(s)
+    }
 }
 
 fn cmp_pre(a: &[String], b: &[String]) -> Ordering {
@@ -224,6 +233,8 @@ mod tests {
             "!isSemver('01.2.3') && !isSemver('1.2.3-01') && isSemver('v1.2', true) && isSemver('01.2.3', true)",
             "semver('1.2.3').major() == 1 && semver('1.2.3').minor() == 2 && semver('1.2.3').patch() == 3",
             "semver('v1', true) == semver('1.0.0')",
+            "semver('01.01.01', true) == semver('1.1.1') && semver('1.0', true) == semver('1.0.0')",
+            "semver('1.2.03-alpha', true) == semver('1.2.3-alpha') && !isSemver('1.2-alpha', true)",
             "semver('1.2.3').isGreaterThan(semver('1.2.2'))",
             "semver('1.0.0-alpha').isLessThan(semver('1.0.0'))",
             "semver('1.0.0-alpha.1').isLessThan(semver('1.0.0-alpha.beta'))",
