@@ -22,14 +22,14 @@ pub(crate) enum Node<'s> {
 impl Node<'_> {
     fn into_value(self) -> Result<Value, ErrorKind> {
         match self {
-            Node::Scalar(s) => s.to_value(),
+            Node::Scalar(s) => s.into_value(),
             Node::Collection(v) => Ok(v),
         }
     }
 
-    fn to_key(&self) -> Result<String, ErrorKind> {
+    fn into_key(self) -> Result<String, ErrorKind> {
         match self {
-            Node::Scalar(s) => s.to_key(),
+            Node::Scalar(s) => s.into_key(),
             Node::Collection(_) => Err(ErrorKind::ComplexKey),
         }
     }
@@ -154,7 +154,7 @@ impl Frame {
                 let key = if done.merge_key {
                     None
                 } else {
-                    Some(done.node.to_key().map_err(|k| err_at(done.at, k))?)
+                    Some(done.node.into_key().map_err(|k| err_at(done.at, k))?)
                 };
                 *pending = Some(PendingKey { key, at: done.at });
                 Ok(())

@@ -200,7 +200,7 @@ impl<'s> Loader<'s> {
         let at = done.at;
         let value = match done.node {
             Node::Scalar(s) => s
-                .to_value()
+                .into_value()
                 .map_err(|k| Error::new(at.line, at.column, k))?,
             Node::Collection(v) => v,
         };

@@ -58,28 +58,28 @@ impl Scalar<'_> {
     }
 
     /// The JSON value Go's `json.Marshal` prints for this scalar, as serde_json reads it back.
-    pub(crate) fn to_value(&self) -> Result<Value, ErrorKind> {
+    pub(crate) fn into_value(self) -> Result<Value, ErrorKind> {
         Ok(match self {
             Scalar::Null => Value::Null,
-            Scalar::Bool(b) => Value::Bool(*b),
-            Scalar::Int(i) => Value::from(*i),
-            Scalar::UInt(u) => Value::from(*u),
-            Scalar::BigInt(f) => float_value(*f),
+            Scalar::Bool(b) => Value::Bool(b),
+            Scalar::Int(i) => Value::from(i),
+            Scalar::UInt(u) => Value::from(u),
+            Scalar::BigInt(f) => float_value(f),
             Scalar::Float(f) if !f.is_finite() => {
-                return Err(ErrorKind::NonFinite(format_go_g(*f, false)));
+                return Err(ErrorKind::NonFinite(format_go_g(f, false)));
             }
-            Scalar::Float(f) => float_value(*f),
-            Scalar::Str(s) => Value::String(s.clone().into_owned()),
+            Scalar::Float(f) => float_value(f),
+            Scalar::Str(s) => Value::String(s.into_owned()),
         })
     }
 
     /// The JSON object key sigs.k8s.io/yaml makes of this scalar used as a mapping key.
-    pub(crate) fn to_key(&self) -> Result<String, ErrorKind> {
+    pub(crate) fn into_key(self) -> Result<String, ErrorKind> {
         match self {
-            Scalar::Str(s) => Ok(s.clone().into_owned()),
+            Scalar::Str(s) => Ok(s.into_owned()),
             Scalar::Int(i) => Ok(i.to_string()),
             Scalar::Bool(b) => Ok(b.to_string()),
-            Scalar::Float(f) => Ok(match format_go_g(*f, true).as_str() {
+            Scalar::Float(f) => Ok(match format_go_g(f, true).as_str() {
                 "+Inf" => ".inf".to_owned(),
                 "-Inf" => "-.inf".to_owned(),
                 "NaN" => ".nan".to_owned(),

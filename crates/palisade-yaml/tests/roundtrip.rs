@@ -117,17 +117,24 @@ fn number() -> impl Strategy<Value = Value> {
         any::<u64>().prop_map(Value::from),
         any::<f64>()
             .prop_filter("finite", |f| f.is_finite())
-            .prop_map(|f| {
-                if f.fract() == 0.0 && f.abs() < 9.2e18 {
-                    #[allow(clippy::cast_possible_truncation)]
-                    Value::from(f as i64)
-                } else {
-                    json!(f)
-                }
-            }),
+            .prop_map(normalized),
         (-1000i32..1000, 1u32..6)
             .prop_map(|(m, e)| json!(f64::from(m) / 10f64.powi(e as i32) + 0.5f64.powi(20))),
     ]
+}
+
+/// What the loader makes of a float: integers when integral and in range.
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+fn normalized(f: f64) -> Value {
+    if f.fract() != 0.0 {
+        json!(f)
+    } else if (-9.223_372_036_854_775_808e18..9.223_372_036_854_775_808e18).contains(&f) {
+        Value::from(f as i64)
+    } else if (0.0..1.844_674_407_370_955_2e19).contains(&f) {
+        Value::from(f as u64)
+    } else {
+        json!(f)
+    }
 }
 
 fn value() -> impl Strategy<Value = Value> {

@@ -119,7 +119,7 @@ fn special_floats() {
         assert!(matches!(plain(v), Scalar::Float(f) if f.is_nan()), "{v}");
     }
     assert!(matches!(
-        plain(".inf").to_value(),
+        plain(".inf").into_value(),
         Err(ErrorKind::NonFinite(_))
     ));
 }
@@ -141,7 +141,7 @@ fn json_values() {
         (Scalar::Null, Value::Null),
     ];
     for (scalar, want) in cases {
-        assert_eq!(scalar.to_value().unwrap(), want, "{scalar:?}");
+        assert_eq!(scalar.clone().into_value().unwrap(), want, "{scalar:?}");
     }
 }
 
@@ -165,7 +165,7 @@ fn keys_like_sigs_k8s_yaml() {
         (Scalar::BigInt(1e30), Err(())),
     ];
     for (scalar, want) in cases {
-        let got = scalar.to_key();
+        let got = scalar.clone().into_key();
         assert_eq!(got.as_deref().map_err(|_| ()), want, "{scalar:?}");
     }
 }
