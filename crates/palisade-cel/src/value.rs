@@ -54,6 +54,13 @@ pub trait Opaque: Debug + Send + Sync + Any {
     fn equals(&self, other: &dyn Opaque) -> bool;
     /// JSON form of the value, used when a result leaves CEL.
     fn to_json(&self) -> serde_json::Value;
+    /// Field selection `obj.name` on this object: `None` if there is no such field, `Some(Err)`
+    /// to fail the selection. Lets a host expose lazily computed, memoized fields (such as
+    /// ValidatingAdmissionPolicy `variables`); the default has no fields.
+    fn field(&self, name: &str) -> Option<Result<Value, String>> {
+        let _ = name;
+        None
+    }
 }
 
 /// A CEL value.

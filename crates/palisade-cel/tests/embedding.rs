@@ -222,3 +222,73 @@ fn message_construction_builds_maps() {
         .unwrap_err();
     assert!(err.to_string().contains("set twice"), "{err}");
 }
+
+/// Lazily computed, memoized variables, as ValidatingAdmissionPolicy evaluates `variables`.
+#[derive(Debug)]
+struct LazyVars {
+    names: Vec<&'static str>,
+    slots: Vec<std::sync::OnceLock<Result<Value, String>>>,
+    calls: std::sync::atomic::AtomicUsize,
+}
+
+impl Opaque for LazyVars {
+    fn type_name(&self) -> &str {
+        "test.Variables"
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn equals(&self, _: &dyn Opaque) -> bool {
+        false
+    }
+    fn to_json(&self) -> serde_json::Value {
+        json!(null)
+    }
+    fn field(&self, name: &str) -> Option<Result<Value, String>> {
+        let i = self.names.iter().position(|n| *n == name)?;
+        let slot = self.slots.get(i)?;
+        Some(
+            slot.get_or_init(|| {
+                self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                match name {
+                    "fails" => Err("variable 'fails' failed: no such key: spec".to_string()),
+                    _ => Ok(Value::Int(42)),
+                }
+            })
+            .clone(),
+        )
+    }
+}
+
+#[test]
+fn opaque_fields_support_lazy_memoized_variables() {
+    let env = Env::kubernetes().variable("variables", Type::Dyn).build();
+    let vars = Arc::new(LazyVars {
+        names: vec!["answer", "fails"],
+        slots: vec![std::sync::OnceLock::new(), std::sync::OnceLock::new()],
+        calls: std::sync::atomic::AtomicUsize::new(0),
+    });
+    let mut act = Activation::new();
+    act.bind("variables", Value::Opaque(vars.clone()));
+    let eval = |src: &str| env.compile(src).unwrap().eval(&act);
+    assert_eq!(
+        eval("variables.answer + variables.answer").unwrap(),
+        Value::Int(84)
+    );
+    assert_eq!(
+        eval("has(variables.answer) && !has(variables.nope)").unwrap(),
+        Value::Bool(true)
+    );
+    assert_eq!(eval("variables.?nope.orValue(1)").unwrap(), Value::Int(1));
+    assert!(
+        eval("variables.fails > 0")
+            .unwrap_err()
+            .to_string()
+            .contains("variable 'fails' failed")
+    );
+    assert_eq!(
+        eval("true || variables.fails > 0").unwrap(),
+        Value::Bool(true)
+    );
+    assert_eq!(vars.calls.load(std::sync::atomic::Ordering::SeqCst), 2);
+}

@@ -17,6 +17,13 @@ pub(crate) fn select(v: &Value, field: &Arc<str>, optional: bool) -> Result<Valu
         },
         Value::Optional(None) => Ok(Value::none()),
         Value::Optional(Some(inner)) => select(inner, field, true),
+        Value::Opaque(o) => match o.field(field) {
+            Some(Ok(x)) if optional => Ok(Value::some(x)),
+            Some(Ok(x)) => Ok(x),
+            Some(Err(e)) => Err(RtError::from(e)),
+            None if optional => Ok(Value::none()),
+            None => err(format!("no such key: {field}")),
+        },
         v => err(format!(
             "type '{}' does not support field selection ('.{field}')",
             v.type_name()

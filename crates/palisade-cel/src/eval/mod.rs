@@ -103,6 +103,7 @@ impl<'a> Interp<'a> {
             }
             ExprKind::Has { operand, field } => match self.eval(operand)? {
                 Value::Map(m) => Ok(Value::Bool(m.contains_key(&Key::String(field.clone())))),
+                Value::Opaque(o) => Ok(Value::Bool(o.field(field).is_some())),
                 v => err(format!(
                     "invalid type for field selection: '{}'",
                     v.type_name()
