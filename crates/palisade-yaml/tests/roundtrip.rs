@@ -128,9 +128,9 @@ fn number() -> impl Strategy<Value = Value> {
 fn normalized(f: f64) -> Value {
     if f.fract() != 0.0 {
         json!(f)
-    } else if (-9.223_372_036_854_775_808e18..9.223_372_036_854_775_808e18).contains(&f) {
+    } else if (-(2f64.powi(63))..2f64.powi(63)).contains(&f) {
         Value::from(f as i64)
-    } else if (0.0..1.844_674_407_370_955_2e19).contains(&f) {
+    } else if (0.0..2f64.powi(64)).contains(&f) {
         Value::from(f as u64)
     } else {
         json!(f)
