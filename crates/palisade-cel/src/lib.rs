@@ -1,5 +1,15 @@
 //! CEL with the Kubernetes environment and libraries, type-checked at load and bounded by a cost limit.
 //!
+//! - [`Env::kubernetes`] gives an [`EnvBuilder`] with the CEL standard library, the Kubernetes
+//!   libraries (strings, lists, sets, regex, url, ip/cidr, quantity, semver, named formats,
+//!   jsonpatch) and the cel-go extensions Kyverno enables (math, base64, ext lists, `cel.bind`).
+//!   Declare variables (`Type::Dyn` for JSON documents), register host functions or methods and
+//!   message types, then [`EnvBuilder::build`].
+//! - [`Env::compile`] parses and checks once; errors carry a [`Position`]. The resulting
+//!   [`Program`] is `Send + Sync` and evaluates against an [`Activation`] within a runtime cost
+//!   budget ([`PER_CALL_LIMIT`] by default); [`Program::estimated_cost`] gives a static bound.
+//! - Values convert from and to `serde_json::Value` ([`Value::from_json`], [`Value::to_json`]).
+//!
 //! ```
 //! use palisade_cel::{Activation, Env, Type};
 //! let env = Env::kubernetes().variable("object", Type::Dyn).build();
