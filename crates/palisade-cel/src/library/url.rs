@@ -63,7 +63,7 @@ pub(crate) fn register(reg: &mut Registry) {
         with_url(a, |u| Value::from(port(&u.host)))
     });
     reg.method("getEscapedPath", vec![sig(&[u()], T::String)], |_, a| {
-        with_url(a, |u| Value::from(u.path.as_str()))
+        with_url(a, |u| Value::from(escaped_path(&u.path)))
     });
     reg.method(
         "getQuery",
@@ -206,6 +206,43 @@ fn port(host: &str) -> String {
     }
 }
 
+/// Go's `URL.EscapedPath`: the path as written if it is validly encoded, else re-escaped.
+fn escaped_path(raw: &str) -> String {
+    let valid = raw
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@[]/%".contains(&b));
+    if valid {
+        return raw.to_string();
+    }
+    let mut decoded = Vec::with_capacity(raw.len());
+    let b = raw.as_bytes();
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match (c, hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(v)) => {
+                decoded.push(v);
+                i += 3;
+            }
+            _ => {
+                decoded.push(c);
+                i += 1;
+            }
+        }
+    }
+    let mut out = String::with_capacity(decoded.len() * 3);
+    for c in decoded {
+        if c.is_ascii_alphanumeric() || b"-._~$&+,/:;=@".contains(&c) {
+            out.push(char::from(c));
+        } else {
+            out.push_str(&format!("%{c:02X}"));
+        }
+    }
+    out
+}
+
 /// Decodes `%XX` and `+` as Go's `url.QueryUnescape`; `None` on a bad escape.
 fn query_unescape(s: &str) -> Option<String> {
     let mut out = Vec::with_capacity(s.len());
@@ -277,6 +314,8 @@ mod tests {
             "url('https://[::1]:80/').getPort() == '80'",
             "url('https://example.com/with%20space').getEscapedPath() == '/with%20space'",
             "url('/absolute/path').getEscapedPath() == '/absolute/path'",
+            "url('https://e.com/a b/ü').getEscapedPath() == '/a%20b/%C3%BC'",
+            "url('https://e.com/keep!(it)').getEscapedPath() == '/keep!(it)'",
             "url('https://e.com/?a=1&a=2&b=x+y').getQuery() == {'a': ['1', '2'], 'b': ['x y']}",
             "url('https://e.com/').getQuery() == {}",
             "isURL('https://example.com') && isURL('/path') && isURL('mailto:someone@example.com')",
