@@ -159,29 +159,22 @@ pub(crate) fn format_duration(d: SignedDuration) -> std::string::String {
 
 /// Resolves a time zone name: IANA (`America/New_York`) or a fixed offset (`+05:30`, `-08:00`).
 fn zone(name: &str) -> Result<TimeZone, RtError> {
-    let bytes = name.as_bytes();
-    if let Some(&sign @ (b'+' | b'-')) = bytes.first() {
-        let (h, m) = name[1..].split_once(':').unwrap_or((&name[1..], "0"));
-        let (h, m): (i32, i32) = (
-            h.parse().map_err(|_| bad_zone(name))?,
-            m.parse().map_err(|_| bad_zone(name))?,
-        );
-        let secs = (h * 3600 + m * 60) * if sign == b'-' { -1 } else { 1 };
-        return Offset::from_seconds(secs)
-            .map(TimeZone::fixed)
-            .map_err(|_| bad_zone(name));
+    let (sign, rest) = match name.as_bytes().first() {
+        Some(b'+') => (1, &name[1..]),
+        Some(b'-') => (-1, &name[1..]),
+        _ if name.contains(':') => (1, name),
+        _ => return TimeZone::get(name).map_err(|_| bad_zone(name)),
+    };
+    let (h, m) = rest.split_once(':').unwrap_or((rest, "0"));
+    let h: u8 = h.parse().map_err(|_| bad_zone(name))?;
+    let m: u8 = m.parse().map_err(|_| bad_zone(name))?;
+    if h > 23 || m > 59 {
+        return Err(bad_zone(name));
     }
-    if name.contains(':') {
-        let (h, m) = name.split_once(':').unwrap_or((name, "0"));
-        let (h, m): (i32, i32) = (
-            h.parse().map_err(|_| bad_zone(name))?,
-            m.parse().map_err(|_| bad_zone(name))?,
-        );
-        return Offset::from_seconds(h * 3600 + m * 60)
-            .map(TimeZone::fixed)
-            .map_err(|_| bad_zone(name));
-    }
-    TimeZone::get(name).map_err(|_| bad_zone(name))
+    let secs = sign * (i32::from(h) * 3600 + i32::from(m) * 60);
+    Offset::from_seconds(secs)
+        .map(TimeZone::fixed)
+        .map_err(|_| bad_zone(name))
 }
 
 fn bad_zone(name: &str) -> RtError {
@@ -275,6 +268,8 @@ mod tests {
             "timestamp('2023-05-17T10:20:30.250Z').getMilliseconds() == 250",
             "timestamp('2023-05-17T10:20:30Z').getHours('America/New_York') == 6",
             "timestamp('2023-05-17T10:20:30Z').getHours('+02:00') == 12",
+            "timestamp('2023-05-17T10:20:30Z').getHours('-08:30') == 1",
+            "timestamp('2023-05-17T10:20:30Z').getHours('02:00') == 12",
             "timestamp('2023-05-17T10:20:30+02:00') == timestamp('2023-05-17T08:20:30Z')",
             "string(timestamp('2023-05-17T10:20:30.500Z')) == '2023-05-17T10:20:30.5Z'",
             "timestamp('2023-01-01T00:00:00Z') + duration('1h') == timestamp('2023-01-01T01:00:00Z')",
@@ -292,6 +287,8 @@ mod tests {
                 "timestamp('2023-05-17T10:20:30Z').getHours('Mars/Base')",
                 "time zone",
             ),
+            ("timestamp(0).getHours('+99999999:00')", "time zone"),
+            ("timestamp(0).getHours('-25:00')", "time zone"),
         ]);
     }
 
