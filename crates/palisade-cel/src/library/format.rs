@@ -8,6 +8,9 @@ use crate::registry::{Registry, sig};
 use crate::types::Type as T;
 use crate::value::Value;
 
+/// Largest precision accepted in `%.Nf` / `%.Ne`.
+const MAX_PRECISION: usize = 1000;
+
 pub(crate) fn register(reg: &mut Registry) {
     reg.method(
         "format",
@@ -37,11 +40,16 @@ fn format(ctx: &mut Ctx<'_>, args: &[Value]) -> Result<Value, RtError> {
                 digits.push(*d);
                 chars.next();
             }
-            precision = Some(
-                digits
-                    .parse()
-                    .map_err(|_| RtError::from("format: invalid precision"))?,
-            );
+            let p: usize = digits
+                .parse()
+                .map_err(|_| RtError::from("format: invalid precision"))?;
+            // A huge precision would allocate before the cost of the output is charged.
+            if p > MAX_PRECISION {
+                return err(format!(
+                    "format: precision {p} exceeds the maximum of {MAX_PRECISION}"
+                ));
+            }
+            precision = Some(p);
         }
         let Some(verb) = chars.next() else {
             return err("format: unterminated format verb at end of string");
@@ -246,6 +254,7 @@ mod tests {
                 "'%e'.format([null])",
                 "scientific clause can only be used on doubles",
             ),
+            ("'%.99999999f'.format([1.0])", "exceeds the maximum"),
         ]);
     }
 }
