@@ -141,3 +141,27 @@ fn expressions_at_the_depth_limit_evaluate_on_a_small_stack() {
         "{results:?}"
     );
 }
+
+#[test]
+fn comparisons_of_large_values_are_charged() {
+    let big: Vec<i64> = (0..2000).collect();
+    let env = env();
+    for src in [
+        "x.all(a, x == x)",
+        "x.exists(a, x != x)",
+        "x.all(a, a in x)",
+        "x.map(a, [x] == [x]).size() > 0",
+    ] {
+        let (r, _) = eval_cost(&env, src, json!(big));
+        assert_eq!(
+            r,
+            Err(EvalError::CostLimitExceeded {
+                limit: PER_CALL_LIMIT
+            }),
+            "{src}"
+        );
+    }
+    let (r, cost) = eval_cost(&env, "x == x", json!(big));
+    assert_eq!(r.unwrap(), palisade_cel::Value::Bool(true));
+    assert!(cost > 2000, "cost {cost}");
+}

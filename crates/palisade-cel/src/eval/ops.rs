@@ -78,29 +78,46 @@ fn int_double_cmp(x: i128, y: f64) -> Option<Ordering> {
 
 /// CEL heterogeneous equality as in Kubernetes' cel-go: numbers compare by value, other kinds must match.
 pub(crate) fn equals(a: &Value, b: &Value) -> bool {
+    equals_counting(a, b, &mut 0)
+}
+
+/// Equality that also counts the work done (one unit per value visited, one per ten bytes of
+/// string), so the interpreter can charge comparisons of large values.
+pub(crate) fn equals_counting(a: &Value, b: &Value, work: &mut u64) -> bool {
     use Value::*;
+    *work = work.saturating_add(1);
     match (a, b) {
         (Null, Null) => true,
         (Bool(x), Bool(y)) => x == y,
-        (String(x), String(y)) => x == y,
-        (Bytes(x), Bytes(y)) => x == y,
+        (String(x), String(y)) => {
+            *work = work.saturating_add((x.len().min(y.len()) / 10) as u64);
+            x == y
+        }
+        (Bytes(x), Bytes(y)) => {
+            *work = work.saturating_add((x.len().min(y.len()) / 10) as u64);
+            x == y
+        }
         (Int(_) | Uint(_) | Double(_), Int(_) | Uint(_) | Double(_)) => {
             num_cmp(a, b) == Some(Ordering::Equal)
         }
         (List(x), List(y)) => {
-            x.len() == y.len() && x.iter().zip(y.iter()).all(|(p, q)| equals(p, q))
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y.iter())
+                    .all(|(p, q)| equals_counting(p, q, work))
         }
         (Map(x), Map(y)) => {
             x.len() == y.len()
-                && x.iter()
-                    .all(|(k, v)| map_get(y, &k.to_value()).is_some_and(|w| equals(v, w)))
+                && x.iter().all(|(k, v)| {
+                    map_get(y, &k.to_value()).is_some_and(|w| equals_counting(v, w, work))
+                })
         }
         (Timestamp(x), Timestamp(y)) => x == y,
         (Duration(x), Duration(y)) => x == y,
         (Type(x), Type(y)) => x == y,
         (Optional(x), Optional(y)) => match (x, y) {
             (None, None) => true,
-            (Some(p), Some(q)) => equals(p, q),
+            (Some(p), Some(q)) => equals_counting(p, q, work),
             _ => false,
         },
         (Opaque(x), Opaque(y)) => x.equals(y.as_ref()),
@@ -162,9 +179,16 @@ pub(crate) fn compare(a: &Value, b: &Value) -> Result<Option<Ordering>, RtError>
 /// Evaluates a non-logical binary operator.
 pub(crate) fn binary(ctx: &mut Ctx<'_>, op: BinOp, l: &Value, r: &Value) -> Result<Value, RtError> {
     let rel = |f: fn(Ordering) -> bool| compare(l, r).map(|o| Value::Bool(o.is_some_and(f)));
+    if let (Value::String(a), Value::String(b)) = (l, r) {
+        ctx.charge_size(a.len().min(b.len()))?;
+    }
     match op {
-        BinOp::Eq => Ok(Value::Bool(equals(l, r))),
-        BinOp::Ne => Ok(Value::Bool(!equals(l, r))),
+        BinOp::Eq | BinOp::Ne => {
+            let mut work = 0;
+            let eq = equals_counting(l, r, &mut work);
+            ctx.charge(work)?;
+            Ok(Value::Bool(eq == (op == BinOp::Eq)))
+        }
         BinOp::Lt => rel(|o| o == Ordering::Less),
         BinOp::Le => rel(|o| o != Ordering::Greater),
         BinOp::Gt => rel(|o| o == Ordering::Greater),
@@ -181,8 +205,10 @@ pub(crate) fn binary(ctx: &mut Ctx<'_>, op: BinOp, l: &Value, r: &Value) -> Resu
 fn contains(ctx: &mut Ctx<'_>, l: &Value, r: &Value) -> Result<Value, RtError> {
     match r {
         Value::List(items) => {
-            ctx.charge(items.len() as u64)?;
-            Ok(Value::Bool(items.iter().any(|v| equals(l, v))))
+            let mut work = 0;
+            let found = items.iter().any(|v| equals_counting(l, v, &mut work));
+            ctx.charge(work)?;
+            Ok(Value::Bool(found))
         }
         Value::Map(m) => Ok(Value::Bool(map_get(m, l).is_some())),
         _ => no_such_overload("@in", &[l, r]),
