@@ -6,7 +6,7 @@ use std::cmp::Ordering;
 
 use crate::error::{RtError, err, no_match};
 use crate::eval::Ctx;
-use crate::eval::ops::{binary, compare, equals};
+use crate::eval::ops::{binary, compare, equals_counting};
 use crate::registry::{Registry, sig};
 use crate::types::Type as T;
 use crate::value::Value;
@@ -122,12 +122,13 @@ fn position(ctx: &mut Ctx<'_>, args: &[Value], last: bool) -> Result<Value, RtEr
     let [Value::List(l), x] = args else {
         return no_match();
     };
-    ctx.charge(l.len() as u64)?;
+    let mut work = 0;
     let found = if last {
-        l.iter().rposition(|v| equals(v, x))
+        l.iter().rposition(|v| equals_counting(v, x, &mut work))
     } else {
-        l.iter().position(|v| equals(v, x))
+        l.iter().position(|v| equals_counting(v, x, &mut work))
     };
+    ctx.charge(work)?;
     Ok(Value::Int(found.map_or(-1, |i| i as i64)))
 }
 
@@ -135,11 +136,13 @@ fn distinct(ctx: &mut Ctx<'_>, args: &[Value]) -> Result<Value, RtError> {
     let l = list_arg(args)?;
     ctx.charge((l.len() as u64).saturating_mul(l.len() as u64))?;
     let mut out: Vec<Value> = Vec::new();
+    let mut work = 0;
     for v in l {
-        if !out.iter().any(|o| equals(o, v)) {
+        if !out.iter().any(|o| equals_counting(o, v, &mut work)) {
             out.push(v.clone());
         }
     }
+    ctx.charge(work)?;
     Ok(Value::list(out))
 }
 

@@ -2,7 +2,7 @@
 
 use crate::error::{RtError, no_match};
 use crate::eval::Ctx;
-use crate::eval::ops::equals;
+use crate::eval::ops::equals_counting;
 use crate::registry::{Registry, sig};
 use crate::types::Type as T;
 use crate::value::Value;
@@ -12,32 +12,47 @@ pub(crate) fn register(reg: &mut Registry) {
     reg.global(
         "sets.contains",
         vec![sig(&[la(), la()], T::Bool)],
-        |c, a| lists(c, a).map(|(x, y)| Value::Bool(contains_all(x, y))),
+        |c, a| with_lists(c, a, |x, y, w| contains_all(x, y, w)),
     );
     reg.global(
         "sets.equivalent",
         vec![sig(&[la(), la()], T::Bool)],
-        |c, a| lists(c, a).map(|(x, y)| Value::Bool(contains_all(x, y) && contains_all(y, x))),
+        |c, a| {
+            with_lists(c, a, |x, y, w| {
+                contains_all(x, y, w) && contains_all(y, x, w)
+            })
+        },
     );
     reg.global(
         "sets.intersects",
         vec![sig(&[la(), la()], T::Bool)],
         |c, a| {
-            lists(c, a).map(|(x, y)| Value::Bool(y.iter().any(|v| x.iter().any(|w| equals(v, w)))))
+            with_lists(c, a, |x, y, w| {
+                y.iter().any(|v| x.iter().any(|u| equals_counting(v, u, w)))
+            })
         },
     );
 }
 
-fn lists<'v>(ctx: &mut Ctx<'_>, args: &'v [Value]) -> Result<(&'v [Value], &'v [Value]), RtError> {
+/// Runs a set predicate and charges the comparisons it made.
+fn with_lists(
+    ctx: &mut Ctx<'_>,
+    args: &[Value],
+    f: fn(&[Value], &[Value], &mut u64) -> bool,
+) -> Result<Value, RtError> {
     let [Value::List(a), Value::List(b)] = args else {
         return no_match();
     };
     ctx.charge((a.len() as u64).saturating_mul(b.len() as u64))?;
-    Ok((a, b))
+    let mut work = 0;
+    let r = f(a, b, &mut work);
+    ctx.charge(work)?;
+    Ok(Value::Bool(r))
 }
 
-fn contains_all(x: &[Value], y: &[Value]) -> bool {
-    y.iter().all(|v| x.iter().any(|w| equals(v, w)))
+fn contains_all(x: &[Value], y: &[Value], work: &mut u64) -> bool {
+    y.iter()
+        .all(|v| x.iter().any(|w| equals_counting(v, w, work)))
 }
 
 #[cfg(test)]
