@@ -12,7 +12,7 @@ pub(crate) fn register(reg: &mut Registry) {
     reg.global(
         "sets.contains",
         vec![sig(&[la(), la()], T::Bool)],
-        |c, a| with_lists(c, a, |x, y, w| contains_all(x, y, w)),
+        |c, a| with_lists(c, a, contains_all),
     );
     reg.global(
         "sets.equivalent",
