@@ -77,11 +77,12 @@ impl<'s> Loader<'s> {
             Event::DocumentStart(_) => self.anchors.clear(),
             Event::Scalar(text, style, anchor, tag) => {
                 self.parsed += 1;
-                let merge_key = style == ScalarStyle::Plain
-                    && text == "<<"
-                    && tag
-                        .as_ref()
-                        .is_none_or(|t| t.handle == "tag:yaml.org,2002:" && t.suffix == "merge");
+                // go-yaml v2: `<<` that is plain and untagged, or tagged `!!merge` in any style.
+                let merge_key = text == "<<"
+                    && match tag.as_deref() {
+                        None => style == ScalarStyle::Plain,
+                        Some(t) => t.handle == "tag:yaml.org,2002:" && t.suffix == "merge",
+                    };
                 let scalar = resolve_event(text, style, tag.as_deref())
                     .map_err(|k| Error::new(at.line, at.column, k))?;
                 let pos = self.opts.positions.then(|| PosNode::leaf(at));

@@ -290,6 +290,8 @@ inline:
     // A quoted `<<` is an ordinary key.
     assert_eq!(one("'<<': {a: 1}\n"), json!({"<<": {"a": 1}}));
     assert_eq!(one("!!merge <<: {a: 1}\n"), json!({"a": 1}));
+    assert_eq!(one("!!merge '<<': {a: 1}\n"), json!({"a": 1}));
+    assert_eq!(one("!!str <<: {a: 1}\n"), json!({"<<": {"a": 1}}));
 }
 
 #[test]

@@ -107,6 +107,8 @@ fn string() -> impl Strategy<Value = String> {
         3 => prop::sample::select(TRICKY).prop_map(str::to_owned),
         3 => "[ a-z0-9:#'\"\\-\n\t.,|>?!&*%@{}\\[\\]]{0,10}",
         1 => any::<String>(),
+        // Long enough to be folded past column 80.
+        2 => r#"[a-z'*:]{1,9}( {1,3}[a-z'*#:"\\é-]{1,9}){8,30}"#,
     ]
 }
 

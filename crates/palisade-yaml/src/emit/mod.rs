@@ -3,9 +3,12 @@
 //! (`key:` then `- item` at the same column), `{}` and `[]` for empty collections, strings
 //! quoted exactly when they would otherwise read back as something else.
 //!
+//! Long plain and quoted strings are folded at spaces past column 80, as go-yaml v2 does
+//! (kubectl's long `description:` lines).
+//!
 //! Differences from go-yaml v2: keys keep the value's order (serde_json sorts them by
-//! bytes, go-yaml sorts digit runs numerically); long lines are not folded at 80 columns;
-//! `<<` and text with NEL/LS/PS are always quoted (see [`style::choose`]).
+//! bytes, go-yaml sorts digit runs numerically); `<<` and text with NEL/LS/PS are always
+//! quoted (see [`style::choose`]).
 
 mod scalar;
 mod style;
@@ -14,7 +17,7 @@ use serde_json::{Map, Value};
 
 use crate::number::format_go_g;
 use crate::resolve::float_value;
-use scalar::{write_double, write_literal, write_single};
+use scalar::{write_double, write_literal, write_plain, write_single};
 use style::{Style, analyze, choose};
 
 /// Keys longer than this (in bytes) are written as explicit `? key` entries, as libyaml does.
@@ -100,11 +103,11 @@ fn write_map(out: &mut String, map: &Map<String, Value>, indent: usize, inline: 
         }
         let a = analyze(key);
         if key.len() <= MAX_SIMPLE_KEY && !a.multiline {
-            write_string(out, key, choose(key, &a), indent);
+            write_string(out, key, choose(key, &a), indent, false);
         } else {
             // libyaml writes long and multi-line keys as explicit `? key` / `: value`.
             out.push_str("? ");
-            write_string(out, key, choose(key, &a), indent);
+            write_string(out, key, choose(key, &a), indent, true);
             out.push('\n');
             push_indent(out, indent);
         }
@@ -139,17 +142,20 @@ fn write_scalar(out: &mut String, value: &Value, indent: usize) {
             },
             _ => out.push_str(&n.to_string()),
         },
-        Value::String(s) => write_string(out, s, choose(s, &analyze(s)), indent),
+        Value::String(s) => write_string(out, s, choose(s, &analyze(s)), indent, true),
         Value::Array(_) => out.push_str("[]"),
         Value::Object(_) => out.push_str("{}"),
     }
 }
 
-fn write_string(out: &mut String, s: &str, style: Style, indent: usize) {
+/// Writes a string in `style`. Its continuation lines (literal block lines, folded long
+/// lines) go two columns deeper than `indent`; `may_fold` is false for simple keys.
+fn write_string(out: &mut String, s: &str, style: Style, indent: usize, may_fold: bool) {
+    let fold = may_fold.then_some(indent + 2);
     match style {
-        Style::Plain => out.push_str(s),
-        Style::Single => write_single(out, s),
-        Style::Double => write_double(out, s),
+        Style::Plain => write_plain(out, s, fold),
+        Style::Single => write_single(out, s, fold),
+        Style::Double => write_double(out, s, fold),
         Style::Literal => write_literal(out, s, indent + 2),
     }
 }

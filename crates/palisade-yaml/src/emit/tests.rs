@@ -62,7 +62,8 @@ fn scalars_and_nesting() {
             "k: |\n  line1\n\n  line2\n",
         ),
         (json!({"k": "a\n\n"}), "k: |+\n  a\n\n"),
-        (json!({"k": "\n"}), "k: |2+\n\n"),
+        (json!({"k": "\n"}), "k: |+\n\n"),
+        (json!({"k": "\n\nx"}), "k: |2-\n\n\n  x\n"),
         (json!({"k": "  indented\nx"}), "k: |2-\n    indented\n  x\n"),
         (json!(["a\nb"]), "- |-\n  a\n  b\n"),
         (json!([{"k": "a\nb"}]), "- k: |-\n    a\n    b\n"),
@@ -98,4 +99,47 @@ fn streams() {
     let docs = [json!({"a": 1}), json!(["x"]), json!("s")];
     assert_eq!(to_yaml_stream(&docs), "a: 1\n---\n- x\n---\ns\n");
     assert_eq!(to_yaml_stream(&[]), "");
+}
+
+#[test]
+fn long_strings_fold_past_column_80_like_kubectl() {
+    let desc = "The ':latest' tag is mutable and can lead to unexpected errors if the image changes. \
+                A best practice is to use an immutable tag that maps to a specific version of an application Pod.";
+    let v = json!({"metadata": {"annotations": {"policies.kyverno.io/description": desc}}});
+    let want = "\
+metadata:
+  annotations:
+    policies.kyverno.io/description: The ':latest' tag is mutable and can lead to
+      unexpected errors if the image changes. A best practice is to use an immutable
+      tag that maps to a specific version of an application Pod.
+";
+    assert_eq!(to_yaml_string(&v), want);
+
+    let words = vec!["word"; 40].join(" ");
+    let text = to_yaml_string(&json!({"k": [words]}));
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[1], format!("- {}", vec!["word"; 16].join(" ")));
+    assert_eq!(lines[2], format!("  {}", vec!["word"; 16].join(" ")));
+    assert_eq!(lines[3], format!("  {}", vec!["word"; 8].join(" ")));
+
+    // Quoted styles fold too; a double-quoted fold before a second space escapes it.
+    let single = format!("*{}", vec!["ab"; 40].join(" "));
+    let text = to_yaml_string(&json!({ "k": single }));
+    assert!(text.starts_with("k: '*ab ab"), "{text}");
+    assert_eq!(text.lines().count(), 2, "{text}");
+    let double = format!("{}  x\ty", "a".repeat(80));
+    let text = to_yaml_string(&json!({ "k": double }));
+    assert_eq!(text, format!("k: \"{}\n  \\ x\\ty\"\n", "a".repeat(80)));
+
+    // Keys never fold; words longer than the line stay whole.
+    let key = vec!["kk"; 40].join(" ");
+    assert_eq!(
+        to_yaml_string(&json!({ key.clone(): 1 })),
+        format!("{key}: 1\n")
+    );
+    let long = "x".repeat(200);
+    assert_eq!(
+        to_yaml_string(&json!({ "k": long.clone() })),
+        format!("k: {long}\n")
+    );
 }
