@@ -115,15 +115,15 @@ metadata:
 ";
     assert_eq!(to_yaml_string(&v), want);
 
-    let words = vec!["word"; 40].join(" ");
+    let words = ["word"; 40].join(" ");
     let text = to_yaml_string(&json!({"k": [words]}));
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines[1], format!("- {}", vec!["word"; 16].join(" ")));
-    assert_eq!(lines[2], format!("  {}", vec!["word"; 16].join(" ")));
-    assert_eq!(lines[3], format!("  {}", vec!["word"; 8].join(" ")));
+    assert_eq!(lines[1], format!("- {}", ["word"; 16].join(" ")));
+    assert_eq!(lines[2], format!("  {}", ["word"; 16].join(" ")));
+    assert_eq!(lines[3], format!("  {}", ["word"; 8].join(" ")));
 
     // Quoted styles fold too; a double-quoted fold before a second space escapes it.
-    let single = format!("*{}", vec!["ab"; 40].join(" "));
+    let single = format!("*{}", ["ab"; 40].join(" "));
     let text = to_yaml_string(&json!({ "k": single }));
     assert!(text.starts_with("k: '*ab ab"), "{text}");
     assert_eq!(text.lines().count(), 2, "{text}");
@@ -132,7 +132,7 @@ metadata:
     assert_eq!(text, format!("k: \"{}\n  \\ x\\ty\"\n", "a".repeat(80)));
 
     // Keys never fold; words longer than the line stay whole.
-    let key = vec!["kk"; 40].join(" ");
+    let key = ["kk"; 40].join(" ");
     assert_eq!(
         to_yaml_string(&json!({ key.clone(): 1 })),
         format!("{key}: 1\n")
