@@ -50,9 +50,9 @@ pub enum ErrorKind {
         /// The configured limit.
         limit: usize,
     },
-    /// Alias expansion would produce more nodes than allowed (a "billion laughs" document).
+    /// Anchors and aliases would copy more than allowed (a "billion laughs" document).
     #[error(
-        "alias expansion would produce more than {limit} nodes; the document expands aliases excessively"
+        "alias expansion would copy more than {limit} nodes; the document expands aliases excessively"
     )]
     AliasExpansion {
         /// The node budget that was exceeded.

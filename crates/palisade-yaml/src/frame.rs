@@ -41,8 +41,9 @@ pub(crate) struct Done<'s> {
     pub(crate) node: Node<'s>,
     /// Where the node starts.
     pub(crate) at: Location,
-    /// JSON nodes in the value, counting itself.
-    pub(crate) nodes: usize,
+    /// Size of the value in nodes, where each 32 bytes of text also count as a node
+    /// (see [`crate::Limits`]).
+    pub(crate) weight: usize,
     /// Collection nesting inside the value (0 for a scalar).
     pub(crate) depth: usize,
     pub(crate) pos: Option<PosNode>,
@@ -73,7 +74,7 @@ pub(crate) struct Frame {
     content: Content,
     pub(crate) anchor: usize,
     pub(crate) at: Location,
-    nodes: usize,
+    weight: usize,
     depth: usize,
     pos: Option<Children>,
 }
@@ -107,7 +108,7 @@ impl Frame {
             content,
             anchor,
             at,
-            nodes: 1,
+            weight: 1,
             depth: 0,
             pos,
         }
@@ -127,7 +128,7 @@ impl Frame {
         Done {
             node: Node::Collection(value),
             at: self.at,
-            nodes: self.nodes,
+            weight: self.weight,
             depth: self.depth + 1,
             pos,
             merge_key: false,
@@ -144,13 +145,15 @@ impl Frame {
                 if let (Some(Children::Seq(v)), Some(p)) = (&mut self.pos, done.pos) {
                     v.push(p);
                 }
-                self.count(done.nodes, done.depth);
+                self.count(done.weight, done.depth);
                 Ok(())
             }
             Content::Map {
                 key: pending @ None,
                 ..
             } => {
+                // Keys hold text too: count it towards the mapping's weight.
+                self.weight = self.weight.saturating_add(done.weight);
                 let key = if done.merge_key {
                     None
                 } else {
@@ -167,8 +170,8 @@ impl Frame {
         }
     }
 
-    fn count(&mut self, nodes: usize, depth: usize) {
-        self.nodes = self.nodes.saturating_add(nodes);
+    fn count(&mut self, weight: usize, depth: usize) {
+        self.weight = self.weight.saturating_add(weight);
         self.depth = self.depth.max(depth);
     }
 
@@ -180,7 +183,7 @@ impl Frame {
         done: Done<'_>,
         how: Placement,
     ) -> Result<(), Error> {
-        self.count(done.nodes, done.depth);
+        self.count(done.weight, done.depth);
         let value = done.node.into_value().map_err(|k| err_at(done.at, k))?;
         let Content::Map { map, merged, .. } = &mut self.content else {
             return Ok(());
@@ -228,7 +231,7 @@ impl Frame {
     /// are written in place, so they override explicit keys that came before the merge
     /// key, and earlier maps of a list take precedence over later ones.
     fn merge(&mut self, key_at: Location, done: Done<'_>) -> Result<(), Error> {
-        self.count(done.nodes, done.depth);
+        self.count(done.weight, done.depth);
         let bad = || err_at(key_at, ErrorKind::BadMerge);
         let Node::Collection(value) = done.node else {
             return Err(bad());

@@ -8,13 +8,16 @@ use serde_json::Value;
 
 use crate::frame::{Done, Frame, Node, Placement};
 use crate::positions::{Location, PosNode, Positions};
-use crate::resolve::resolve_event;
+use crate::resolve::{Scalar, resolve_event};
 use crate::{Document, Error, ErrorKind, Options};
+
+/// Bytes of text that weigh as much as one node in the alias budget.
+const TEXT_PER_NODE: usize = 32;
 
 /// A node remembered under an anchor.
 struct Anchored<'s> {
     node: Node<'s>,
-    nodes: usize,
+    weight: usize,
     depth: usize,
     pos: Option<PosNode>,
 }
@@ -25,9 +28,9 @@ pub(crate) struct Loader<'s> {
     opts: &'s Options,
     stack: Vec<Frame>,
     anchors: HashMap<usize, Anchored<'s>>,
-    /// Nodes read from the input so far.
+    /// Weight (see [`crate::Limits`]) of the nodes read from the input so far.
     parsed: usize,
-    /// Nodes produced by alias expansion so far.
+    /// Weight of the nodes copied for anchors and aliases so far.
     expanded: usize,
     docs: Vec<Document>,
 }
@@ -76,7 +79,8 @@ impl<'s> Loader<'s> {
             Event::StreamEnd => return Ok(false),
             Event::DocumentStart(_) => self.anchors.clear(),
             Event::Scalar(text, style, anchor, tag) => {
-                self.parsed += 1;
+                let weight = 1 + text.len() / TEXT_PER_NODE;
+                self.parsed = self.parsed.saturating_add(weight);
                 // go-yaml v2: `<<` that is plain and untagged, or tagged `!!merge` in any style.
                 let merge_key = text == "<<"
                     && match tag.as_deref() {
@@ -90,7 +94,7 @@ impl<'s> Loader<'s> {
                 let done = Done {
                     node,
                     at,
-                    nodes: 1,
+                    weight,
                     depth: 0,
                     pos,
                     merge_key,
@@ -132,7 +136,7 @@ impl<'s> Loader<'s> {
     /// A copy of the anchored node, within the alias and depth budgets.
     fn expand(&mut self, id: usize, span: &Span, at: Location) -> Result<Done<'s>, Error> {
         let fail = |kind| Error::new(at.line, at.column, kind);
-        let Some(a) = self.anchors.get(&id) else {
+        let Some((weight, depth)) = self.anchors.get(&id).map(|a| (a.weight, a.depth)) else {
             // Either still open (it contains this alias) or from an earlier document, which
             // saphyr-parser does not forget when iterated.
             let name = self.alias_name(span);
@@ -144,25 +148,25 @@ impl<'s> Loader<'s> {
             };
             return Err(fail(kind));
         };
-        let budget = self.opts.limits.alias_budget(self.parsed);
-        self.expanded = self.expanded.saturating_add(a.nodes);
-        if self.expanded > budget {
-            return Err(fail(ErrorKind::AliasExpansion { limit: budget }));
-        }
+        self.charge(weight, at)?;
         let limit = self.opts.limits.max_depth;
-        if self.stack.len() + a.depth > limit {
+        if self.stack.len() + depth > limit {
             return Err(fail(ErrorKind::TooDeep { limit }));
         }
-        let pos = a.pos.clone().map(|p| PosNode {
+        let (node, pos) = match self.anchors.get(&id) {
+            Some(a) => (a.node.clone(), a.pos.clone()),
+            None => (Node::Scalar(Scalar::Null), None),
+        };
+        let pos = pos.map(|p| PosNode {
             at,
             value_at: at,
             children: p.children,
         });
         Ok(Done {
-            node: a.node.clone(),
+            node,
             at,
-            nodes: a.nodes,
-            depth: a.depth,
+            weight,
+            depth,
             pos,
             merge_key: false,
             from_alias: true,
@@ -176,12 +180,25 @@ impl<'s> Loader<'s> {
         self.src.chars().skip(start).take(len).collect()
     }
 
-    /// Records an anchor if there is one, then places the node.
+    /// Counts `weight` of copied content against the alias budget.
+    fn charge(&mut self, weight: usize, at: Location) -> Result<(), Error> {
+        let budget = self.opts.limits.alias_budget(self.parsed);
+        self.expanded = self.expanded.saturating_add(weight);
+        if self.expanded > budget {
+            let kind = ErrorKind::AliasExpansion { limit: budget };
+            return Err(Error::new(at.line, at.column, kind));
+        }
+        Ok(())
+    }
+
+    /// Records an anchor if there is one (the copy counts against the alias budget, which
+    /// bounds nested anchors), then places the node.
     fn complete(&mut self, done: Done<'s>, anchor: usize) -> Result<(), Error> {
         if anchor != 0 {
+            self.charge(done.weight, done.at)?;
             let anchored = Anchored {
                 node: done.node.clone(),
-                nodes: done.nodes,
+                weight: done.weight,
                 depth: done.depth,
                 pos: done.pos.clone(),
             };

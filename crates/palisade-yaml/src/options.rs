@@ -32,10 +32,12 @@ pub struct Limits {
     /// Deepest nesting of mappings and sequences (the root collection is level 1),
     /// counting collections copied in by aliases. Default 256.
     pub max_depth: usize,
-    /// Alias expansion may produce at most `alias_ratio` times as many nodes as the stream
-    /// has parsed so far... Default 10.
+    /// Anchors and aliases may copy at most `alias_ratio` times as much content as the
+    /// stream has parsed so far... Content is weighed in nodes, each 32 bytes of text
+    /// counting as one more node, so that aliasing a long string is not free. Default 10.
     pub alias_ratio: usize,
-    /// ...or `alias_floor` nodes, whichever is larger. Default 100,000.
+    /// ...or `alias_floor`, whichever is larger. Default 100,000. This bounds
+    /// "billion laughs" documents (aliases of aliases), nested anchors and merge keys.
     pub alias_floor: usize,
 }
 
@@ -51,7 +53,7 @@ impl Default for Limits {
 }
 
 impl Limits {
-    /// The number of alias-produced nodes allowed once `parsed` nodes have been read.
+    /// The weight of copies allowed once content of weight `parsed` has been read.
     pub(crate) fn alias_budget(&self, parsed: usize) -> usize {
         parsed
             .saturating_mul(self.alias_ratio)

@@ -213,3 +213,34 @@ fn garbage_does_not_panic() {
         );
     }
 }
+
+#[test]
+fn aliases_of_long_strings_are_weighed_by_size() {
+    // 1,000 copies of a 1 MiB string would need 1 GiB.
+    let src = format!(
+        "a: &a \"{}\"\nb: [{}]\n",
+        "x".repeat(1 << 20),
+        vec!["*a"; 1_000].join(", ")
+    );
+    let e = parse_documents(&src, &Options::default()).unwrap_err();
+    assert!(matches!(e.kind, ErrorKind::AliasExpansion { .. }), "{e}");
+    assert_eq!(e.line, 2);
+    // A few copies are fine.
+    let few = format!("a: &a \"{}\"\nb: [*a, *a, *a]\n", "x".repeat(1 << 20));
+    assert!(parse_documents(&few, &Options::default()).is_ok());
+}
+
+#[test]
+fn nested_anchors_are_bounded() {
+    // Every anchor keeps a copy of its content: 200 nested anchors around 50,000 items
+    // would copy ten million nodes.
+    let levels = 200;
+    let mut src = String::new();
+    for i in 0..levels {
+        src.push_str(&format!("&a{i} ["));
+    }
+    src.push_str(&vec!["1"; 50_000].join(","));
+    src.push_str(&"]".repeat(levels));
+    let e = parse_documents(&src, &Options::default()).unwrap_err();
+    assert!(matches!(e.kind, ErrorKind::AliasExpansion { .. }), "{e}");
+}
