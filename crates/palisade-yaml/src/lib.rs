@@ -136,13 +136,24 @@ fn load(src: &str, opts: &Options) -> Result<Vec<Document>, Error> {
 
 fn load_json_chunks(
     src: &str,
-    chunks: &[(usize, usize)],
+    chunks: &[json_stream::Chunk],
     opts: &Options,
 ) -> Result<Vec<Document>, Error> {
     let mut docs = Vec::new();
-    for (start, end) in chunks {
-        let piece = json_stream::padded(src, *start, *end);
-        docs.extend(load(&piece, opts)?);
+    for chunk in chunks {
+        let piece = load(&src[chunk.start..chunk.end], opts).map_err(|e| chunk.shift_error(e))?;
+        for mut doc in piece {
+            doc.line = chunk
+                .shift(Location {
+                    line: doc.line,
+                    column: 1,
+                })
+                .line;
+            if let Some(p) = &mut doc.positions {
+                p.shift(|loc| chunk.shift(loc));
+            }
+            docs.push(doc);
+        }
     }
     Ok(docs)
 }

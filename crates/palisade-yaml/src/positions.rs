@@ -108,6 +108,20 @@ impl Positions {
         Some(node.value_at)
     }
 
+    /// Moves every location (for documents loaded from a piece of a larger input).
+    pub(crate) fn shift(&mut self, f: impl Fn(Location) -> Location) {
+        let mut todo = vec![&mut self.root];
+        while let Some(node) = todo.pop() {
+            node.at = f(node.at);
+            node.value_at = f(node.value_at);
+            match &mut node.children {
+                Children::None => {}
+                Children::Map(m) => todo.extend(m.values_mut()),
+                Children::Seq(v) => todo.extend(v.iter_mut()),
+            }
+        }
+    }
+
     /// Follows `path` as far as it exists; returns the node reached and the segments used.
     fn walk(&self, path: &[PathSegment]) -> (&PosNode, usize) {
         let mut node = &self.root;

@@ -244,3 +244,20 @@ fn nested_anchors_are_bounded() {
     let e = parse_documents(&src, &Options::default()).unwrap_err();
     assert!(matches!(e.kind, ErrorKind::AliasExpansion { .. }), "{e}");
 }
+
+#[test]
+fn many_concatenated_json_documents_load_in_linear_time() {
+    let one_line = "{\"a\":1}".repeat(100_000);
+    let docs = parse_documents(&one_line, &Options::with_positions()).unwrap();
+    assert_eq!(docs.len(), 100_000);
+    let last = docs[99_999]
+        .positions
+        .as_ref()
+        .unwrap()
+        .get(&["a".into()])
+        .unwrap();
+    assert_eq!((last.line, last.column), (1, 699_995));
+    let lines = "[1]\n".repeat(100_000);
+    let docs = parse_documents(&lines, &Options::default()).unwrap();
+    assert_eq!(docs[99_999].line, 100_000);
+}
