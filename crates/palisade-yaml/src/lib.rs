@@ -11,6 +11,20 @@
 //! - merge keys (`<<`) work as in go-yaml v2; duplicate keys are an error (optional);
 //! - `.inf`/`.nan` values are errors, because JSON cannot hold them.
 //!
+//! Known differences from Kyverno:
+//! - duplicate keys are an error naming both lines (go-yaml v2's non-strict decoder keeps
+//!   the last one; set [`Options::allow_duplicate_keys`] for that);
+//! - the parser is YAML 1.2 syntax (saphyr-parser): NEL, LS and PS are not line breaks,
+//!   and flow collections nest at most 255 deep;
+//! - integers between 2^63 and 2^64 stay exact `u64` (Kubernetes' untyped JSON decoding
+//!   would make them `float64`);
+//! - Kyverno splits streams on `---` lines before parsing; a `--- value` line (content on
+//!   the separator line) starts a document here but not there.
+//!
+//! Loading is bounded by [`Limits`] (input size, nesting depth, alias expansion), without
+//! recursion, so hostile input gives an [`Error`], never a crash. [`parse_bytes`] and
+//! [`fuzz_roundtrip`] are entry points for fuzzing.
+//!
 //! ```
 //! use palisade_yaml::{parse_documents, Options, PathSegment, render_path};
 //!
