@@ -5,8 +5,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+use palisade_api::Policy;
 use palisade_api::load::{LoadError, Located, PolicyDocument, load_policy_documents, parse_values};
-use palisade_api::{Policy, PolicyException};
 use palisade_engine::{CompiledPolicy, Exception, compile};
 use serde_json::Value;
 
@@ -112,7 +112,6 @@ fn compile_located(
 /// Loads exceptions from separate paths.
 pub fn load_exceptions(paths: &[PathBuf]) -> std::result::Result<Vec<Exception>, LoadError> {
     let loaded = load_policies(paths)?;
-    let _: Option<PolicyException> = None;
     Ok(loaded.exceptions)
 }
 

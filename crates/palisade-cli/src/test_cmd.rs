@@ -2,6 +2,7 @@
 //! Kyverno's CLI does (results match resources by name; rule `x` also matches `autogen-x`;
 //! a policy that yields no response for a resource counts as met).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -141,19 +142,19 @@ fn run_test(path: &Path, test: &Test) -> Result<Vec<Row>> {
         user: Run::user_from(user),
         operation: "CREATE".into(),
     };
-    let outcomes = run.evaluate(&engine, &loaded.policies, &resources);
+    // One evaluation per operation the expectations name (CREATE unless stated).
+    let mut by_operation: BTreeMap<String, Vec<Outcome>> = BTreeMap::new();
     let mut rows = Vec::new();
     for expected in &test.results {
-        let outcomes_for_op;
-        let outcomes_ref = match expected.operation.as_deref() {
-            Some(op) if op != "CREATE" => {
-                run.operation = op.to_string();
-                outcomes_for_op = run.evaluate(&engine, &loaded.policies, &resources);
-                &outcomes_for_op
-            }
-            _ => &outcomes,
-        };
-        rows.extend(check(path, expected, outcomes_ref));
+        let op = expected
+            .operation
+            .clone()
+            .unwrap_or_else(|| "CREATE".to_string());
+        let outcomes = by_operation.entry(op.clone()).or_insert_with(|| {
+            run.operation = op;
+            run.evaluate(&engine, &loaded.policies, &resources)
+        });
+        rows.extend(check(path, expected, outcomes));
     }
     Ok(rows)
 }

@@ -2,7 +2,7 @@
 //! `element`, context entries, ...) with cheap checkpoints for foreach and context entries.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, RwLock};
 
 use serde_json::{Map, Value};
 
@@ -12,19 +12,19 @@ use crate::variables::VarError;
 /// Caches compiled JMESPath expressions by their text.
 #[derive(Default, Debug)]
 pub struct ExprCache {
-    map: Mutex<BTreeMap<String, Arc<Expression>>>,
+    map: RwLock<BTreeMap<String, Arc<Expression>>>,
 }
 
 impl ExprCache {
     /// Compiles `expr`, or returns the cached compilation.
     pub fn get(&self, expr: &str) -> Result<Arc<Expression>, String> {
-        if let Ok(map) = self.map.lock()
+        if let Ok(map) = self.map.read()
             && let Some(e) = map.get(expr)
         {
             return Ok(e.clone());
         }
         let compiled = Arc::new(jp::compile(expr)?);
-        if let Ok(mut map) = self.map.lock() {
+        if let Ok(mut map) = self.map.write() {
             // Bound the cache: expressions built from resource data could otherwise grow it.
             if map.len() < 4096 {
                 map.insert(expr.to_string(), compiled.clone());
@@ -60,6 +60,16 @@ impl EvalContext {
     /// The whole document.
     pub fn root(&self) -> &Value {
         &self.root
+    }
+
+    /// The resource under validation: `request.object`, or `request.oldObject` when there is
+    /// no new object (DELETE).
+    pub fn resource(&self) -> &Value {
+        let req = &self.root["request"];
+        match req.get("object") {
+            Some(o) if !o.is_null() && o.as_object().is_none_or(|m| !m.is_empty()) => o,
+            _ => req.get("oldObject").unwrap_or(&Value::Null),
+        }
     }
 
     /// True when the request is a DELETE (variables on `request.object` read `request.oldObject`).

@@ -38,7 +38,9 @@ impl Loader<'_> {
             clock: self.clock,
             mode: Mode::Strict,
         };
-        substitute_all(v, &r).map_err(|e| e.to_string())
+        substitute_all(v, &r)
+            .map(std::borrow::Cow::into_owned)
+            .map_err(|e| e.to_string())
     }
 
     fn resolve_str(&self, ctx: &EvalContext, s: &str) -> Result<String, String> {

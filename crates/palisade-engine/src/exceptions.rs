@@ -4,7 +4,6 @@ use palisade_api::PolicyException;
 use palisade_primitives::wildcard;
 
 use crate::conditions;
-use crate::context::EvalContext;
 use crate::matching::{MatchInput, rule_matches};
 use crate::variables::{Mode, Resolver};
 
@@ -31,8 +30,9 @@ impl Exception {
         })
     }
 
-    /// True when the exception's match block and conditions hold for the request.
-    pub fn applies(&self, input: &MatchInput<'_>, ctx: &EvalContext, r: &Resolver<'_>) -> bool {
+    /// True when the exception's match block and conditions hold for the request. Conditions
+    /// are evaluated leniently (unresolved variables become `""`), as Kyverno does.
+    pub fn applies(&self, input: &MatchInput<'_>, r: &Resolver<'_>) -> bool {
         if rule_matches(&self.exception.spec.match_, None, None, input).is_err() {
             return false;
         }
@@ -40,10 +40,8 @@ impl Exception {
             None => true,
             Some(c) => {
                 let lenient = Resolver {
-                    ctx,
-                    cache: r.cache,
-                    clock: r.clock,
                     mode: Mode::Lenient,
+                    ..*r
                 };
                 conditions::evaluate(&c.to_any_all(), &lenient).is_ok_and(|(holds, _)| holds)
             }

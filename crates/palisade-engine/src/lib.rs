@@ -117,7 +117,7 @@ impl Engine {
             let matched: Vec<&Exception> = inputs
                 .exceptions
                 .iter()
-                .filter(|e| e.covers(&name, &rule.name) && e.applies(&input, ctx, &r))
+                .filter(|e| e.covers(&name, &rule.name) && e.applies(&input, &r))
                 .collect();
             let all_pss = !matched.is_empty()
                 && validation.pod_security.is_some()

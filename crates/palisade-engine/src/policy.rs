@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, LazyLock};
 
-use palisade_api::{AnyAllConditions, Conditions, FailureAction, Policy, Rule};
+use palisade_api::{Conditions, FailureAction, Policy, Rule};
 use regex::Regex;
 use serde_json::Value;
 
@@ -223,7 +223,6 @@ fn check_conditions(c: &Conditions, path: &str) -> Result<(), CompileError> {
         Conditions::AnyAll(a) => (vec![("any", a.any.as_ref()), ("all", a.all.as_ref())], true),
         Conditions::List(list) => (vec![("", Some(list))], false),
     };
-    let _: Option<AnyAllConditions> = None;
     for (name, list) in blocks {
         for (i, cond) in list.into_iter().flatten().enumerate() {
             let p = if any_all {
@@ -376,8 +375,8 @@ fn check_string(s: &str, path: &str, cache: &ExprCache) -> Result<(), CompileErr
             continue;
         }
         let expr = caps.get(1).map_or("", |m| m.as_str()).trim();
-        // Nested variables are only known at evaluation time.
-        if expr.is_empty() || s.contains(&format!("{{{{{whole}")) {
+        // The regex matches innermost variables only; outer ones are built at evaluation time.
+        if expr.is_empty() {
             continue;
         }
         cache.get(expr).map_err(|m| {

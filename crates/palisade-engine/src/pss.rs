@@ -38,13 +38,7 @@ pub fn validate(
             "failed to parse pod security api version {level_text}:{version_text}"
         ));
     };
-    let resource = {
-        let req = &ctx.root()["request"];
-        match req.get("object") {
-            Some(o) if !o.is_null() => o,
-            _ => req.get("oldObject").unwrap_or(&serde_json::Value::Null),
-        }
-    };
+    let resource = ctx.resource();
     let excludes = to_excludes(ps.exclude.as_deref().unwrap_or_default());
     let outcome = match palisade_pss::evaluate(level, version, resource, &excludes) {
         Ok(o) => o,

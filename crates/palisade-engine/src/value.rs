@@ -73,16 +73,6 @@ pub fn go_type(v: &Value) -> &'static str {
     }
 }
 
-/// A scalar as text for messages (`%v`), JSON for structures.
-pub fn display(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => "<nil>".to_string(),
-        Value::Array(_) | Value::Object(_) => go_sprint(v),
-        _ => go_sprint(v),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

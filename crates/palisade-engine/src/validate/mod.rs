@@ -204,7 +204,7 @@ fn validate_patterns(v: &Validator<'_>, env: &EvalEnv<'_>, ctx: &EvalContext) ->
     };
     let resource = match &v.element {
         Some(e) => e,
-        None => resource_of(ctx),
+        None => ctx.resource(),
     };
     if let Some(pattern) = &pattern {
         return match match_pattern(resource, pattern) {
@@ -228,7 +228,7 @@ fn validate_patterns(v: &Validator<'_>, env: &EvalEnv<'_>, ctx: &EvalContext) ->
             },
         };
     }
-    let Some(Value::Array(patterns)) = &any_pattern else {
+    let Some(Value::Array(patterns)) = any_pattern.as_deref() else {
         return response(
             v,
             RuleStatus::Error,
@@ -313,15 +313,6 @@ fn error_message(
             "validation error: variables substitution error in rule {} execution error: {err}",
             v.rule_name
         ),
-    }
-}
-
-/// The resource under validation: the new object, or the old one for DELETE.
-fn resource_of(ctx: &EvalContext) -> &Value {
-    let req = &ctx.root()["request"];
-    match req.get("object") {
-        Some(o) if !o.is_null() && o.as_object().is_none_or(|m| !m.is_empty()) => o,
-        _ => req.get("oldObject").unwrap_or(&Value::Null),
     }
 }
 

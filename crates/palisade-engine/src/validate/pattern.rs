@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 
 use crate::anchor::{Anchor, AnchorKind};
 use crate::pattern;
-use crate::value::go_type;
+use crate::value::{go_sprint, go_type};
 
 /// How a pattern did not match.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,8 +154,8 @@ impl Walk {
             path.to_string(),
             WalkError::plain(format!(
                 "resource value '{}' does not match '{}' at path {path}",
-                go_display(resource),
-                go_display(pattern)
+                go_sprint(resource),
+                go_sprint(pattern)
             )),
         ))
     }
@@ -481,11 +481,6 @@ fn expand_metadata_wildcards(
     let mut out = pattern.clone();
     out.insert(meta_key.clone(), Value::Object(new_meta));
     Some(out)
-}
-
-/// Go's `%v` of a decoded value, as Kyverno's messages print it.
-fn go_display(v: &Value) -> String {
-    crate::value::go_sprint(v)
 }
 
 #[cfg(test)]

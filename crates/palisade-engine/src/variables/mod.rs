@@ -6,6 +6,7 @@
 
 mod references;
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -53,6 +54,7 @@ pub enum Mode {
 }
 
 /// What substitution needs from the evaluation.
+#[derive(Clone, Copy)]
 pub struct Resolver<'a> {
     /// The variable context.
     pub ctx: &'a EvalContext,
@@ -85,13 +87,17 @@ pub fn has_variables(value: &Value) -> bool {
     }
 }
 
-/// Substitutes references, then variables, everywhere in `document`.
-pub fn substitute_all(document: &Value, r: &Resolver<'_>) -> Result<Value, VarError> {
+/// Substitutes references, then variables, everywhere in `document`. A document without
+/// variables is borrowed, not copied: patterns and conditions are evaluated on every request.
+pub fn substitute_all<'d>(
+    document: &'d Value,
+    r: &Resolver<'_>,
+) -> Result<Cow<'d, Value>, VarError> {
     if !has_variables(document) {
-        return Ok(document.clone());
+        return Ok(Cow::Borrowed(document));
     }
     let referenced = substitute_references(document)?;
-    substitute_node(&referenced, r, "")
+    substitute_node(&referenced, r, "").map(Cow::Owned)
 }
 
 fn substitute_node(node: &Value, r: &Resolver<'_>, path: &str) -> Result<Value, VarError> {

@@ -28,6 +28,7 @@ fn run(doc: Value, mode: Mode) -> Result<Value, VarError> {
             mode,
         },
     )
+    .map(std::borrow::Cow::into_owned)
 }
 
 #[test]
