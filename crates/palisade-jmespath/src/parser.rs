@@ -384,7 +384,8 @@ impl Parser {
                     self.pos += 1;
                     return Ok(Node::MultiHash(pairs));
                 }
-                _ => return Err(self.unexpected("expected ',' or '}'")),
+                // go-jmespath reads the next key without a comma; policies rely on it.
+                _ => {}
             }
         }
     }
@@ -412,6 +413,14 @@ mod tests {
         for (e, want) in cases {
             assert_eq!(parse(e).unwrap().dump(), *want, "{e}");
         }
+    }
+
+    #[test]
+    fn hash_keys_need_no_comma_as_in_go_jmespath() {
+        let with = parse("{a: b, c: d}").unwrap().dump();
+        assert_eq!(parse("{a: b c: d}").unwrap().dump(), with);
+        assert!(parse("{a: b c}").is_err());
+        assert!(parse("[a b]").is_err());
     }
 
     #[test]
