@@ -222,10 +222,17 @@ fn check(path: &Path, expected: &palisade_api::cli::TestResult, outcomes: &[Outc
         let kind = expected.kind.clone();
         let (actual_text, met, message) = match actual {
             Some((status, msg)) => (status.as_str().to_string(), status.as_str() == want, msg),
-            None => (
+            // As Kyverno's CLI: a policy response without a rule for the expectation means
+            // the resource was excluded (met); no response at all means "not found" (not met).
+            None if !matching.is_empty() => (
                 "none".to_string(),
                 true,
                 "no rule response: resource excluded or not matched".to_string(),
+            ),
+            None => (
+                "none".to_string(),
+                false,
+                format!("not found: no response of policy {policy} for resource {wanted}"),
             ),
         };
         rows.push(Row {
