@@ -55,6 +55,11 @@ impl Request {
     pub fn context(&self) -> EvalContext {
         let mut request = self.admission.clone();
         request.insert("operation".into(), Value::String(self.operation.clone()));
+        // Kyverno always sets request.namespace, offline from the resource itself.
+        if !request.contains_key("namespace") {
+            let ns = crate::matching::namespace_of(self.resource());
+            request.insert("namespace".into(), Value::String(ns.to_string()));
+        }
         request.insert("object".into(), self.object.clone());
         request.insert("oldObject".into(), self.old_object.clone());
         request.insert(

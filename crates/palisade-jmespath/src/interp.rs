@@ -28,6 +28,15 @@ fn lenient(r: R<'_>) -> R<'_> {
     }
 }
 
+/// go-jmespath evaluates the left side of a filter projection, a flatten and a value
+/// projection and turns any error there into `null`; only the work budget still stops.
+fn swallowed(r: R<'_>) -> R<'_> {
+    match r {
+        Err(e) if e.kind != ErrorKind::Limit => Ok(Cow::Borrowed(&NULL)),
+        other => other,
+    }
+}
+
 /// Approximate size of a value in nodes, stopping once `cap` is passed.
 fn size(v: &Value, cap: u64) -> u64 {
     let mut n = 1;
@@ -114,15 +123,15 @@ impl<'c> Interp<'c> {
                 self.project(left, b, None)
             }
             Node::FilterProjection(a, b, cond) => {
-                let left = self.eval(a, v)?;
+                let left = swallowed(self.eval(a, v))?;
                 self.project(left, b, Some(cond))
             }
             Node::ValueProjection(a, b) => {
-                let left = self.eval(a, v)?;
+                let left = swallowed(self.eval(a, v))?;
                 self.project_values(left, b)
             }
             Node::Flatten(a) => {
-                let inner = self.eval(a, v)?;
+                let inner = swallowed(self.eval(a, v))?;
                 self.flatten(inner)
             }
             Node::MultiList(items) => self.multi_list(items, v),

@@ -118,6 +118,14 @@ fn kyverno_missing_keys() {
     assert_eq!(run("people[?age > `25`].name", &ctx).unwrap(), json!(["a"]));
     assert_eq!(run("[a.missing, s]", &ctx).unwrap(), json!([null, "str"]));
     assert_eq!(run("!(a.missing)", &ctx).unwrap(), json!(true));
+    // go-jmespath swallows errors left of a filter, a flatten and a value projection.
+    assert_eq!(run("a.missing[?x]", &ctx).unwrap(), json!(null));
+    assert_eq!(run("a.missing[]", &ctx).unwrap(), json!(null));
+    assert_eq!(run("a.missing.*", &ctx).unwrap(), json!(null));
+    assert_eq!(
+        run("a.missing[?x].y | length(@)", &ctx).unwrap_err().kind,
+        ErrorKind::InvalidType
+    );
 }
 
 #[test]
