@@ -149,6 +149,37 @@ fn flatten_lists(v: Value, out: &mut Vec<Value>) {
     }
 }
 
+/// Loads a test's cluster resources. A `cli.kyverno.io` `ClusterResource` document contributes
+/// its `spec.resources` and the CRDs its `spec.crds` name (paths relative to `dir`, the test's
+/// directory, as Kyverno resolves them); any other document is a resource itself.
+pub fn load_cluster_resources(paths: &[PathBuf], dir: &Path) -> Result<Vec<Value>> {
+    let mut out = Vec::new();
+    for doc in load_resources(paths)? {
+        let is_bundle = doc.get("kind").and_then(Value::as_str) == Some("ClusterResource")
+            && doc
+                .get("apiVersion")
+                .and_then(Value::as_str)
+                .is_some_and(|v| v.starts_with("cli.kyverno.io/"));
+        if !is_bundle {
+            out.push(doc);
+            continue;
+        }
+        if let Some(items) = doc.pointer("/spec/resources").and_then(Value::as_array) {
+            out.extend(items.iter().cloned());
+        }
+        let crds: Vec<PathBuf> = doc
+            .pointer("/spec/crds")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(|p| dir.join(p))
+            .collect();
+        out.extend(load_resources(&crds)?);
+    }
+    Ok(out)
+}
+
 /// Reads one YAML document from a file (values, user info).
 pub fn read_one(path: &Path) -> Result<Value> {
     let name = path.display().to_string();

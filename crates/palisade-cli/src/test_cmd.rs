@@ -103,7 +103,7 @@ fn run_test(path: &Path, test: &Test) -> Result<Vec<Row>> {
     let resource_paths: Vec<PathBuf> = test.resources.iter().map(|p| rel(dir, p)).collect();
     let mut resources = files::load_resources(&resource_paths)?;
     let cluster_paths: Vec<PathBuf> = test.cluster_resources.iter().map(|p| rel(dir, p)).collect();
-    let mut cluster = files::load_resources(&cluster_paths)?;
+    let mut cluster = files::load_cluster_resources(&cluster_paths, dir)?;
     let crd_cluster_kinds: Vec<String> = cluster
         .iter()
         .filter(|r| r.get("kind").and_then(Value::as_str) == Some("CustomResourceDefinition"))
