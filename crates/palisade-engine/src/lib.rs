@@ -152,6 +152,10 @@ impl Engine {
                 validate::validate_rule(rule, validation, &env, ctx)
             };
             ctx.restore(checkpoint);
+            // An unscored policy (`policies.kyverno.io/scored: "false"`) reports failures as warnings.
+            if response.status == RuleStatus::Fail && !policy.scored() {
+                response.status = RuleStatus::Warn;
+            }
             response.failure_action = Some(failure_action(policy, rule, request));
             response.properties = rule
                 .report_properties

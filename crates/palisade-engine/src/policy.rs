@@ -62,6 +62,16 @@ impl CompiledPolicy {
         self.policy.spec.apply_rules.as_deref() == Some("One")
     }
 
+    /// False when the policy is annotated `policies.kyverno.io/scored: "false"`: its failures
+    /// are reported as warnings.
+    pub fn scored(&self) -> bool {
+        self.policy
+            .metadata
+            .annotations
+            .get("policies.kyverno.io/scored")
+            .is_none_or(|v| v != "false")
+    }
+
     /// True when the policy applies in background scans (default true).
     pub fn background(&self) -> bool {
         self.policy.spec.background.unwrap_or(true)
