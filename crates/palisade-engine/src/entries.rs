@@ -140,7 +140,12 @@ impl Loader<'_> {
                     Some(p) => self.apply_jmespath(ctx, p, &data).map(Some),
                     None => Ok(Some(data)),
                 },
-                Lookup::Unavailable => Ok(None),
+                // Values may supply the entry offline; otherwise say what is missing.
+                Lookup::Unavailable if ctx.root().get(name.as_str()).is_some() => Ok(None),
+                Lookup::Unavailable => Err(format!(
+                    "context entry {name}: image data for {reference} needs registry access, \
+                     which is not available here; supply {name} in a values file"
+                )),
                 Lookup::Failed(e) => Err(format!(
                     "failed to fetch image data for {reference} (context entry {name}): {e}"
                 )),
@@ -206,5 +211,39 @@ impl Loader<'_> {
             },
             None => Ok(Some(data)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::NoContext;
+    use serde_json::json;
+
+    fn image_entry() -> ContextEntry {
+        serde_json::from_value(json!({
+            "name": "imageData",
+            "imageRegistry": {"reference": "ghcr.io/acme/app:1.0"}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn image_registry_offline_is_an_actionable_error_unless_values_supply_it() {
+        let cache = crate::context::ExprCache::default();
+        let clock = crate::jp::Clock::default();
+        let loader = Loader {
+            source: &NoContext,
+            cache: &cache,
+            clock: &clock,
+        };
+        let mut ctx = EvalContext::new(serde_json::Map::new());
+        let err = loader.load(&mut ctx, &[image_entry()]).unwrap_err();
+        assert!(err.contains("needs registry access"), "{err}");
+        assert!(err.contains("supply imageData in a values file"), "{err}");
+
+        ctx.set("imageData", json!({"registry": "ghcr.io"}));
+        loader.load(&mut ctx, &[image_entry()]).unwrap();
+        assert_eq!(ctx.root()["imageData"]["registry"], json!("ghcr.io"));
     }
 }
