@@ -366,6 +366,7 @@ impl Parser {
             Tok::False => lit(Value::Bool(false)),
             Tok::Null => lit(Value::Null),
             Tok::Ident(name) => {
+                reject_reserved(&name, t.off)?;
                 if self.is_p("(") {
                     let args = self.args()?;
                     macros::expand_global(name, args, t.off)
@@ -377,7 +378,8 @@ impl Parser {
             }
             Tok::P(".") => {
                 // Leading dot: name resolved from the root scope.
-                let (name, _) = self.ident()?;
+                let (name, off) = self.ident()?;
+                reject_reserved(&name, off)?;
                 if self.is_p("(") {
                     let args = self.args()?;
                     macros::expand_global(name, args, t.off)
@@ -425,6 +427,14 @@ fn balance(mut terms: Vec<Expr>, ops: &[usize], is_or: bool) -> Expr {
     )
 }
 
+/// Reserved words may not name a variable or function (they may name a field).
+fn reject_reserved(name: &str, off: usize) -> Result<(), PErr> {
+    if crate::lexer::RESERVED.contains(&name) {
+        return Err((off, format!("reserved identifier '{name}'")));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -469,6 +479,15 @@ mod tests {
         for (src, off) in cases {
             let e = parse(src).unwrap_err();
             assert_eq!(e.0, off, "{src}: {}", e.1);
+        }
+    }
+
+    #[test]
+    fn reserved_words_only_as_field_names() {
+        assert!(parse("object.metadata.namespace == request.namespace").is_ok());
+        assert!(parse("Object{namespace: 1}").is_ok());
+        for src in ["namespace", "namespace.x", ".namespace", "package(1)"] {
+            assert!(parse(src).unwrap_err().1.contains("reserved"), "{src}");
         }
     }
 
