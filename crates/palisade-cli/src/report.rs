@@ -1,54 +1,126 @@
-//! `wgpolicyk8s.io/v1alpha2` ClusterPolicyReport output for `apply -p`.
+//! `wgpolicyk8s.io/v1alpha2` ClusterPolicyReport output for `apply -p`, with the fields Kyverno's
+//! CLI fills: `source: kyverno` (kept for compatibility with tools that filter on it),
+//! `scored`, `category` and `severity` from the policy's annotations, and a `timestamp`.
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::run::Outcome;
+use crate::verdict::{self, Counts, Policies};
 
-/// Builds one ClusterPolicyReport from all outcomes.
-pub fn cluster_policy_report(outcomes: &[Outcome], audit_warn: bool) -> Value {
+/// Builds one ClusterPolicyReport named `merged` from all outcomes, grouped by policy.
+/// `timestamp` is in seconds since the Unix epoch.
+pub fn cluster_policy_report(
+    outcomes: &[Outcome],
+    policies: &Policies<'_>,
+    audit_warn: bool,
+    timestamp: i64,
+) -> Value {
+    let mut ordered: Vec<&Outcome> = outcomes.iter().collect();
+    ordered.sort_by(|a, b| a.policy.cmp(&b.policy));
     let mut results = Vec::new();
-    let mut summary = json!({"pass": 0, "fail": 0, "warn": 0, "error": 0, "skip": 0});
-    for o in outcomes {
+    let mut counts = Counts::default();
+    for o in ordered {
+        let policy = policies.get(&o.policy).map(|p| &*p.policy);
+        let scored = policy.is_none_or(verdict::scored);
         for r in &o.response.rules {
-            let mut status = r.status.as_str();
-            if audit_warn
-                && status == "fail"
-                && r.failure_action == Some(palisade_api::FailureAction::Audit)
-            {
-                status = "warn";
+            let status = verdict::effective(r, scored, audit_warn);
+            counts.add(status);
+            let mut result = Map::new();
+            result.insert("message".into(), json!(r.message));
+            result.insert("policy".into(), json!(o.policy));
+            result.insert("resources".into(), json!([object_reference(&o.resource)]));
+            result.insert("result".into(), json!(status.as_str()));
+            result.insert("rule".into(), json!(r.name));
+            result.insert("scored".into(), json!(scored));
+            result.insert("source".into(), json!("kyverno"));
+            result.insert(
+                "timestamp".into(),
+                json!({"nanos": 0, "seconds": timestamp}),
+            );
+            if let Some(c) = policy.and_then(verdict::category) {
+                result.insert("category".into(), json!(c));
             }
-            if let Some(n) = summary.get_mut(status) {
-                *n = json!(n.as_i64().unwrap_or(0) + 1);
+            if let Some(s) = policy.and_then(verdict::severity) {
+                result.insert("severity".into(), json!(s));
             }
-            let res = &o.resource;
-            let mut resource = json!({
-                "apiVersion": res.get("apiVersion").cloned().unwrap_or(Value::Null),
-                "kind": res.get("kind").cloned().unwrap_or(Value::Null),
-                "name": res.pointer("/metadata/name").cloned().unwrap_or(Value::Null),
-            });
-            if let Some(ns) = res
-                .pointer("/metadata/namespace")
-                .and_then(Value::as_str)
-                .filter(|s| !s.is_empty())
-            {
-                resource["namespace"] = json!(ns);
-            }
-            results.push(json!({
-                "policy": o.policy,
-                "rule": r.name,
-                "result": status,
-                "message": r.message,
-                "resources": [resource],
-                "scored": true,
-                "source": "kyverno",
-            }));
+            results.push(Value::Object(result));
         }
     }
     json!({
         "apiVersion": "wgpolicyk8s.io/v1alpha2",
         "kind": "ClusterPolicyReport",
-        "metadata": {"name": "merged"},
+        "metadata": {"creationTimestamp": null, "name": "merged"},
         "results": results,
-        "summary": summary,
+        "summary": {
+            "error": counts.error,
+            "fail": counts.fail,
+            "pass": counts.pass,
+            "skip": counts.skip,
+            "warn": counts.warn,
+        },
     })
+}
+
+fn object_reference(res: &Value) -> Value {
+    let mut out = Map::new();
+    for (key, pointer) in [
+        ("apiVersion", "/apiVersion"),
+        ("kind", "/kind"),
+        ("name", "/metadata/name"),
+        ("namespace", "/metadata/namespace"),
+        ("uid", "/metadata/uid"),
+    ] {
+        if let Some(v) = res
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+        {
+            out.insert(key.into(), json!(v));
+        }
+    }
+    Value::Object(out)
+}
+
+/// Seconds since the epoch for report timestamps: `SOURCE_DATE_EPOCH` when set (reproducible
+/// output), else the current time.
+pub fn now() -> i64 {
+    if let Some(fixed) = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse::<i64>().ok())
+    {
+        return fixed;
+    }
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn object_reference_keeps_only_present_fields() {
+        for (resource, want) in [
+            (
+                json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a", "namespace": "n"}}),
+                json!({"apiVersion": "v1", "kind": "Pod", "name": "a", "namespace": "n"}),
+            ),
+            (
+                json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "n", "uid": "u-1"}}),
+                json!({"apiVersion": "v1", "kind": "Namespace", "name": "n", "uid": "u-1"}),
+            ),
+        ] {
+            assert_eq!(object_reference(&resource), want);
+        }
+    }
+
+    #[test]
+    fn empty_report_has_zero_summary() {
+        let report = cluster_policy_report(&[], &Policies::new(&[]), false, 7);
+        assert_eq!(report["results"], json!([]));
+        assert_eq!(report["summary"]["pass"], json!(0));
+        assert_eq!(report["metadata"]["name"], json!("merged"));
+    }
 }

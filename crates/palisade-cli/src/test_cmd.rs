@@ -16,6 +16,7 @@ use serde_json::Value;
 
 use crate::files;
 use crate::run::{Outcome, Run};
+use crate::selector::Selector;
 use crate::source::{OfflineData, default_namespace};
 
 /// One checked expectation.
@@ -67,8 +68,9 @@ pub fn discover(paths: &[PathBuf], file_name: &str) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-/// Runs one test file; every document in it is a test.
-pub fn run_file(path: &Path) -> Result<Vec<Row>> {
+/// Runs one test file; every document in it is a test. Only the expectations `selector` picks
+/// are checked; a test left with none is not evaluated.
+pub fn run_file(path: &Path, selector: &Selector) -> Result<Vec<Row>> {
     let name = path.display().to_string();
     let text = files::read(path)?;
     let docs = palisade_api::load::parse_values(&name, &text).map_err(anyhow::Error::msg)?;
@@ -81,7 +83,14 @@ pub fn run_file(path: &Path) -> Result<Vec<Row>> {
                 canonicalize_keys(r, RESULT_FIELDS);
             }
         }
-        let test: Test = decode_value(&name, &value, None).map_err(anyhow::Error::msg)?;
+        let mut test: Test = decode_value(&name, &value, None).map_err(anyhow::Error::msg)?;
+        test.results = std::mem::take(&mut test.results)
+            .into_iter()
+            .filter_map(|r| selector.select(r))
+            .collect();
+        if test.results.is_empty() {
+            continue;
+        }
         rows.extend(run_test(path, &test)?);
     }
     Ok(rows)
