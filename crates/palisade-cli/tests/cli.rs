@@ -321,3 +321,68 @@ fn piped_output_has_no_colour_even_without_no_color() {
     assert!(!stdout(&o).contains('\u{1b}'));
     assert!(stdout(&o).contains("Test Summary: 5 tests passed and 1 tests failed"));
 }
+
+/// The closing counts line of `apply`'s summary.
+fn counts_line(o: &Output) -> String {
+    stdout(o)
+        .lines()
+        .rfind(|l| l.starts_with("pass: "))
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn apply_inputs_change_results() {
+    let name = "variables/allowed-name.yaml";
+    let admins = "variables/admins-only.yaml";
+    for (args, want_code, want_counts) in [
+        (
+            vec!["apply", name, "-r", PODS, "--set", "allowed=tidy"],
+            1,
+            "pass: 1, fail: 1",
+        ),
+        (
+            vec!["apply", name, "-r", PODS, "-f", "variables/values.yaml"],
+            1,
+            "pass: 1, fail: 1",
+        ),
+        (
+            vec!["apply", "policies/require-team.yaml", "-r", PODS],
+            1,
+            "pass: 1, fail: 1",
+        ),
+        (
+            vec![
+                "apply",
+                "policies/require-team.yaml",
+                "-r",
+                PODS,
+                "-e",
+                "variables/exception.yaml",
+            ],
+            0,
+            "pass: 1, fail: 0, warn: 0, error: 0, skip: 5",
+        ),
+        (vec!["apply", admins, "-r", PODS], 1, "pass: 0, fail: 2"),
+        (
+            vec!["apply", admins, "-r", PODS, "-u", "variables/userinfo.yaml"],
+            0,
+            "pass: 2, fail: 0",
+        ),
+    ] {
+        let o = palisade(&args);
+        assert_eq!(code(&o), want_code, "{args:?}: {}", stdout(&o));
+        assert!(
+            counts_line(&o).starts_with(want_counts),
+            "{args:?}: {}",
+            counts_line(&o)
+        );
+    }
+    // The values file allows the other pod than --set does.
+    let o = palisade(&["apply", name, "-r", PODS, "-f", "variables/values.yaml"]);
+    assert!(
+        stdout(&o).contains("resource shop/Pod/tidy failed:"),
+        "{}",
+        stdout(&o)
+    );
+}

@@ -13,8 +13,8 @@ use serde_json::Value;
 
 use super::apply_output;
 use crate::files;
-use crate::output::progress::Progress;
 use crate::output::style::Style;
+use crate::output::{self, progress::Progress};
 use crate::report;
 use crate::run::{Outcome, Run};
 use crate::source::{OfflineData, default_namespace};
@@ -68,69 +68,105 @@ pub struct ApplyArgs {
     pub audit_warn: bool,
 }
 
+/// Everything `apply` reads before evaluating.
+struct Inputs {
+    loaded: files::Loaded,
+    exceptions: Vec<palisade_engine::Exception>,
+    resources: Vec<Value>,
+    data: OfflineData,
+    user: Option<UserInfoFile>,
+}
+
+impl Inputs {
+    fn load(a: &ApplyArgs) -> Result<Inputs> {
+        let mut loaded = files::load_policies(&a.policies).map_err(|e| anyhow!("{e}"))?;
+        let mut exceptions = std::mem::take(&mut loaded.exceptions);
+        if !a.exceptions.is_empty() {
+            exceptions.extend(files::load_exceptions(&a.exceptions).map_err(|e| anyhow!("{e}"))?);
+        }
+        for (file, api_version, kind) in &loaded.unsupported {
+            if api_version.contains("kyverno.io")
+                || api_version.starts_with("admissionregistration")
+            {
+                eprintln!("warning: {file}: {api_version} {kind} is not evaluated by this version");
+            }
+        }
+        let mut resources = files::load_resources(&a.resources)?;
+        for r in &mut resources {
+            default_namespace(r, &[]);
+        }
+        let user = match &a.userinfo {
+            Some(u) => Some(
+                decode_value::<UserInfoFile>(&u.display().to_string(), &files::read_one(u)?, None)
+                    .map_err(anyhow::Error::msg)?,
+            ),
+            None => None,
+        };
+        Ok(Inputs {
+            loaded,
+            exceptions,
+            resources,
+            data: offline_data(a)?,
+            user,
+        })
+    }
+}
+
 /// Runs `palisade apply`.
 pub fn run(a: &ApplyArgs, style: &Style) -> Result<ExitCode> {
     check_arguments(a)?;
-    let loaded = files::load_policies(&a.policies).map_err(|e| anyhow!("{e}"))?;
-    let mut exceptions = loaded.exceptions;
-    if !a.exceptions.is_empty() {
-        exceptions.extend(files::load_exceptions(&a.exceptions).map_err(|e| anyhow!("{e}"))?);
-    }
-    for (file, api_version, kind) in &loaded.unsupported {
-        if api_version.contains("kyverno.io") || api_version.starts_with("admissionregistration") {
-            eprintln!("warning: {file}: {api_version} {kind} is not evaluated by this version");
-        }
-    }
-    let mut resources = files::load_resources(&a.resources)?;
-    for r in &mut resources {
-        default_namespace(r, &[]);
-    }
-    let data = offline_data(a)?;
-    let user = match &a.userinfo {
-        Some(u) => Some(
-            decode_value::<UserInfoFile>(&u.display().to_string(), &files::read_one(u)?, None)
-                .map_err(anyhow::Error::msg)?,
-        ),
-        None => None,
-    };
+    let inputs = Inputs::load(a)?;
     let run = Run {
-        data: &data,
-        exceptions: &exceptions,
-        user: Run::user_from(user),
+        data: &inputs.data,
+        exceptions: &inputs.exceptions,
+        user: Run::user_from(inputs.user.clone()),
         operation: "CREATE".into(),
     };
-    let outcomes = evaluate(&run, &loaded.policies, &resources);
-    let policies = Policies::new(&loaded.policies);
+    let outcomes = evaluate(&run, &inputs.loaded.policies, &inputs.resources);
+    let policies = Policies::new(&inputs.loaded.policies);
     let counts = Counts::of(&outcomes, &policies, a.audit_warn);
-    if a.policy_report || a.output_format.is_some() {
-        let report =
-            report::cluster_policy_report(&outcomes, &policies, a.audit_warn, report::now());
-        match a.output_format.unwrap_or_default() {
-            ReportFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-            ReportFormat::Yaml => print!("{}", palisade_yaml::to_yaml_string(&report)),
-        }
-    } else {
-        let rules: usize = loaded.policies.iter().map(|p| p.rules.len()).sum();
-        print!(
-            "\nApplying {rules} policy rule(s) to {} resource(s)...\n",
-            resources.len()
-        );
-        if a.table || a.detailed_results {
-            let table = apply_output::table(&outcomes, &policies, a.audit_warn, a.detailed_results);
-            print!("\n{}", table.render(style));
-        } else {
-            print!(
-                "{}",
-                apply_output::failures(&outcomes, &policies, a.audit_warn, style)
-            );
-        }
-        println!("\n{}", apply_output::counts_line(&counts));
-    }
+    output::emit(&render(a, &inputs, &outcomes, &policies, &counts, style)?)?;
     Ok(if counts.failing() {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+fn render(
+    a: &ApplyArgs,
+    inputs: &Inputs,
+    outcomes: &[Outcome],
+    policies: &Policies<'_>,
+    counts: &Counts,
+    style: &Style,
+) -> Result<String> {
+    if a.policy_report || a.output_format.is_some() {
+        let report = report::cluster_policy_report(outcomes, policies, a.audit_warn, report::now());
+        return Ok(match a.output_format.unwrap_or_default() {
+            ReportFormat::Json => format!("{}\n", serde_json::to_string_pretty(&report)?),
+            ReportFormat::Yaml => palisade_yaml::to_yaml_string(&report),
+        });
+    }
+    let rules: usize = inputs.loaded.policies.iter().map(|p| p.rules.len()).sum();
+    let mut out = format!(
+        "\nApplying {rules} policy rule(s) to {} resource(s)...\n",
+        inputs.resources.len()
+    );
+    if a.table || a.detailed_results {
+        let table = apply_output::table(outcomes, policies, a.audit_warn, a.detailed_results);
+        out.push('\n');
+        out.push_str(&table.render(style));
+    } else {
+        out.push_str(&apply_output::failures(
+            outcomes,
+            policies,
+            a.audit_warn,
+            style,
+        ));
+    }
+    out.push_str(&format!("\n{}\n", apply_output::counts_line(counts)));
+    Ok(out)
 }
 
 fn check_arguments(a: &ApplyArgs) -> Result<()> {

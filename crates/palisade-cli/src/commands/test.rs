@@ -9,8 +9,8 @@ use anyhow::Result;
 use clap::{Args, ValueEnum};
 
 use super::test_output::{self, FileResult};
-use crate::output::progress::Progress;
 use crate::output::style::Style;
+use crate::output::{self, progress::Progress};
 use crate::selector::Selector;
 use crate::test_cmd;
 
@@ -98,7 +98,7 @@ pub fn run(a: &TestArgs, style: &Style) -> Result<ExitCode> {
         Some(TestFormat::Markdown) => test_output::markdown(&results, opts),
         Some(TestFormat::Junit) => test_output::junit(&results, opts),
     };
-    print!("{text}");
+    output::emit(&text)?;
     let failed = results.iter().any(|f| {
         f.rows
             .as_ref()
