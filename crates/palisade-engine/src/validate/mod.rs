@@ -1,6 +1,7 @@
 //! `validate` rules: pattern, anyPattern, deny, foreach and podSecurity, with Kyverno's
 //! outcomes and messages.
 
+pub mod cel;
 pub mod pattern;
 
 use palisade_api::context::ContextEntry;
@@ -45,13 +46,8 @@ pub(crate) fn validate_rule(
     if let Some(ps) = &validation.pod_security {
         return crate::pss::validate(rule, ps, env, ctx);
     }
-    if validation.cel.is_some() {
-        return RuleResponse::new(
-            &rule.name,
-            RuleType::Validation,
-            RuleStatus::Error,
-            "validate.cel rules are not evaluated by this version of Palisade",
-        );
+    if let Some(cel) = &validation.cel {
+        return cel::validate_rule(rule, cel, env, ctx);
     }
     if validation.manifests.is_some() || validation.assert.is_some() {
         return RuleResponse::new(
