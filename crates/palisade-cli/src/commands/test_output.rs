@@ -35,7 +35,9 @@ impl Options {
 
 /// Why a row passed or failed, in Kyverno's words.
 pub fn reason(row: &Row) -> String {
-    if !row.met {
+    if !row.met && row.actual == "none" {
+        "Not found".to_string()
+    } else if !row.met {
         format!("Want {}, got {}", row.expected, row.actual)
     } else if row.actual == "none" {
         "Excluded".to_string()
@@ -67,7 +69,7 @@ fn headers(detailed: bool) -> Vec<&'static str> {
 fn table<'a>(rows: impl Iterator<Item = &'a Row>, detailed: bool) -> Table {
     let mut t = Table::new(headers(detailed)).wrap_column(6);
     for (i, row) in rows.enumerate() {
-        let reason_paint = if row.met && row.actual == "none" {
+        let reason_paint = if row.actual == "none" {
             Paint::Notice
         } else {
             Paint::Plain
@@ -256,6 +258,7 @@ mod tests {
             (row("a", "pass", "pass", true), "Ok"),
             (row("a", "pass", "fail", false), "Want pass, got fail"),
             (row("a", "skip", "none", true), "Excluded"),
+            (row("a", "pass", "none", false), "Not found"),
         ] {
             assert_eq!(reason(&r), want);
         }
