@@ -171,10 +171,8 @@ fn transform(rule: &Rule, name: &str, kinds: &[String], target: Target) -> Optio
             v.any_pattern = Some(Value::Array(items.iter().map(|p| target.wrap(p)).collect()));
         }
     }
-    if let Some(m) = new.mutate.as_mut()
-        && let Some(p) = m.patch_strategic_merge.as_ref()
-    {
-        m.patch_strategic_merge = Some(target.wrap(p));
+    if let Some(m) = new.mutate.as_mut() {
+        wrap_mutation(m, target);
     }
     // Variables that read the Pod read the template instead (Kyverno rewrites the rule's JSON).
     let mut value = serde_json::to_value(&new).ok()?;
@@ -189,6 +187,37 @@ fn transform(rule: &Rule, name: &str, kinds: &[String], target: Target) -> Optio
     rewritten.match_ = new.match_;
     rewritten.exclude = new.exclude;
     Some(rewritten)
+}
+
+/// Moves a mutation's patches under the Pod template. As in Kyverno, a foreach block keeps only
+/// its list, context and preconditions besides the wrapped patch (`order` and nested blocks are
+/// dropped; autogen is off for JSON patches).
+fn wrap_mutation(m: &mut palisade_api::mutate::Mutation, target: Target) {
+    if let Some(p) = m.patch_strategic_merge.as_ref() {
+        *m = palisade_api::mutate::Mutation {
+            patch_strategic_merge: Some(target.wrap(p)),
+            ..Default::default()
+        };
+        return;
+    }
+    if let Some(blocks) = m.foreach.as_ref().filter(|b| !b.is_empty()) {
+        let wrapped = blocks
+            .iter()
+            .map(|f| palisade_api::mutate::ForEachMutation {
+                list: f.list.clone(),
+                context: f.context.clone(),
+                preconditions: f.preconditions.clone(),
+                patch_strategic_merge: Some(
+                    target.wrap(f.patch_strategic_merge.as_ref().unwrap_or(&Value::Null)),
+                ),
+                ..Default::default()
+            })
+            .collect();
+        *m = palisade_api::mutate::Mutation {
+            foreach: Some(wrapped),
+            ..Default::default()
+        };
+    }
 }
 
 fn replace_pod_kinds(m: &mut MatchResources, kinds: &[String]) {

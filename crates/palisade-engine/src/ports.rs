@@ -28,7 +28,7 @@ pub struct ApiCallRequest {
     pub external: bool,
 }
 
-/// Cluster data and external calls, for context entries.
+/// Cluster data and external calls, for context entries, clone sources and mutate targets.
 pub trait ContextSource: Send + Sync {
     /// A ConfigMap object.
     fn config_map(&self, _namespace: &str, _name: &str) -> Lookup {
@@ -53,6 +53,22 @@ pub trait ContextSource: Send + Sync {
     /// Per-iteration foreach values supplied for a rule.
     fn foreach_values(&self, _policy: &str, _rule: &str, _index: usize) -> Vec<(String, Value)> {
         Vec::new()
+    }
+    /// One object of the cluster (a clone source, an existing downstream resource).
+    /// `namespace` is `""` for cluster-scoped kinds; a missing object is [`Lookup::Failed`].
+    fn get_resource(
+        &self,
+        _api_version: &str,
+        _kind: &str,
+        _namespace: &str,
+        _name: &str,
+    ) -> Lookup {
+        Lookup::Unavailable
+    }
+    /// Every object of one kind, as a JSON array: in `namespace`, or in all namespaces when it
+    /// is `""` (cloneList sources, mutate-existing targets).
+    fn list_resources(&self, _api_version: &str, _kind: &str, _namespace: &str) -> Lookup {
+        Lookup::Unavailable
     }
 }
 

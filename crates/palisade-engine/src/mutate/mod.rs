@@ -1,0 +1,355 @@
+//! `mutate` rules, as Kyverno's engine applies them (`pkg/engine/mutation.go` and
+//! `pkg/engine/handlers/mutation`): `patchStrategicMerge` with anchors, `patchesJson6902`,
+//! `foreach`, and mutate-existing `targets`.
+//!
+//! A policy's rules apply in order, each to the output of the previous one, and each sees the
+//! patched resource as `request.object`. A rule that changed the resource passes; one whose
+//! preconditions or anchor conditions did not hold, or whose patch changed nothing, is skipped;
+//! one that could not be applied is an error with the reason. The response carries the patched
+//! resource and the RFC 6902 patch from the original to it, which is what an admission
+//! webhook returns.
+//!
+//! ```
+//! use palisade_engine::{Engine, Inputs, NoContext, Request, RuleStatus, compile};
+//! use serde_json::json;
+//!
+//! let policy = compile(serde_json::from_value(json!({
+//!     "apiVersion": "kyverno.io/v1", "kind": "ClusterPolicy", "metadata": {"name": "labels"},
+//!     "spec": {"rules": [{"name": "team", "match": {"any": [{"resources": {"kinds": ["Pod"]}}]},
+//!         "mutate": {"patchStrategicMerge": {"metadata": {"labels": {"+(team)": "core"}}}}}]}
+//! })).unwrap()).unwrap();
+//! let request = Request::create(json!({"apiVersion": "v1", "kind": "Pod",
+//!     "metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}}));
+//! let mut ctx = request.context();
+//! let inputs = Inputs { source: &NoContext, exceptions: &[] };
+//! let out = Engine::default().mutate(&policy, &request, &mut ctx, &inputs);
+//! assert_eq!(out.response.rules[0].status, RuleStatus::Pass);
+//! assert_eq!(out.patched["metadata"]["labels"]["team"], "core");
+//! assert_eq!(out.patch.to_value(), json!([
+//!     {"op": "add", "path": "/metadata/labels", "value": {"team": "core"}}
+//! ]));
+//! ```
+
+mod existing;
+mod foreach;
+pub(crate) mod gate;
+pub mod patcher;
+#[cfg(test)]
+mod tests;
+
+use palisade_api::mutate::Mutation;
+use palisade_api::{Rule, RuleType};
+use palisade_patch::diff;
+use palisade_patch::json6902::Patch;
+use serde_json::Value;
+
+use crate::conditions;
+use crate::context::EvalContext;
+use crate::entries::Loader;
+use crate::matching::MatchInput;
+use crate::response::{PolicyResponse, RuleResponse, RuleStatus};
+use crate::variables::{Mode, Resolver};
+use crate::{CompiledPolicy, Engine, EvalEnv, Inputs, Request};
+use gate::Gate;
+use patcher::Applied;
+
+/// The mutate rules of one policy applied to one request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MutateResponse {
+    /// Rule responses, in rule order (rules that do not match have none).
+    pub response: PolicyResponse,
+    /// The resource after every rule.
+    pub patched: Value,
+    /// The RFC 6902 patch from the request's resource to [`MutateResponse::patched`].
+    pub patch: Patch,
+    /// Existing objects changed by mutate-existing rules.
+    pub targets: Vec<PatchedTarget>,
+}
+
+impl MutateResponse {
+    /// True when the resource changed.
+    pub fn changed(&self) -> bool {
+        !self.patch.is_empty()
+    }
+}
+
+/// An existing object a mutate-existing rule changed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PatchedTarget {
+    /// The rule that changed it.
+    pub rule: String,
+    /// The object as it was.
+    pub original: Value,
+    /// The object as the rule left it.
+    pub patched: Value,
+}
+
+impl PatchedTarget {
+    /// The RFC 6902 patch from the original object to the patched one.
+    pub fn patch(&self) -> Patch {
+        diff(&self.original, &self.patched)
+    }
+}
+
+/// What one rule's patches did.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Outcome {
+    /// The resource changed.
+    Changed(Value),
+    /// Nothing applied; the message says why.
+    Unchanged(String),
+    /// A patch or list could not be evaluated.
+    Error(String),
+}
+
+impl Engine {
+    /// Applies the mutate rules of `policy` to the request's resource, offline or in the
+    /// background: mutate-existing rules patch their targets (read through
+    /// [`crate::ContextSource::list_resources`]) instead of the resource. `ctx` is the request's
+    /// context; it is returned unchanged.
+    pub fn mutate(
+        &self,
+        policy: &CompiledPolicy,
+        request: &Request,
+        ctx: &mut EvalContext,
+        inputs: &Inputs<'_>,
+    ) -> MutateResponse {
+        self.mutate_with(policy, request, ctx, inputs, true)
+    }
+
+    /// As [`Engine::mutate`] for an admission request: mutate-existing rules are left to the
+    /// background controller, as Kyverno's mutating webhook does.
+    pub fn mutate_admission(
+        &self,
+        policy: &CompiledPolicy,
+        request: &Request,
+        ctx: &mut EvalContext,
+        inputs: &Inputs<'_>,
+    ) -> MutateResponse {
+        self.mutate_with(policy, request, ctx, inputs, false)
+    }
+
+    fn mutate_with(
+        &self,
+        policy: &CompiledPolicy,
+        request: &Request,
+        ctx: &mut EvalContext,
+        inputs: &Inputs<'_>,
+        with_targets: bool,
+    ) -> MutateResponse {
+        let name = policy.name();
+        let original = request.resource().clone();
+        let mut current = original.clone();
+        let gvk = request.gvk();
+        let checkpoint = ctx.checkpoint();
+        let mut rules = Vec::new();
+        let mut targets = Vec::new();
+        for rule in &policy.rules {
+            let Some(mutation) = &rule.mutate else {
+                continue;
+            };
+            let has_targets = mutation.targets.as_ref().is_some_and(|t| !t.is_empty());
+            if has_targets && !with_targets {
+                continue;
+            }
+            let input = MatchInput {
+                resource: &current,
+                gvk: &gvk,
+                subresource: &request.subresource,
+                operation: &request.operation,
+                namespace_labels: request.namespace_labels.as_ref(),
+                request: &request.user,
+            };
+            let r = Resolver {
+                ctx,
+                cache: &policy.cache,
+                clock: &self.clock,
+                mode: Mode::Lenient,
+            };
+            let gate = gate::check(
+                &name,
+                policy.namespace(),
+                rule,
+                RuleType::Mutation,
+                &input,
+                inputs.exceptions,
+                &r,
+            );
+            let env = EvalEnv {
+                source: inputs.source,
+                cache: &policy.cache,
+                clock: &self.clock,
+                policy_name: &name,
+                pss_exceptions: &[],
+                pss_exception_names: &[],
+            };
+            let responses = match gate {
+                Gate::NotMatched => continue,
+                Gate::Excepted(resp) => vec![resp],
+                Gate::Proceed => {
+                    let rule_checkpoint = ctx.checkpoint();
+                    for (k, v) in inputs.source.rule_values(&name, &rule.name) {
+                        ctx.set(&k, v);
+                    }
+                    let run = RuleRun {
+                        rule,
+                        mutation,
+                        policy_namespace: policy.namespace(),
+                        with_targets: has_targets,
+                    };
+                    let (responses, patched, patched_targets) = run.run(&env, ctx, &current);
+                    ctx.restore(rule_checkpoint);
+                    if let Some(p) = patched {
+                        current = p;
+                        if request.operation != "DELETE" {
+                            ctx.set("request.object", current.clone());
+                        }
+                    }
+                    targets.extend(patched_targets);
+                    responses
+                }
+            };
+            let mut applied = false;
+            for mut resp in responses {
+                resp.properties = rule
+                    .report_properties
+                    .clone()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .collect();
+                applied |= matches!(resp.status, RuleStatus::Pass | RuleStatus::Fail);
+                rules.push(resp);
+            }
+            if applied && policy.apply_one() {
+                break;
+            }
+        }
+        ctx.restore(checkpoint);
+        let patch = diff(&original, &current);
+        MutateResponse {
+            response: PolicyResponse {
+                policy: name,
+                rules,
+            },
+            patched: current,
+            patch,
+            targets,
+        }
+    }
+}
+
+/// One matched mutate rule.
+struct RuleRun<'a> {
+    rule: &'a Rule,
+    mutation: &'a Mutation,
+    policy_namespace: Option<&'a str>,
+    with_targets: bool,
+}
+
+impl RuleRun<'_> {
+    fn response(&self, status: RuleStatus, message: impl Into<String>) -> Vec<RuleResponse> {
+        vec![RuleResponse::new(
+            &self.rule.name,
+            RuleType::Mutation,
+            status,
+            message,
+        )]
+    }
+
+    /// Context, preconditions, then the patches: the responses, the patched resource when it
+    /// changed, and the targets mutate-existing changed.
+    fn run(
+        &self,
+        env: &EvalEnv<'_>,
+        ctx: &mut EvalContext,
+        resource: &Value,
+    ) -> (Vec<RuleResponse>, Option<Value>, Vec<PatchedTarget>) {
+        let loader = Loader {
+            source: env.source,
+            cache: env.cache,
+            clock: env.clock,
+        };
+        if let Err(e) = loader.load(ctx, self.rule.context.as_deref().unwrap_or_default()) {
+            let msg = format!("failed to load context: {e}");
+            return (self.response(RuleStatus::Error, msg), None, Vec::new());
+        }
+        if let Some(pre) = &self.rule.preconditions {
+            let r = Resolver {
+                ctx,
+                cache: env.cache,
+                clock: env.clock,
+                mode: Mode::Lenient,
+            };
+            match conditions::evaluate(&pre.to_any_all(), &r) {
+                Err(e) => {
+                    let msg = format!("failed to evaluate preconditions: {e}");
+                    return (self.response(RuleStatus::Error, msg), None, Vec::new());
+                }
+                Ok((false, msg)) => {
+                    let text = if msg.is_empty() {
+                        "preconditions not met".to_string()
+                    } else {
+                        format!("preconditions not met; {msg}")
+                    };
+                    return (self.response(RuleStatus::Skip, text), None, Vec::new());
+                }
+                Ok((true, _)) => {}
+            }
+        }
+        if self.with_targets {
+            let targets = self.mutation.targets.as_deref().unwrap_or_default();
+            let (responses, patched) =
+                existing::run(self.rule, targets, self.policy_namespace, env, ctx);
+            return (responses, None, patched);
+        }
+        match patch_resource(self.rule, resource, env, ctx) {
+            Outcome::Changed(v) => {
+                let msg = success_message(&v);
+                (self.response(RuleStatus::Pass, msg), Some(v), Vec::new())
+            }
+            Outcome::Unchanged(m) => (self.response(RuleStatus::Skip, m), None, Vec::new()),
+            Outcome::Error(e) => (self.response(RuleStatus::Error, e), None, Vec::new()),
+        }
+    }
+}
+
+/// Applies the rule's foreach blocks or its patch to `resource`.
+pub(crate) fn patch_resource(
+    rule: &Rule,
+    resource: &Value,
+    env: &EvalEnv<'_>,
+    ctx: &mut EvalContext,
+) -> Outcome {
+    let Some(m) = &rule.mutate else {
+        return Outcome::Error("empty mutate rule".to_string());
+    };
+    if let Some(blocks) = m.foreach.as_deref() {
+        return foreach::mutate(blocks, resource, env, &rule.name, ctx, 0);
+    }
+    let r = Resolver {
+        ctx,
+        cache: env.cache,
+        clock: env.clock,
+        mode: Mode::Strict,
+    };
+    match patcher::apply(
+        resource,
+        m.patch_strategic_merge.as_ref(),
+        m.patches_json6902.as_deref(),
+        &r,
+    ) {
+        Ok(Applied::Changed(v)) => Outcome::Changed(v),
+        Ok(Applied::Unchanged(msg)) => Outcome::Unchanged(msg),
+        Err(e) => Outcome::Error(e),
+    }
+}
+
+/// Kyverno's message for a rule that changed a resource.
+pub(crate) fn success_message(r: &Value) -> String {
+    let kind = r.get("kind").and_then(Value::as_str).unwrap_or_default();
+    let name = crate::matching::name_of(r);
+    match crate::matching::namespace_of(r) {
+        "" => format!("mutated {kind}/{name}"),
+        ns => format!("mutated {kind}/{name} in namespace {ns}"),
+    }
+}
