@@ -1,4 +1,4 @@
-//! Kubernetes helpers: label matching, image references, external URLs, X.509.
+//! Kubernetes helpers: label matching, image references, external URLs.
 
 use std::net::IpAddr;
 
@@ -44,19 +44,6 @@ pub(crate) static DEFS: &[FnDef] = &[
         is_external_url
     ),
 ];
-
-/// `x509_decode` is registered so expressions using it compile and fail with a clear message.
-pub(crate) static X509_DEFS: &[FnDef] = &[def!(
-    Category::Kyverno(Group::X509),
-    "x509_decode",
-    "x509_decode(string) object",
-    "Decodes a PEM certificate or CSR into an object (not implemented yet in Palisade).",
-    [p(STR)],
-    |_, _| Err(Error::function(
-        "x509_decode",
-        "not implemented in this version of Palisade"
-    ))
-)];
 
 fn label_match(a: &[Arg<'_>], _: &mut Interp<'_>) -> Result<Value, Error> {
     let (Some(want), Some(have)) = (v(a, 0).as_object(), v(a, 1).as_object()) else {
@@ -148,7 +135,6 @@ mod tests {
         check_err(&[
             ("image_normalize('Bad Image')", "image_normalize"),
             ("is_external_url('nota url')", "invalid URL"),
-            ("x509_decode('x')", "not implemented"),
             ("label_match('a', `{}`)", "invalid type"),
         ]);
     }

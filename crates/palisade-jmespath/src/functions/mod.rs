@@ -23,6 +23,7 @@ mod misc;
 mod regex;
 mod string;
 mod time;
+mod x509;
 
 /// Where a function comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -222,7 +223,7 @@ fn families() -> [&'static [FnDef]; 9] {
         misc::DEFS,
         time::DEFS,
         k8s::DEFS,
-        k8s::X509_DEFS,
+        x509::DEFS,
     ]
 }
 
