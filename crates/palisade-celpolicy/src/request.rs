@@ -1,0 +1,136 @@
+//! One request as CEL policies see it: the match attributes and the CEL values (`object`,
+//! `oldObject`, `request`, `namespaceObject`), converted once and shared by every policy.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use palisade_cel::{Activation, Value as Cel};
+use palisade_engine::validate::cel::gvr;
+use palisade_engine::validate::cel::inputs::{Attributes, namespace_object};
+use serde_json::{Map, Value};
+
+use crate::libs::{self, CelData};
+use crate::matching::{MatchAttributes, labels_of};
+
+/// A request prepared for CEL policy evaluation.
+#[derive(Debug, Clone)]
+pub struct CelRequest {
+    /// What matching looks at.
+    pub matching: MatchAttributes,
+    /// `apiVersion` of the resource.
+    pub api_version: String,
+    /// Kind of the resource.
+    pub kind: String,
+    /// The resource (object, or old object for DELETE).
+    pub resource: Value,
+    base: Activation,
+    json: bool,
+}
+
+impl CelRequest {
+    /// Prepares an admission request. `namespace_labels` are the labels of the resource's
+    /// namespace when known; unknown namespaces carry only `kubernetes.io/metadata.name`.
+    pub fn new(
+        attrs: &Attributes,
+        namespace_labels: Option<&BTreeMap<String, String>>,
+        data: &Arc<dyn CelData>,
+    ) -> CelRequest {
+        let (group, version, kind) = attrs.gvk();
+        let resource_name = gvr::resource_for(&group, &kind);
+        let namespace = attrs.namespace();
+        let namespaced = !namespace.is_empty() || !gvr::is_cluster_scoped(&group, &kind);
+        let mut ns_labels = namespace_labels.cloned().unwrap_or_default();
+        if !namespace.is_empty() {
+            ns_labels
+                .entry("kubernetes.io/metadata.name".to_string())
+                .or_insert_with(|| namespace.clone());
+        }
+        if kind == "Namespace" && group.is_empty() {
+            ns_labels = labels_of(attrs.resource()).unwrap_or_default();
+        }
+        let matching = MatchAttributes {
+            operation: attrs.operation.clone(),
+            group: group.clone(),
+            version: version.clone(),
+            resource: resource_name,
+            sub_resource: attrs.sub_resource.clone(),
+            name: attrs.name(),
+            namespace: namespace.clone(),
+            namespaced,
+            object_labels: labels_of(&attrs.object),
+            old_object_labels: labels_of(&attrs.old_object),
+            namespace_labels: ns_labels.clone(),
+        };
+        let mut base = Activation::new();
+        base.bind_json("object", &attrs.object)
+            .bind_json("oldObject", &attrs.old_object)
+            .bind_json("request", &attrs.request())
+            .bind("params", Cel::Null)
+            .bind("authorizer", Cel::Null);
+        if namespace.is_empty() {
+            base.bind("namespaceObject", Cel::Null);
+        } else {
+            let labels: Map<String, Value> = ns_labels
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect();
+            base.bind_json(
+                "namespaceObject",
+                &namespace_object(&namespace, Some(&labels)),
+            );
+        }
+        libs::bind(&mut base, data);
+        let api_version = if group.is_empty() {
+            version
+        } else {
+            format!("{group}/{version}")
+        };
+        CelRequest {
+            matching,
+            api_version,
+            kind,
+            resource: attrs.resource().clone(),
+            base,
+            json: false,
+        }
+    }
+
+    /// Prepares a JSON payload for policies in JSON evaluation mode: only `object` is set.
+    pub fn json(payload: &Value, data: &Arc<dyn CelData>) -> CelRequest {
+        let mut base = Activation::new();
+        base.bind_json("object", payload);
+        for name in [
+            "oldObject",
+            "request",
+            "params",
+            "authorizer",
+            "namespaceObject",
+        ] {
+            base.bind(name, Cel::Null);
+        }
+        libs::bind(&mut base, data);
+        CelRequest {
+            matching: MatchAttributes::default(),
+            api_version: String::new(),
+            kind: String::new(),
+            resource: payload.clone(),
+            base,
+            json: true,
+        }
+    }
+
+    /// True for a JSON payload.
+    pub fn is_json(&self) -> bool {
+        self.json
+    }
+
+    /// The bindings every expression starts from (without `variables`).
+    pub fn activation(&self) -> &Activation {
+        &self.base
+    }
+
+    /// The namespace of the request.
+    pub fn namespace(&self) -> &str {
+        &self.matching.namespace
+    }
+}
