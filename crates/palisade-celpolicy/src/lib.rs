@@ -10,6 +10,8 @@
 //! - Results are palisade-engine [`palisade_engine::PolicyResponse`]s, so reports and the CLI
 //!   treat CEL policies like classic ones.
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 pub mod api;
 pub mod autogen;
 pub mod env;

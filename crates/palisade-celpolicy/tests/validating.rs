@@ -1,5 +1,7 @@
 //! ValidatingPolicy and ValidatingAdmissionPolicy evaluation end to end.
 
+#![allow(clippy::unwrap_used, clippy::panic)]
+
 use std::sync::Arc;
 
 use palisade_celpolicy::api::{CelDocument, decode};
