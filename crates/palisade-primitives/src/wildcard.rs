@@ -17,18 +17,30 @@ pub fn matches(pattern: &str, text: &str) -> bool {
     if pattern == "*" {
         return true;
     }
+    // Most patterns are literal names and kinds: compare without allocating.
+    if !contains_wildcard(pattern) {
+        return pattern == text;
+    }
+    if pattern.is_ascii() && text.is_ascii() {
+        return matches_units(pattern.as_bytes(), text.as_bytes(), b'*', b'?');
+    }
     let p: Vec<char> = pattern.chars().collect();
     let t: Vec<char> = text.chars().collect();
+    matches_units(&p, &t, '*', '?')
+}
+
+/// The matcher over code units (bytes for ASCII, chars otherwise).
+fn matches_units<T: PartialEq + Copy>(p: &[T], t: &[T], star_unit: T, any_unit: T) -> bool {
     let (mut pi, mut ti) = (0usize, 0usize);
     // Position after the last '*' seen and the text position it was tried at.
     let mut star: Option<(usize, usize)> = None;
     while ti < t.len() {
         match p.get(pi) {
-            Some('*') => {
+            Some(c) if *c == star_unit => {
                 star = Some((pi + 1, ti));
                 pi += 1;
             }
-            Some(c) if *c == '?' || *c == t[ti] => {
+            Some(c) if *c == any_unit || Some(c) == t.get(ti) => {
                 pi += 1;
                 ti += 1;
             }
@@ -42,7 +54,10 @@ pub fn matches(pattern: &str, text: &str) -> bool {
             },
         }
     }
-    p[pi..].iter().all(|c| *c == '*')
+    p.get(pi..)
+        .unwrap_or_default()
+        .iter()
+        .all(|c| *c == star_unit)
 }
 
 #[cfg(test)]

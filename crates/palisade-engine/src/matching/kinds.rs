@@ -48,9 +48,19 @@ impl Gvk {
 
 /// Splits a kind selector into group, version, kind and subresource (Kyverno's `ParseKindSelector`).
 pub fn parse_kind_selector(input: &str) -> (&str, &str, &str, &str) {
-    let parts: Vec<&str> = input.split('/').collect();
+    // At most four parts are valid; no allocation on this per-rule path.
+    let mut parts = [""; 4];
+    let mut n = 0;
+    for part in input.split('/') {
+        match parts.get_mut(n) {
+            Some(slot) => *slot = part,
+            None => return ("", "", "", ""),
+        }
+        n += 1;
+    }
+    let parts = parts.get(..n).unwrap_or_default();
     let upper = |s: &str| s.chars().next().is_some_and(|c| c.is_uppercase()) || s == "*";
-    match parts.as_slice() {
+    match parts {
         [kind] => ("*", "*", kind, ""),
         [a, b] if upper(a) => ("*", "*", a, b),
         [a, b] => ("*", a, b, ""),

@@ -32,18 +32,19 @@ pub struct MatchInput<'a> {
     pub request: &'a RequestInfo,
 }
 
-/// Why a rule does not apply to a resource, or `Ok` when it does.
+/// Why a rule does not apply to a resource, or `Ok` when it does. The first reason found is
+/// returned without allocating: this runs for every rule on every request.
 pub fn rule_matches(
     match_: &MatchResources,
     exclude: Option<&MatchResources>,
     policy_namespace: Option<&str>,
     input: &MatchInput<'_>,
-) -> Result<(), String> {
+) -> Result<(), &'static str> {
     if let Some(ns) = policy_namespace
         && !ns.is_empty()
         && ns != namespace_of(input.resource)
     {
-        return Err("policy and resource namespaces mismatch".to_string());
+        return Err("policy and resource namespaces mismatch");
     }
     matches_block(match_, input)?;
     if let Some(exclude) = exclude {
@@ -52,81 +53,73 @@ pub fn rule_matches(
     Ok(())
 }
 
-fn matches_block(m: &MatchResources, input: &MatchInput<'_>) -> Result<(), String> {
+fn matches_block(m: &MatchResources, input: &MatchInput<'_>) -> Result<(), &'static str> {
     if let Some(any) = m.any.as_ref().filter(|a| !a.is_empty()) {
-        if any.iter().any(|f| filter_errors(f, input).is_empty()) {
+        if any.iter().any(|f| filter_mismatch(f, input).is_none()) {
             return Ok(());
         }
-        return Err("no resource matched".to_string());
+        return Err("no resource matched");
     }
     if let Some(all) = m.all.as_ref().filter(|a| !a.is_empty()) {
-        if all.iter().all(|f| filter_errors(f, input).is_empty()) {
+        if all.iter().all(|f| filter_mismatch(f, input).is_none()) {
             return Ok(());
         }
-        return Err("not all resources matched".to_string());
+        return Err("not all resources matched");
     }
     let Some(filter) = m.legacy_filter() else {
-        return Err("match cannot be empty".to_string());
+        return Err("match cannot be empty");
     };
-    let errors = filter_errors(&filter, input);
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(errors.join("; "))
+    match filter_mismatch(&filter, input) {
+        None => Ok(()),
+        Some(reason) => Err(reason),
     }
 }
 
-fn excluded_by(e: &MatchResources, input: &MatchInput<'_>) -> Result<(), String> {
+fn excluded_by(e: &MatchResources, input: &MatchInput<'_>) -> Result<(), &'static str> {
     if let Some(any) = e.any.as_ref().filter(|a| !a.is_empty()) {
-        if any.iter().any(|f| filter_errors(f, input).is_empty()) {
-            return Err("resource excluded since one of the criteria excluded it".to_string());
+        if any.iter().any(|f| filter_mismatch(f, input).is_none()) {
+            return Err("resource excluded since one of the criteria excluded it");
         }
         return Ok(());
     }
     if let Some(all) = e.all.as_ref().filter(|a| !a.is_empty()) {
-        if all.iter().all(|f| filter_errors(f, input).is_empty()) {
-            return Err(
-                "resource excluded since the combination of all criteria exclude it".to_string(),
-            );
+        if all.iter().all(|f| filter_mismatch(f, input).is_none()) {
+            return Err("resource excluded since the combination of all criteria exclude it");
         }
         return Ok(());
     }
     match e.legacy_filter() {
-        Some(filter) if filter_errors(&filter, input).is_empty() => {
-            Err("resource excluded".to_string())
-        }
+        Some(filter) if filter_mismatch(&filter, input).is_none() => Err("resource excluded"),
         _ => Ok(()),
     }
 }
 
-/// The reasons a filter does not match; empty when it matches.
-fn filter_errors(filter: &ResourceFilter, input: &MatchInput<'_>) -> Vec<String> {
+/// The first reason a filter does not match; `None` when it matches.
+fn filter_mismatch(filter: &ResourceFilter, input: &MatchInput<'_>) -> Option<&'static str> {
     if filter.resources == ResourceDescription::default() && !filter.has_user_info() {
-        return vec!["match cannot be empty".to_string()];
+        return Some("match cannot be empty");
     }
-    let mut errors = description_errors(&filter.resources, input);
-    errors.extend(userinfo::errors(filter, input.request));
-    errors
+    description_mismatch(&filter.resources, input)
+        .or_else(|| userinfo::mismatch(filter, input.request))
 }
 
-fn description_errors(d: &ResourceDescription, input: &MatchInput<'_>) -> Vec<String> {
-    let mut errors = Vec::new();
+fn description_mismatch(d: &ResourceDescription, input: &MatchInput<'_>) -> Option<&'static str> {
     let resource = input.resource;
     if let Some(kinds) = d.kinds.as_ref().filter(|k| !k.is_empty())
         && !kind_matches(kinds, input.gvk, input.subresource, true)
     {
-        errors.push(format!("kind does not match {kinds:?}"));
+        return Some("kind does not match");
     }
     let name = name_of(resource);
     if let Some(pattern) = d.name.as_ref().filter(|n| !n.is_empty())
         && !wildcard::matches(pattern, name)
     {
-        errors.push("name does not match".to_string());
+        return Some("name does not match");
     }
     if let Some(names) = d.names.as_ref().filter(|n| !n.is_empty())
         && !names.iter().any(|n| wildcard::matches(n, name))
     {
-        errors.push("none of the names match".to_string());
+        return Some("none of the names match");
     }
     if let Some(namespaces) = d.namespaces.as_ref().filter(|n| !n.is_empty()) {
         let ns = if input.gvk.kind == "Namespace" {
@@ -135,32 +128,32 @@ fn description_errors(d: &ResourceDescription, input: &MatchInput<'_>) -> Vec<St
             namespace_of(resource)
         };
         if !namespaces.iter().any(|n| wildcard::matches(n, ns)) {
-            errors.push("namespace does not match".to_string());
+            return Some("namespace does not match");
         }
     }
     if let Some(annotations) = d.annotations.as_ref().filter(|a| !a.is_empty())
         && !annotations_match(annotations, resource)
     {
-        errors.push("annotations does not match".to_string());
+        return Some("annotations does not match");
     }
     if let Some(sel) = &d.selector
         && !selector_matches(sel, &labels_of(resource))
     {
-        errors.push("selector does not match".to_string());
+        return Some("selector does not match");
     }
     if let Some(sel) = &d.namespace_selector {
         if input.gvk.kind == "Namespace" {
-            errors.push("namespace selector is not applicable for namespace resource".to_string());
+            return Some("namespace selector is not applicable for namespace resource");
         } else if !selector_matches(sel, input.namespace_labels.unwrap_or(&BTreeMap::new())) {
-            errors.push("namespace selector does not match".to_string());
+            return Some("namespace selector does not match");
         }
     }
     if let Some(ops) = d.operations.as_ref().filter(|o| !o.is_empty())
         && !ops.iter().any(|o| o == input.operation)
     {
-        errors.push("operation does not match".to_string());
+        return Some("operation does not match");
     }
-    errors
+    None
 }
 
 fn annotations_match(expected: &BTreeMap<String, String>, resource: &Value) -> bool {

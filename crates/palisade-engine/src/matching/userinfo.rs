@@ -17,20 +17,17 @@ pub struct RequestInfo {
 
 const SA_PREFIX: &str = "system:serviceaccount:";
 
-/// The reasons the requester does not satisfy the filter's user criteria.
-pub fn errors(filter: &ResourceFilter, request: &RequestInfo) -> Vec<String> {
-    let mut errors = Vec::new();
+/// The first reason the requester does not satisfy the filter's user criteria, if any.
+pub fn mismatch(filter: &ResourceFilter, request: &RequestInfo) -> Option<&'static str> {
     if let Some(roles) = filter.roles.as_ref().filter(|r| !r.is_empty())
         && !any_matches(roles, &request.roles)
     {
-        errors.push("user info does not match roles for the given conditionBlock".to_string());
+        return Some("user info does not match roles for the given conditionBlock");
     }
     if let Some(roles) = filter.cluster_roles.as_ref().filter(|r| !r.is_empty())
         && !any_matches(roles, &request.cluster_roles)
     {
-        errors.push(
-            "user info does not match clustersRoles for the given conditionBlock".to_string(),
-        );
+        return Some("user info does not match clustersRoles for the given conditionBlock");
     }
     if let Some(subjects) = filter.subjects.as_ref().filter(|s| !s.is_empty()) {
         let user = &request.user_info;
@@ -51,11 +48,10 @@ pub fn errors(filter: &ResourceFilter, request: &RequestInfo) -> Vec<String> {
             _ => false,
         });
         if !hit {
-            errors
-                .push("user info does not match subject for the given conditionBlock".to_string());
+            return Some("user info does not match subject for the given conditionBlock");
         }
     }
-    errors
+    None
 }
 
 fn any_matches(patterns: &[String], actual: &[String]) -> bool {

@@ -70,6 +70,11 @@ impl<'a> Operator<'a> {
 }
 
 fn captures<'a>(re: &LazyLock<Option<Regex>>, pattern: &'a str) -> Option<(&'a str, &'a str)> {
+    // A range starts with a number; most patterns do not, and skip the regex.
+    let digits = pattern.strip_prefix('-').unwrap_or(pattern);
+    if !digits.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
     let caps = re.as_ref()?.captures(pattern)?;
     Some((caps.get(1)?.as_str(), caps.get(2)?.as_str()))
 }

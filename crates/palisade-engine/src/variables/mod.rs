@@ -75,16 +75,35 @@ static ESCAPED_VARIABLE: LazyLock<Option<Regex>> =
 /// variable forever ends in an error rather than a hang.
 const MAX_ROUNDS: usize = 64;
 
+/// Bound on a string's length during substitution: a value holding two copies of its own
+/// variable doubles the string every round (resource data can hold `{{ }}`).
+const MAX_SUBSTITUTED_LEN: usize = 8 << 20;
+
+/// Bound on the bytes one string's substitution may rewrite, each variable counting a
+/// little extra for its query: every replacement copies the whole string, so many variables
+/// in a long string would otherwise cost quadratic time.
+const MAX_SUBSTITUTION_WORK: usize = 256 << 20;
+
+/// Work charged per variable on top of the bytes copied.
+const VARIABLE_WORK: usize = 1024;
+
 /// True when the value holds anything to substitute (variables or references).
 pub fn has_variables(value: &Value) -> bool {
     match value {
-        Value::String(s) => s.contains("{{") || s.contains("$("),
+        Value::String(s) => text_has_variables(s),
         Value::Array(items) => items.iter().any(has_variables),
         Value::Object(map) => map
             .iter()
-            .any(|(k, v)| k.contains("{{") || k.contains("$(") || has_variables(v)),
+            .any(|(k, v)| text_has_variables(k) || has_variables(v)),
         _ => false,
     }
+}
+
+/// `{{` or `$(` in a string: a plain byte scan, as this runs over every pattern leaf.
+fn text_has_variables(s: &str) -> bool {
+    s.as_bytes()
+        .windows(2)
+        .any(|w| matches!(w, [b'{', b'{'] | [b'$', b'(']))
 }
 
 /// Substitutes references, then variables, everywhere in `document`. A document without
@@ -131,6 +150,7 @@ pub fn substitute_string(input: &str, r: &Resolver<'_>, path: &str) -> Result<Va
         return Ok(Value::String(input.to_string()));
     };
     let mut value = input.to_string();
+    let mut work = 0usize;
     for _ in 0..MAX_ROUNDS {
         let found: Vec<(String, bool)> = re
             .captures_iter(&value)
@@ -165,6 +185,16 @@ pub fn substitute_string(input: &str, r: &Resolver<'_>, path: &str) -> Result<Va
                     message: format!("failed to resolve {expr} at path {path}: {e}"),
                 })?,
             };
+            work = work.saturating_add(value.len() + text.len() + VARIABLE_WORK);
+            if value.len().saturating_add(text.len()) > MAX_SUBSTITUTED_LEN
+                || work > MAX_SUBSTITUTION_WORK
+            {
+                return Err(VarError::Substitution {
+                    message: format!(
+                        "variables at path {path} expand to more than {MAX_SUBSTITUTED_LEN} bytes or take too much work; does a value contain its own variable?"
+                    ),
+                });
+            }
             value = value.replacen(var.as_str(), &text, 1);
         }
     }
