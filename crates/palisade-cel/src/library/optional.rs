@@ -49,12 +49,16 @@ pub(crate) fn register(reg: &mut Registry) {
         |_, args| match args {
             [Value::Optional(Some(v)), _] => Ok((**v).clone()),
             [Value::Optional(None), d] => Ok(d.clone()),
+            // cel-go returns a non-optional receiver as is (its planner short-circuits orValue).
+            [v, _] => Ok(v.clone()),
             _ => no_match(),
         },
     );
     reg.method("or", vec![sig(&[oa(), oa()], oa())], |_, args| match args {
         [o @ Value::Optional(Some(_)), _] => Ok(o.clone()),
         [Value::Optional(None), o @ Value::Optional(_)] => Ok(o.clone()),
+        // As with orValue, cel-go passes a non-optional receiver through.
+        [v, _] if !matches!(v, Value::Optional(_)) => Ok(v.clone()),
         _ => no_match(),
     });
     let unwrap_sig = vec![sig(&[Type::list(oa())], Type::list(a()))];
@@ -116,6 +120,8 @@ mod tests {
             "optional.of(1).value() == 1",
             "optional.none().orValue(5) == 5",
             "optional.of(2).orValue(5) == 2",
+            "dyn([1]).orValue([]) == [1]",
+            "dyn(dyn(3).or(optional.of(4))) == 3",
             "optional.none().or(optional.of(3)).value() == 3",
             "optional.of(1).or(optional.of(3)).value() == 1",
             "!optional.ofNonZeroValue('').hasValue()",
