@@ -90,6 +90,8 @@ impl Loader<'_> {
                 let path = self.resolve_str(ctx, path)?;
                 let r = ctx.query(self.cache, &path, self.clock);
                 match r {
+                    // A null result keeps the default (Kyverno's loadVariable).
+                    Ok(Value::Null) => {}
                     Ok(v) => output = Some(v),
                     Err(e) if default.is_none() => {
                         return Err(format!(

@@ -141,7 +141,7 @@ impl<'c> Interp<'c> {
                 if is_truthy(&left) {
                     Ok(left)
                 } else {
-                    self.eval(b, v)
+                    lenient(self.eval(b, v))
                 }
             }
             Node::And(a, b) => {

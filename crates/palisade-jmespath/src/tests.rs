@@ -112,6 +112,12 @@ fn kyverno_missing_keys() {
         run("a.missing || 'default'", &ctx).unwrap(),
         json!("default")
     );
+    // Both operands of `||` read missing keys as null (Kyverno's karpenter test expects
+    // `limits.x || requests.x` on `resources: {}` to substitute, not to fail).
+    assert_eq!(
+        run("a.missing || a.other.deeper", &ctx).unwrap(),
+        json!(null)
+    );
     assert_eq!(run("a.missing == null", &ctx).unwrap(), json!(true));
     assert_eq!(run("not_null(a.missing, 'x')", &ctx).unwrap(), json!("x"));
     assert_eq!(run("people[].age", &ctx).unwrap(), json!([30, 20]));

@@ -11,9 +11,13 @@ pub fn equals(key: &Value, value: &Value) -> bool {
     compare(key, value).unwrap_or(false)
 }
 
-/// Kyverno's NotEqualHandler: false whenever the types cannot be compared.
+/// Kyverno's NotEqualHandler: false whenever the types cannot be compared, except that a map
+/// or list key differs from a value of another type (Kyverno 1.10+).
 pub fn not_equals(key: &Value, value: &Value) -> bool {
-    compare(key, value).is_some_and(|eq| !eq)
+    match compare(key, value) {
+        Some(eq) => !eq,
+        None => key.is_object() || key.is_array(),
+    }
 }
 
 /// `Some(equal)` when key and value are comparable, `None` otherwise.

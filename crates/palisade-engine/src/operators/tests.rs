@@ -27,6 +27,8 @@ fn operator_table() {
         ("NotEquals", json!("a"), json!("b"), true),
         ("NotEquals", json!("a"), json!("a"), false),
         ("NotEquals", json!(true), json!("x"), false),
+        ("NotEquals", json!({"a": 1}), json!(""), true),
+        ("NotEquals", json!([1]), json!("x"), true),
         ("AnyIn", json!("a"), json!(["a", "b"]), true),
         ("AnyIn", json!(["x", "b"]), json!(["a", "b"]), true),
         ("AnyIn", json!(["x", "y"]), json!(["a", "b"]), false),
