@@ -24,10 +24,13 @@ pub(crate) fn select(v: &Value, field: &Arc<str>, optional: bool) -> Result<Valu
             None if optional => Ok(Value::none()),
             None => err(format!("no such key: {field}")),
         },
-        v => err(format!(
+        v @ Value::List(_) => err(format!(
             "type '{}' does not support field selection ('.{field}')",
             v.type_name()
         )),
+        // cel-go's presence tests find nothing in scalars (null included) instead of failing.
+        _ if optional => Ok(Value::none()),
+        _ => err(format!("no such key: {field}")),
     }
 }
 

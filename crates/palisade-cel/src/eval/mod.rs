@@ -104,10 +104,12 @@ impl<'a> Interp<'a> {
             ExprKind::Has { operand, field } => match self.eval(operand)? {
                 Value::Map(m) => Ok(Value::Bool(m.contains_key(&Key::String(field.clone())))),
                 Value::Opaque(o) => Ok(Value::Bool(o.field(field).is_some())),
-                v => err(format!(
+                v @ Value::List(_) => err(format!(
                     "invalid type for field selection: '{}'",
                     v.type_name()
                 )),
+                // As in cel-go, a presence test on a scalar (null included) is false.
+                _ => Ok(Value::Bool(false)),
             },
             ExprKind::Index {
                 operand,
