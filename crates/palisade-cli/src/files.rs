@@ -19,6 +19,8 @@ pub struct Loaded {
     pub exceptions: Vec<Exception>,
     /// Documents of other policy kinds, with their file (not evaluated yet).
     pub unsupported: Vec<(String, String, String)>,
+    /// CEL policy types and CEL exceptions.
+    pub cel: crate::celpolicies::CelPolicies,
 }
 
 /// Every file under `path` with a YAML or JSON extension (or `path` itself if a file).
@@ -39,6 +41,10 @@ pub fn expand(path: &Path) -> Result<Vec<PathBuf>> {
             .collect();
         entries.sort();
         for p in entries {
+            // Hidden entries (`.kyverno-test/`, `.git/`) are skipped when walking, as Kyverno does.
+            if p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.')) {
+                continue;
+            }
             if p.is_dir() {
                 stack.push(p);
             } else if matches!(
@@ -89,8 +95,16 @@ fn add(loaded: &mut Loaded, doc: Located<PolicyDocument>) -> std::result::Result
             .push(compile_located(*p, &doc.file, doc.line)?),
         PolicyDocument::Exception(e) => loaded.exceptions.push(Exception { exception: *e }),
         PolicyDocument::Other {
-            api_version, kind, ..
-        } => loaded.unsupported.push((doc.file, api_version, kind)),
+            api_version,
+            kind,
+            value,
+        } => {
+            let cel = &mut loaded.cel;
+            match crate::celpolicies::add(cel, &doc.file, doc.line, &api_version, &kind, &value) {
+                Some(result) => result?,
+                None => loaded.unsupported.push((doc.file, api_version, kind)),
+            }
+        }
     }
     Ok(())
 }

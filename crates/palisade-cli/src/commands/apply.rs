@@ -66,6 +66,13 @@ pub struct ApplyArgs {
     /// Report failures of Audit rules as warnings.
     #[arg(long = "audit-warn")]
     pub audit_warn: bool,
+    /// Write mutated and generated resources to this file, or to this directory (an existing
+    /// one, or a path ending in `/`) one file per resource; without it they are printed.
+    #[arg(short = 'o', long = "output")]
+    pub output: Option<PathBuf>,
+    /// Existing objects that mutate-existing rules patch and generate rules clone from.
+    #[arg(long = "target-resource", alias = "target-resources")]
+    pub target_resources: Vec<PathBuf>,
 }
 
 /// Everything `apply` reads before evaluating.
@@ -85,7 +92,7 @@ impl Inputs {
             exceptions.extend(files::load_exceptions(&a.exceptions).map_err(|e| anyhow!("{e}"))?);
         }
         for (file, api_version, kind) in &loaded.unsupported {
-            if api_version.contains("kyverno.io")
+            if (api_version.contains("kyverno.io") && !api_version.starts_with("cli.kyverno.io"))
                 || api_version.starts_with("admissionregistration")
             {
                 eprintln!("warning: {file}: {api_version} {kind} is not evaluated by this version");
@@ -122,7 +129,9 @@ pub fn run(a: &ApplyArgs, style: &Style) -> Result<ExitCode> {
         user: Run::user_from(inputs.user.clone()),
         operation: "CREATE".into(),
     };
-    let outcomes = evaluate(&run, &inputs.loaded.policies, &inputs.resources);
+    let mut outcomes = evaluate(&run, &inputs.loaded.policies, &inputs.resources);
+    let cel = crate::celpolicies::CelInputs::for_apply(&inputs.data, &a.exceptions)?;
+    outcomes.extend(cel.evaluate(&inputs.loaded.cel, &run, &inputs.resources));
     let policies = Policies::new(&inputs.loaded.policies);
     let counts = Counts::of(&outcomes, &policies, a.audit_warn);
     output::emit(&render(a, &inputs, &outcomes, &policies, &counts, style)?)?;
@@ -153,6 +162,7 @@ fn render(
         "\nApplying {rules} policy rule(s) to {} resource(s)...\n",
         inputs.resources.len()
     );
+    out.push_str(&crate::mutation::emit(outcomes, a.output.as_deref())?);
     if a.table || a.detailed_results {
         let table = apply_output::table(outcomes, policies, a.audit_warn, a.detailed_results);
         out.push('\n');
@@ -188,6 +198,10 @@ fn offline_data(a: &ApplyArgs) -> Result<OfflineData> {
     }
     for (k, v) in parse_set(&a.set)? {
         data.values.global_values.insert(k, Value::String(v));
+    }
+    data.targets = files::load_resources(&a.target_resources)?;
+    for t in &mut data.targets {
+        default_namespace(t, &[]);
     }
     Ok(data)
 }
