@@ -114,3 +114,51 @@ fn documents_without_variables_are_returned_unchanged() {
     assert_eq!(run(doc.clone(), Mode::Strict), Ok(doc));
     let _ = Map::<String, Value>::new();
 }
+
+/// Substitutes `doc` in a context whose resource labels hold the given values.
+fn run_with_labels(labels: Value, doc: Value) -> Result<Value, VarError> {
+    let Value::Object(root) = json!({"request": {"object": {"metadata": {"labels": labels}}}})
+    else {
+        unreachable!()
+    };
+    let ctx = EvalContext::new(root);
+    let cache = ExprCache::default();
+    let clock = Clock::default();
+    let r = Resolver {
+        ctx: &ctx,
+        cache: &cache,
+        clock: &clock,
+        mode: Mode::Strict,
+    };
+    substitute_all(&doc, &r).map(std::borrow::Cow::into_owned)
+}
+
+#[test]
+fn self_doubling_values_are_an_error_not_an_allocation_bomb() {
+    // Found by the `substitute` fuzz target: each round doubles the string, 2^64 bytes by
+    // round 64. A resource can carry such a label, so this must end in an error.
+    let v = "{{request.object.metadata.labels.a}}";
+    let err = run_with_labels(json!({"a": format!("{v}{v}")}), json!(format!("x{v}"))).unwrap_err();
+    assert!(err.to_string().contains("expand to more than"), "{err}");
+    // Ordinary nesting still converges.
+    assert_eq!(
+        run_with_labels(
+            json!({"a": "{{request.object.metadata.labels.b}}", "b": "ok"}),
+            json!(format!("x{v}"))
+        ),
+        Ok(json!("xok"))
+    );
+}
+
+#[test]
+fn many_variables_in_a_long_string_are_bounded() {
+    // 50k variables in a 1.8 MB label: replacing them one by one rewrites the string each
+    // time (quadratic); the work bound turns that into an error.
+    let many = "{{request.object.metadata.labels.b}}".repeat(50_000);
+    let err = run_with_labels(
+        json!({"a": many, "b": ""}),
+        json!("x{{request.object.metadata.labels.a}}"),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("too much work"), "{err}");
+}
