@@ -1,9 +1,14 @@
 //! `palisade`: Kyverno-compatible policy evaluation from the command line, offline.
 
 mod apipath;
+mod artifacts;
+mod celpolicies;
 mod commands;
+mod compare;
 mod files;
+mod mutation;
 mod output;
+mod phases;
 mod report;
 mod run;
 mod selector;

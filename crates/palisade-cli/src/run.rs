@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 
 use palisade_api::cli::UserInfoFile;
 use palisade_engine::matching::RequestInfo;
-use palisade_engine::{CompiledPolicy, Engine, Exception, Inputs, PolicyResponse, Request};
+use palisade_engine::{
+    CompiledPolicy, Engine, EvalContext, Exception, Inputs, PolicyResponse, Request,
+};
 use serde_json::Value;
 
 use crate::source::{OfflineData, ResourceSource};
@@ -17,6 +19,8 @@ pub struct Outcome {
     pub resource: Value,
     /// The responses.
     pub response: PolicyResponse,
+    /// Patched, target and generated resources of mutate and generate rules.
+    pub artifacts: crate::artifacts::Artifacts,
 }
 
 /// Settings of one run.
@@ -42,7 +46,8 @@ impl Run<'_> {
         }
     }
 
-    /// Evaluates every policy on every resource.
+    /// Evaluates every policy on every resource: mutate, then validate the mutated resource,
+    /// then generate (see [`crate::phases`]).
     pub fn evaluate(
         &self,
         engine: &Engine,
@@ -50,8 +55,17 @@ impl Run<'_> {
         resources: &[Value],
     ) -> Vec<Outcome> {
         let mut out = Vec::new();
+        let phases = crate::phases::Phases {
+            engine,
+            exceptions: self.exceptions,
+            data: self.data,
+        };
+        let build = |r: &Value| {
+            let request = self.request(r);
+            let ctx = self.context(&request);
+            (request, ctx)
+        };
         for resource in resources {
-            let request = self.request(resource);
             let name = resource
                 .pointer("/metadata/name")
                 .and_then(Value::as_str)
@@ -61,36 +75,49 @@ impl Run<'_> {
                 data: self.data,
                 resource_name: name,
             };
-            let mut ctx = request.context();
-            for (k, v) in &self.data.values.global_values {
-                ctx.set(k, v.clone());
-            }
-            for policy in policies {
-                let response = engine.validate(
-                    policy,
-                    &request,
-                    &mut ctx,
-                    &Inputs {
-                        source: &source,
-                        exceptions: self.exceptions,
-                    },
-                );
+            let (outcomes, mutated) = phases.mutate(policies, resource, &source, &build);
+            out.extend(outcomes);
+            let resource = &mutated;
+            let request = self.request(resource);
+            let mut ctx = self.context(&request);
+            for policy in policies.iter().filter(|p| crate::phases::validates(p)) {
+                let inputs = Inputs {
+                    source: &source,
+                    exceptions: self.exceptions,
+                };
+                // Values may give one policy another operation for this resource.
+                let op = self
+                    .data
+                    .operation_for(&policy.name(), &source.resource_name);
+                let response = match op.filter(|op| *op != request.operation) {
+                    Some(op) => {
+                        let own = self.request_with(resource, op);
+                        let mut own_ctx = self.context(&own);
+                        engine.validate(policy, &own, &mut own_ctx, &inputs)
+                    }
+                    None => engine.validate(policy, &request, &mut ctx, &inputs),
+                };
                 out.push(Outcome {
                     policy: policy.name(),
                     resource: resource.clone(),
                     response,
+                    artifacts: Default::default(),
                 });
             }
+            out.extend(phases.generate(policies, resource, &source, &build));
         }
         out
     }
 
+    fn context(&self, request: &Request) -> EvalContext {
+        let mut ctx = request.context();
+        for (k, v) in &self.data.values.global_values {
+            ctx.set(k, v.clone());
+        }
+        ctx
+    }
+
     fn request(&self, resource: &Value) -> Request {
-        let ns = resource
-            .pointer("/metadata/namespace")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let namespace_labels: Option<BTreeMap<String, String>> = self.data.namespace_labels(ns);
         let operation = self
             .data
             .values
@@ -99,6 +126,15 @@ impl Run<'_> {
             .and_then(Value::as_str)
             .map(str::to_string)
             .unwrap_or_else(|| self.operation.clone());
+        self.request_with(resource, operation)
+    }
+
+    fn request_with(&self, resource: &Value, operation: String) -> Request {
+        let ns = resource
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let namespace_labels: Option<BTreeMap<String, String>> = self.data.namespace_labels(ns);
         let (object, old_object) = match operation.as_str() {
             "DELETE" => (Value::Null, resource.clone()),
             "UPDATE" => (resource.clone(), resource.clone()),

@@ -77,6 +77,10 @@ pub struct OfflineData {
     pub cluster: Vec<Value>,
     /// Recorded responses.
     pub responses: Vec<ApiCallResponse>,
+    /// Existing objects mutate-existing rules may patch (`--target-resource`, `targetResources`).
+    pub targets: Vec<Value>,
+    /// Clone sources of generate rules, by policy name (`cloneSourceResource`).
+    pub clone_sources: Vec<(String, Value)>,
 }
 
 impl OfflineData {
@@ -117,7 +121,8 @@ impl OfflineData {
     }
 
     /// The values for a resource under one policy.
-    fn resource_values(&self, policy: &str, resource: &str) -> Vec<(String, Value)> {
+    /// Values given for `resource` under `policy`.
+    pub fn resource_values(&self, policy: &str, resource: &str) -> Vec<(String, Value)> {
         self.values
             .policies
             .iter()
@@ -125,6 +130,23 @@ impl OfflineData {
             .flat_map(|p| p.resources.iter().filter(|r| r.name == resource))
             .flat_map(|r| r.values.clone())
             .collect()
+    }
+
+    /// The operation a policy sees for a resource: `request.operation` from the resource's
+    /// values, else from the global values (as Kyverno's CLI reads it per policy).
+    pub fn operation_for(&self, policy: &str, resource: &str) -> Option<String> {
+        self.resource_values(policy, resource)
+            .into_iter()
+            .rev()
+            .find(|(k, _)| k == "request.operation")
+            .and_then(|(_, v)| v.as_str().map(str::to_string))
+            .or_else(|| {
+                self.values
+                    .global_values
+                    .get("request.operation")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
     }
 
     fn api_allowed(&self) -> bool {

@@ -14,6 +14,7 @@ use palisade_engine::{Engine, RuleStatus};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::compare::Verdict;
 use crate::files;
 use crate::run::{Outcome, Run};
 use crate::selector::Selector;
@@ -139,11 +140,15 @@ fn run_test(path: &Path, test: &Test) -> Result<Vec<Row>> {
         }
         None => None,
     };
+    let (targets, clone_sources) = crate::artifacts::test_objects(dir, test, &crd_cluster_kinds)?;
     let data = OfflineData {
         values,
         cluster,
         responses: test.api_call_responses.clone(),
+        targets,
+        clone_sources,
     };
+    let cel = crate::celpolicies::CelInputs::for_test(dir, test, &data, &resources)?;
     let engine = Engine::default();
     let mut run = Run {
         data: &data,
@@ -161,7 +166,9 @@ fn run_test(path: &Path, test: &Test) -> Result<Vec<Row>> {
             .unwrap_or_else(|| "CREATE".to_string());
         let outcomes = by_operation.entry(op.clone()).or_insert_with(|| {
             run.operation = op;
-            run.evaluate(&engine, &loaded.policies, &resources)
+            let mut outcomes = run.evaluate(&engine, &loaded.policies, &resources);
+            outcomes.extend(cel.evaluate(&loaded.cel, &run, &resources));
+            crate::compare::with_targets(outcomes)
         });
         rows.extend(check(path, expected, outcomes));
     }
@@ -198,6 +205,11 @@ fn check(path: &Path, expected: &palisade_api::cli::TestResult, outcomes: &[Outc
     if let Some(r) = &expected.resource {
         names.push(r.clone());
     }
+    // Kyverno checks every resource when the expectation names none.
+    if names.is_empty() {
+        names = crate::compare::all_resources(outcomes);
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
     let mut rows = Vec::new();
     for wanted in names {
         let (want_ns, want_name) = match wanted.split_once('/') {
@@ -213,6 +225,8 @@ fn check(path: &Path, expected: &palisade_api::cli::TestResult, outcomes: &[Outc
             })
             .collect();
         let mut actual: Option<(RuleStatus, String)> = None;
+        let mut differs: Option<String> = None;
+        let mut unchecked = false;
         for o in &matching {
             for r in &o.response.rules {
                 let rule_ok = expected.rule.is_empty()
@@ -220,6 +234,15 @@ fn check(path: &Path, expected: &palisade_api::cli::TestResult, outcomes: &[Outc
                     || r.name == format!("autogen-{}", expected.rule)
                     || r.name == format!("autogen-cronjob-{}", expected.rule);
                 if rule_ok {
+                    match crate::compare::resources(dir, expected, o, r) {
+                        Verdict::Same => {}
+                        Verdict::Differs(m) => differs = Some(m),
+                        Verdict::NotInFile => {
+                            unchecked = true;
+                            continue;
+                        }
+                        Verdict::NothingGenerated => continue,
+                    }
                     // Prefer a response equal to the expectation when several resources share a name.
                     let better = actual.as_ref().is_none_or(|(s, _)| s.as_str() != want);
                     if better {
@@ -228,8 +251,12 @@ fn check(path: &Path, expected: &palisade_api::cli::TestResult, outcomes: &[Outc
                 }
             }
         }
+        if actual.is_none() && unchecked {
+            continue;
+        }
         let kind = expected.kind.clone();
         let (actual_text, met, message) = match actual {
+            Some((status, _)) if let Some(d) = differs => (status.as_str().to_string(), false, d),
             Some((status, msg)) => (status.as_str().to_string(), status.as_str() == want, msg),
             // As Kyverno's CLI: a policy response without a rule for the expectation means
             // the resource was excluded (met); no response at all means "not found" (not met).

@@ -150,6 +150,8 @@ fn render(
     counts: &Counts,
     style: &Style,
 ) -> Result<String> {
+    // Written even with a policy report; printed only with the summary.
+    let produced = crate::mutation::emit(outcomes, a.output.as_deref())?;
     if a.policy_report || a.output_format.is_some() {
         let report = report::cluster_policy_report(outcomes, policies, a.audit_warn, report::now());
         return Ok(match a.output_format.unwrap_or_default() {
@@ -162,7 +164,7 @@ fn render(
         "\nApplying {rules} policy rule(s) to {} resource(s)...\n",
         inputs.resources.len()
     );
-    out.push_str(&crate::mutation::emit(outcomes, a.output.as_deref())?);
+    out.push_str(&produced);
     if a.table || a.detailed_results {
         let table = apply_output::table(outcomes, policies, a.audit_warn, a.detailed_results);
         out.push('\n');
