@@ -82,6 +82,55 @@ impl Variant {
     }
 }
 
+/// Kyverno's MutatingPolicy autogen for apply configurations: reads of `object.spec` and
+/// `Object.spec` move under the template, and a top-level `Object{...}` is wrapped in the
+/// controller's template structure.
+pub fn apply_configuration(src: &str, cronjob: bool) -> String {
+    let spec = if cronjob {
+        "spec.jobTemplate.spec.template.spec"
+    } else {
+        "spec.template.spec"
+    };
+    let expr = src
+        .replace("object.spec", &format!("object.{spec}"))
+        .replace("Object.spec", &format!("Object.{spec}"));
+    let trimmed = expr.trim();
+    let Some(content) = trimmed.strip_prefix("Object{") else {
+        return expr;
+    };
+    let mut depth = 1usize;
+    let mut end = None;
+    for (i, c) in content.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    end = Some(i);
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    let Some(end) = end.filter(|e| *e > 0) else {
+        return expr;
+    };
+    let (inner, rest) = (&content[..end], &content[end + 1..]);
+    let (open, close) = if cronjob {
+        (
+            "Object{spec: Object.spec{jobTemplate: Object.spec.jobTemplate{spec: Object.spec.jobTemplate.spec{template: Object.spec.jobTemplate.spec.template{",
+            "}}}}}",
+        )
+    } else {
+        (
+            "Object{spec: Object.spec{template: Object.spec.template{",
+            "}}}",
+        )
+    };
+    format!("{open}{inner}{close}{rest}")
+}
+
 /// Kyverno's textual replacement: `object.spec` → `object.<template>.spec`, then
 /// `object.metadata` → `object.<template>.metadata`, for `object` and `oldObject`.
 pub fn rewrite(src: &str, template: &str) -> String {
@@ -262,6 +311,19 @@ mod tests {
             v[0].rewrite("object.spec.containers + oldObject.metadata.labels"),
             "object.spec.jobTemplate.spec.template.spec.containers + oldObject.spec.jobTemplate.spec.template.metadata.labels"
         );
+    }
+
+    #[test]
+    fn apply_configurations_wrap_the_template() {
+        let src = "Object{metadata: Object.metadata{labels: {'a': 'b'}}, spec: Object.spec{hostNetwork: object.spec.hostNetwork}}";
+        assert_eq!(
+            apply_configuration(src, false),
+            "Object{spec: Object.spec{template: Object.spec.template{metadata: Object.metadata{labels: {'a': 'b'}}, spec: Object.spec.template.spec{hostNetwork: object.spec.template.spec.hostNetwork}}}}"
+        );
+        assert!(
+            apply_configuration(src, true).starts_with("Object{spec: Object.spec{jobTemplate:")
+        );
+        assert_eq!(apply_configuration("[1]", false), "[1]");
     }
 
     #[test]

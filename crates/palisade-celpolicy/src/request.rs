@@ -29,14 +29,17 @@ pub struct CelRequest {
 
 impl CelRequest {
     /// Prepares an admission request. `namespace_labels` are the labels of the resource's
-    /// namespace when known; unknown namespaces carry only `kubernetes.io/metadata.name`.
+    /// namespace when known (unknown namespaces carry only `kubernetes.io/metadata.name`);
+    /// `namespace` is the Namespace object itself when known, which `namespaceObject` shows.
     pub fn new(
         attrs: &Attributes,
         namespace_labels: Option<&BTreeMap<String, String>>,
+        namespace: Option<&Value>,
         data: &Arc<dyn CelData>,
     ) -> CelRequest {
         let (group, version, kind) = attrs.gvk();
         let resource_name = gvr::resource_for(&group, &kind);
+        let ns_object = namespace;
         let namespace = attrs.namespace();
         let namespaced = !namespace.is_empty() || !gvr::is_cluster_scoped(&group, &kind);
         let mut ns_labels = namespace_labels.cloned().unwrap_or_default();
@@ -69,6 +72,8 @@ impl CelRequest {
             .bind("authorizer", Cel::Null);
         if namespace.is_empty() {
             base.bind("namespaceObject", Cel::Null);
+        } else if let Some(ns) = ns_object {
+            base.bind_json("namespaceObject", &namespace_view(ns, &ns_labels));
         } else {
             let labels: Map<String, Value> = ns_labels
                 .iter()
@@ -133,4 +138,28 @@ impl CelRequest {
     pub fn namespace(&self) -> &str {
         &self.matching.namespace
     }
+}
+
+/// A Namespace as `namespaceObject` shows it: metadata, spec and status only, with the labels
+/// matching used.
+fn namespace_view(ns: &Value, labels: &BTreeMap<String, String>) -> Value {
+    let mut meta = ns
+        .get("metadata")
+        .cloned()
+        .unwrap_or_else(|| Value::Object(Map::new()));
+    if let Some(m) = meta.as_object_mut()
+        && !labels.is_empty()
+    {
+        let l: Map<String, Value> = labels
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect();
+        m.insert("labels".into(), Value::Object(l));
+    }
+    let part = |k: &str| {
+        ns.get(k)
+            .cloned()
+            .unwrap_or_else(|| Value::Object(Map::new()))
+    };
+    serde_json::json!({"metadata": meta, "spec": part("spec"), "status": part("status")})
 }

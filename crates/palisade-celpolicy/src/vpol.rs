@@ -173,10 +173,11 @@ impl CompiledValidatingPolicy {
     }
 
     /// Evaluates the policy on a request; `exceptions` are all loaded CEL exceptions.
-    pub fn validate(&self, req: &CelRequest, exceptions: &[CompiledException]) -> PolicyResponse {
+    pub fn validate(&self, req: &CelRequest, exceptions: &[&CompiledException]) -> PolicyResponse {
         let mut rules = Vec::new();
         let mine: Vec<&CompiledException> = exceptions
             .iter()
+            .copied()
             .filter(|e| e.refers_to(&self.policy.kind, &self.policy.metadata.name))
             .collect();
         for body in &self.variants {

@@ -75,13 +75,13 @@ fn request(resource: Value) -> CelRequest {
         object: resource,
         ..Attributes::default()
     };
-    CelRequest::new(&attrs, None, &data())
+    CelRequest::new(&attrs, None, None, &data())
 }
 
 fn statuses(
     p: &CompiledValidatingPolicy,
     resource: Value,
-    ex: &[CompiledException],
+    ex: &[&CompiledException],
 ) -> Vec<RuleStatus> {
     p.validate(&request(resource), ex)
         .rules
@@ -129,7 +129,8 @@ fn exceptions_skip() {
     else {
         panic!("not an exception")
     };
-    let ex = [CompiledException::compile(*e).unwrap()];
+    let compiled = CompiledException::compile(*e).unwrap();
+    let ex = [&compiled];
     let r = p.validate(&request(pod("skip-me", false)), &ex);
     assert_eq!(r.rules[0].status, RuleStatus::Skip);
     assert_eq!(r.rules[0].exceptions, ["default/e"]);
