@@ -10,6 +10,7 @@ pub(crate) mod named_format;
 pub(crate) mod optional;
 pub(crate) mod quantity;
 pub(crate) mod regex;
+pub(crate) mod regex_ext;
 pub(crate) mod semver;
 pub(crate) mod sets;
 pub(crate) mod strings;
@@ -27,6 +28,7 @@ pub(crate) fn register_all(reg: &mut Registry) {
     time::register(reg);
     optional::register(reg);
     regex::register(reg);
+    regex_ext::register(reg);
     strings::register(reg);
     format::register(reg);
     lists::register(reg);

@@ -27,7 +27,10 @@ pub(crate) fn register(reg: &mut Registry) {
 
 /// Functions whose pattern argument is validated and precompiled when it is a literal.
 pub(crate) fn takes_pattern(name: &str) -> bool {
-    matches!(name, "matches" | "find" | "findAll")
+    matches!(
+        name,
+        "matches" | "find" | "findAll" | "regex.replace" | "regex.extract" | "regex.extractAll"
+    )
 }
 
 /// Compiles a pattern, first rewriting Perl classes to their ASCII meaning in Go (`\d` is `[0-9]`).
