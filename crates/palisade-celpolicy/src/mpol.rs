@@ -172,7 +172,11 @@ fn evaluate(
         r.exceptions = matched;
         return (r, None);
     }
-    match admission::match_conditions(&body.conditions, base) {
+    // Mutating policies compile match conditions in the composition environment, so they may
+    // read `variables`.
+    let with_vars =
+        admission::LazyVariables::new(base.clone(), body.variables.clone()).activation();
+    match admission::match_conditions(&body.conditions, &with_vars) {
         MatchOutcome::Match => {}
         MatchOutcome::NoMatch => {
             return (

@@ -12,7 +12,8 @@ use palisade_api::cli::Test;
 use palisade_api::load::LoadError;
 use palisade_celpolicy::api::{CelDocument, PolicyBinding};
 use palisade_celpolicy::{
-    CelData, CelRequest, CompiledException, CompiledValidatingPolicy, CompiledVap,
+    CelData, CelRequest, CompiledException, CompiledMap, CompiledMutatingPolicy,
+    CompiledValidatingPolicy, CompiledVap,
 };
 use palisade_engine::validate::cel::gvr;
 use palisade_engine::validate::cel::inputs::Attributes;
@@ -28,13 +29,19 @@ pub struct CelPolicies {
     vpols: Vec<CompiledValidatingPolicy>,
     vaps: Vec<CompiledVap>,
     bindings: Vec<PolicyBinding>,
+    mpols: Vec<CompiledMutatingPolicy>,
+    maps: Vec<CompiledMap>,
+    map_bindings: Vec<PolicyBinding>,
     exceptions: Vec<CompiledException>,
 }
 
 impl CelPolicies {
     /// True when nothing was loaded.
     pub fn is_empty(&self) -> bool {
-        self.vpols.is_empty() && self.vaps.is_empty()
+        self.vpols.is_empty()
+            && self.vaps.is_empty()
+            && self.mpols.is_empty()
+            && self.maps.is_empty()
     }
 
     fn bind(&mut self, b: PolicyBinding) {
@@ -46,6 +53,17 @@ impl CelPolicies {
             v.bindings.push(b.clone());
         }
         self.bindings.push(b);
+    }
+
+    fn bind_map(&mut self, b: PolicyBinding) {
+        if let Some(m) = self
+            .maps
+            .iter_mut()
+            .find(|m| m.policy.metadata.name == b.spec.policy_name)
+        {
+            m.bindings.push(b.clone());
+        }
+        self.map_bindings.push(b);
     }
 }
 
@@ -83,10 +101,16 @@ pub fn add(
             Ok(())
         }
         CelDocument::Exception(e) => CompiledException::compile(*e).map(|c| set.exceptions.push(c)),
-        // Mutating policies are not evaluated by this module (yet).
-        CelDocument::MutatingPolicy(_)
-        | CelDocument::MutatingAdmissionPolicy(_)
-        | CelDocument::MutatingAdmissionPolicyBinding(_) => Ok(()),
+        CelDocument::MutatingPolicy(p) => {
+            CompiledMutatingPolicy::compile(*p).map(|c| set.mpols.push(c))
+        }
+        CelDocument::MutatingAdmissionPolicy(p) => {
+            CompiledMap::compile(*p, &set.map_bindings).map(|c| set.maps.push(c))
+        }
+        CelDocument::MutatingAdmissionPolicyBinding(b) => {
+            set.bind_map(*b);
+            Ok(())
+        }
     };
     Some(result.map_err(located))
 }
@@ -326,12 +350,29 @@ impl CelInputs {
         })
     }
 
-    /// Evaluates the CEL policies on every resource and JSON payload.
+    /// Evaluates the CEL policies on every resource and JSON payload: mutating admission
+    /// policies, then mutating policies, then validation of the mutated resource, as Kyverno's
+    /// CLI orders them.
     pub fn evaluate(&self, set: &CelPolicies, run: &Run<'_>, resources: &[Value]) -> Vec<Outcome> {
         let mut out = Vec::new();
         if set.is_empty() {
             return out;
         }
+        let exceptions: Vec<&CompiledException> =
+            set.exceptions.iter().chain(&self.exceptions).collect();
+        for resource in resources {
+            let mutated = self.mutate(set, &exceptions, run, resource, &mut out);
+            let req = self.request(run, &mutated);
+            self.validate(set, &exceptions, &req, &mutated, &mut out);
+        }
+        for (payload, named) in &self.payloads {
+            let req = CelRequest::json(payload, &self.data);
+            self.validate(set, &exceptions, &req, named, &mut out);
+        }
+        out
+    }
+
+    fn request(&self, run: &Run<'_>, resource: &Value) -> CelRequest {
         let operation = run
             .data
             .values
@@ -340,41 +381,62 @@ impl CelInputs {
             .and_then(Value::as_str)
             .unwrap_or(&run.operation)
             .to_string();
-        let user = serde_json::to_value(&run.user.user_info).unwrap_or(Value::Null);
-        let exceptions: Vec<&CompiledException> =
-            set.exceptions.iter().chain(&self.exceptions).collect();
-        for resource in resources {
-            let (object, old_object) = match operation.as_str() {
-                "DELETE" => (Value::Null, resource.clone()),
-                "UPDATE" => (resource.clone(), resource.clone()),
-                _ => (resource.clone(), Value::Null),
-            };
-            let attrs = Attributes {
-                operation: operation.clone(),
-                object,
-                old_object,
-                user_info: user.clone(),
-                sub_resource: String::new(),
-                dry_run: false,
-            };
-            let ns = text(resource, "/metadata/namespace");
-            let labels = run.data.namespace_labels(ns);
-            let req = CelRequest::new(
-                &attrs,
-                labels.as_ref(),
-                namespace_object(run, ns),
-                &self.data,
-            );
-            self.push_all(set, &exceptions, &req, resource, &mut out);
-        }
-        for (payload, named) in &self.payloads {
-            let req = CelRequest::json(payload, &self.data);
-            self.push_all(set, &exceptions, &req, named, &mut out);
-        }
-        out
+        let (object, old_object) = match operation.as_str() {
+            "DELETE" => (Value::Null, resource.clone()),
+            "UPDATE" => (resource.clone(), resource.clone()),
+            _ => (resource.clone(), Value::Null),
+        };
+        let attrs = Attributes {
+            operation,
+            object,
+            old_object,
+            user_info: serde_json::to_value(&run.user.user_info).unwrap_or(Value::Null),
+            sub_resource: String::new(),
+            dry_run: false,
+        };
+        let ns = text(resource, "/metadata/namespace");
+        let labels = run.data.namespace_labels(ns);
+        CelRequest::new(
+            &attrs,
+            labels.as_ref(),
+            namespace_object(run, ns),
+            &self.data,
+        )
     }
 
-    fn push_all(
+    /// Runs the mutating policies; returns the resource they leave.
+    fn mutate(
+        &self,
+        set: &CelPolicies,
+        exceptions: &[&CompiledException],
+        run: &Run<'_>,
+        resource: &Value,
+        out: &mut Vec<Outcome>,
+    ) -> Value {
+        let mut current = resource.clone();
+        for p in &set.maps {
+            let m = p.mutate(&self.request(run, &current));
+            if let Some(patched) = &m.patched {
+                current = patched.clone();
+            }
+            out.push(mutated(resource, m.response, m.patched));
+        }
+        // Kyverno evaluates every MutatingPolicy against the same request and reports the
+        // last patched resource with each of them.
+        let req = self.request(run, &current);
+        let results: Vec<_> = set
+            .mpols
+            .iter()
+            .map(|p| p.mutate(&req, exceptions))
+            .collect();
+        let last = results.iter().rev().find_map(|m| m.patched.clone());
+        for m in results {
+            out.push(mutated(resource, m.response, last.clone()));
+        }
+        last.unwrap_or(current)
+    }
+
+    fn validate(
         &self,
         set: &CelPolicies,
         exceptions: &[&CompiledException],
@@ -382,13 +444,23 @@ impl CelInputs {
         resource: &Value,
         out: &mut Vec<Outcome>,
     ) {
-        for p in &set.vpols {
-            out.push(outcome(resource, p.validate(req, exceptions)));
-        }
         for p in &set.vaps {
             out.push(outcome(resource, p.validate(req, self.data.as_ref())));
         }
+        for p in &set.vpols {
+            out.push(outcome(resource, p.validate(req, exceptions)));
+        }
     }
+}
+
+fn mutated(
+    resource: &Value,
+    response: palisade_engine::PolicyResponse,
+    patched: Option<Value>,
+) -> Outcome {
+    let mut o = outcome(resource, response);
+    o.artifacts.patched = patched;
+    o
 }
 
 /// The Namespace object named `ns` from the values file or the cluster resources.
