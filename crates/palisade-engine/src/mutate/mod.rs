@@ -138,8 +138,11 @@ impl Engine {
         with_targets: bool,
     ) -> MutateResponse {
         let name = policy.name();
-        let original = request.resource().clone();
-        let mut current = original.clone();
+        let original = request.resource();
+        // The resource is copied only when a rule changes it, and the context learns of a
+        // change only when another rule is about to run: a webhook's hot path.
+        let mut patched: Option<Value> = None;
+        let mut context_stale = false;
         let gvk = request.gvk();
         let checkpoint = ctx.checkpoint();
         let mut rules = Vec::new();
@@ -152,8 +155,14 @@ impl Engine {
             if has_targets && !with_targets {
                 continue;
             }
+            let current = patched.as_ref().unwrap_or(original);
+            if context_stale && request.operation != "DELETE" {
+                // Later rules see the patched resource as request.object (Kyverno's AddResource).
+                ctx.set("request.object", current.clone());
+                context_stale = false;
+            }
             let input = MatchInput {
-                resource: &current,
+                resource: current,
                 gvk: &gvk,
                 subresource: &request.subresource,
                 operation: &request.operation,
@@ -197,13 +206,11 @@ impl Engine {
                         policy_namespace: policy.namespace(),
                         with_targets: has_targets,
                     };
-                    let (responses, patched, patched_targets) = run.run(&env, ctx, &current);
+                    let (responses, changed, patched_targets) = run.run(&env, ctx, current);
                     ctx.restore(rule_checkpoint);
-                    if let Some(p) = patched {
-                        current = p;
-                        if request.operation != "DELETE" {
-                            ctx.set("request.object", current.clone());
-                        }
+                    if let Some(p) = changed {
+                        patched = Some(p);
+                        context_stale = true;
                     }
                     targets.extend(patched_targets);
                     responses
@@ -225,13 +232,19 @@ impl Engine {
             }
         }
         ctx.restore(checkpoint);
-        let patch = diff(&original, &current);
+        let (patched, patch) = match patched {
+            Some(p) => {
+                let patch = diff(original, &p);
+                (p, patch)
+            }
+            None => (original.clone(), Patch::default()),
+        };
         MutateResponse {
             response: PolicyResponse {
                 policy: name,
                 rules,
             },
-            patched: current,
+            patched,
             patch,
             targets,
         }
