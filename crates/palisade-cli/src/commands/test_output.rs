@@ -37,6 +37,9 @@ impl Options {
 pub fn reason(row: &Row) -> String {
     if !row.met && row.actual == "none" {
         "Not found".to_string()
+    } else if !row.met && row.actual == row.expected {
+        // Only a patched or generated resource that differs fails a row with the right result.
+        "Resource diff".to_string()
     } else if !row.met {
         format!("Want {}, got {}", row.expected, row.actual)
     } else if row.actual == "none" {
@@ -259,6 +262,7 @@ mod tests {
             (row("a", "pass", "fail", false), "Want pass, got fail"),
             (row("a", "skip", "none", true), "Excluded"),
             (row("a", "pass", "none", false), "Not found"),
+            (row("a", "pass", "pass", false), "Resource diff"),
         ] {
             assert_eq!(reason(&r), want);
         }
