@@ -139,16 +139,13 @@ impl Walker<'_> {
         add_if_not_present_in_map(pattern, resource);
         self.check_conditions(pattern, resource, path, AnchorKind::Global)?;
         self.check_conditions(pattern, resource, path, AnchorKind::Condition)?;
-        let plain: Vec<String> = pattern
-            .keys()
-            .filter(|k| !is_mutate_anchor(k))
-            .cloned()
-            .collect();
-        for k in plain {
-            let child = resource.and_then(|r| r.get(&k));
-            if let Some(v) = pattern.get_mut(&k) {
-                self.walk(v, child, &path.key(&k))?;
+        // Walk the map in place: collecting its keys first would copy every key at every level.
+        for (k, v) in pattern.iter_mut() {
+            if is_mutate_anchor(k) {
+                continue;
             }
+            let child = resource.and_then(|r| r.get(k));
+            self.walk(v, child, &path.key(k))?;
         }
         Ok(())
     }
@@ -177,13 +174,15 @@ impl Walker<'_> {
             let Some(bare) = parse(&anchored_key).map(|a| a.key.to_string()) else {
                 continue;
             };
-            let at = path.key(&bare).render();
+            // The path is rendered only for a message.
+            let at = || path.key(&bare).render();
             let Some(resource_value) = resource
                 .and_then(|r| r.as_object())
                 .and_then(|r| r.get(&bare))
             else {
                 return Err(fail(format!(
-                    "could not found \"{bare}\" key in the resource at {at}"
+                    "could not found \"{bare}\" key in the resource at {}",
+                    at()
                 )));
             };
             let Some(pattern_value) = pattern.get_mut(&anchored_key) else {
@@ -200,9 +199,12 @@ impl Walker<'_> {
             match self.m.matches(&rv, &pv) {
                 Ok(true) => {}
                 Ok(false) => {
-                    return Err(fail(format!("{at}: value does not match the pattern {pv}")));
+                    return Err(fail(format!(
+                        "{}: value does not match the pattern {pv}",
+                        at()
+                    )));
                 }
-                Err(e) => return Err(fail(format!("{at}: {e}"))),
+                Err(e) => return Err(fail(format!("{}: {e}", at()))),
             }
         }
         Ok(())
