@@ -42,7 +42,10 @@ pub fn expand(path: &Path) -> Result<Vec<PathBuf>> {
         entries.sort();
         for p in entries {
             // Hidden entries (`.kyverno-test/`, `.git/`) are skipped when walking, as Kyverno does.
-            if p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.')) {
+            if p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with('.'))
+            {
                 continue;
             }
             if p.is_dir() {

@@ -337,7 +337,10 @@ fn kyverno_corpus() {
         .filter(|r| r.test.contains("/test-fail/") && !r.met)
         .map(|r| r.test.clone())
         .collect();
-    for r in results.iter_mut().filter(|r| r.test.contains("/test-fail/")) {
+    for r in results
+        .iter_mut()
+        .filter(|r| r.test.contains("/test-fail/"))
+    {
         r.met = failing_files.contains(&r.test);
     }
     let mut indexes: HashMap<String, PolicyIndex> = HashMap::new();
