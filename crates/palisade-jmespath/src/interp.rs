@@ -37,10 +37,15 @@ fn swallowed(r: R<'_>) -> R<'_> {
     }
 }
 
-/// Approximate size of a value in nodes, stopping once `cap` is passed.
+/// Bytes of string that weigh as much as one node: copying or building a long string costs
+/// budget like the nodes it occupies, so chains that grow strings stay bounded.
+pub(crate) const STRING_BYTES_PER_UNIT: usize = 16;
+
+/// Approximate size of a value in nodes (strings by length), stopping once `cap` is passed.
 fn size(v: &Value, cap: u64) -> u64 {
     let mut n = 1;
     match v {
+        Value::String(s) => n += (s.len() / STRING_BYTES_PER_UNIT) as u64,
         Value::Array(a) => {
             for x in a {
                 if n > cap {
@@ -306,7 +311,24 @@ impl<'c> Interp<'c> {
             }
         }
         functions::check_args(f, &resolved)?;
-        Ok(Cow::Owned(f.call(&resolved, self)?))
+        let out = f.call(&resolved, self)?;
+        // The result is new: charge it, so that chained calls cannot grow values unpaid.
+        self.spend(size(&out, self.budget))?;
+        Ok(Cow::Owned(out))
+    }
+
+    /// Fails with the budget error when building a string of `bytes` would exceed what is
+    /// left; functions whose output can outgrow their input call this before allocating.
+    pub(crate) fn ensure_room(&self, name: &str, bytes: usize) -> Result<(), Error> {
+        if (bytes / STRING_BYTES_PER_UNIT) as u64 > self.budget {
+            return Err(Error::new(
+                ErrorKind::Limit,
+                format!(
+                    "JMESPath evaluation exceeded its work budget: function '{name}' would build a string of {bytes} bytes"
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Evaluates an expression reference against a value (for `sort_by`, `map`, ...).

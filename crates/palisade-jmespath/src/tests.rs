@@ -170,3 +170,18 @@ fn expressions_are_send_sync() {
     assert_send_sync::<crate::Expression>();
     assert_send_sync::<Context>();
 }
+
+#[test]
+fn function_results_and_string_copies_are_charged_by_size() {
+    let data = serde_json::json!({"s": "x".repeat(100_000)});
+    let small = Context::default().with_budget(1_000);
+    for expr in ["to_string(s)", "[s]", "base64_encode(s)"] {
+        let e = crate::compile(expr)
+            .unwrap()
+            .search(&data, &small)
+            .unwrap_err();
+        assert_eq!(e.kind, crate::ErrorKind::Limit, "{expr}");
+    }
+    let e = crate::compile("s").unwrap().search(&data, &small).unwrap();
+    assert_eq!(e.as_str().map(str::len), Some(100_000));
+}

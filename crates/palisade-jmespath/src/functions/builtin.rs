@@ -244,9 +244,17 @@ fn contains(a: &[Arg<'_>], _: &mut Interp<'_>) -> Result<Value, Error> {
     }))
 }
 
-fn join(a: &[Arg<'_>], _: &mut Interp<'_>) -> Result<Value, Error> {
+fn join(a: &[Arg<'_>], interp: &mut Interp<'_>) -> Result<Value, Error> {
     let parts: Vec<&str> = arr(a, 1).iter().filter_map(Value::as_str).collect();
-    Ok(Value::String(parts.join(s(a, 0))))
+    let sep = s(a, 0);
+    // A long separator between many empty strings outgrows the input.
+    let len = parts
+        .iter()
+        .map(|p| p.len())
+        .fold(0usize, usize::saturating_add);
+    let seps = sep.len().saturating_mul(parts.len().saturating_sub(1));
+    interp.ensure_room("join", len.saturating_add(seps))?;
+    Ok(Value::String(parts.join(sep)))
 }
 
 fn length(a: &[Arg<'_>], _: &mut Interp<'_>) -> Result<Value, Error> {
@@ -488,5 +496,17 @@ mod tests {
             ),
             ("nope(@)", "unknown function"),
         ]);
+    }
+
+    #[test]
+    fn join_with_a_long_separator_is_bounded() {
+        use crate::functions::testutil::eval;
+        let data = json!({"sep": "x".repeat(20_000), "parts": vec![""; 20_001]});
+        let e = eval("join(sep, parts)", &data).unwrap_err();
+        assert_eq!(e.kind, crate::ErrorKind::Limit);
+        assert_eq!(
+            eval("join(', ', `[\"a\", \"b\"]`)", &json!(null)).unwrap(),
+            json!("a, b")
+        );
     }
 }

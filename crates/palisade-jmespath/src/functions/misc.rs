@@ -14,6 +14,9 @@ const STR: &[Ty] = &[Ty::String];
 const RANDOM_MAX_REPEAT: u32 = 32;
 /// Longest pattern `random` accepts.
 const RANDOM_MAX_PATTERN: usize = 1024;
+/// Longest string `random` may generate. Counted repeats multiply (`((a{1000}){1000}){1000}`
+/// is a gigabyte), and rand_regex sizes its buffer, and multiplies counts, before sampling.
+const RANDOM_MAX_LEN: usize = 1 << 20;
 
 macro_rules! def {
     ($cat:expr, $name:literal, $sig:literal, $doc:literal, [$($param:expr),*], $imp:expr) => {
@@ -194,10 +197,47 @@ fn random(a: &[Arg<'_>], _: &mut Interp<'_>) -> Result<Value, Error> {
     if pattern.len() > RANDOM_MAX_PATTERN {
         return Err(Error::function("random", "pattern is too long"));
     }
-    let generator = rand_regex::Regex::compile(pattern, RANDOM_MAX_REPEAT)
-        .map_err(|e| Error::function("random", e))?;
+    let generator = match regex_syntax::Parser::new().parse(pattern) {
+        Ok(hir) => {
+            if max_generated_len(&hir) > RANDOM_MAX_LEN {
+                return Err(Error::function(
+                    "random",
+                    format!("pattern can generate more than {RANDOM_MAX_LEN} bytes"),
+                ));
+            }
+            rand_regex::Regex::with_hir(hir, RANDOM_MAX_REPEAT)
+        }
+        // Let rand_regex word the syntax error as it always has.
+        Err(_) => rand_regex::Regex::compile(pattern, RANDOM_MAX_REPEAT),
+    }
+    .map_err(|e| Error::function("random", e))?;
     let out: String = rand::rng().sample(&generator);
     Ok(Value::String(out))
+}
+
+/// Upper bound on the bytes (and, counting each piece as at least one, on the repeat
+/// products) rand_regex would generate for `hir`; saturating, so hostile counts cannot overflow.
+fn max_generated_len(hir: &regex_syntax::hir::Hir) -> usize {
+    use regex_syntax::hir::HirKind;
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => 0,
+        HirKind::Literal(lit) => lit.0.len(),
+        HirKind::Class(_) => 4,
+        HirKind::Capture(cap) => max_generated_len(&cap.sub),
+        HirKind::Repetition(rep) => {
+            let upper = rep
+                .max
+                .unwrap_or_else(|| rep.min.saturating_add(RANDOM_MAX_REPEAT));
+            max_generated_len(&rep.sub)
+                .max(1)
+                .saturating_mul(usize::try_from(upper).unwrap_or(usize::MAX))
+        }
+        HirKind::Concat(parts) => parts
+            .iter()
+            .map(max_generated_len)
+            .fold(0, usize::saturating_add),
+        HirKind::Alternation(parts) => parts.iter().map(max_generated_len).max().unwrap_or(0),
+    }
 }
 
 #[cfg(test)]
@@ -257,5 +297,21 @@ mod tests {
             let s = out.as_str().unwrap();
             assert!(re.is_match(s), "{s}");
         }
+    }
+
+    #[test]
+    fn random_rejects_patterns_that_generate_too_much() {
+        for pattern in [
+            "(a{1000}){2000}",
+            "((((((a{1000}){1000}){1000}){1000}){1000}){1000})",
+        ] {
+            let e = eval(&format!("random('{pattern}')"), &json!(null)).unwrap_err();
+            assert!(
+                e.message.contains("can generate more than"),
+                "{pattern}: {e}"
+            );
+        }
+        let out = eval("random('(ab){3}')", &json!(null)).unwrap();
+        assert_eq!(out, json!("ababab"));
     }
 }

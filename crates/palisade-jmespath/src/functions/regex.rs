@@ -83,10 +83,30 @@ fn regex_match(a: &[Arg<'_>], _: &mut Interp<'_>) -> Result<Value, Error> {
     Ok(Value::Bool(re.is_match(&src)))
 }
 
-fn replace(a: &[Arg<'_>], _: &mut Interp<'_>, name: &str, literal: bool) -> Result<Value, Error> {
+fn replace(
+    a: &[Arg<'_>],
+    interp: &mut Interp<'_>,
+    name: &str,
+    literal: bool,
+) -> Result<Value, Error> {
     let src = text_arg(a, 1, name)?;
     let repl = text_arg(a, 2, name)?;
     let re = compiled(s(a, 0)).map_err(|e| Error::function(name, e))?;
+    // Empty matches replace around every character: bound the output before building it.
+    // Each `$group` expands to at most its match, and matches do not overlap.
+    let groups = if literal {
+        0
+    } else {
+        repl.matches('$').count()
+    };
+    let mut bound = src.len().saturating_add(groups.saturating_mul(src.len()));
+    interp.ensure_room(name, bound)?;
+    if !repl.is_empty() {
+        for _ in re.find_iter(&src) {
+            bound = bound.saturating_add(repl.len());
+            interp.ensure_room(name, bound)?;
+        }
+    }
     let out = if literal {
         re.replace_all(&src, regex::NoExpand(&repl)).into_owned()
     } else {
@@ -142,5 +162,22 @@ mod tests {
                 "invalid repeat count",
             ),
         ]);
+    }
+
+    #[test]
+    fn empty_matches_that_would_outgrow_the_budget_fail_before_allocating() {
+        use crate::functions::testutil::eval;
+        let data = json!({"s": "x".repeat(20_000)});
+        for expr in [
+            "regex_replace_all('', s, s)",
+            "regex_replace_all_literal('x*?', s, s)",
+        ] {
+            let e = eval(expr, &data).unwrap_err();
+            assert_eq!(e.kind, crate::ErrorKind::Limit, "{expr}");
+        }
+        assert_eq!(
+            eval("regex_replace_all('(x)', 'xx', '$1$1')", &json!(null)).unwrap(),
+            json!("xxxx")
+        );
     }
 }

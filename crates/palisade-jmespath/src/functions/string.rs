@@ -46,7 +46,11 @@ pub(crate) static DEFS: &[FnDef] = &[
         "replace_all(string, string, string) string",
         "Replaces every occurrence.",
         [p(STR), p(STR), p(STR)],
-        |a, _| Ok(Value::String(s(a, 0).replace(s(a, 1), s(a, 2))))
+        |a, interp| {
+            let (src, old, new) = (s(a, 0), s(a, 1), s(a, 2));
+            interp.ensure_room("replace_all", replaced_len(src, old, new, usize::MAX))?;
+            Ok(Value::String(src.replace(old, new)))
+        }
     ),
     def!(
         "to_upper",
@@ -100,14 +104,28 @@ pub(crate) static DEFS: &[FnDef] = &[
 ];
 
 /// Go's `strings.Replace`: n < 0 replaces all, an empty `old` inserts between characters.
-fn replace(a: &[Arg<'_>], _: &mut Interp<'_>) -> Result<Value, Error> {
+fn replace(a: &[Arg<'_>], interp: &mut Interp<'_>) -> Result<Value, Error> {
     let count = n(a, 3) as i64;
     let (src, old, new) = (s(a, 0), s(a, 1), s(a, 2));
+    let limit = usize::try_from(count).unwrap_or(usize::MAX);
+    interp.ensure_room("replace", replaced_len(src, old, new, limit))?;
     Ok(Value::String(if count < 0 {
         src.replace(old, new)
     } else {
         src.replacen(old, new, usize::try_from(count).unwrap_or(usize::MAX))
     }))
+}
+
+/// Length of `src` after replacing at most `limit` occurrences of `old` by `new` (an empty
+/// `old` matches around every character), without building it.
+fn replaced_len(src: &str, old: &str, new: &str, limit: usize) -> usize {
+    let found = if old.is_empty() {
+        src.chars().count() + 1
+    } else {
+        src.matches(old).count()
+    };
+    let count = found.min(limit);
+    (src.len() - count * old.len()).saturating_add(count.saturating_mul(new.len()))
 }
 
 /// Go's per-rune simple case mapping (no multi-character expansions such as ß → SS).
@@ -193,5 +211,21 @@ mod tests {
             ("compare('a', `1`)", "invalid type"),
             ("split('a')", "arity"),
         ]);
+    }
+
+    #[test]
+    fn replacements_that_would_outgrow_the_budget_fail_before_allocating() {
+        use crate::functions::testutil::eval;
+        // 20,001 insertions of 20,000 bytes: 400 MB, over the default budget's room.
+        let data = json!({"s": "x".repeat(20_000)});
+        for expr in ["replace_all(s, '', s)", "replace(s, '', s, `-1`)"] {
+            let e = eval(expr, &data).unwrap_err();
+            assert_eq!(e.kind, crate::ErrorKind::Limit, "{expr}");
+            assert!(e.message.contains("would build a string"), "{expr}: {e}");
+        }
+        assert_eq!(
+            eval("replace(s, 'x', 'yy', `2`)", &json!({"s": "xxx"})).unwrap(),
+            json!("yyyyx")
+        );
     }
 }
