@@ -333,3 +333,48 @@ fn context_is_returned_unchanged() {
     assert!(out.changed());
     assert_eq!(ctx.root(), &before);
 }
+
+#[test]
+fn foreach_context_entries_are_per_element() {
+    let rules = json!([rule(
+        "ctx",
+        &["Pod"],
+        json!({"foreach": [{
+            "list": "request.object.spec.containers",
+            "context": [{"name": "tag", "variable": {"jmesPath": "split(element.image, ':')[1] || 'latest'"}}],
+            "patchesJson6902": "- op: add\n  path: /metadata/annotations/{{ element.name }}\n  value: \"{{ tag }}\"\n"
+        }]})
+    )]);
+    let out = run(rules, pod());
+    assert_eq!(
+        out.patched["metadata"]["annotations"],
+        json!({"a": "1", "b": "latest"})
+    );
+}
+
+#[test]
+fn autogen_wraps_foreach_patches() {
+    let rules = json!([rule(
+        "ctx",
+        &["Pod"],
+        json!({"foreach": [{
+            "list": "request.object.spec.containers",
+            "patchStrategicMerge": {"spec": {"containers": [{
+                "name": "{{ element.name }}", "securityContext": {"+(privileged)": false}}]}}
+        }]})
+    )]);
+    let cronjob = json!({"apiVersion": "batch/v1", "kind": "CronJob",
+        "metadata": {"name": "nightly", "namespace": "shop"},
+        "spec": {"schedule": "0 0 * * *", "jobTemplate": {"spec": {"template": {"spec": {
+            "containers": [{"name": "job", "image": "busybox"}]}}}}}});
+    let out = run(rules, cronjob);
+    assert_eq!(
+        statuses(&out),
+        vec![("autogen-cronjob-ctx".to_string(), RuleStatus::Pass)]
+    );
+    assert_eq!(
+        out.patched["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["securityContext"]
+            ["privileged"],
+        false
+    );
+}
