@@ -1,20 +1,31 @@
 //! Variable bindings for one evaluation.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::value::Value;
 
 /// Values of the declared variables. Build one per admission request and reuse it for every
-/// expression: JSON documents are converted once when bound.
+/// expression: JSON documents are converted once when bound. [`Activation::child`] layers a
+/// few bindings over a shared activation without copying it.
 #[derive(Debug, Clone, Default)]
 pub struct Activation {
     vars: HashMap<String, Value>,
+    parent: Option<Arc<Activation>>,
 }
 
 impl Activation {
     /// An empty activation.
     pub fn new() -> Self {
         Activation::default()
+    }
+
+    /// An activation that sees every binding of `parent`; its own bindings shadow them.
+    pub fn child(parent: Arc<Activation>) -> Self {
+        Activation {
+            vars: HashMap::new(),
+            parent: Some(parent),
+        }
     }
 
     /// Binds a variable to a value.
@@ -28,8 +39,32 @@ impl Activation {
         self.bind(name, Value::from_json(doc))
     }
 
-    /// The value bound to `name`.
+    /// The value bound to `name`, here or in a parent.
     pub fn get(&self, name: &str) -> Option<&Value> {
-        self.vars.get(name)
+        let mut act = self;
+        loop {
+            if let Some(v) = act.vars.get(name) {
+                return Some(v);
+            }
+            act = act.parent.as_deref()?;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn children_shadow_and_inherit() {
+        let mut base = Activation::new();
+        base.bind("a", Value::Int(1)).bind("b", Value::Int(2));
+        let base = Arc::new(base);
+        let mut child = Activation::child(base.clone());
+        child.bind("b", Value::Int(3));
+        assert_eq!(child.get("a"), Some(&Value::Int(1)));
+        assert_eq!(child.get("b"), Some(&Value::Int(3)));
+        assert_eq!(base.get("b"), Some(&Value::Int(2)));
+        assert!(child.get("c").is_none());
     }
 }

@@ -95,7 +95,13 @@ impl CompiledMutatingPolicy {
     }
 
     /// Mutates the request's object.
-    pub fn mutate(&self, req: &CelRequest, exceptions: &[&CompiledException]) -> MutateOutcome {
+    /// Mutates `object`, the object of `req`.
+    pub fn mutate(
+        &self,
+        req: &CelRequest,
+        object: &Value,
+        exceptions: &[&CompiledException],
+    ) -> MutateOutcome {
         let mut out = MutateOutcome {
             response: PolicyResponse {
                 policy: self.name(),
@@ -133,7 +139,7 @@ impl CompiledMutatingPolicy {
             {
                 continue;
             }
-            let (rule, patched) = evaluate(body, req, &mine, ignore, "", Merge::Schema);
+            let (rule, patched) = evaluate(body, req, object, &mine, ignore, "", Merge::Schema);
             out.response.rules.push(rule);
             if patched.is_some() {
                 out.patched = patched;
@@ -146,6 +152,7 @@ impl CompiledMutatingPolicy {
 fn evaluate(
     body: &Body,
     req: &CelRequest,
+    object: &Value,
     exceptions: &[&CompiledException],
     ignore: bool,
     name: &str,
@@ -192,7 +199,7 @@ fn evaluate(
         }
         MatchOutcome::Error(m) => return (rule(RuleStatus::Error, m), None),
     }
-    match mutation::apply_all(&body.mutations, &body.variables, base, &req.resource, merge) {
+    match mutation::apply_all(&body.mutations, &body.variables, base, object, merge) {
         Ok(patched) => (rule(RuleStatus::Pass, "success".into()), Some(patched)),
         Err(m) => (
             rule(RuleStatus::Error, format!("failed to evaluate policy: {m}")),
@@ -251,7 +258,8 @@ impl CompiledMap {
     }
 
     /// Mutates the request's object through the first matching binding (or directly).
-    pub fn mutate(&self, req: &CelRequest) -> MutateOutcome {
+    /// Mutates `object`, the object of `req`.
+    pub fn mutate(&self, req: &CelRequest, object: &Value) -> MutateOutcome {
         let mut out = MutateOutcome {
             response: PolicyResponse {
                 policy: self.name(),
@@ -279,7 +287,15 @@ impl CompiledMap {
             return out;
         }
         let ignore = self.policy.spec.failure_policy == Some(FailurePolicy::Ignore);
-        let (rule, patched) = evaluate(&self.body, req, &[], ignore, &self.name(), Merge::Deduced);
+        let (rule, patched) = evaluate(
+            &self.body,
+            req,
+            object,
+            &[],
+            ignore,
+            &self.name(),
+            Merge::Deduced,
+        );
         // Kyverno's CLI drops the response of a MutatingAdmissionPolicy that fails.
         if rule.status != RuleStatus::Error {
             out.response.rules.push(rule);

@@ -70,15 +70,15 @@ fn to_json(v: Cel) -> Result<Value, String> {
 pub fn apply_all(
     mutations: &[CompiledMutation],
     variables: &Arc<[Named]>,
-    base: &Activation,
+    base: &Arc<Activation>,
     object: &Value,
     merge: Merge,
 ) -> Result<Value, String> {
     let mut current = object.clone();
     for m in mutations {
-        let mut act = base.clone();
+        let mut act = Activation::child(base.clone());
         act.bind_json("object", &current);
-        let act = LazyVariables::new(act, variables.clone()).activation();
+        let act = LazyVariables::new(Arc::new(act), variables.clone()).activation();
         current = match m {
             CompiledMutation::Apply(p) => {
                 let config = to_json(p.eval(&act).map_err(|e| e.to_string())?)?;
@@ -122,7 +122,7 @@ mod tests {
         apply_all(
             &compiled,
             &empty,
-            &Activation::new(),
+            &Arc::new(Activation::new()),
             &object,
             Merge::Schema,
         )

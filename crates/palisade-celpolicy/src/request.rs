@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use palisade_cel::{Activation, Value as Cel};
+use palisade_engine::validate::cel::admission::SharedVariables;
 use palisade_engine::validate::cel::gvr;
 use palisade_engine::validate::cel::inputs::{Attributes, namespace_object};
 use serde_json::{Map, Value};
@@ -21,9 +22,8 @@ pub struct CelRequest {
     pub api_version: String,
     /// Kind of the resource.
     pub kind: String,
-    /// The resource (object, or old object for DELETE).
-    pub resource: Value,
-    base: Activation,
+    base: Arc<Activation>,
+    shared: Arc<SharedVariables>,
     json: bool,
 }
 
@@ -64,10 +64,12 @@ impl CelRequest {
             old_object_labels: labels_of(&attrs.old_object),
             namespace_labels: ns_labels.clone(),
         };
+        let object = Cel::from_json(&attrs.object);
+        let old_object = Cel::from_json(&attrs.old_object);
         let mut base = Activation::new();
-        base.bind_json("object", &attrs.object)
-            .bind_json("oldObject", &attrs.old_object)
-            .bind_json("request", &attrs.request())
+        base.bind("request", request_value(attrs, &object, &old_object))
+            .bind("object", object)
+            .bind("oldObject", old_object)
             .bind("params", Cel::Null)
             .bind("authorizer", Cel::Null);
         if namespace.is_empty() {
@@ -94,8 +96,8 @@ impl CelRequest {
             matching,
             api_version,
             kind,
-            resource: attrs.resource().clone(),
-            base,
+            base: Arc::new(base),
+            shared: Arc::default(),
             json: false,
         }
     }
@@ -118,8 +120,8 @@ impl CelRequest {
             matching: MatchAttributes::default(),
             api_version: String::new(),
             kind: String::new(),
-            resource: payload.clone(),
-            base,
+            base: Arc::new(base),
+            shared: Arc::default(),
             json: true,
         }
     }
@@ -129,9 +131,14 @@ impl CelRequest {
         self.json
     }
 
-    /// The bindings every expression starts from (without `variables`).
-    pub fn activation(&self) -> &Activation {
+    /// The bindings every expression starts from (without `variables`), shared.
+    pub fn activation(&self) -> &Arc<Activation> {
         &self.base
+    }
+
+    /// Variable results shared by the policies evaluated on this request.
+    pub fn shared_variables(&self) -> &Arc<SharedVariables> {
+        &self.shared
     }
 
     /// The namespace of the request.
@@ -162,4 +169,20 @@ fn namespace_view(ns: &Value, labels: &BTreeMap<String, String>) -> Value {
             .unwrap_or_else(|| Value::Object(Map::new()))
     };
     serde_json::json!({"metadata": meta, "spec": part("spec"), "status": part("status")})
+}
+
+/// The `request` value: the admission request without its objects, converted once, with the
+/// already converted `object` and `oldObject` put back in.
+fn request_value(attrs: &Attributes, object: &Cel, old_object: &Cel) -> Cel {
+    let request = attrs.request_fields();
+    let mut value = Cel::from_json(&request);
+    if let Cel::Map(map) = &mut value {
+        let map = Arc::make_mut(map);
+        for (k, v) in [("object", object), ("oldObject", old_object)] {
+            if !matches!(v, Cel::Null) {
+                map.insert(palisade_cel::Key::String(k.into()), v.clone());
+            }
+        }
+    }
+    value
 }

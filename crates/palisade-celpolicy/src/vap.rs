@@ -7,7 +7,7 @@ use std::sync::Arc;
 use palisade_api::{FailureAction, RuleType};
 use palisade_cel::Activation;
 use palisade_engine::validate::cel::admission::{
-    self, CompiledValidation, MatchOutcome, Named, Outcome,
+    self, CompiledValidation, MatchOutcome, Named, Outcome, SharedVariables,
 };
 use palisade_engine::validate::cel::gvr;
 use palisade_engine::{PolicyResponse, RuleResponse, RuleStatus};
@@ -115,7 +115,7 @@ impl CompiledVap {
                 Ok(list) => self.each_param(req.activation(), &list),
                 Err(e) => Verdict::Error(e),
             },
-            _ => self.evaluate(req.activation().clone()),
+            _ => self.evaluate(req.activation().clone(), Some(req.shared_variables())),
         };
         let name = self.name();
         let rule = |s, m: String| RuleResponse::new(&name, RuleType::Validation, s, m);
@@ -138,12 +138,12 @@ impl CompiledVap {
         response
     }
 
-    fn each_param(&self, base: &Activation, params: &[Value]) -> Verdict {
+    fn each_param(&self, base: &Arc<Activation>, params: &[Value]) -> Verdict {
         let mut skipped = true;
         for p in params {
-            let mut act = base.clone();
+            let mut act = Activation::child(base.clone());
             act.bind_json("params", p);
-            match self.evaluate(act) {
+            match self.evaluate(Arc::new(act), None) {
                 Verdict::Pass => skipped = false,
                 Verdict::Skip => {}
                 other => return other,
@@ -156,13 +156,16 @@ impl CompiledVap {
         }
     }
 
-    fn evaluate(&self, act: Activation) -> Verdict {
+    /// One validator run; `shared` only when `act` is the request's own bindings (no params).
+    fn evaluate(&self, act: Arc<Activation>, shared: Option<&Arc<SharedVariables>>) -> Verdict {
         match admission::match_conditions(&self.conditions, &act) {
             MatchOutcome::Match => {}
             MatchOutcome::NoMatch => return Verdict::Skip,
             MatchOutcome::Error(m) => return Verdict::Error(m),
         }
-        let act = admission::LazyVariables::new(act, self.variables.clone()).activation();
+        let act =
+            admission::LazyVariables::with_shared(act, self.variables.clone(), shared.cloned())
+                .activation();
         for v in &self.validations {
             match v.evaluate(&act) {
                 Outcome::Admit => {}

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use palisade_api::{FailureAction, RuleType};
-use palisade_cel::{Activation, Value as Cel};
+use palisade_cel::Value as Cel;
 use palisade_engine::validate::cel::admission::{
     self, CompiledValidation, MatchOutcome, Named, Outcome,
 };
@@ -184,7 +184,7 @@ impl CompiledValidatingPolicy {
             if !self.applies(req, body) {
                 continue;
             }
-            let mut r = self.evaluate(body, req.activation(), &mine);
+            let mut r = self.evaluate(body, req, &mine);
             r.failure_action = Some(self.failure_action());
             rules.push(r);
         }
@@ -197,9 +197,10 @@ impl CompiledValidatingPolicy {
     fn evaluate(
         &self,
         body: &Body,
-        base: &Activation,
+        req: &CelRequest,
         exceptions: &[&CompiledException],
     ) -> RuleResponse {
+        let (base, shared) = (req.activation(), req.shared_variables());
         let ignore = self.policy.spec.failure_policy == Some(FailurePolicy::Ignore);
         let rule = |status, msg: String| RuleResponse::new("", RuleType::Validation, status, msg);
         let mut matched = Vec::new();
@@ -236,7 +237,11 @@ impl CompiledValidatingPolicy {
             }
             MatchOutcome::Error(m) => return rule(RuleStatus::Error, m),
         }
-        let lazy = admission::LazyVariables::new(base.clone(), body.variables.clone());
+        let lazy = admission::LazyVariables::with_shared(
+            base.clone(),
+            body.variables.clone(),
+            Some(shared.clone()),
+        );
         let act = lazy.activation();
         for v in &body.validations {
             match v.evaluate(&act) {

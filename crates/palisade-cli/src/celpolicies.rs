@@ -415,7 +415,7 @@ impl CelInputs {
     ) -> Value {
         let mut current = resource.clone();
         for p in &set.maps {
-            let m = p.mutate(&self.request(run, &current));
+            let m = p.mutate(&self.request(run, &current), &current);
             if let Some(patched) = &m.patched {
                 current = patched.clone();
             }
@@ -427,7 +427,7 @@ impl CelInputs {
         let results: Vec<_> = set
             .mpols
             .iter()
-            .map(|p| p.mutate(&req, exceptions))
+            .map(|p| p.mutate(&req, &current, exceptions))
             .collect();
         let last = results.iter().rev().find_map(|m| m.patched.clone());
         for m in results {

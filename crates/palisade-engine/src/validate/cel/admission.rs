@@ -216,9 +216,25 @@ enum Slot {
 
 #[derive(Debug)]
 struct VarsInner {
-    base: Activation,
+    base: Arc<Activation>,
     defs: Arc<[Named]>,
     slots: Vec<Mutex<Slot>>,
+    shared: Option<Arc<SharedVariables>>,
+}
+
+/// Results of variables shared by every policy evaluated on one request: a variable whose
+/// expression reads neither `variables` nor `params` has the same value in every policy that
+/// declares it with the same text, so it is evaluated once per request.
+#[derive(Debug, Default)]
+pub struct SharedVariables {
+    results: Mutex<std::collections::HashMap<Arc<str>, Result<Value, String>>>,
+}
+
+impl SharedVariables {
+    /// Whether a variable's expression may be shared between policies.
+    fn shareable(src: &str) -> bool {
+        !src.contains("variables") && !src.contains("params")
+    }
 }
 
 /// The `variables` object: each variable is evaluated on first use and memoized, so a failing
@@ -228,15 +244,62 @@ struct VarsInner {
 pub struct LazyVariables(Arc<VarsInner>);
 
 impl LazyVariables {
-    /// Variables evaluated against `base` (which need not bind `variables`).
-    pub fn new(base: Activation, defs: Arc<[Named]>) -> Self {
+    /// Variables evaluated against `base` (which need not bind `variables`); `base` is shared,
+    /// not copied.
+    pub fn new(base: Arc<Activation>, defs: Arc<[Named]>) -> Self {
+        Self::with_shared(base, defs, None)
+    }
+
+    /// Like [`LazyVariables::new`], reusing results of identical variables evaluated on the
+    /// same request by other policies (`base` must be that request's bindings).
+    pub fn with_shared(
+        base: Arc<Activation>,
+        defs: Arc<[Named]>,
+        shared: Option<Arc<SharedVariables>>,
+    ) -> Self {
         let slots = defs.iter().map(|_| Mutex::new(Slot::Pending)).collect();
-        LazyVariables(Arc::new(VarsInner { base, defs, slots }))
+        LazyVariables(Arc::new(VarsInner {
+            base,
+            defs,
+            slots,
+            shared,
+        }))
+    }
+
+    fn compute(&self, def: &Named) -> Result<Value, String> {
+        let src = def.program.source();
+        let shared = self
+            .0
+            .shared
+            .as_ref()
+            .filter(|_| SharedVariables::shareable(src));
+        if let Some(sh) = shared
+            && let Some(r) = sh
+                .results
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(src)
+        {
+            return r.clone();
+        }
+        let result = def.program.eval(&self.activation()).map_err(|e| {
+            format!(
+                "composited variable \"{}\" fails to evaluate: {e}",
+                def.name
+            )
+        });
+        if let Some(sh) = shared {
+            sh.results
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(Arc::from(src), result.clone());
+        }
+        result
     }
 
     /// `base` with `variables` bound to these lazy variables.
     pub fn activation(&self) -> Activation {
-        let mut act = self.0.base.clone();
+        let mut act = Activation::child(self.0.base.clone());
         act.bind("variables", Value::Opaque(Arc::new(self.clone())));
         act
     }
@@ -255,12 +318,7 @@ impl LazyVariables {
                 Slot::Pending => *s = Slot::Running,
             }
         }
-        let result = def.program.eval(&self.activation()).map_err(|e| {
-            format!(
-                "composited variable \"{}\" fails to evaluate: {e}",
-                def.name
-            )
-        });
+        let result = self.compute(def);
         let mut s = slot.lock().unwrap_or_else(|e| e.into_inner());
         *s = Slot::Done(result.clone());
         result
@@ -413,7 +471,7 @@ mod tests {
             ("bad", "object.missing"),
             ("loop", "variables.loop"),
         ]);
-        let lazy = LazyVariables::new(act(json!({"x": 1})), defs);
+        let lazy = LazyVariables::new(Arc::new(act(json!({"x": 1}))), defs);
         let a = lazy.activation();
         let e = env();
         let eval = |s: &str| e.compile(s).unwrap().eval(&a);
@@ -425,6 +483,30 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("itself")
+        );
+    }
+
+    #[test]
+    fn shared_variables_are_evaluated_once_per_request() {
+        let shared = Arc::new(SharedVariables::default());
+        let base = Arc::new(act(json!({"x": 1})));
+        let e = env();
+        let one = vars(&[("a", "object.x + 1"), ("b", "variables.a + 1")]);
+        let two = vars(&[("a", "object.x + 1")]);
+        let first = LazyVariables::with_shared(base.clone(), one, Some(shared.clone()));
+        let a = first.activation();
+        assert_eq!(
+            e.compile("variables.b").unwrap().eval(&a).unwrap(),
+            Value::Int(3)
+        );
+        let map = shared.results.lock().unwrap();
+        assert!(map.contains_key("object.x + 1"));
+        assert!(!map.contains_key("variables.a + 1"));
+        drop(map);
+        let second = LazyVariables::with_shared(base, two, Some(shared)).activation();
+        assert_eq!(
+            e.compile("variables.a").unwrap().eval(&second).unwrap(),
+            Value::Int(2)
         );
     }
 
@@ -465,7 +547,7 @@ mod tests {
                 .unwrap()
                 .remove(0)
         };
-        let a = LazyVariables::new(act(json!({"x": 1})), vars(&[])).activation();
+        let a = LazyVariables::new(Arc::new(act(json!({"x": 1}))), vars(&[])).activation();
         let v = compile(Validation {
             expression: "object.x == 2".into(),
             message_expression: Some("'x is ' + string(object.x)".into()),

@@ -61,6 +61,21 @@ impl Attributes {
 
     /// The `request` variable: an `AdmissionRequest` as JSON, empty fields omitted as Go does.
     pub fn request(&self) -> Value {
+        let mut req = self.request_fields();
+        if let Some(m) = req.as_object_mut() {
+            if !self.object.is_null() {
+                m.insert("object".into(), self.object.clone());
+            }
+            if !self.old_object.is_null() {
+                m.insert("oldObject".into(), self.old_object.clone());
+            }
+        }
+        req
+    }
+
+    /// [`Attributes::request`] without `object` and `oldObject`, for callers that add the
+    /// objects in another form.
+    pub fn request_fields(&self) -> Value {
         let (group, version, kind) = self.gvk();
         let resource = gvr::resource_for(&group, &kind);
         let gvk = json!({"group": group, "version": version, "kind": kind});
@@ -90,12 +105,6 @@ impl Attributes {
         };
         req.insert("userInfo".into(), user);
         req.insert("dryRun".into(), json!(self.dry_run));
-        if !self.object.is_null() {
-            req.insert("object".into(), self.object.clone());
-        }
-        if !self.old_object.is_null() {
-            req.insert("oldObject".into(), self.old_object.clone());
-        }
         Value::Object(req)
     }
 }

@@ -283,8 +283,9 @@ pub(crate) fn validate_rule(
         },
         None => vec![Value::Null],
     };
+    let base = Arc::new(base);
     for param in &params {
-        let mut act = base.clone();
+        let mut act = Activation::child(base.clone());
         act.bind_json("params", param);
         match evaluate(compiled, act) {
             Verdict::Pass => {}
@@ -312,7 +313,7 @@ fn evaluate(compiled: &CompiledCelRule, act: Activation) -> Verdict {
         MatchOutcome::Error(message) => return Verdict::Fail(message),
         MatchOutcome::Match => {}
     }
-    let act = LazyVariables::new(act, compiled.variables.clone()).activation();
+    let act = LazyVariables::new(Arc::new(act), compiled.variables.clone()).activation();
     for v in &compiled.validations {
         match v.evaluate(&act) {
             Outcome::Admit => {}
