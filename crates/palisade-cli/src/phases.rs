@@ -130,3 +130,74 @@ impl Phases<'_> {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use palisade_engine::{NoContext, RuleStatus, compile};
+    use serde_json::json;
+
+    fn policy(name: &str, rule: Value) -> CompiledPolicy {
+        compile(
+            serde_json::from_value(json!({
+                "apiVersion": "kyverno.io/v1", "kind": "ClusterPolicy",
+                "metadata": {"name": name}, "spec": {"rules": [rule]}
+            }))
+            .unwrap(),
+        )
+        .unwrap()
+    }
+
+    fn label(name: &str, key: &str, value: &str) -> CompiledPolicy {
+        policy(
+            name,
+            json!({"name": "r", "match": {"any": [{"resources": {"kinds": ["ConfigMap"]}}]},
+                "mutate": {"patchStrategicMerge": {"metadata": {"labels": {key: value}}}}}),
+        )
+    }
+
+    #[test]
+    fn mutate_policies_chain_and_generate_sees_the_result() {
+        let policies = vec![
+            label("first", "a", "1"),
+            policy(
+                "second",
+                json!({"name": "r", "match": {"any": [{"resources": {"kinds": ["ConfigMap"]}}]},
+                    "mutate": {"patchStrategicMerge": {"metadata": {"labels": {
+                        "b": "{{ request.object.metadata.labels.a }}"}}}}}),
+            ),
+            policy(
+                "gen",
+                json!({"name": "r", "match": {"any": [{"resources": {"kinds": ["ConfigMap"]}}]},
+                    "generate": {"apiVersion": "v1", "kind": "Secret", "name": "s",
+                        "namespace": "ns", "data": {"data": {"b": "{{ request.object.metadata.labels.b }}"}}}}),
+            ),
+        ];
+        assert!(has_mutate(&policies[0]) && !validates(&policies[0]));
+        assert!(has_generate(&policies[2]) && !validates(&policies[2]));
+        let data = OfflineData::default();
+        let engine = Engine::default();
+        let phases = Phases {
+            engine: &engine,
+            exceptions: &[],
+            data: &data,
+        };
+        let build = |r: &Value| {
+            let request = Request::create(r.clone());
+            let ctx = request.context();
+            (request, ctx)
+        };
+        let cm = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "c", "namespace": "ns"}});
+        let (outcomes, mutated) = phases.mutate(&policies, &cm, &NoContext, &build);
+        assert_eq!(outcomes.len(), 2);
+        assert_eq!(mutated["metadata"]["labels"], json!({"a": "1", "b": "1"}));
+        assert_eq!(outcomes[1].response.rules[0].status, RuleStatus::Pass);
+        let generated = phases.generate(&policies, &mutated, &NoContext, &build);
+        assert_eq!(generated.len(), 1);
+        assert_eq!(
+            generated[0].artifacts.generated[0].resource["data"]["b"],
+            "1"
+        );
+    }
+}
