@@ -112,7 +112,14 @@ impl Counts {
             for r in &o.response.rules {
                 counts.add(effective(r, scored, audit_warn));
             }
-            let Some(policy) = policies.get(&o.policy) else {
+            // A mutate or generate outcome answers for its own rules only.
+            let other_phase = o.response.rules.iter().any(|r| {
+                matches!(
+                    r.rule_type,
+                    palisade_api::RuleType::Mutation | palisade_api::RuleType::Generation
+                )
+            });
+            let Some(policy) = policies.get(&o.policy).filter(|_| !other_phase) else {
                 continue;
             };
             let unanswered = policy
