@@ -11,7 +11,7 @@ fn bench(c: &mut Criterion) {
         Err(e) => panic!("loading {}: {e}", dir.display()),
     };
     assert!(
-        policies.len() >= 1,
+        policies.len() >= 17,
         "expected the full PSS set, found {}",
         policies.len()
     );
