@@ -201,7 +201,8 @@ pub(crate) fn as_duration(v: &Value) -> Option<i128> {
             .map(i128::from),
         Value::Number(n) => n
             .as_f64()
-            .map(|secs| (secs.trunc() as i128) * 1_000_000_000),
+            // Saturating: a huge number of seconds must not overflow (found by fuzzing).
+            .map(|secs| (secs.trunc() as i128).saturating_mul(1_000_000_000)),
         _ => None,
     }
 }

@@ -66,3 +66,12 @@ fn operator_table() {
         assert_eq!(operator.evaluate(key, value), *want, "{key} {op} {value}");
     }
 }
+
+#[test]
+fn huge_numbers_as_durations_do_not_overflow() {
+    // Found by the `pattern` fuzz target: 1e300 seconds overflowed the nanosecond product.
+    let huge = json!(1e300);
+    assert!(Operator::DurationGreaterThan.evaluate(&huge, &json!("1h")));
+    assert!(!Operator::DurationLessThan.evaluate(&huge, &json!("1h")));
+    assert!(Operator::DurationLessThan.evaluate(&json!(-1e300), &json!("1h")));
+}
