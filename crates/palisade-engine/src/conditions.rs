@@ -1,6 +1,6 @@
 //! Evaluating `any`/`all` condition blocks (preconditions, deny, exception conditions).
 
-use palisade_api::{AnyAllConditions, Condition};
+use palisade_api::{AnyAllConditions, Condition, Conditions};
 
 use crate::operators::Operator;
 use crate::variables::{Resolver, VarError, substitute_all};
@@ -10,9 +10,29 @@ pub fn evaluate(
     conditions: &AnyAllConditions,
     r: &Resolver<'_>,
 ) -> Result<(bool, String), VarError> {
+    evaluate_parts(conditions.any.as_deref(), conditions.all.as_deref(), r)
+}
+
+/// [`evaluate`] on either shape of a conditions block, without copying it (the legacy list
+/// is an `all` block).
+pub fn evaluate_block(
+    conditions: &Conditions,
+    r: &Resolver<'_>,
+) -> Result<(bool, String), VarError> {
+    match conditions {
+        Conditions::AnyAll(c) => evaluate(c, r),
+        Conditions::List(list) => evaluate_parts(None, Some(list), r),
+    }
+}
+
+fn evaluate_parts(
+    any: Option<&[Condition]>,
+    all: Option<&[Condition]>,
+    r: &Resolver<'_>,
+) -> Result<(bool, String), VarError> {
     let mut false_messages = Vec::new();
     let mut any_ok = true;
-    if let Some(any) = &conditions.any {
+    if let Some(any) = any {
         // Kyverno: an `any` block that is present but empty never holds.
         any_ok = false;
         for c in any {
@@ -25,7 +45,7 @@ pub fn evaluate(
         }
     }
     let mut all_ok = true;
-    for c in conditions.all.iter().flatten() {
+    for c in all.unwrap_or_default() {
         let (holds, msg) = one(c, r)?;
         if !holds {
             all_ok = false;

@@ -1,6 +1,8 @@
 //! Loading rule context entries (`variable`, `configMap`, `apiCall`, `globalReference`,
 //! `imageRegistry`) into the variable context.
 
+use std::borrow::Cow;
+
 use palisade_api::context::ContextEntry;
 use serde_json::Value;
 
@@ -43,10 +45,14 @@ impl Loader<'_> {
             .map_err(|e| e.to_string())
     }
 
-    fn resolve_str(&self, ctx: &EvalContext, s: &str) -> Result<String, String> {
+    fn resolve_str<'s>(&self, ctx: &EvalContext, s: &'s str) -> Result<Cow<'s, str>, String> {
+        // Most entries name fixed paths: no copy then.
+        if !crate::variables::text_has_variables(s) {
+            return Ok(Cow::Borrowed(s));
+        }
         match self.resolve(ctx, &Value::String(s.to_string()))? {
-            Value::String(s) => Ok(s),
-            other => Ok(crate::value::go_sprint(&other)),
+            Value::String(s) => Ok(Cow::Owned(s)),
+            other => Ok(Cow::Owned(crate::value::go_sprint(&other))),
         }
     }
 
@@ -185,7 +191,7 @@ impl Loader<'_> {
         };
         let request = ApiCallRequest {
             method,
-            url: url.clone(),
+            url: url.to_string(),
             body,
             external,
         };

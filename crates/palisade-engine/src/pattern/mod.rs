@@ -6,6 +6,7 @@
 
 mod operator;
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use palisade_primitives::{duration, quantity::Quantity, wildcard};
@@ -121,13 +122,13 @@ fn compare_quantity(value: &Value, pattern: &str, op: Operator) -> bool {
 }
 
 fn compare_string(value: &Value, pattern: &str, op: Operator) -> bool {
-    let text = match value {
-        Value::String(s) => s.clone(),
-        Value::Bool(b) => b.to_string(),
+    let text: Cow<'_, str> = match value {
+        Value::String(s) => Cow::Borrowed(s),
+        Value::Bool(b) => Cow::Borrowed(if *b { "true" } else { "false" }),
         Value::Number(_) => match num(value) {
-            Some(Num::Int(i)) => i.to_string(),
+            Some(Num::Int(i)) => Cow::Owned(i.to_string()),
             // Go formats float64 with 'E' here (1.5 -> "1.5E+00").
-            Some(Num::Float(f)) => go_format_e(f),
+            Some(Num::Float(f)) => Cow::Owned(go_format_e(f)),
             None => return false,
         },
         _ => return false,
@@ -140,13 +141,13 @@ fn compare_string(value: &Value, pattern: &str, op: Operator) -> bool {
 }
 
 /// Go's `convertNumberToString`: nil is "0", floats use `%f`.
-fn number_as_string(value: &Value) -> Option<String> {
+fn number_as_string(value: &Value) -> Option<Cow<'_, str>> {
     match value {
-        Value::Null => Some("0".to_string()),
-        Value::String(s) => Some(s.clone()),
+        Value::Null => Some(Cow::Borrowed("0")),
+        Value::String(s) => Some(Cow::Borrowed(s)),
         Value::Number(_) => match num(value)? {
-            Num::Int(i) => Some(i.to_string()),
-            Num::Float(f) => Some(format!("{f:.6}")),
+            Num::Int(i) => Some(Cow::Owned(i.to_string())),
+            Num::Float(f) => Some(Cow::Owned(format!("{f:.6}"))),
         },
         _ => None,
     }

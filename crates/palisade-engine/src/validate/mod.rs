@@ -91,7 +91,7 @@ fn run(v: &Validator<'_>, env: &EvalEnv<'_>, ctx: &mut EvalContext) -> RuleRespo
         return response(v, RuleStatus::Error, format!("failed to load context: {e}"));
     }
     if let Some(pre) = v.preconditions {
-        match conditions::evaluate(&pre.to_any_all(), &resolver(env, ctx, Mode::Lenient)) {
+        match conditions::evaluate_block(pre, &resolver(env, ctx, Mode::Lenient)) {
             Err(e) => {
                 return response(
                     v,
@@ -149,12 +149,12 @@ fn validate_deny(
     env: &EvalEnv<'_>,
     ctx: &EvalContext,
 ) -> RuleResponse {
-    let conds = deny
-        .conditions
-        .as_ref()
-        .map(Conditions::to_any_all)
-        .unwrap_or_default();
-    match conditions::evaluate(&conds, &resolver(env, ctx, Mode::Strict)) {
+    let r = resolver(env, ctx, Mode::Strict);
+    let outcome = match &deny.conditions {
+        Some(c) => conditions::evaluate_block(c, &r),
+        None => conditions::evaluate(&Default::default(), &r),
+    };
+    match outcome {
         Err(e) => response(
             v,
             RuleStatus::Error,

@@ -100,7 +100,7 @@ pub fn has_variables(value: &Value) -> bool {
 }
 
 /// `{{` or `$(` in a string: a plain byte scan, as this runs over every pattern leaf.
-fn text_has_variables(s: &str) -> bool {
+pub(crate) fn text_has_variables(s: &str) -> bool {
     s.as_bytes()
         .windows(2)
         .any(|w| matches!(w, [b'{', b'{'] | [b'$', b'(']))
@@ -114,6 +114,9 @@ pub fn substitute_all<'d>(
 ) -> Result<Cow<'d, Value>, VarError> {
     if !has_variables(document) {
         return Ok(Cow::Borrowed(document));
+    }
+    if !references::has_references(document) {
+        return substitute_node(document, r, "").map(Cow::Owned);
     }
     let referenced = substitute_references(document)?;
     substitute_node(&referenced, r, "").map(Cow::Owned)
@@ -146,6 +149,9 @@ fn substitute_node(node: &Value, r: &Resolver<'_>, path: &str) -> Result<Value, 
 
 /// Substitutes the variables of one string.
 pub fn substitute_string(input: &str, r: &Resolver<'_>, path: &str) -> Result<Value, VarError> {
+    if let Some(expr) = sole_variable(input) {
+        return resolve(expr, r);
+    }
     let Some(re) = VARIABLE.as_ref() else {
         return Ok(Value::String(input.to_string()));
     };
@@ -201,6 +207,34 @@ pub fn substitute_string(input: &str, r: &Resolver<'_>, path: &str) -> Result<Va
     Err(VarError::Substitution {
         message: format!("variables at path {path} did not converge after {MAX_ROUNDS} rounds"),
     })
+}
+
+/// The expression of a string that is exactly one `{{ }}` variable with no braces inside
+/// (`"{{ request.object.spec.hostUsers }}"`, the usual condition key). The general path's
+/// regex finds the whole string as its only variable there, and its value is the result.
+fn sole_variable(input: &str) -> Option<&str> {
+    let inner = input.strip_prefix("{{")?.strip_suffix("}}")?;
+    if inner.bytes().any(|b| b == b'{' || b == b'}') {
+        return None;
+    }
+    Some(inner)
+}
+
+/// The value of one variable's expression (between the braces).
+fn resolve(expr: &str, r: &Resolver<'_>) -> Result<Value, VarError> {
+    let expr = expr.trim();
+    let deleting;
+    let expr = if r.ctx.is_delete() {
+        deleting = expr.replace("request.object", "request.oldObject");
+        deleting.as_str()
+    } else {
+        expr
+    };
+    match r.ctx.query(r.cache, expr, r.clock) {
+        Ok(v) => Ok(v),
+        Err(_) if r.mode == Mode::Lenient => Ok(Value::String(String::new())),
+        Err(e) => Err(e),
+    }
 }
 
 fn unescape(value: &str) -> String {

@@ -21,7 +21,7 @@ pub fn substitute_references(document: &Value) -> Result<Value, VarError> {
     walk(document, document, "")
 }
 
-fn has_references(v: &Value) -> bool {
+pub(super) fn has_references(v: &Value) -> bool {
     match v {
         Value::String(s) => s.contains("$("),
         Value::Array(items) => items.iter().any(has_references),
