@@ -1,6 +1,5 @@
 //! Variable bindings for one evaluation.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::value::Value;
@@ -10,7 +9,8 @@ use crate::value::Value;
 /// few bindings over a shared activation without copying it.
 #[derive(Debug, Clone, Default)]
 pub struct Activation {
-    vars: HashMap<String, Value>,
+    /// A handful of bindings: a linear scan beats hashing at this size.
+    vars: Vec<(String, Value)>,
     parent: Option<Arc<Activation>>,
 }
 
@@ -23,14 +23,18 @@ impl Activation {
     /// An activation that sees every binding of `parent`; its own bindings shadow them.
     pub fn child(parent: Arc<Activation>) -> Self {
         Activation {
-            vars: HashMap::new(),
+            vars: Vec::new(),
             parent: Some(parent),
         }
     }
 
     /// Binds a variable to a value.
     pub fn bind(&mut self, name: impl Into<String>, value: Value) -> &mut Self {
-        self.vars.insert(name.into(), value);
+        let name = name.into();
+        match self.vars.iter_mut().find(|(n, _)| *n == name) {
+            Some(slot) => slot.1 = value,
+            None => self.vars.push((name, value)),
+        }
         self
     }
 
@@ -43,7 +47,7 @@ impl Activation {
     pub fn get(&self, name: &str) -> Option<&Value> {
         let mut act = self;
         loop {
-            if let Some(v) = act.vars.get(name) {
+            if let Some((_, v)) = act.vars.iter().find(|(n, _)| n == name) {
                 return Some(v);
             }
             act = act.parent.as_deref()?;

@@ -26,6 +26,7 @@ mod env;
 mod error;
 mod estimate;
 mod eval;
+mod fasthash;
 mod json;
 mod lexer;
 mod library;

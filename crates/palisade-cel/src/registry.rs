@@ -1,10 +1,10 @@
 //! The function registry shared by the checker and the interpreter.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::error::RtError;
 use crate::eval::Ctx;
+use crate::fasthash::NameMap;
 use crate::types::Type;
 use crate::value::Value;
 
@@ -48,8 +48,8 @@ pub(crate) struct FuncDef {
 /// Global functions (including namespaced ones such as `math.greatest`) and receiver-style methods.
 #[derive(Clone, Default)]
 pub(crate) struct Registry {
-    pub globals: HashMap<String, FuncDef>,
-    pub methods: HashMap<String, FuncDef>,
+    pub globals: NameMap<FuncDef>,
+    pub methods: NameMap<FuncDef>,
     /// Message type names allowed in `Name{...}` construction (a root covers `Root.a.b`).
     pub messages: std::collections::HashSet<String>,
 }
@@ -67,16 +67,11 @@ impl Registry {
 }
 
 /// Adds a host function (used by the public environment builder).
-pub(crate) fn add_host(
-    map: &mut HashMap<String, FuncDef>,
-    name: &str,
-    sigs: Vec<Overload>,
-    f: HostFn,
-) {
+pub(crate) fn add_host(map: &mut NameMap<FuncDef>, name: &str, sigs: Vec<Overload>, f: HostFn) {
     add(map, name, sigs, Imp::Host(f));
 }
 
-fn add(map: &mut HashMap<String, FuncDef>, name: &str, sigs: Vec<Overload>, imp: Imp) {
+fn add(map: &mut NameMap<FuncDef>, name: &str, sigs: Vec<Overload>, imp: Imp) {
     match map.get_mut(name) {
         Some(def) => {
             def.overloads.extend(sigs);

@@ -79,7 +79,7 @@ impl<'a> Interp<'a> {
             ctx,
             act,
             reg,
-            scopes: Vec::new(),
+            scopes: Vec::with_capacity(8),
         }
     }
 
@@ -122,13 +122,11 @@ impl<'a> Interp<'a> {
             }
             ExprKind::Call { name, args } => {
                 let def = self.reg.globals.get(name.as_str());
-                let vals = self.eval_args(None, args)?;
-                self.call(def, name, &vals)
+                self.call_with(def, name, None, args)
             }
             ExprKind::Method { target, name, args } => {
                 let def = self.reg.methods.get(name.as_str());
-                let vals = self.eval_args(Some(target), args)?;
-                self.call(def, name, &vals)
+                self.call_with(def, name, Some(target), args)
             }
             ExprKind::Unary { op, operand } => {
                 let v = self.eval(operand)?;
@@ -180,6 +178,28 @@ impl<'a> Interp<'a> {
             return Ok(Value::Type(name.into()));
         }
         err(format!("no such attribute: variable '{name}' is not bound"))
+    }
+
+    /// Evaluates the receiver and arguments and calls `def`; up to four values stay on the
+    /// stack, since most calls have one to three.
+    fn call_with(
+        &mut self,
+        def: Option<&'a FuncDef>,
+        name: &str,
+        target: Option<&'a Expr>,
+        args: &'a [Expr],
+    ) -> Result<Value, RtError> {
+        const NULL: Value = Value::Null;
+        let n = args.len() + usize::from(target.is_some());
+        if n > 4 {
+            let vals = self.eval_args(target, args)?;
+            return self.call(def, name, &vals);
+        }
+        let mut buf = [NULL; 4];
+        for (slot, e) in buf.iter_mut().zip(target.into_iter().chain(args)) {
+            *slot = self.eval(e)?;
+        }
+        self.call(def, name, buf.get(..n).unwrap_or_default())
     }
 
     fn eval_args(
