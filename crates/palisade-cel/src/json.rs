@@ -24,12 +24,10 @@ impl Value {
             serde_json::Value::String(s) => Value::String(Arc::from(s.as_str())),
             serde_json::Value::Array(a) => Value::list(a.iter().map(Value::from_json).collect()),
             serde_json::Value::Object(o) => {
-                // Inserting one by one skips `collect`'s buffer and sort: JSON objects arrive
-                // sorted and without duplicate keys.
-                let mut m = MapValue::new();
-                for (k, v) in o {
-                    m.insert(Key::String(Arc::from(k.as_str())), Value::from_json(v));
-                }
+                let m: MapValue = o
+                    .iter()
+                    .map(|(k, v)| (Key::String(Arc::from(k.as_str())), Value::from_json(v)))
+                    .collect();
                 Value::map(m)
             }
         }
