@@ -4,7 +4,7 @@
 //! annotations against an [`Activation`] holding `object`, `oldObject`, `request`, ...
 
 use std::any::Any;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 
 use palisade_cel::{Activation, Env, EnvBuilder, Opaque, Position, Program, Type, Value};
 
@@ -220,6 +220,8 @@ struct VarsInner {
     defs: Arc<[Named]>,
     slots: Vec<Mutex<Slot>>,
     shared: Option<Arc<SharedVariables>>,
+    /// This object, so its activation can bind it without another allocation.
+    me: Weak<VarsInner>,
 }
 
 /// Results of variables shared by every policy evaluated on one request: a variable whose
@@ -258,18 +260,33 @@ impl LazyVariables {
         shared: Option<Arc<SharedVariables>>,
     ) -> Self {
         let slots = defs.iter().map(|_| Mutex::new(Slot::Pending)).collect();
-        LazyVariables(Arc::new(VarsInner {
+        LazyVariables(Arc::new_cyclic(|me| VarsInner {
             base,
             defs,
             slots,
             shared,
+            me: me.clone(),
         }))
+    }
+
+    /// `base` with `variables` bound to these lazy variables.
+    pub fn activation(&self) -> Activation {
+        self.0.activation()
+    }
+}
+
+impl VarsInner {
+    fn activation(&self) -> Activation {
+        let mut act = Activation::child(self.base.clone());
+        if let Some(me) = self.me.upgrade() {
+            act.bind("variables", Value::Opaque(me));
+        }
+        act
     }
 
     fn compute(&self, def: &Named) -> Result<Value, String> {
         let src = def.program.source();
         let shared = self
-            .0
             .shared
             .as_ref()
             .filter(|_| SharedVariables::shareable(src));
@@ -297,15 +314,8 @@ impl LazyVariables {
         result
     }
 
-    /// `base` with `variables` bound to these lazy variables.
-    pub fn activation(&self) -> Activation {
-        let mut act = Activation::child(self.0.base.clone());
-        act.bind("variables", Value::Opaque(Arc::new(self.clone())));
-        act
-    }
-
     fn evaluate(&self, index: usize) -> Result<Value, String> {
-        let (Some(def), Some(slot)) = (self.0.defs.get(index), self.0.slots.get(index)) else {
+        let (Some(def), Some(slot)) = (self.defs.get(index), self.slots.get(index)) else {
             return Err("no such variable".into());
         };
         {
@@ -325,7 +335,7 @@ impl LazyVariables {
     }
 }
 
-impl Opaque for LazyVariables {
+impl Opaque for VarsInner {
     fn type_name(&self) -> &str {
         "kubernetes.variables"
     }
@@ -335,12 +345,12 @@ impl Opaque for LazyVariables {
     fn equals(&self, other: &dyn Opaque) -> bool {
         other
             .as_any()
-            .downcast_ref::<LazyVariables>()
-            .is_some_and(|o| Arc::ptr_eq(&o.0, &self.0))
+            .downcast_ref::<VarsInner>()
+            .is_some_and(|o| std::ptr::eq(o, self))
     }
     fn to_json(&self) -> serde_json::Value {
         let mut map = serde_json::Map::new();
-        for (i, def) in self.0.defs.iter().enumerate() {
+        for (i, def) in self.defs.iter().enumerate() {
             if let Ok(v) = self
                 .evaluate(i)
                 .and_then(|v| v.to_json().map_err(|e| e.to_string()))
@@ -352,7 +362,7 @@ impl Opaque for LazyVariables {
     }
     fn field(&self, name: &str) -> Option<Result<Value, String>> {
         // The last definition of a name wins, as when the API server builds the map.
-        let index = self.0.defs.iter().rposition(|d| d.name == name)?;
+        let index = self.defs.iter().rposition(|d| d.name == name)?;
         Some(self.evaluate(index))
     }
 }
