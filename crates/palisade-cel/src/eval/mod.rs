@@ -3,6 +3,7 @@
 mod access;
 mod comprehension;
 pub(crate) mod ops;
+mod optchain;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -125,6 +126,9 @@ impl<'a> Interp<'a> {
                 self.call_with(def, name, None, args)
             }
             ExprKind::Method { target, name, args } => {
+                if let Some(r) = self.chain_method(target, name, args) {
+                    return r;
+                }
                 let def = self.reg.methods.get(name.as_str());
                 self.call_with(def, name, Some(target), args)
             }
