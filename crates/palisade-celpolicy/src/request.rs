@@ -67,7 +67,7 @@ impl CelRequest {
         let object = Cel::from_json(&attrs.object);
         let old_object = Cel::from_json(&attrs.old_object);
         let mut base = Activation::new();
-        base.bind("request", request_value(attrs, &object, &old_object))
+        base.bind("request", request_value(attrs, &matching, &kind, &object, &old_object))
             .bind("object", object)
             .bind("oldObject", old_object)
             .bind("params", Cel::Null)
@@ -171,18 +171,74 @@ fn namespace_view(ns: &Value, labels: &BTreeMap<String, String>) -> Value {
     serde_json::json!({"metadata": meta, "spec": part("spec"), "status": part("status")})
 }
 
-/// The `request` value: the admission request without its objects, converted once, with the
-/// already converted `object` and `oldObject` put back in.
-fn request_value(attrs: &Attributes, object: &Cel, old_object: &Cel) -> Cel {
-    let request = attrs.request_fields();
-    let mut value = Cel::from_json(&request);
-    if let Cel::Map(map) = &mut value {
-        let map = Arc::make_mut(map);
-        for (k, v) in [("object", object), ("oldObject", old_object)] {
-            if !matches!(v, Cel::Null) {
-                map.insert(palisade_cel::Key::String(k.into()), v.clone());
-            }
+/// The `request` value (an `AdmissionRequest`, as [`Attributes::request`] describes it), built
+/// directly as CEL values around the already converted objects.
+fn request_value(attrs: &Attributes, m: &MatchAttributes, kind: &str, object: &Cel, old_object: &Cel) -> Cel {
+    let key = |k: &str| palisade_cel::Key::String(k.into());
+    let s = |v: &str| Cel::from(v);
+    let triple = |last: &str, value: &str| {
+        let mut t = palisade_cel::MapValue::new();
+        t.insert(key("group"), s(&m.group));
+        t.insert(key("version"), s(&m.version));
+        t.insert(key(last), s(value));
+        Cel::map(t)
+    };
+    let gvk = triple("kind", kind);
+    let gvr = triple("resource", &m.resource);
+    let mut r = palisade_cel::MapValue::new();
+    r.insert(key("uid"), s(""));
+    r.insert(key("kind"), gvk.clone());
+    r.insert(key("requestKind"), gvk);
+    r.insert(key("resource"), gvr.clone());
+    r.insert(key("requestResource"), gvr);
+    if !m.sub_resource.is_empty() {
+        r.insert(key("subResource"), s(&m.sub_resource));
+        r.insert(key("requestSubResource"), s(&m.sub_resource));
+    }
+    if !m.name.is_empty() {
+        r.insert(key("name"), s(&m.name));
+    }
+    if !m.namespace.is_empty() {
+        r.insert(key("namespace"), s(&m.namespace));
+    }
+    r.insert(key("operation"), s(&attrs.operation));
+    let user = match &attrs.user_info {
+        Value::Object(_) => Cel::from_json(&attrs.user_info),
+        _ => Cel::map(palisade_cel::MapValue::new()),
+    };
+    r.insert(key("userInfo"), user);
+    r.insert(key("dryRun"), Cel::Bool(attrs.dry_run));
+    for (k, v) in [("object", object), ("oldObject", old_object)] {
+        if !matches!(v, Cel::Null) {
+            r.insert(key(k), v.clone());
         }
     }
-    value
+    Cel::map(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::libs::NoData;
+    use serde_json::json;
+
+    #[test]
+    fn request_value_matches_the_admission_request() {
+        let attrs = Attributes {
+            operation: "UPDATE".into(),
+            object: json!({"apiVersion": "apps/v1", "kind": "Deployment",
+                "metadata": {"name": "web", "namespace": "prod", "labels": {"a": "b"}}}),
+            old_object: json!({"apiVersion": "apps/v1", "kind": "Deployment",
+                "metadata": {"name": "web", "namespace": "prod"}}),
+            user_info: json!({"username": "alice", "groups": ["dev"]}),
+            ..Attributes::default()
+        };
+        let data: Arc<dyn CelData> = Arc::new(NoData);
+        let req = CelRequest::new(&attrs, None, None, &data);
+        let got = req.activation().get("request").unwrap().to_json().unwrap();
+        assert_eq!(got, attrs.request());
+        assert_eq!(req.matching.resource, "deployments");
+        let ns = req.activation().get("namespaceObject").unwrap().to_json().unwrap();
+        assert_eq!(ns["metadata"]["labels"]["kubernetes.io/metadata.name"], "prod");
+    }
 }
