@@ -67,11 +67,14 @@ impl CelRequest {
         let object = Cel::from_json(&attrs.object);
         let old_object = Cel::from_json(&attrs.old_object);
         let mut base = Activation::new();
-        base.bind("request", request_value(attrs, &matching, &kind, &object, &old_object))
-            .bind("object", object)
-            .bind("oldObject", old_object)
-            .bind("params", Cel::Null)
-            .bind("authorizer", Cel::Null);
+        base.bind(
+            "request",
+            request_value(attrs, &matching, &kind, &object, &old_object),
+        )
+        .bind("object", object)
+        .bind("oldObject", old_object)
+        .bind("params", Cel::Null)
+        .bind("authorizer", Cel::Null);
         if namespace.is_empty() {
             base.bind("namespaceObject", Cel::Null);
         } else if let Some(ns) = ns_object {
@@ -173,7 +176,13 @@ fn namespace_view(ns: &Value, labels: &BTreeMap<String, String>) -> Value {
 
 /// The `request` value (an `AdmissionRequest`, as [`Attributes::request`] describes it), built
 /// directly as CEL values around the already converted objects.
-fn request_value(attrs: &Attributes, m: &MatchAttributes, kind: &str, object: &Cel, old_object: &Cel) -> Cel {
+fn request_value(
+    attrs: &Attributes,
+    m: &MatchAttributes,
+    kind: &str,
+    object: &Cel,
+    old_object: &Cel,
+) -> Cel {
     let key = |k: &str| palisade_cel::Key::String(k.into());
     let s = |v: &str| Cel::from(v);
     let triple = |last: &str, value: &str| {
@@ -238,7 +247,15 @@ mod tests {
         let got = req.activation().get("request").unwrap().to_json().unwrap();
         assert_eq!(got, attrs.request());
         assert_eq!(req.matching.resource, "deployments");
-        let ns = req.activation().get("namespaceObject").unwrap().to_json().unwrap();
-        assert_eq!(ns["metadata"]["labels"]["kubernetes.io/metadata.name"], "prod");
+        let ns = req
+            .activation()
+            .get("namespaceObject")
+            .unwrap()
+            .to_json()
+            .unwrap();
+        assert_eq!(
+            ns["metadata"]["labels"]["kubernetes.io/metadata.name"],
+            "prod"
+        );
     }
 }
