@@ -109,6 +109,7 @@ impl Env {
         let ty = Checker::new(&self.inner.vars, &self.inner.reg)
             .check(&mut expr)
             .map_err(|(o, m)| CompileError::new(src, o, m))?;
+        crate::fold::fold(&mut expr);
         let mut regexes = HashMap::new();
         collect_regexes(&expr, &mut regexes);
         Ok(Program {

@@ -27,6 +27,7 @@ mod error;
 mod estimate;
 mod eval;
 mod fasthash;
+mod fold;
 mod json;
 mod lexer;
 mod library;
