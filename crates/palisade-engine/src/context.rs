@@ -7,15 +7,37 @@ use std::sync::{Arc, RwLock};
 use serde_json::{Map, Value};
 
 use crate::jp::{self, Expression};
+use crate::validate::pattern::CompiledPattern;
 use crate::variables::VarError;
 
-/// Caches compiled JMESPath expressions by their text.
+/// Caches compiled JMESPath expressions by their text, and holds the prepared validate
+/// patterns of a compiled policy's rules.
 #[derive(Default, Debug)]
 pub struct ExprCache {
     map: RwLock<BTreeMap<String, Arc<Expression>>>,
+    /// Patterns without variables, by the address of the pattern value inside
+    /// `CompiledPolicy::rules` (which is not modified after compiling), sorted.
+    patterns: Vec<(usize, CompiledPattern)>,
 }
 
 impl ExprCache {
+    /// Sets the prepared patterns (see [`ExprCache::pattern`]).
+    pub(crate) fn set_patterns(&mut self, mut patterns: Vec<(usize, CompiledPattern)>) {
+        patterns.sort_by_key(|(addr, _)| *addr);
+        self.patterns = patterns;
+    }
+
+    /// The prepared form of `pattern` when it is a variable-free pattern of the policy this
+    /// cache belongs to (found by address: a copy of it, or another policy's, is not found).
+    pub(crate) fn pattern(&self, pattern: &Value) -> Option<&CompiledPattern> {
+        let addr = std::ptr::from_ref(pattern).addr();
+        let i = self
+            .patterns
+            .binary_search_by_key(&addr, |(a, _)| *a)
+            .ok()?;
+        self.patterns.get(i).map(|(_, p)| p)
+    }
+
     /// Compiles `expr`, or returns the cached compilation.
     pub fn get(&self, expr: &str) -> Result<Arc<Expression>, String> {
         if let Ok(map) = self.map.read()
@@ -110,11 +132,13 @@ impl EvalContext {
         let Value::Object(map) = &mut self.root else {
             return;
         };
-        self.undo.push((top.to_string(), map.get(top).cloned()));
         if rest.is_empty() {
-            map.insert(top.to_string(), value);
+            // The replaced value moves to the undo log (foreach replaces `element` per item).
+            let old = map.insert(top.to_string(), value);
+            self.undo.push((top.to_string(), old));
             return;
         }
+        self.undo.push((top.to_string(), map.get(top).cloned()));
         let mut cursor = map
             .entry(top.to_string())
             .or_insert_with(|| Value::Object(Map::new()));

@@ -3,6 +3,7 @@
 
 use std::sync::{Arc, LazyLock};
 
+use palisade_api::validate::ForEachValidation;
 use palisade_api::{Conditions, FailureAction, Policy, Rule};
 use regex::Regex;
 use serde_json::Value;
@@ -11,6 +12,8 @@ use crate::autogen;
 use crate::context::ExprCache;
 use crate::matching::validate_selector;
 use crate::operators::Operator;
+use crate::validate::pattern::CompiledPattern;
+use crate::variables::has_variables;
 
 /// A policy that failed to compile, with the field path of the problem.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -80,7 +83,7 @@ impl CompiledPolicy {
 
 /// Compiles a policy.
 pub fn compile(policy: Policy) -> Result<CompiledPolicy, CompileError> {
-    let cache = ExprCache::default();
+    let mut cache = ExprCache::default();
     let mut names = std::collections::BTreeSet::new();
     for (i, rule) in policy.spec.rules.iter().enumerate() {
         let path = format!("spec.rules[{i}]");
@@ -97,11 +100,41 @@ pub fn compile(policy: Policy) -> Result<CompiledPolicy, CompileError> {
     for rule in &policy.spec.rules {
         rules.extend(autogen::generate(rule, &controllers));
     }
+    // After the last change to `rules`: the cache finds patterns by their address in it.
+    cache.set_patterns(prepare_patterns(&rules));
     Ok(CompiledPolicy {
         policy: Arc::new(policy),
         rules,
         cache,
     })
+}
+
+/// Prepares every validate pattern without variables (they are the same on every request),
+/// keyed by the pattern's address.
+fn prepare_patterns(rules: &[Rule]) -> Vec<(usize, CompiledPattern)> {
+    fn add(out: &mut Vec<(usize, CompiledPattern)>, pattern: Option<&Value>, any: Option<&Value>) {
+        let items = match any {
+            Some(Value::Array(items)) => items.as_slice(),
+            _ => &[],
+        };
+        for p in pattern.into_iter().chain(items) {
+            if !has_variables(p) {
+                out.push((std::ptr::from_ref(p).addr(), CompiledPattern::new(p)));
+            }
+        }
+    }
+    fn foreach(out: &mut Vec<(usize, CompiledPattern)>, list: &[ForEachValidation]) {
+        for f in list {
+            add(out, f.pattern.as_ref(), f.any_pattern.as_ref());
+            foreach(out, f.foreach.as_deref().unwrap_or_default());
+        }
+    }
+    let mut out = Vec::new();
+    for v in rules.iter().filter_map(|r| r.validate.as_ref()) {
+        add(&mut out, v.pattern.as_ref(), v.any_pattern.as_ref());
+        foreach(&mut out, v.foreach.as_deref().unwrap_or_default());
+    }
+    out
 }
 
 fn err(path: String, message: impl Into<String>) -> CompileError {

@@ -1,5 +1,6 @@
-//! The tree-walking evaluator. It returns `Cow` values: paths into the input are borrowed,
-//! only constructed values are allocated.
+//! The tree-walking evaluator. Intermediate results are [`Val`]s: paths into the input are
+//! borrowed, lists of selected parts are lists of borrows, and only constructed values are
+//! allocated. Results are copied once, where a JSON value is needed.
 
 use std::borrow::Cow;
 
@@ -9,9 +10,10 @@ use crate::Context;
 use crate::ast::{Cmp, Node};
 use crate::error::{Error, ErrorKind};
 use crate::functions::{self, Arg};
-use crate::value::{NULL, equal, is_truthy, number};
+use crate::val::{Val, index_position, slice_positions};
+use crate::value::{equal, number};
 
-type R<'a> = Result<Cow<'a, Value>, Error>;
+type R<'a> = Result<Val<'a>, Error>;
 
 /// Evaluation state: the caller's context and the remaining work budget.
 pub struct Interp<'c> {
@@ -23,7 +25,7 @@ pub struct Interp<'c> {
 /// (comparisons, function arguments, `||`/`&&`/`!`, filters, projected and selected items).
 fn lenient(r: R<'_>) -> R<'_> {
     match r {
-        Err(e) if e.kind == ErrorKind::UnknownKey => Ok(Cow::Borrowed(&NULL)),
+        Err(e) if e.kind == ErrorKind::UnknownKey => Ok(Val::null()),
         other => other,
     }
 }
@@ -32,7 +34,7 @@ fn lenient(r: R<'_>) -> R<'_> {
 /// projection and turns any error there into `null`; only the work budget still stops.
 fn swallowed(r: R<'_>) -> R<'_> {
     match r {
-        Err(e) if e.kind != ErrorKind::Limit => Ok(Cow::Borrowed(&NULL)),
+        Err(e) if e.kind != ErrorKind::Limit => Ok(Val::null()),
         other => other,
     }
 }
@@ -88,212 +90,371 @@ impl<'c> Interp<'c> {
     }
 
     /// Takes ownership of a result, charging the budget for any copy made.
-    fn own(&mut self, v: Cow<'_, Value>) -> Result<Value, Error> {
-        if let Cow::Borrowed(b) = &v {
-            self.spend(size(b, self.budget))?;
-        }
-        Ok(v.into_owned())
-    }
-
-    /// Evaluates `node` against `v`, then `next` against that result.
-    fn then<'a>(&mut self, left: Cow<'a, Value>, next: &'a Node) -> R<'a> {
-        match left {
-            Cow::Borrowed(l) => self.eval(next, l),
-            Cow::Owned(l) => {
-                let r = self.eval(next, &l)?;
-                Ok(Cow::Owned(self.own(r)?))
+    fn own(&mut self, v: Val<'_>) -> Result<Value, Error> {
+        match v {
+            Val::Ref(b) => {
+                self.spend(size(b, self.budget))?;
+                Ok(b.clone())
+            }
+            Val::Own(v) => Ok(v),
+            Val::List(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for item in items {
+                    out.push(self.own(item)?);
+                }
+                Ok(Value::Array(out))
             }
         }
     }
 
-    /// Evaluates a node.
-    pub fn eval<'a>(&mut self, node: &'a Node, v: &'a Value) -> R<'a> {
+    /// A result as a JSON value: borrowed when it is a part of the input, copied (and
+    /// charged) when it is a list.
+    fn value<'a>(&mut self, v: Val<'a>) -> Result<Cow<'a, Value>, Error> {
+        match v {
+            Val::Ref(b) => Ok(Cow::Borrowed(b)),
+            Val::Own(v) => Ok(Cow::Owned(v)),
+            list @ Val::List(_) => Ok(Cow::Owned(self.own(list)?)),
+        }
+    }
+
+    /// Evaluates `next` against an intermediate result.
+    fn then<'a>(&mut self, left: Val<'a>, next: &'a Node) -> R<'a> {
+        match left {
+            Val::Ref(l) => self.eval_val(next, l),
+            Val::Own(l) => {
+                let r = self.eval_val(next, &l)?;
+                Ok(Val::Own(self.own(r)?))
+            }
+            Val::List(items) => self.eval_list(next, items),
+        }
+    }
+
+    /// [`Interp::then`] without consuming `left` (a filter condition on a projected item).
+    fn then_ref<'a>(&mut self, left: &Val<'a>, next: &'a Node) -> R<'a> {
+        match left {
+            Val::Ref(l) => self.eval_val(next, l),
+            Val::Own(l) => {
+                let r = self.eval_val(next, l)?;
+                Ok(Val::Own(self.own(r)?))
+            }
+            Val::List(items) => {
+                // The copy is shallow (borrows stay borrows) but still work: charge it.
+                self.spend(items.len() as u64)?;
+                self.eval_list(next, items.clone())
+            }
+        }
+    }
+
+    /// Evaluates a node, borrowing from `v` where the result is a part of it.
+    pub fn eval<'a>(&mut self, node: &'a Node, v: &'a Value) -> Result<Cow<'a, Value>, Error> {
+        let r = self.eval_val(node, v)?;
+        self.value(r)
+    }
+
+    fn eval_val<'a>(&mut self, node: &'a Node, v: &'a Value) -> R<'a> {
         self.spend(1)?;
         match node {
-            Node::Identity => Ok(Cow::Borrowed(v)),
+            Node::Identity => Ok(Val::Ref(v)),
             Node::Field(key) => self.field(key, v),
-            Node::Literal(lit) => Ok(Cow::Borrowed(lit)),
+            Node::Literal(lit) => Ok(Val::Ref(lit)),
             Node::Subexpr(a, b) | Node::Pipe(a, b) => {
-                let left = self.eval(a, v)?;
+                let left = self.eval_val(a, v)?;
                 self.then(left, b)
             }
             Node::IndexExpr(a, idx) => {
-                let left = self.eval(a, v)?;
+                let left = self.eval_val(a, v)?;
                 self.then(left, idx)
             }
-            Node::Index(i) => Ok(index(v, *i)),
-            Node::Slice(a, b, c) => slice(v, *a, *b, *c),
+            Node::Index(i) => Ok(match v {
+                Value::Array(a) => index_position(a.len(), *i)
+                    .and_then(|p| a.get(p))
+                    .map_or_else(Val::null, Val::Ref),
+                _ => Val::null(),
+            }),
+            Node::Slice(a, b, c) => match v {
+                Value::Array(items) => {
+                    let positions = slice_positions(items.len(), *a, *b, *c)?;
+                    Ok(Val::List(
+                        positions
+                            .into_iter()
+                            .filter_map(|p| items.get(p).map(Val::Ref))
+                            .collect(),
+                    ))
+                }
+                _ => Ok(Val::null()),
+            },
             Node::Projection(a, b) => {
-                let left = self.eval(a, v)?;
+                let left = self.eval_val(a, v)?;
                 self.project(left, b, None)
             }
             Node::FilterProjection(a, b, cond) => {
-                let left = swallowed(self.eval(a, v))?;
+                let left = swallowed(self.eval_val(a, v))?;
                 self.project(left, b, Some(cond))
             }
             Node::ValueProjection(a, b) => {
-                let left = swallowed(self.eval(a, v))?;
+                let left = swallowed(self.eval_val(a, v))?;
                 self.project_values(left, b)
             }
             Node::Flatten(a) => {
-                let inner = swallowed(self.eval(a, v))?;
+                let inner = swallowed(self.eval_val(a, v))?;
                 self.flatten(inner)
             }
             Node::MultiList(items) => self.multi_list(items, v),
             Node::MultiHash(pairs) => self.multi_hash(pairs, v),
             Node::Or(a, b) => {
-                let left = lenient(self.eval(a, v))?;
-                if is_truthy(&left) {
+                let left = lenient(self.eval_val(a, v))?;
+                if left.is_truthy() {
                     Ok(left)
                 } else {
-                    lenient(self.eval(b, v))
+                    lenient(self.eval_val(b, v))
                 }
             }
             Node::And(a, b) => {
-                let left = lenient(self.eval(a, v))?;
-                if is_truthy(&left) {
-                    self.eval(b, v)
+                let left = lenient(self.eval_val(a, v))?;
+                if left.is_truthy() {
+                    self.eval_val(b, v)
                 } else {
                     Ok(left)
                 }
             }
             Node::Not(a) => {
-                let x = lenient(self.eval(a, v))?;
-                Ok(Cow::Owned(Value::Bool(!is_truthy(&x))))
+                let x = lenient(self.eval_val(a, v))?;
+                Ok(Val::Own(Value::Bool(!x.is_truthy())))
             }
             Node::Compare(op, a, b) => {
-                let x = lenient(self.eval(a, v))?;
-                let y = lenient(self.eval(b, v))?;
-                Ok(Cow::Owned(compare(*op, &x, &y)))
+                let x = lenient(self.eval_val(a, v))?;
+                let y = lenient(self.eval_val(b, v))?;
+                let (x, y) = (self.value(x)?, self.value(y)?);
+                Ok(Val::Own(compare(*op, &x, &y)))
             }
             Node::Function(name, args) => self.call(name, args, v),
-            Node::ExpRef(_) => Ok(Cow::Borrowed(&NULL)),
+            Node::ExpRef(_) => Ok(Val::null()),
+        }
+    }
+
+    /// Evaluates a node against a list result. Nodes that only select from the list keep
+    /// its items as they are; the others see the list as a JSON array (a copy).
+    fn eval_list<'a>(&mut self, node: &'a Node, items: Vec<Val<'a>>) -> R<'a> {
+        match node {
+            Node::Identity
+            | Node::Field(_)
+            | Node::Literal(_)
+            | Node::Subexpr(..)
+            | Node::Pipe(..)
+            | Node::IndexExpr(..)
+            | Node::Index(_)
+            | Node::Slice(..)
+            | Node::Projection(..)
+            | Node::FilterProjection(..)
+            | Node::ValueProjection(..)
+            | Node::Flatten(_) => {}
+            _ => {
+                let array = self.own(Val::List(items))?;
+                let r = self.eval_val(node, &array)?;
+                return Ok(Val::Own(self.own(r)?));
+            }
+        }
+        self.spend(1)?;
+        match node {
+            Node::Identity => Ok(Val::List(items)),
+            Node::Literal(lit) => Ok(Val::Ref(lit)),
+            Node::Subexpr(a, b) | Node::Pipe(a, b) => {
+                let left = self.eval_list(a, items)?;
+                self.then(left, b)
+            }
+            Node::IndexExpr(a, idx) => {
+                let left = self.eval_list(a, items)?;
+                self.then(left, idx)
+            }
+            Node::Index(i) => Ok(index_position(items.len(), *i)
+                .and_then(|p| items.into_iter().nth(p))
+                .unwrap_or_else(Val::null)),
+            Node::Slice(a, b, c) => {
+                let positions = slice_positions(items.len(), *a, *b, *c)?;
+                let mut slots: Vec<Option<Val<'a>>> = items.into_iter().map(Some).collect();
+                Ok(Val::List(
+                    positions
+                        .into_iter()
+                        .filter_map(|p| slots.get_mut(p).and_then(Option::take))
+                        .collect(),
+                ))
+            }
+            Node::Projection(a, b) => {
+                let left = self.eval_list(a, items)?;
+                self.project(left, b, None)
+            }
+            Node::FilterProjection(a, b, cond) => {
+                let left = swallowed(self.eval_list(a, items))?;
+                self.project(left, b, Some(cond))
+            }
+            Node::ValueProjection(a, b) => {
+                let left = swallowed(self.eval_list(a, items))?;
+                self.project_values(left, b)
+            }
+            Node::Flatten(a) => {
+                let inner = swallowed(self.eval_list(a, items))?;
+                self.flatten(inner)
+            }
+            // A list is not an object.
+            _ => Ok(Val::null()),
         }
     }
 
     fn field<'a>(&mut self, key: &str, v: &'a Value) -> R<'a> {
         match v {
             Value::Object(m) => match m.get(key) {
-                Some(x) => Ok(Cow::Borrowed(x)),
+                Some(x) => Ok(Val::Ref(x)),
                 None if self.ctx.missing_key_is_error => Err(Error::unknown_key(key)),
-                None => Ok(Cow::Borrowed(&NULL)),
+                None => Ok(Val::null()),
             },
-            _ => Ok(Cow::Borrowed(&NULL)),
+            _ => Ok(Val::null()),
         }
     }
 
-    fn project<'a>(
-        &mut self,
-        left: Cow<'a, Value>,
-        rhs: &'a Node,
-        cond: Option<&'a Node>,
-    ) -> R<'a> {
+    fn project<'a>(&mut self, left: Val<'a>, rhs: &'a Node, cond: Option<&'a Node>) -> R<'a> {
         let mut out = Vec::new();
         match left {
-            Cow::Borrowed(Value::Array(items)) => {
+            Val::Ref(Value::Array(items)) => {
+                for item in items {
+                    if let Some(x) = self.project_one(Val::Ref(item), rhs, cond)? {
+                        out.push(x);
+                    }
+                }
+            }
+            Val::Own(Value::Array(items)) => {
+                for item in items {
+                    if let Some(x) = self.project_one(Val::Own(item), rhs, cond)? {
+                        out.push(x);
+                    }
+                }
+            }
+            Val::List(items) => {
                 for item in items {
                     if let Some(x) = self.project_one(item, rhs, cond)? {
                         out.push(x);
                     }
                 }
             }
-            Cow::Owned(Value::Array(items)) => {
-                for item in &items {
-                    if let Some(x) = self.project_one(item, rhs, cond)? {
-                        out.push(x);
-                    }
-                }
-            }
-            _ => return Ok(Cow::Borrowed(&NULL)),
+            _ => return Ok(Val::null()),
         }
-        Ok(Cow::Owned(Value::Array(out)))
+        Ok(Val::List(out))
     }
 
-    fn project_one(
+    fn project_one<'a>(
         &mut self,
-        item: &Value,
-        rhs: &Node,
-        cond: Option<&Node>,
-    ) -> Result<Option<Value>, Error> {
+        item: Val<'a>,
+        rhs: &'a Node,
+        cond: Option<&'a Node>,
+    ) -> Result<Option<Val<'a>>, Error> {
         if let Some(cond) = cond {
-            let keep = lenient(self.eval(cond, item))?;
-            if !is_truthy(&keep) {
+            let keep = lenient(self.then_ref(&item, cond))?;
+            if !keep.is_truthy() {
                 return Ok(None);
             }
         }
-        let x = lenient(self.eval(rhs, item))?;
+        let x = lenient(self.then(item, rhs))?;
         if x.is_null() {
             return Ok(None);
         }
-        Ok(Some(self.own(x)?))
+        Ok(Some(x))
     }
 
-    fn project_values<'a>(&mut self, left: Cow<'a, Value>, rhs: &'a Node) -> R<'a> {
+    fn project_values<'a>(&mut self, left: Val<'a>, rhs: &'a Node) -> R<'a> {
         let mut out = Vec::new();
-        match &left {
-            Cow::Borrowed(Value::Object(m)) => {
+        match left {
+            Val::Ref(Value::Object(m)) => {
                 for item in m.values() {
-                    if let Some(x) = self.project_one(item, rhs, None)? {
+                    if let Some(x) = self.project_one(Val::Ref(item), rhs, None)? {
                         out.push(x);
                     }
                 }
             }
-            Cow::Owned(Value::Object(m)) => {
-                for item in m.values() {
-                    if let Some(x) = self.project_one(item, rhs, None)? {
+            Val::Own(Value::Object(m)) => {
+                for (_, item) in m {
+                    if let Some(x) = self.project_one(Val::Own(item), rhs, None)? {
                         out.push(x);
                     }
                 }
             }
-            _ => return Ok(Cow::Borrowed(&NULL)),
+            _ => return Ok(Val::null()),
         }
-        Ok(Cow::Owned(Value::Array(out)))
+        Ok(Val::List(out))
     }
 
-    fn flatten<'a>(&mut self, inner: Cow<'a, Value>) -> R<'a> {
-        let Value::Array(items) = inner.as_ref() else {
-            return Ok(Cow::Borrowed(&NULL));
-        };
-        let mut out = Vec::with_capacity(items.len());
-        for item in items {
-            self.spend(1)?;
-            match item {
-                Value::Array(sub) => {
-                    self.spend(sub.iter().map(|s| size(s, self.budget)).sum())?;
-                    out.extend(sub.iter().cloned());
-                }
-                other => {
-                    self.spend(size(other, self.budget))?;
-                    out.push(other.clone());
+    fn flatten<'a>(&mut self, inner: Val<'a>) -> R<'a> {
+        let mut out = Vec::new();
+        match inner {
+            Val::Ref(Value::Array(items)) => {
+                for item in items {
+                    self.spend(1)?;
+                    match item {
+                        Value::Array(sub) => {
+                            self.spend(sub.len() as u64)?;
+                            out.extend(sub.iter().map(Val::Ref));
+                        }
+                        other => out.push(Val::Ref(other)),
+                    }
                 }
             }
+            Val::Own(Value::Array(items)) => {
+                for item in items {
+                    self.spend(1)?;
+                    match item {
+                        Value::Array(sub) => {
+                            self.spend(sub.len() as u64)?;
+                            out.extend(sub.into_iter().map(Val::Own));
+                        }
+                        other => out.push(Val::Own(other)),
+                    }
+                }
+            }
+            Val::List(items) => {
+                for item in items {
+                    self.spend(1)?;
+                    match item {
+                        Val::Ref(Value::Array(sub)) => {
+                            self.spend(sub.len() as u64)?;
+                            out.extend(sub.iter().map(Val::Ref));
+                        }
+                        Val::Own(Value::Array(sub)) => {
+                            self.spend(sub.len() as u64)?;
+                            out.extend(sub.into_iter().map(Val::Own));
+                        }
+                        Val::List(sub) => {
+                            self.spend(sub.len() as u64)?;
+                            out.extend(sub);
+                        }
+                        other => out.push(other),
+                    }
+                }
+            }
+            _ => return Ok(Val::null()),
         }
-        Ok(Cow::Owned(Value::Array(out)))
+        Ok(Val::List(out))
     }
 
     fn multi_list<'a>(&mut self, items: &'a [Node], v: &'a Value) -> R<'a> {
         if v.is_null() {
-            return Ok(Cow::Borrowed(&NULL));
+            return Ok(Val::null());
         }
         let mut out = Vec::with_capacity(items.len());
         for item in items {
-            let x = lenient(self.eval(item, v))?;
-            out.push(self.own(x)?);
+            out.push(lenient(self.eval_val(item, v))?);
         }
-        Ok(Cow::Owned(Value::Array(out)))
+        Ok(Val::List(out))
     }
 
     fn multi_hash<'a>(&mut self, pairs: &'a [(String, Node)], v: &'a Value) -> R<'a> {
         if v.is_null() {
-            return Ok(Cow::Borrowed(&NULL));
+            return Ok(Val::null());
         }
         let mut out = Map::new();
         for (k, node) in pairs {
-            let x = lenient(self.eval(node, v))?;
+            let x = lenient(self.eval_val(node, v))?;
             let x = self.own(x)?;
             out.insert(k.clone(), x);
         }
-        Ok(Cow::Owned(Value::Object(out)))
+        Ok(Val::Own(Value::Object(out)))
     }
 
     fn call<'a>(&mut self, name: &str, args: &'a [Node], v: &'a Value) -> R<'a> {
@@ -307,14 +468,17 @@ impl<'c> Interp<'c> {
         for a in args {
             match a {
                 Node::ExpRef(inner) => resolved.push(Arg::ExpRef(inner)),
-                other => resolved.push(Arg::Value(lenient(self.eval(other, v))?)),
+                other => {
+                    let x = lenient(self.eval_val(other, v))?;
+                    resolved.push(Arg::Value(self.value(x)?));
+                }
             }
         }
         functions::check_args(f, &resolved)?;
         let out = f.call(&resolved, self)?;
         // The result is new: charge it, so that chained calls cannot grow values unpaid.
         self.spend(size(&out, self.budget))?;
-        Ok(Cow::Owned(out))
+        Ok(Val::Own(out))
     }
 
     /// Fails with the budget error when building a string of `bytes` would exceed what is
@@ -333,7 +497,7 @@ impl<'c> Interp<'c> {
 
     /// Evaluates an expression reference against a value (for `sort_by`, `map`, ...).
     pub fn eval_ref(&mut self, node: &Node, v: &Value) -> Result<Value, Error> {
-        let r = lenient(self.eval(node, v))?;
+        let r = lenient(self.eval_val(node, v))?;
         self.own(r)
     }
 }
@@ -352,63 +516,6 @@ fn compare(op: Cmp, x: &Value, y: &Value) -> Value {
             _ => Value::Null,
         },
     }
-}
-
-fn index(v: &Value, i: i64) -> Cow<'_, Value> {
-    let Value::Array(a) = v else {
-        return Cow::Borrowed(&NULL);
-    };
-    let len = a.len() as i64;
-    let pos = if i < 0 { len + i } else { i };
-    if pos < 0 || pos >= len {
-        return Cow::Borrowed(&NULL);
-    }
-    a.get(pos as usize)
-        .map_or(Cow::Borrowed(&NULL), Cow::Borrowed)
-}
-
-fn slice(
-    v: &Value,
-    start: Option<i64>,
-    stop: Option<i64>,
-    step: Option<i64>,
-) -> Result<Cow<'_, Value>, Error> {
-    let Value::Array(a) = v else {
-        return Ok(Cow::Borrowed(&NULL));
-    };
-    let step = step.unwrap_or(1);
-    if step == 0 {
-        return Err(Error::new(
-            ErrorKind::InvalidValue,
-            "Invalid slice, step cannot be 0",
-        ));
-    }
-    let len = a.len() as i64;
-    let cap = |x: i64| -> i64 {
-        if x < 0 {
-            let y = x + len;
-            if y < 0 {
-                if step < 0 { -1 } else { 0 }
-            } else {
-                y
-            }
-        } else if x >= len {
-            if step < 0 { len - 1 } else { len }
-        } else {
-            x
-        }
-    };
-    let start = start.map_or(if step < 0 { len - 1 } else { 0 }, cap);
-    let stop = stop.map_or(if step < 0 { -1 } else { len }, cap);
-    let mut out = Vec::new();
-    let mut i = start;
-    while (step > 0 && i < stop) || (step < 0 && i > stop) {
-        if let Some(x) = usize::try_from(i).ok().and_then(|u| a.get(u)) {
-            out.push(x.clone());
-        }
-        i += step;
-    }
-    Ok(Cow::Owned(Value::Array(out)))
 }
 
 /// Helper for functions producing numbers.

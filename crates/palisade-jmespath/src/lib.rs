@@ -29,6 +29,7 @@ pub mod functions;
 mod interp;
 mod lexer;
 mod parser;
+mod val;
 pub mod value;
 
 pub use error::{Error, ErrorKind, ParseError};

@@ -77,10 +77,16 @@ pub fn kind_matches(kinds: &[String], gvk: &Gvk, subresource: &str, allow_epheme
         if k == "*" {
             return true;
         }
+        // A plain kind name selects only that kind: reject others before parsing (autogen
+        // rules list several controller kinds, checked on every request).
+        if !k.contains(['/', '*', '?']) && *k != gvk.kind {
+            return false;
+        }
         let (group, version, kind, sub) = parse_kind_selector(k);
-        let gvk_ok = wildcard::matches(group, &gvk.group)
-            && wildcard::matches(version, &gvk.version)
-            && wildcard::matches(kind, &gvk.kind);
+        // Kind first: it is what usually differs (autogen rules list controller kinds).
+        let gvk_ok = wildcard::matches(kind, &gvk.kind)
+            && wildcard::matches(group, &gvk.group)
+            && wildcard::matches(version, &gvk.version);
         // A Pod selector also covers its ephemeralcontainers subresource.
         let ephemeral = allow_ephemeral
             && gvk.kind == "Pod"

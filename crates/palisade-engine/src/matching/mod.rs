@@ -157,9 +157,7 @@ fn description_mismatch(d: &ResourceDescription, input: &MatchInput<'_>) -> Opti
 }
 
 fn annotations_match(expected: &BTreeMap<String, String>, resource: &Value) -> bool {
-    let actual = resource
-        .pointer("/metadata/annotations")
-        .and_then(Value::as_object);
+    let actual = metadata_field(resource, "annotations").and_then(Value::as_object);
     expected.iter().all(|(k, v)| {
         actual.is_some_and(|a| {
             a.iter().any(|(ak, av)| {
@@ -171,31 +169,32 @@ fn annotations_match(expected: &BTreeMap<String, String>, resource: &Value) -> b
 
 /// `metadata.name`, or `metadata.generateName` when the name is empty.
 pub fn name_of(resource: &Value) -> &str {
-    let name = resource
-        .pointer("/metadata/name")
+    let name = metadata_field(resource, "name")
         .and_then(Value::as_str)
         .unwrap_or_default();
     if name.is_empty() {
-        return resource
-            .pointer("/metadata/generateName")
+        return metadata_field(resource, "generateName")
             .and_then(Value::as_str)
             .unwrap_or_default();
     }
     name
 }
 
+/// `metadata.<field>` (a plain lookup: `Value::pointer` allocates to unescape each segment).
+fn metadata_field<'v>(resource: &'v Value, field: &str) -> Option<&'v Value> {
+    resource.get("metadata")?.get(field)
+}
+
 /// `metadata.namespace`, or "".
 pub fn namespace_of(resource: &Value) -> &str {
-    resource
-        .pointer("/metadata/namespace")
+    metadata_field(resource, "namespace")
         .and_then(Value::as_str)
         .unwrap_or_default()
 }
 
 /// `metadata.labels` as a string map (non-string values are ignored).
 pub fn labels_of(resource: &Value) -> BTreeMap<String, String> {
-    resource
-        .pointer("/metadata/labels")
+    metadata_field(resource, "labels")
         .and_then(Value::as_object)
         .map(|m| {
             m.iter()

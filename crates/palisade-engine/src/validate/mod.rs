@@ -3,11 +3,13 @@
 
 pub mod cel;
 pub mod pattern;
+mod pattern_tree;
 
 use palisade_api::context::ContextEntry;
 use palisade_api::validate::{Deny, ForEachValidation, Validation};
 use palisade_api::{Conditions, Rule, RuleType};
 use serde_json::Value;
+use std::borrow::Cow;
 
 use crate::EvalEnv;
 use crate::conditions;
@@ -15,7 +17,7 @@ use crate::context::EvalContext;
 use crate::entries::Loader;
 use crate::response::{RuleResponse, RuleStatus};
 use crate::variables::{Mode, Resolver, substitute_all};
-use pattern::{Mismatch, match_pattern};
+use pattern::{CompiledPattern, Mismatch};
 
 /// One validator: the rule itself, or a foreach block inside it.
 struct Validator<'a> {
@@ -28,7 +30,7 @@ struct Validator<'a> {
     deny: Option<&'a Deny>,
     foreach: Option<&'a [ForEachValidation]>,
     /// The element a scoped foreach validates instead of the resource.
-    element: Option<Value>,
+    element: Option<&'a Value>,
     nesting: usize,
 }
 
@@ -178,32 +180,40 @@ fn validate_deny(
 
 fn validate_patterns(v: &Validator<'_>, env: &EvalEnv<'_>, ctx: &EvalContext) -> RuleResponse {
     let r = resolver(env, ctx, Mode::Strict);
-    let pattern = match v.pattern.map(|p| substitute_all(p, &r)).transpose() {
-        Ok(p) => p,
-        Err(e) => {
-            return response(
-                v,
-                RuleStatus::Error,
-                format!("variable substitution failed: {e}"),
-            );
-        }
+    let substitution_failed = |e: crate::variables::VarError| {
+        response(
+            v,
+            RuleStatus::Error,
+            format!("variable substitution failed: {e}"),
+        )
     };
-    let any_pattern = match v.any_pattern.map(|p| substitute_all(p, &r)).transpose() {
-        Ok(p) => p,
-        Err(e) => {
-            return response(
-                v,
-                RuleStatus::Error,
-                format!("variable substitution failed: {e}"),
-            );
-        }
+    // A rule's own pattern without variables was prepared when the policy was compiled.
+    let pattern = match v.pattern {
+        None => None,
+        Some(p) => match env.cache.pattern(p) {
+            Some(prepared) => Some(Cow::Borrowed(prepared)),
+            None => match substitute_all(p, &r) {
+                Ok(s) => Some(Cow::Owned(CompiledPattern::new(&s))),
+                Err(e) => return substitution_failed(e),
+            },
+        },
     };
-    let resource = match &v.element {
+    let any_pattern = match v.any_pattern {
+        None => None,
+        Some(ap) => match prepared_list(ap, env) {
+            Some(list) => Some(AnyPatterns::Prepared(list)),
+            None => match substitute_all(ap, &r) {
+                Ok(s) => Some(AnyPatterns::Substituted(s)),
+                Err(e) => return substitution_failed(e),
+            },
+        },
+    };
+    let resource = match v.element {
         Some(e) => e,
         None => ctx.resource(),
     };
     if let Some(pattern) = &pattern {
-        return match match_pattern(resource, pattern) {
+        return match pattern.matches(resource) {
             Ok(()) => response(
                 v,
                 RuleStatus::Pass,
@@ -224,17 +234,26 @@ fn validate_patterns(v: &Validator<'_>, env: &EvalEnv<'_>, ctx: &EvalContext) ->
             },
         };
     }
-    let Some(Value::Array(patterns)) = any_pattern.as_deref() else {
-        return response(
-            v,
-            RuleStatus::Error,
-            "failed to deserialize anyPattern, expected type array",
-        );
+    let patterns: Vec<Cow<'_, CompiledPattern>> = match &any_pattern {
+        Some(AnyPatterns::Prepared(list)) => list.iter().map(|p| Cow::Borrowed(*p)).collect(),
+        Some(AnyPatterns::Substituted(s)) if s.is_array() => s
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|p| Cow::Owned(CompiledPattern::new(p)))
+            .collect(),
+        _ => {
+            return response(
+                v,
+                RuleStatus::Error,
+                "failed to deserialize anyPattern, expected type array",
+            );
+        }
     };
     let mut failed = Vec::new();
     let mut skipped = Vec::new();
     for (i, p) in patterns.iter().enumerate() {
-        match match_pattern(resource, p) {
+        match p.matches(resource) {
             Ok(()) => {
                 return response(
                     v,
@@ -271,6 +290,20 @@ fn validate_patterns(v: &Validator<'_>, env: &EvalEnv<'_>, ctx: &EvalContext) ->
         RuleStatus::Pass,
         v.message.unwrap_or_default().to_string(),
     )
+}
+
+/// An anyPattern list: prepared when the policy was compiled, or substituted now.
+enum AnyPatterns<'a> {
+    Prepared(Vec<&'a CompiledPattern>),
+    Substituted(Cow<'a, Value>),
+}
+
+/// The prepared patterns of an anyPattern list, when every one was prepared.
+fn prepared_list<'a>(any: &Value, env: &EvalEnv<'a>) -> Option<Vec<&'a CompiledPattern>> {
+    match any {
+        Value::Array(items) => items.iter().map(|p| env.cache.pattern(p)).collect(),
+        _ => None,
+    }
 }
 
 fn error_message(
@@ -402,11 +435,7 @@ fn validate_elements(
             any_pattern: f.any_pattern.as_ref(),
             deny: f.deny.as_ref(),
             foreach: f.foreach.as_deref(),
-            element: if scoped {
-                Some(element.clone())
-            } else {
-                v.element.clone()
-            },
+            element: if scoped { Some(element) } else { v.element },
             nesting: v.nesting + 1,
         };
         let r = run(&inner, env, ctx);

@@ -6,10 +6,12 @@
 //! values hold anchors are evaluated first; an anchor key that never appears in the resource
 //! turns a failure into an error.
 
-use palisade_primitives::wildcard;
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
-use crate::anchor::{Anchor, AnchorKind};
+use super::pattern_tree::{MapNode, Node, PlainEntry, expand_metadata_wildcards};
+use crate::anchor::AnchorKind;
 use crate::pattern;
 use crate::value::{go_sprint, go_type};
 
@@ -37,27 +39,47 @@ pub struct PatternError {
 
 /// Matches `resource` against `pattern`.
 pub fn match_pattern(resource: &Value, pattern: &Value) -> Result<(), PatternError> {
-    let mut walk = Walk {
-        anchors_seen: Vec::new(),
-        path: String::with_capacity(64),
-    };
-    walk.path.push('/');
-    let Err((path, err)) = walk.element(resource, pattern) else {
-        return Ok(());
-    };
-    let (kind, path) = match err.kind {
-        ErrKind::Conditional | ErrKind::Global | ErrKind::ArraySkip => {
-            (Mismatch::Skip, String::new())
+    CompiledPattern::new(pattern).matches(resource)
+}
+
+/// A pattern prepared once (anchors parsed, keys ordered) and matched against many resources.
+#[derive(Debug, Clone)]
+pub struct CompiledPattern {
+    root: Node,
+}
+
+impl CompiledPattern {
+    /// Prepares `pattern` (after variable substitution).
+    pub fn new(pattern: &Value) -> Self {
+        CompiledPattern {
+            root: Node::new(pattern),
         }
-        ErrKind::Negation => (Mismatch::Fail, path),
-        ErrKind::Plain if walk.keys_are_missing() => (Mismatch::Error, String::new()),
-        ErrKind::Plain => (Mismatch::Fail, path),
-    };
-    Err(PatternError {
-        kind,
-        path,
-        message: err.message,
-    })
+    }
+
+    /// Matches `resource` against the pattern.
+    pub fn matches(&self, resource: &Value) -> Result<(), PatternError> {
+        let mut walk = Walk {
+            anchors_seen: Vec::new(),
+            path: String::with_capacity(64),
+        };
+        walk.path.push('/');
+        let Err((path, err)) = walk.element(resource, &self.root) else {
+            return Ok(());
+        };
+        let (kind, path) = match err.kind {
+            ErrKind::Conditional | ErrKind::Global | ErrKind::ArraySkip => {
+                (Mismatch::Skip, String::new())
+            }
+            ErrKind::Negation => (Mismatch::Fail, path),
+            ErrKind::Plain if walk.keys_are_missing() => (Mismatch::Error, String::new()),
+            ErrKind::Plain => (Mismatch::Fail, path),
+        };
+        Err(PatternError {
+            kind,
+            path,
+            message: err.message,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,28 +126,16 @@ type Step = Result<(), (String, WalkError)>;
 
 /// The walk's state. Paths and messages are only built when something fails: the walk runs
 /// for every rule on every request, and a passing walk allocates nothing but the path buffer.
+///
+/// The walk keeps Kyverno's order: anchors before plain keys, keys holding anchors first
+/// (see [`MapNode`]); side effects on `anchors_seen` depend on it.
 struct Walk {
     /// For each conditional, existence and negation anchor key: seen in the resource? Few
     /// distinct keys per pattern, so a list beats a map.
-    anchors_seen: Vec<(String, bool)>,
+    anchors_seen: Vec<(Arc<str>, bool)>,
     /// Kyverno-style path of the element being matched (`/spec/containers/0/`), extended and
     /// truncated as the walk descends and returns.
     path: String,
-}
-
-/// Where the pattern keys of a map are evaluated: anchors first, then plain keys in Kyverno's
-/// order (global anchors and keys whose values hold anchors first).
-enum Slot {
-    Anchor,
-    Plain { global: bool },
-}
-
-fn slot(key: &str) -> Slot {
-    match Anchor::parse(key) {
-        Some(a) if a.kind == AnchorKind::Global => Slot::Plain { global: true },
-        Some(a) if a.kind != AnchorKind::AddIfNotPresent => Slot::Anchor,
-        _ => Slot::Plain { global: false },
-    }
 }
 
 impl Walk {
@@ -158,16 +168,16 @@ impl Walk {
         r
     }
 
-    fn element(&mut self, resource: &Value, pattern: &Value) -> Step {
+    fn element(&mut self, resource: &Value, pattern: &Node) -> Step {
         match pattern {
-            Value::Object(pattern_map) => {
+            Node::Map(pattern_map) => {
                 let Value::Object(resource_map) = resource else {
                     return Err((
                         self.here(),
                         WalkError::plain(format!(
                             "pattern and resource have different structures. Path: {}. Expected {}, found {}",
                             self.path,
-                            go_type(pattern),
+                            pattern.go_type(),
                             go_type(resource)
                         )),
                     ));
@@ -175,7 +185,7 @@ impl Walk {
                 self.note_anchors(pattern_map, resource_map);
                 self.map(resource_map, pattern_map)
             }
-            Value::Array(pattern_items) => {
+            Node::Array(pattern_items) => {
                 let Value::Array(resource_items) = resource else {
                     return Err((
                         self.here(),
@@ -187,7 +197,7 @@ impl Walk {
                 };
                 self.array(resource_items, pattern_items)
             }
-            leaf => self.leaf(resource, leaf),
+            Node::Leaf(leaf) => self.leaf(resource, leaf),
         }
     }
 
@@ -221,18 +231,9 @@ impl Walk {
         )
     }
 
-    fn note_anchors(&mut self, pattern: &Map<String, Value>, resource: &Map<String, Value>) {
-        for key in pattern.keys() {
-            let Some(anchor) = Anchor::parse(key) else {
-                continue;
-            };
-            if !matches!(
-                anchor.kind,
-                AnchorKind::Condition | AnchorKind::Existence | AnchorKind::Negation
-            ) {
-                continue;
-            }
-            let present = resource.contains_key(anchor.key);
+    fn note_anchors(&mut self, pattern: &MapNode, resource: &Map<String, Value>) {
+        for (key, bare) in &pattern.noted {
+            let present = resource.contains_key(&**bare);
             match self.anchors_seen.iter_mut().find(|(k, _)| k == key) {
                 Some((_, seen)) => *seen |= present,
                 None => self.anchors_seen.push((key.clone(), present)),
@@ -240,54 +241,34 @@ impl Walk {
         }
     }
 
-    fn map(&mut self, resource: &Map<String, Value>, pattern: &Map<String, Value>) -> Step {
-        let expanded = expand_metadata_wildcards(pattern, resource);
-        let pattern = expanded.as_ref().unwrap_or(pattern);
-        // serde_json maps are sorted, so anchors are already in Kyverno's sorted order.
-        for (key, value) in pattern {
-            if let Some(a) = Anchor::parse(key)
-                && !matches!(a.kind, AnchorKind::Global | AnchorKind::AddIfNotPresent)
-            {
-                self.anchor(a, value, resource)?;
-            }
+    fn map(&mut self, resource: &Map<String, Value>, pattern: &MapNode) -> Step {
+        if let Some(source) = &pattern.expandable
+            && let Some(expanded) = expand_metadata_wildcards(source, resource)
+        {
+            // Expanded once, as Kyverno does.
+            return self.map_entries(resource, &MapNode::new(&expanded));
         }
-        // Kyverno queues global anchors and keys holding anchors at the front (so they run
-        // last-first) and the other plain keys at the back. `later` marks the back ones among
-        // the first 64 keys, so their anchor scan is not repeated.
-        let mut later: u64 = 0;
-        for (i, (key, value)) in pattern.iter().enumerate().rev() {
-            let Slot::Plain { global } = slot(key) else {
-                continue;
-            };
-            if global || has_nested_anchors(value) {
-                self.plain_entry(key, value, resource)?;
-            } else if i < 64 {
-                later |= 1 << i;
-            }
+        self.map_entries(resource, pattern)
+    }
+
+    fn map_entries(&mut self, resource: &Map<String, Value>, pattern: &MapNode) -> Step {
+        for a in &pattern.anchors {
+            self.anchor(a.kind, &a.key, &a.node, resource)?;
         }
-        for (i, (key, value)) in pattern.iter().enumerate() {
-            let back = if i < 64 {
-                later & (1 << i) != 0
-            } else {
-                matches!(slot(key), Slot::Plain { global: false }) && !has_nested_anchors(value)
-            };
-            if back {
-                self.plain_entry(key, value, resource)?;
+        for p in &pattern.plain {
+            match p {
+                PlainEntry::Global(key, node) => {
+                    self.anchor(AnchorKind::Global, key, node, resource)?;
+                }
+                PlainEntry::Key(key, node) => self.plain_key(key, node, resource)?,
             }
         }
         Ok(())
     }
 
-    fn plain_entry(&mut self, key: &str, value: &Value, resource: &Map<String, Value>) -> Step {
-        match Anchor::parse(key) {
-            Some(a) if a.kind == AnchorKind::Global => self.anchor(a, value, resource),
-            _ => self.plain_key(key, value, resource),
-        }
-    }
-
-    fn plain_key(&mut self, key: &str, pattern: &Value, resource: &Map<String, Value>) -> Step {
+    fn plain_key(&mut self, key: &str, pattern: &Node, resource: &Map<String, Value>) -> Step {
         let value = resource.get(key).unwrap_or(&Value::Null);
-        if pattern.as_str() == Some("*") {
+        if matches!(pattern, Node::Leaf(Value::String(s)) if s == "*") {
             if value.is_null() {
                 return Err((
                     self.here(),
@@ -301,14 +282,15 @@ impl Walk {
 
     fn anchor(
         &mut self,
-        anchor: Anchor<'_>,
-        pattern: &Value,
+        kind: AnchorKind,
+        key: &str,
+        pattern: &Node,
         resource: &Map<String, Value>,
     ) -> Step {
-        let value = resource.get(anchor.key);
-        match anchor.kind {
+        let value = resource.get(key);
+        match kind {
             AnchorKind::Negation => match value {
-                Some(_) => self.descend(anchor.key, |w| {
+                Some(_) => self.descend(key, |w| {
                     let current = w.here();
                     let message = format!("{current} is not allowed");
                     Err((
@@ -323,12 +305,12 @@ impl Walk {
                 None => Ok(()),
             },
             AnchorKind::Equality => match value {
-                Some(v) => self.descend(anchor.key, |w| w.element(v, pattern)),
+                Some(v) => self.descend(key, |w| w.element(v, pattern)),
                 None => Ok(()),
             },
             AnchorKind::Condition => match value {
                 Some(v) => self
-                    .descend(anchor.key, |w| w.element(v, pattern))
+                    .descend(key, |w| w.element(v, pattern))
                     .map_err(|(p, e)| {
                         (
                             p,
@@ -339,7 +321,7 @@ impl Walk {
                             ),
                         )
                     }),
-                None => self.descend(anchor.key, |w| {
+                None => self.descend(key, |w| {
                     Err((
                         w.here(),
                         WalkError::anchored(
@@ -352,7 +334,7 @@ impl Walk {
             },
             AnchorKind::Global => match value {
                 Some(v) => self
-                    .descend(anchor.key, |w| w.element(v, pattern))
+                    .descend(key, |w| w.element(v, pattern))
                     .map_err(|(p, e)| {
                         (
                             p,
@@ -366,16 +348,15 @@ impl Walk {
                 None => Ok(()),
             },
             AnchorKind::Existence => match value {
-                Some(v) => self.descend(anchor.key, |w| w.existence(v, pattern)),
+                Some(v) => self.descend(key, |w| w.existence(v, pattern)),
                 None => Ok(()),
             },
-            AnchorKind::AddIfNotPresent => {
-                self.plain_key(&format!("+({})", anchor.key), pattern, resource)
-            }
+            // Validation treats `+(key)` as a plain key (see `MapNode`); kept for completeness.
+            AnchorKind::AddIfNotPresent => self.plain_key(&format!("+({key})"), pattern, resource),
         }
     }
 
-    fn existence(&mut self, value: &Value, pattern: &Value) -> Step {
+    fn existence(&mut self, value: &Value, pattern: &Node) -> Step {
         let Value::Array(items) = value else {
             return Err((
                 self.here(),
@@ -385,22 +366,22 @@ impl Walk {
                 )),
             ));
         };
-        let Value::Array(patterns) = pattern else {
+        let Node::Array(patterns) = pattern else {
             return Err((
                 self.here(),
                 WalkError::plain(format!(
                     "invalid pattern type {}: Pattern has to be of list to compare against resource",
-                    go_type(pattern)
+                    pattern.go_type()
                 )),
             ));
         };
         for p in patterns {
-            if !p.is_object() {
+            if !matches!(p, Node::Map(_)) {
                 return Err((
                     self.here(),
                     WalkError::plain(format!(
                         "invalid pattern type {}: Pattern has to be of type map to compare against items in resource",
-                        go_type(pattern)
+                        pattern.go_type()
                     )),
                 ));
             }
@@ -421,7 +402,7 @@ impl Walk {
         Ok(())
     }
 
-    fn array(&mut self, resource: &[Value], pattern: &[Value]) -> Step {
+    fn array(&mut self, resource: &[Value], pattern: &[Node]) -> Step {
         let Some(first) = pattern.first() else {
             return Err((
                 self.here(),
@@ -429,13 +410,13 @@ impl Walk {
             ));
         };
         match first {
-            Value::Object(_) => self.array_of_maps(resource, first),
-            Value::Array(_) => self.array_positional(resource, pattern),
-            leaf => self.leaf_items(resource, leaf),
+            Node::Map(_) => self.array_of_maps(resource, first),
+            Node::Array(_) => self.array_positional(resource, pattern),
+            Node::Leaf(leaf) => self.leaf_items(resource, leaf),
         }
     }
 
-    fn array_of_maps(&mut self, resource: &[Value], pattern: &Value) -> Step {
+    fn array_of_maps(&mut self, resource: &[Value], pattern: &Node) -> Step {
         let mut applied = 0;
         let mut skipped = Vec::new();
         for (i, item) in resource.iter().enumerate() {
@@ -448,7 +429,7 @@ impl Walk {
         self.skip_all(applied, skipped)
     }
 
-    fn array_positional(&mut self, resource: &[Value], pattern: &[Value]) -> Step {
+    fn array_positional(&mut self, resource: &[Value], pattern: &[Node]) -> Step {
         if resource.len() < pattern.len() {
             return Err((
                 String::new(),
@@ -483,85 +464,6 @@ impl Walk {
         }
         Ok(())
     }
-}
-
-fn has_nested_anchors(pattern: &Value) -> bool {
-    match pattern {
-        Value::Object(map) => {
-            map.keys()
-                .any(|k| Anchor::parse(k).is_some_and(|a| a.kind != AnchorKind::AddIfNotPresent))
-                || map.values().any(has_nested_anchors)
-        }
-        Value::Array(items) => items.iter().any(has_nested_anchors),
-        _ => false,
-    }
-}
-
-/// Wildcard keys under `metadata.labels` / `metadata.annotations` of a pattern are replaced
-/// by the matching key of the resource (Kyverno's `wildcards.ExpandInMetadata`).
-fn expand_metadata_wildcards(
-    pattern: &Map<String, Value>,
-    resource: &Map<String, Value>,
-) -> Option<Map<String, Value>> {
-    // Checked first: only the top level of most resources has `metadata`.
-    let Value::Object(meta_resource) = resource.get("metadata")? else {
-        return None;
-    };
-    let (meta_key, Value::Object(meta_pattern)) = pattern
-        .iter()
-        .find(|(k, _)| crate::anchor::strip(k) == "metadata")?
-    else {
-        return None;
-    };
-    let has_wildcard = |tag: &str| {
-        meta_pattern.iter().any(|(k, v)| {
-            crate::anchor::strip(k) == tag
-                && v.as_object().is_some_and(|m| {
-                    m.keys()
-                        .any(|k| wildcard::contains_wildcard(crate::anchor::strip(k)))
-                })
-        })
-    };
-    if !has_wildcard("labels") && !has_wildcard("annotations") {
-        return None;
-    }
-    let mut new_meta = meta_pattern.clone();
-    let mut changed = false;
-    for tag in ["labels", "annotations"] {
-        let Some((tag_key, Value::Object(tag_pattern))) = meta_pattern
-            .iter()
-            .find(|(k, _)| crate::anchor::strip(k) == tag)
-        else {
-            continue;
-        };
-        let Some(Value::Object(tag_resource)) = meta_resource.get(tag) else {
-            continue;
-        };
-        let mut expanded = Map::new();
-        for (k, v) in tag_pattern {
-            let bare = crate::anchor::strip(k);
-            if !wildcard::contains_wildcard(bare) {
-                expanded.insert(k.clone(), v.clone());
-                continue;
-            }
-            let prefix = Anchor::parse(k).map(|a| a.prefix()).unwrap_or_default();
-            let hit = tag_resource.keys().find(|rk| wildcard::matches(bare, rk));
-            let new_key = match (hit, Anchor::parse(k)) {
-                (Some(rk), Some(_)) => format!("{prefix}({rk})"),
-                (Some(rk), None) => rk.clone(),
-                (None, _) => k.clone(),
-            };
-            changed |= new_key != *k;
-            expanded.insert(new_key, v.clone());
-        }
-        new_meta.insert(tag_key.clone(), Value::Object(expanded));
-    }
-    if !changed {
-        return None;
-    }
-    let mut out = pattern.clone();
-    out.insert(meta_key.clone(), Value::Object(new_meta));
-    Some(out)
 }
 
 #[cfg(test)]
