@@ -6,7 +6,7 @@ use crate::ast::{Expr, ExprKind};
 use crate::error::RtError;
 use crate::eval::Interp;
 use crate::eval::access::{index_value, select};
-use crate::value::Value;
+use crate::value::{Key, Value};
 
 /// True when `e` is a select or index that takes part in an optional chain.
 fn in_chain(e: &Expr) -> bool {
@@ -18,6 +18,17 @@ fn in_chain(e: &Expr) -> bool {
             operand, optional, ..
         } => *optional || in_chain(operand),
         _ => false,
+    }
+}
+
+/// `base.?field` without wrapping the result: maps and host objects answer directly; the
+/// rest goes through the general selection.
+fn field_of(base: &Value, field: &std::sync::Arc<str>) -> Result<Option<Value>, RtError> {
+    match base {
+        Value::Map(m) => Ok(m.get(&Key::String(field.clone())).cloned()),
+        Value::Optional(None) => Ok(None),
+        Value::Optional(Some(inner)) => field_of(inner, field),
+        other => select(other, field, true).map(unwrap),
     }
 }
 
@@ -65,9 +76,7 @@ impl<'a> Interp<'a> {
                 let Some(base) = self.present(operand)? else {
                     return Ok(None);
                 };
-                select(&base, field, true)
-                    .map(unwrap)
-                    .map_err(|x| x.at(e.off))
+                field_of(&base, field).map_err(|x| x.at(e.off))
             }
             ExprKind::Index {
                 operand,
