@@ -1,5 +1,6 @@
 //! Variable bindings for one evaluation.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::value::Value;
@@ -10,7 +11,7 @@ use crate::value::Value;
 #[derive(Debug, Clone, Default)]
 pub struct Activation {
     /// A handful of bindings: a linear scan beats hashing at this size.
-    vars: Vec<(String, Value)>,
+    vars: Vec<(Cow<'static, str>, Value)>,
     parent: Option<Arc<Activation>>,
 }
 
@@ -28,8 +29,8 @@ impl Activation {
         }
     }
 
-    /// Binds a variable to a value.
-    pub fn bind(&mut self, name: impl Into<String>, value: Value) -> &mut Self {
+    /// Binds a variable to a value (a `&'static str` name is not copied).
+    pub fn bind(&mut self, name: impl Into<Cow<'static, str>>, value: Value) -> &mut Self {
         let name = name.into();
         match self.vars.iter_mut().find(|(n, _)| *n == name) {
             Some(slot) => slot.1 = value,
@@ -39,7 +40,11 @@ impl Activation {
     }
 
     /// Binds a variable to a JSON document (object, oldObject, request, params, ...).
-    pub fn bind_json(&mut self, name: impl Into<String>, doc: &serde_json::Value) -> &mut Self {
+    pub fn bind_json(
+        &mut self,
+        name: impl Into<Cow<'static, str>>,
+        doc: &serde_json::Value,
+    ) -> &mut Self {
         self.bind(name, Value::from_json(doc))
     }
 
