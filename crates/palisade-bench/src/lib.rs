@@ -4,6 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
+/// The benchmarks measure with the allocator the `palisade` binary uses.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use palisade_api::load::{PolicyDocument, load_policy_documents};
 use palisade_engine::{CompiledPolicy, compile};
 use serde_json::{Value, json};

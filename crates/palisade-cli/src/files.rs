@@ -150,7 +150,7 @@ pub fn load_resources(paths: &[PathBuf]) -> Result<Vec<Value>> {
 }
 
 /// A `kind: List` holds its resources under `items`.
-fn flatten_lists(v: Value, out: &mut Vec<Value>) {
+pub(crate) fn flatten_lists(v: Value, out: &mut Vec<Value>) {
     if v.get("kind")
         .and_then(Value::as_str)
         .is_some_and(|k| k.ends_with("List"))

@@ -26,6 +26,9 @@ use commands::jp::JpCommand;
 use commands::test::TestArgs;
 use output::style::Style;
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "palisade",

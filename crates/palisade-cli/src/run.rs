@@ -1,5 +1,6 @@
 //! Evaluating loaded policies on loaded resources: shared by `apply` and `test`.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use palisade_api::cli::UserInfoFile;
@@ -21,6 +22,39 @@ pub struct Outcome {
     pub response: PolicyResponse,
     /// Patched, target and generated resources of mutate and generate rules.
     pub artifacts: crate::artifacts::Artifacts,
+}
+
+/// An [`Outcome`] whose resource may be borrowed.
+pub struct OutcomeView<'r> {
+    /// The policy's report name.
+    pub policy: String,
+    /// The resource.
+    pub resource: Cow<'r, Value>,
+    /// The responses.
+    pub response: PolicyResponse,
+    /// Patched, target and generated resources of mutate and generate rules.
+    pub artifacts: crate::artifacts::Artifacts,
+}
+
+impl OutcomeView<'_> {
+    fn owned(o: Outcome) -> Self {
+        OutcomeView {
+            policy: o.policy,
+            resource: Cow::Owned(o.resource),
+            response: o.response,
+            artifacts: o.artifacts,
+        }
+    }
+
+    /// The outcome with its own copy of the resource.
+    pub fn into_outcome(self) -> Outcome {
+        Outcome {
+            policy: self.policy,
+            resource: self.resource.into_owned(),
+            response: self.response,
+            artifacts: self.artifacts,
+        }
+    }
 }
 
 /// Settings of one run.
@@ -55,6 +89,24 @@ impl Run<'_> {
         resources: &[Value],
     ) -> Vec<Outcome> {
         let mut out = Vec::new();
+        for resource in resources {
+            self.evaluate_each(engine, policies, resource, &mut |o| {
+                out.push(o.into_outcome())
+            });
+        }
+        out
+    }
+
+    /// Evaluates every policy on one resource, handing each outcome to `sink` as it is made;
+    /// validate outcomes borrow the resource (a report keeps only its reference, and copying
+    /// the resource for every policy would dominate large runs).
+    pub fn evaluate_each(
+        &self,
+        engine: &Engine,
+        policies: &[CompiledPolicy],
+        resource: &Value,
+        sink: &mut dyn FnMut(OutcomeView<'_>),
+    ) {
         let phases = crate::phases::Phases {
             engine,
             exceptions: self.exceptions,
@@ -65,48 +117,49 @@ impl Run<'_> {
             let ctx = self.context(&request);
             (request, ctx)
         };
-        for resource in resources {
-            let name = resource
-                .pointer("/metadata/name")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string();
-            let source = ResourceSource {
-                data: self.data,
-                resource_name: name,
-            };
-            let (outcomes, mutated) = phases.mutate(policies, resource, &source, &build);
-            out.extend(outcomes);
-            let resource = &mutated;
-            let request = self.request(resource);
-            let mut ctx = self.context(&request);
-            for policy in policies.iter().filter(|p| crate::phases::validates(p)) {
-                let inputs = Inputs {
-                    source: &source,
-                    exceptions: self.exceptions,
-                };
-                // Values may give one policy another operation for this resource.
-                let op = self
-                    .data
-                    .operation_for(&policy.name(), &source.resource_name);
-                let response = match op.filter(|op| *op != request.operation) {
-                    Some(op) => {
-                        let own = self.request_with(resource, op);
-                        let mut own_ctx = self.context(&own);
-                        engine.validate(policy, &own, &mut own_ctx, &inputs)
-                    }
-                    None => engine.validate(policy, &request, &mut ctx, &inputs),
-                };
-                out.push(Outcome {
-                    policy: policy.name(),
-                    resource: resource.clone(),
-                    response,
-                    artifacts: Default::default(),
-                });
-            }
-            out.extend(phases.generate(policies, resource, &source, &build));
+        let name = resource
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let source = ResourceSource {
+            data: self.data,
+            resource_name: name,
+        };
+        let (outcomes, mutated) = phases.mutate(policies, resource, &source, &build);
+        for o in outcomes {
+            sink(OutcomeView::owned(o));
         }
-        out
+        let resource = &mutated;
+        let request = self.request(resource);
+        let mut ctx = self.context(&request);
+        for policy in policies.iter().filter(|p| crate::phases::validates(p)) {
+            let inputs = Inputs {
+                source: &source,
+                exceptions: self.exceptions,
+            };
+            // Values may give one policy another operation for this resource.
+            let op = self
+                .data
+                .operation_for(&policy.name(), &source.resource_name);
+            let response = match op.filter(|op| *op != request.operation) {
+                Some(op) => {
+                    let own = self.request_with(resource, op);
+                    let mut own_ctx = self.context(&own);
+                    engine.validate(policy, &own, &mut own_ctx, &inputs)
+                }
+                None => engine.validate(policy, &request, &mut ctx, &inputs),
+            };
+            sink(OutcomeView {
+                policy: policy.name(),
+                resource: Cow::Borrowed(resource),
+                response,
+                artifacts: Default::default(),
+            });
+        }
+        for o in phases.generate(policies, resource, &source, &build) {
+            sink(OutcomeView::owned(o));
+        }
     }
 
     fn context(&self, request: &Request) -> EvalContext {

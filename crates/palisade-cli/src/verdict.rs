@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use palisade_api::{FailureAction, Policy};
-use palisade_engine::{CompiledPolicy, RuleResponse, RuleStatus};
+use palisade_engine::{CompiledPolicy, PolicyResponse, RuleResponse, RuleStatus};
 
 use crate::run::Outcome;
 
@@ -107,29 +107,43 @@ impl Counts {
     /// Counts every outcome the way Kyverno's `apply` does.
     pub fn of(outcomes: &[Outcome], policies: &Policies<'_>, audit_warn: bool) -> Counts {
         let mut counts = Counts::default();
-        for o in outcomes.iter().filter(|o| !o.response.rules.is_empty()) {
-            let scored = policies.scored(&o.policy);
-            for r in &o.response.rules {
-                counts.add(effective(r, scored, audit_warn));
-            }
-            // A mutate or generate outcome answers for its own rules only.
-            let other_phase = o.response.rules.iter().any(|r| {
-                matches!(
-                    r.rule_type,
-                    palisade_api::RuleType::Mutation | palisade_api::RuleType::Generation
-                )
-            });
-            let Some(policy) = policies.get(&o.policy).filter(|_| !other_phase) else {
-                continue;
-            };
-            let unanswered = policy
-                .rules
-                .iter()
-                .filter(|rule| rule.validate.is_some() || rule.verify_images.is_some())
-                .filter(|rule| !o.response.rules.iter().any(|r| r.name == rule.name));
-            counts.skip += unanswered.count();
+        for o in outcomes {
+            counts.add_outcome(&o.policy, &o.response, policies, audit_warn);
         }
         counts
+    }
+
+    /// Counts one outcome (the policy's report name and its responses), as [`Counts::of`].
+    pub fn add_outcome(
+        &mut self,
+        policy_name: &str,
+        response: &PolicyResponse,
+        policies: &Policies<'_>,
+        audit_warn: bool,
+    ) {
+        if response.rules.is_empty() {
+            return;
+        }
+        let scored = policies.scored(policy_name);
+        for r in &response.rules {
+            self.add(effective(r, scored, audit_warn));
+        }
+        // A mutate or generate outcome answers for its own rules only.
+        let other_phase = response.rules.iter().any(|r| {
+            matches!(
+                r.rule_type,
+                palisade_api::RuleType::Mutation | palisade_api::RuleType::Generation
+            )
+        });
+        let Some(policy) = policies.get(policy_name).filter(|_| !other_phase) else {
+            return;
+        };
+        let unanswered = policy
+            .rules
+            .iter()
+            .filter(|rule| rule.validate.is_some() || rule.verify_images.is_some())
+            .filter(|rule| !response.rules.iter().any(|r| r.name == rule.name));
+        self.skip += unanswered.count();
     }
 }
 

@@ -41,10 +41,12 @@
 mod emit;
 mod error;
 mod frame;
+mod json_piece;
 mod json_stream;
 mod loader;
 mod number;
 mod options;
+mod pieces;
 mod positions;
 mod resolve;
 mod timestamp;
@@ -52,6 +54,7 @@ mod timestamp;
 pub use emit::{to_yaml_stream, to_yaml_string};
 pub use error::{Error, ErrorKind};
 pub use options::{Limits, Options};
+pub use pieces::{Pieces, pieces};
 pub use positions::{Location, PathSegment, Positions, render_path};
 
 use serde_json::Value;

@@ -76,16 +76,23 @@ pub struct ApplyArgs {
 }
 
 /// Everything `apply` reads before evaluating.
-struct Inputs {
-    loaded: files::Loaded,
-    exceptions: Vec<palisade_engine::Exception>,
-    resources: Vec<Value>,
-    data: OfflineData,
-    user: Option<UserInfoFile>,
+pub(super) struct Inputs {
+    pub(super) loaded: files::Loaded,
+    pub(super) exceptions: Vec<palisade_engine::Exception>,
+    pub(super) resources: Vec<Value>,
+    pub(super) data: OfflineData,
+    pub(super) user: Option<UserInfoFile>,
 }
 
 impl Inputs {
     fn load(a: &ApplyArgs) -> Result<Inputs> {
+        let mut inputs = Inputs::load_without_resources(a)?;
+        inputs.resources = load_resources(a)?;
+        Ok(inputs)
+    }
+
+    /// Everything but the resources (which a policy report streams).
+    pub(super) fn load_without_resources(a: &ApplyArgs) -> Result<Inputs> {
         let mut loaded = files::load_policies(&a.policies).map_err(|e| anyhow!("{e}"))?;
         let mut exceptions = std::mem::take(&mut loaded.exceptions);
         if !a.exceptions.is_empty() {
@@ -98,10 +105,6 @@ impl Inputs {
                 eprintln!("warning: {file}: {api_version} {kind} is not evaluated by this version");
             }
         }
-        let mut resources = files::load_resources(&a.resources)?;
-        for r in &mut resources {
-            default_namespace(r, &[]);
-        }
         let user = match &a.userinfo {
             Some(u) => Some(
                 decode_value::<UserInfoFile>(&u.display().to_string(), &files::read_one(u)?, None)
@@ -112,16 +115,28 @@ impl Inputs {
         Ok(Inputs {
             loaded,
             exceptions,
-            resources,
+            resources: Vec::new(),
             data: offline_data(a)?,
             user,
         })
     }
 }
 
+/// Every resource document of `--resource`, with namespaces defaulted.
+pub(super) fn load_resources(a: &ApplyArgs) -> Result<Vec<Value>> {
+    let mut resources = files::load_resources(&a.resources)?;
+    for r in &mut resources {
+        default_namespace(r, &[]);
+    }
+    Ok(resources)
+}
+
 /// Runs `palisade apply`.
 pub fn run(a: &ApplyArgs, style: &Style) -> Result<ExitCode> {
     check_arguments(a)?;
+    if a.policy_report || a.output_format.is_some() {
+        return super::apply_report::run(a, Inputs::load_without_resources(a)?);
+    }
     let inputs = Inputs::load(a)?;
     let run = Run {
         data: &inputs.data,
