@@ -126,11 +126,18 @@ impl Run<'_> {
             data: self.data,
             resource_name: name,
         };
-        let (outcomes, mutated) = phases.mutate(policies, resource, &source, &build);
-        for o in outcomes {
-            sink(OutcomeView::owned(o));
-        }
-        let resource = &mutated;
+        // Without mutate policies the mutate phase would only copy the resource.
+        let mutated;
+        let resource = if policies.iter().any(crate::phases::has_mutate) {
+            let (outcomes, patched) = phases.mutate(policies, resource, &source, &build);
+            for o in outcomes {
+                sink(OutcomeView::owned(o));
+            }
+            mutated = patched;
+            &mutated
+        } else {
+            resource
+        };
         let request = self.request(resource);
         let mut ctx = self.context(&request);
         for policy in policies.iter().filter(|p| crate::phases::validates(p)) {

@@ -285,48 +285,52 @@ impl<'p> Rows<'p> {
     }
 
     /// Writes the report as `serde_json::to_string_pretty` of [`Rows::to_value`] would, and a
-    /// newline.
+    /// newline. The repeated parts (texts, resource references, the timestamp) are rendered
+    /// once: a large report is mostly copies of them.
     fn write_json(&self, out: &mut dyn Write, timestamp: i64) -> io::Result<()> {
         out.write_all(
             b"{\n  \"apiVersion\": \"wgpolicyk8s.io/v1alpha2\",\n  \"kind\": \"ClusterPolicyReport\",\n  \"metadata\": {\n    \"creationTimestamp\": null,\n    \"name\": \"merged\"\n  },\n  \"results\": [",
         )?;
-        // The policy fields of the previous row, looked up again only when the policy changes.
-        let mut last: Option<(u32, PolicyFields<'_>)> = None;
+        let quoted: Vec<Vec<u8>> = self.texts.list.iter().map(|s| quote(s)).collect();
+        let quoted = |id: u32| quoted.get(id as usize).map_or(&b"\"\""[..], Vec::as_slice);
+        let refs: Vec<Vec<u8>> = self.refs.iter().map(|r| resources_block(r)).collect();
+        let tail = format!(
+            "      \"source\": \"kyverno\",\n      \"timestamp\": {{\n        \"nanos\": 0,\n        \"seconds\": {timestamp}\n      }}\n    }}"
+        );
+        // The lines a policy contributes before the message and after the rule.
+        let mut policy: Option<(u32, Vec<u8>, Vec<u8>)> = None;
         for (i, row) in self.sorted().into_iter().enumerate() {
-            let fields = match last {
-                Some((p, f)) if p == row.policy => f,
-                _ => self.policy_fields(self.texts.get(row.policy)),
+            let (head, middle) = match &policy {
+                Some((id, head, middle)) if *id == row.policy => (head, middle),
+                _ => {
+                    let (scored, category, severity) =
+                        self.policy_fields(self.texts.get(row.policy));
+                    let mut head = Vec::new();
+                    if let Some(c) = category {
+                        line(&mut head, "category", &quote(c))?;
+                    }
+                    let mut middle = format!("      \"scored\": {scored},\n").into_bytes();
+                    if let Some(s) = severity {
+                        line(&mut middle, "severity", &quote(s))?;
+                    }
+                    let p = policy.insert((row.policy, head, middle));
+                    (&p.1, &p.2)
+                }
             };
-            last = Some((row.policy, fields));
-            let (scored, category, severity) = fields;
             out.write_all(if i == 0 { b"\n    {\n" } else { b",\n    {\n" })?;
-            if let Some(c) = category {
-                field(out, "category", c)?;
-            }
-            field(out, "message", self.texts.get(row.message))?;
-            field(out, "policy", self.texts.get(row.policy))?;
-            out.write_all(b"      \"resources\": [\n        {")?;
-            let reference = self.refs.get(row.resource as usize);
-            let mut first = true;
-            for (k, v) in reference.into_iter().flatten() {
-                out.write_all(if first { b"\n" } else { b",\n" })?;
-                first = false;
-                write!(out, "          \"{k}\": ")?;
-                string(out, v)?;
-            }
-            out.write_all(if first { b"}\n" } else { b"\n        }\n" })?;
-            out.write_all(b"      ],\n")?;
-            field(out, "result", row.status.as_str())?;
-            field(out, "rule", self.texts.get(row.rule))?;
-            writeln!(out, "      \"scored\": {scored},")?;
-            if let Some(s) = severity {
-                field(out, "severity", s)?;
-            }
-            field(out, "source", "kyverno")?;
-            write!(
-                out,
-                "      \"timestamp\": {{\n        \"nanos\": 0,\n        \"seconds\": {timestamp}\n      }}\n    }}"
+            out.write_all(head)?;
+            line(out, "message", quoted(row.message))?;
+            line(out, "policy", quoted(row.policy))?;
+            out.write_all(
+                refs.get(row.resource as usize)
+                    .map_or(&[][..], Vec::as_slice),
             )?;
+            out.write_all(b"      \"result\": \"")?;
+            out.write_all(row.status.as_str().as_bytes())?;
+            out.write_all(b"\",\n")?;
+            line(out, "rule", quoted(row.rule))?;
+            out.write_all(middle)?;
+            out.write_all(tail.as_bytes())?;
         }
         out.write_all(if self.rows.is_empty() {
             b"],\n"
@@ -342,16 +346,37 @@ impl<'p> Rows<'p> {
     }
 }
 
-/// `      "key": "value",` and a newline.
-fn field(out: &mut dyn Write, key: &str, value: &str) -> io::Result<()> {
-    write!(out, "      \"{key}\": ")?;
-    string(out, value)?;
+/// `      "key": <quoted value>,` and a newline.
+fn line(out: &mut dyn Write, key: &str, quoted: &[u8]) -> io::Result<()> {
+    out.write_all(b"      \"")?;
+    out.write_all(key.as_bytes())?;
+    out.write_all(b"\": ")?;
+    out.write_all(quoted)?;
     out.write_all(b",\n")
 }
 
 /// A JSON string, escaped as serde_json escapes it.
-fn string(out: &mut dyn Write, s: &str) -> io::Result<()> {
-    serde_json::to_writer(&mut *out, s).map_err(io::Error::other)
+fn quote(s: &str) -> Vec<u8> {
+    serde_json::to_vec(s).unwrap_or_default()
+}
+
+/// The `resources` entry of a result, from its key line to its closing line.
+fn resources_block(reference: &ObjectRef) -> Vec<u8> {
+    let mut out = b"      \"resources\": [\n        {".to_vec();
+    for (i, (k, v)) in reference.iter().enumerate() {
+        out.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
+        out.extend_from_slice(b"          \"");
+        out.extend_from_slice(k.as_bytes());
+        out.extend_from_slice(b"\": ");
+        out.extend_from_slice(&quote(v));
+    }
+    out.extend_from_slice(if reference.is_empty() {
+        b"}\n"
+    } else {
+        b"\n        }\n"
+    });
+    out.extend_from_slice(b"      ],\n");
+    out
 }
 
 /// The resource reference of a result: `apiVersion`, `kind`, `name`, `namespace` and `uid`
