@@ -293,7 +293,7 @@ impl<'p> Rows<'p> {
         )?;
         let quoted: Vec<Vec<u8>> = self.texts.list.iter().map(|s| quote(s)).collect();
         let quoted = |id: u32| quoted.get(id as usize).map_or(&b"\"\""[..], Vec::as_slice);
-        let refs: Vec<Vec<u8>> = self.refs.iter().map(|r| resources_block(r)).collect();
+        let refs: Vec<Vec<u8>> = self.refs.iter().map(resources_block).collect();
         let tail = format!(
             "      \"source\": \"kyverno\",\n      \"timestamp\": {{\n        \"nanos\": 0,\n        \"seconds\": {timestamp}\n      }}\n    }}"
         );
