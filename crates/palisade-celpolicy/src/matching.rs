@@ -108,21 +108,13 @@ fn contains_or_star(list: &[String], value: &str) -> bool {
 }
 
 fn resource_matches(patterns: &[String], resource: &str, sub: &str) -> bool {
-    let full = if sub.is_empty() {
-        resource.to_string()
-    } else {
-        format!("{resource}/{sub}")
-    };
-    patterns.iter().any(|p| {
-        if p == "*/*" || *p == full {
-            return true;
-        }
-        match p.split_once('/') {
-            Some(("*", s)) => s == sub,
-            Some((r, "*")) => r == resource,
-            None if p == "*" => sub.is_empty(),
-            _ => false,
-        }
+    patterns.iter().any(|p| match p.split_once('/') {
+        None => (p == "*" || p == resource) && sub.is_empty(),
+        Some(("*", "*")) => true,
+        Some(("*", s)) => s == sub,
+        // `pods/*` means every subresource of pods, not pods itself.
+        Some((r, "*")) => r == resource && !sub.is_empty(),
+        Some((r, s)) => r == resource && s == sub,
     })
 }
 
@@ -136,23 +128,23 @@ fn scope_matches(scope: Option<&str>, namespaced: bool) -> bool {
 
 /// Whether one resource rule matches (names included).
 pub fn rule_matches(rule: &NamedRuleWithOperations, a: &MatchAttributes) -> bool {
-    contains_or_star(&rule.operations, &a.operation)
+    // The resource is the most selective test, so it goes first.
+    resource_matches(&rule.resources, &a.resource, &a.sub_resource)
         && contains_or_star(&rule.api_groups, &a.group)
         && contains_or_star(&rule.api_versions, &a.version)
-        && resource_matches(&rule.resources, &a.resource, &a.sub_resource)
+        && contains_or_star(&rule.operations, &a.operation)
         && scope_matches(rule.scope.as_deref(), a.namespaced)
         && (rule.resource_names.is_empty() || rule.resource_names.contains(&a.name))
 }
 
 /// Whether a request falls under `m`.
 pub fn matches(m: &MatchResources, a: &MatchAttributes) -> bool {
-    if !namespace_selected(m, a) || !object_selected(m, a) {
-        return false;
-    }
-    if m.exclude_resource_rules.iter().any(|r| rule_matches(r, a)) {
-        return false;
-    }
-    m.resource_rules.is_empty() || m.resource_rules.iter().any(|r| rule_matches(r, a))
+    // Rules first: they reject most requests, and more cheaply than selectors.
+    let ruled = m.resource_rules.is_empty() || m.resource_rules.iter().any(|r| rule_matches(r, a));
+    ruled
+        && !m.exclude_resource_rules.iter().any(|r| rule_matches(r, a))
+        && namespace_selected(m, a)
+        && object_selected(m, a)
 }
 
 #[cfg(test)]
@@ -237,6 +229,8 @@ mod tests {
         let p = |s: &str| vec![s.to_string()];
         assert!(resource_matches(&p("*/*"), "pods", "status"));
         assert!(resource_matches(&p("pods/*"), "pods", "status"));
+        assert!(!resource_matches(&p("pods/*"), "pods", ""));
+        assert!(resource_matches(&p("*/*"), "pods", ""));
         assert!(resource_matches(&p("*/status"), "pods", "status"));
         assert!(!resource_matches(&p("*"), "pods", "status"));
         assert!(resource_matches(&p("*"), "pods", ""));

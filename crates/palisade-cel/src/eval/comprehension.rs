@@ -64,10 +64,17 @@ impl<'a> Interp<'a> {
 
     pub(crate) fn comprehension(&mut self, c: &'a Comprehension) -> Result<Value, RtError> {
         let range = self.eval(&c.range)?;
+        // `all` / `exists` over a list walk it in place, without collecting the items.
+        if let (CompKind::All | CompKind::Exists, None, Value::List(l)) = (c.kind, &c.var2, &range)
+        {
+            let exists = c.kind == CompKind::Exists;
+            return self.quantifier(c, l.iter().map(|v| (v.clone(), Value::Null)), exists);
+        }
         let items = items(&range, c.var2.is_some())?;
         match c.kind {
             CompKind::All | CompKind::Exists => {
-                self.quantifier(c, &items, c.kind == CompKind::Exists)
+                let exists = c.kind == CompKind::Exists;
+                self.quantifier(c, items.into_iter(), exists)
             }
             CompKind::ExistsOne => {
                 let mut count = 0usize;
@@ -123,13 +130,13 @@ impl<'a> Interp<'a> {
     fn quantifier(
         &mut self,
         c: &'a Comprehension,
-        items: &[Item],
+        items: impl Iterator<Item = Item>,
         exists: bool,
     ) -> Result<Value, RtError> {
         let mut first_err = None;
         for it in items {
             self.ctx.charge(1)?;
-            match self.predicate(c, it, &c.body) {
+            match self.predicate(c, &it, &c.body) {
                 Ok(b) if b == exists => return Ok(Value::Bool(exists)),
                 Ok(_) => {}
                 Err(RtError::Cost) => return Err(RtError::Cost),
