@@ -134,17 +134,17 @@ pub fn images_of(resource: &Value) -> Option<Value> {
                 continue;
             };
             let mut entry = Map::new();
-            entry.insert("registry".into(), Value::String(info.registry.clone()));
-            entry.insert("name".into(), Value::String(info.name.clone()));
-            entry.insert("path".into(), Value::String(info.path.clone()));
-            entry.insert("tag".into(), Value::String(info.tag.clone()));
+            entry.insert("registry".into(), Value::String(info.registry));
+            entry.insert("name".into(), Value::String(info.name));
+            entry.insert("path".into(), Value::String(info.path));
+            entry.insert("tag".into(), Value::String(info.tag));
             if !info.digest.is_empty() {
-                entry.insert("digest".into(), Value::String(info.digest.clone()));
+                entry.insert("digest".into(), Value::String(info.digest));
             }
-            entry.insert("reference".into(), Value::String(info.reference.clone()));
+            entry.insert("reference".into(), Value::String(info.reference));
             entry.insert(
                 "referenceWithTag".into(),
-                Value::String(info.reference_with_tag.clone()),
+                Value::String(info.reference_with_tag),
             );
             entry.insert(
                 "jsonPointer".into(),

@@ -79,7 +79,7 @@ pub fn kind_matches(kinds: &[String], gvk: &Gvk, subresource: &str, allow_epheme
         }
         // A plain kind name selects only that kind: reject others before parsing (autogen
         // rules list several controller kinds, checked on every request).
-        if !k.contains(['/', '*', '?']) && *k != gvk.kind {
+        if *k != gvk.kind && !k.bytes().any(|b| matches!(b, b'/' | b'*' | b'?')) {
             return false;
         }
         let (group, version, kind, sub) = parse_kind_selector(k);

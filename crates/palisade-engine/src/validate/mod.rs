@@ -380,10 +380,10 @@ pub(crate) fn evaluate_list(
         .and_then(|e| e.strip_suffix("}}"))
         .unwrap_or(expr)
         .trim();
-    let expr = if ctx.is_delete() {
-        expr.replace("request.object", "request.oldObject")
+    let expr: Cow<'_, str> = if ctx.is_delete() {
+        Cow::Owned(expr.replace("request.object", "request.oldObject"))
     } else {
-        expr.to_string()
+        Cow::Borrowed(expr)
     };
     match ctx.query(env.cache, &expr, env.clock) {
         Ok(Value::Array(items)) => Ok(items),
@@ -458,8 +458,22 @@ fn validate_elements(
 
 /// Sets `element`, `elementN`, `elementIndex` and `elementIndexN`.
 pub(crate) fn add_element(ctx: &mut EvalContext, element: &Value, index: usize, nesting: usize) {
+    // The usual nesting levels are named without formatting (this runs for every element).
+    const ELEMENT: [&str; 4] = ["element0", "element1", "element2", "element3"];
+    const INDEX: [&str; 4] = [
+        "elementIndex0",
+        "elementIndex1",
+        "elementIndex2",
+        "elementIndex3",
+    ];
     ctx.set("element", element.clone());
-    ctx.set(&format!("element{nesting}"), element.clone());
+    match ELEMENT.get(nesting) {
+        Some(name) => ctx.set(name, element.clone()),
+        None => ctx.set(&format!("element{nesting}"), element.clone()),
+    }
     ctx.set("elementIndex", Value::from(index as i64));
-    ctx.set(&format!("elementIndex{nesting}"), Value::from(index as i64));
+    match INDEX.get(nesting) {
+        Some(name) => ctx.set(name, Value::from(index as i64)),
+        None => ctx.set(&format!("elementIndex{nesting}"), Value::from(index as i64)),
+    }
 }
