@@ -16,7 +16,7 @@ use crate::conditions;
 use crate::context::EvalContext;
 use crate::entries::Loader;
 use crate::response::{RuleResponse, RuleStatus};
-use crate::variables::{Mode, Resolver, substitute_all};
+use crate::variables::{Mode, Resolver, has_variables, substitute_all};
 use pattern::{CompiledPattern, Mismatch};
 
 /// One validator: the rule itself, or a foreach block inside it.
@@ -402,10 +402,10 @@ fn validate_elements(
     let checkpoint = ctx.checkpoint();
     let mut applied = 0;
     let last = elements.len().saturating_sub(1);
-    for (index, element) in elements.iter().enumerate() {
-        if element.is_null() {
-            continue;
-        }
+    // A block without variables cannot read the element variables: they are set (copying the
+    // element twice) only to word a failure (see below).
+    let lazy = is_static(f, env);
+    let set_variables = |ctx: &mut EvalContext, element: &Value, index: usize| {
         ctx.restore(checkpoint);
         add_element(ctx, element, index, v.nesting);
         for (k, val) in env
@@ -413,6 +413,16 @@ fn validate_elements(
             .foreach_values(env.policy_name, v.rule_name, index)
         {
             ctx.set(&k, val);
+        }
+    };
+    for (index, element) in elements.iter().enumerate() {
+        if element.is_null() {
+            continue;
+        }
+        if lazy {
+            ctx.restore(checkpoint);
+        } else {
+            set_variables(ctx, element, index);
         }
         let scoped = match f.element_scope {
             Some(true) if !element.is_object() => {
@@ -438,7 +448,12 @@ fn validate_elements(
             element: if scoped { Some(element) } else { v.element },
             nesting: v.nesting + 1,
         };
-        let r = run(&inner, env, ctx);
+        let mut r = run(&inner, env, ctx);
+        if lazy && !matches!(r.status, RuleStatus::Pass | RuleStatus::Skip) {
+            // Same outcome with the variables set, and the message can name the element.
+            set_variables(ctx, element, index);
+            r = run(&inner, env, ctx);
+        }
         match r.status {
             RuleStatus::Skip => continue,
             RuleStatus::Pass => applied += 1,
@@ -454,6 +469,38 @@ fn validate_elements(
     }
     ctx.restore(checkpoint);
     (response(v, RuleStatus::Pass, ""), applied)
+}
+
+/// True when nothing in a foreach block reads variables: no context entries, no nested
+/// foreach, patterns prepared at compile time (so without variables), and conditions without
+/// variables (messages included).
+fn is_static(f: &ForEachValidation, env: &EvalEnv<'_>) -> bool {
+    let static_conditions = |c: Option<&Conditions>| {
+        let (any, all) = match c {
+            None => return true,
+            Some(Conditions::AnyAll(a)) => (a.any.as_deref(), a.all.as_deref()),
+            Some(Conditions::List(l)) => (None, Some(l.as_slice())),
+        };
+        any.into_iter().chain(all).flatten().all(|c| {
+            !has_variables(&c.key)
+                && !has_variables(&c.value)
+                && c.message
+                    .as_deref()
+                    .is_none_or(|m| !crate::variables::text_has_variables(m))
+        })
+    };
+    let prepared = |p: Option<&Value>| p.is_none_or(|p| env.cache.pattern(p).is_some());
+    let prepared_any = |p: Option<&Value>| match p {
+        None => true,
+        Some(Value::Array(items)) => items.iter().all(|p| env.cache.pattern(p).is_some()),
+        Some(_) => false,
+    };
+    f.context.as_ref().is_none_or(Vec::is_empty)
+        && f.foreach.is_none()
+        && prepared(f.pattern.as_ref())
+        && prepared_any(f.any_pattern.as_ref())
+        && static_conditions(f.preconditions.as_ref())
+        && static_conditions(f.deny.as_ref().and_then(|d| d.conditions.as_ref()))
 }
 
 /// Sets `element`, `elementN`, `elementIndex` and `elementIndexN`.
@@ -475,5 +522,59 @@ pub(crate) fn add_element(ctx: &mut EvalContext, element: &Value, index: usize, 
     match INDEX.get(nesting) {
         Some(name) => ctx.set(name, Value::from(index as i64)),
         None => ctx.set(&format!("elementIndex{nesting}"), Value::from(index as i64)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use crate::{RuleStatus, compile, validate_resource};
+
+    fn foreach_policy(foreach: Value) -> crate::CompiledPolicy {
+        compile(
+            serde_json::from_value(json!({
+                "apiVersion": "kyverno.io/v1", "kind": "ClusterPolicy",
+                "metadata": {"name": "p"},
+                "spec": {"rules": [{
+                    "name": "r",
+                    "match": {"any": [{"resources": {"kinds": ["Pod"]}}]},
+                    "validate": {"message": "container {{ element.name }} is privileged",
+                                 "foreach": [foreach]}
+                }]}
+            }))
+            .unwrap(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn static_foreach_blocks_word_failures_with_the_element() {
+        let pod = |privileged: bool| {
+            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+                   "spec": {"containers": [
+                       {"name": "ok", "securityContext": {"privileged": false}},
+                       {"name": "bad", "securityContext": {"privileged": privileged}}]}})
+        };
+        // A pattern without variables (elements not copied into the context on success), and
+        // a deny that reads the element (the general path): same outcomes and messages.
+        for foreach in [
+            json!({"list": "request.object.spec.containers",
+                   "pattern": {"securityContext": {"privileged": false}}}),
+            json!({"list": "request.object.spec.containers",
+                   "deny": {"conditions": {"any": [{"key": "{{ element.securityContext.privileged }}",
+                                                    "operator": "Equals", "value": true}]}}}),
+        ] {
+            let policy = foreach_policy(foreach);
+            let r = validate_resource(&policy, pod(false));
+            assert_eq!(r.rules[0].status, RuleStatus::Pass);
+            let r = validate_resource(&policy, pod(true));
+            assert_eq!(r.rules[0].status, RuleStatus::Fail);
+            assert!(
+                r.rules[0].message.contains("container bad is privileged"),
+                "{}",
+                r.rules[0].message
+            );
+        }
     }
 }
