@@ -146,9 +146,8 @@ impl Run<'_> {
                 exceptions: self.exceptions,
             };
             // Values may give one policy another operation for this resource.
-            let op = self
-                .data
-                .operation_for(&policy.name(), &source.resource_name);
+            let policy_name = policy.name();
+            let op = self.data.operation_for(&policy_name, &source.resource_name);
             let response = match op.filter(|op| *op != request.operation) {
                 Some(op) => {
                     let own = self.request_with(resource, op);
@@ -158,7 +157,7 @@ impl Run<'_> {
                 None => engine.validate(policy, &request, &mut ctx, &inputs),
             };
             sink(OutcomeView {
-                policy: policy.name(),
+                policy: policy_name,
                 resource: Cow::Borrowed(resource),
                 response,
                 artifacts: Default::default(),

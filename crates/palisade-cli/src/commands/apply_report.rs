@@ -191,10 +191,13 @@ impl<'p> Rows<'p> {
             return;
         }
         let scored = self.policies.scored(policy);
-        let reference = object_reference(resource);
-        // Consecutive outcomes are usually about the same resource.
-        if self.refs.last() != Some(&reference) {
-            self.refs.push(reference);
+        // Consecutive outcomes are usually about the same resource: compare before copying.
+        if self
+            .refs
+            .last()
+            .is_none_or(|last| !reference_fields(resource).eq(last.iter().map(|(k, v)| (*k, &**v))))
+        {
+            self.refs.push(object_reference(resource));
         }
         let resource = u32::try_from(self.refs.len() - 1).unwrap_or(u32::MAX);
         let policy = self.texts.id(policy);
@@ -382,6 +385,13 @@ fn resources_block(reference: &ObjectRef) -> Vec<u8> {
 /// The resource reference of a result: `apiVersion`, `kind`, `name`, `namespace` and `uid`
 /// when present and not empty.
 fn object_reference(resource: &Value) -> ObjectRef {
+    reference_fields(resource)
+        .map(|(k, v)| (k, Box::from(v)))
+        .collect()
+}
+
+/// The fields of [`object_reference`], borrowed.
+fn reference_fields(resource: &Value) -> impl Iterator<Item = (&'static str, &str)> {
     let meta = resource.get("metadata");
     [
         ("apiVersion", resource.get("apiVersion")),
@@ -391,11 +401,7 @@ fn object_reference(resource: &Value) -> ObjectRef {
         ("uid", meta.and_then(|m| m.get("uid"))),
     ]
     .into_iter()
-    .filter_map(|(k, v)| {
-        let v = v.and_then(Value::as_str).filter(|s| !s.is_empty())?;
-        Some((k, Box::from(v)))
-    })
-    .collect()
+    .filter_map(|(k, v)| Some((k, v.and_then(Value::as_str).filter(|s| !s.is_empty())?)))
 }
 
 #[cfg(test)]
