@@ -128,6 +128,16 @@ fn run(v: &Validator<'_>, env: &EvalEnv<'_>, ctx: &mut EvalContext) -> RuleRespo
     )
 }
 
+/// Kyverno's message for a passing rule, built without the formatting machinery (it is made
+/// for every rule that passes).
+fn passed(rule: &str) -> String {
+    let mut s = String::with_capacity(rule.len() + 26);
+    s.push_str("validation rule '");
+    s.push_str(rule);
+    s.push_str("' passed.");
+    s
+}
+
 fn message_text(
     v: &Validator<'_>,
     env: &EvalEnv<'_>,
@@ -162,11 +172,7 @@ fn validate_deny(
             RuleStatus::Error,
             format!("failed to check deny conditions: {e}"),
         ),
-        Ok((false, _)) => response(
-            v,
-            RuleStatus::Pass,
-            format!("validation rule '{}' passed.", v.rule_name),
-        ),
+        Ok((false, _)) => response(v, RuleStatus::Pass, passed(v.rule_name)),
         Ok((true, _)) => {
             let msg = match message_text(v, env, ctx) {
                 Ok(Some(m)) => m,
@@ -214,11 +220,7 @@ fn validate_patterns(v: &Validator<'_>, env: &EvalEnv<'_>, ctx: &EvalContext) ->
     };
     if let Some(pattern) = &pattern {
         return match pattern.matches(resource) {
-            Ok(()) => response(
-                v,
-                RuleStatus::Pass,
-                format!("validation rule '{}' passed.", v.rule_name),
-            ),
+            Ok(()) => response(v, RuleStatus::Pass, passed(v.rule_name)),
             Err(e) => match e.kind {
                 Mismatch::Skip => response(v, RuleStatus::Skip, e.message),
                 Mismatch::Error => response(
