@@ -124,6 +124,49 @@ fn apply_policy_report_json() {
 }
 
 #[test]
+fn apply_policy_report_is_the_same_streamed_or_loaded_whole() {
+    // The first stream is read piece by piece (a JSON piece, a YAML piece, a List); the second
+    // has an alias, so it is loaded whole. Same resources, same report.
+    let docs = [
+        r#"{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "json-pod"}, "spec": {"containers": [{"name": "a", "image": "nginx"}]}}"#,
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: yaml-pod\n  labels: {team: x}\nspec:\n  containers:\n  - name: a\n    image: nginx\n",
+        "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: listed, namespace: ns}\n  spec: {containers: [{name: a, image: nginx}]}\n",
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let streamed = dir.path().join("streamed.yaml");
+    let whole = dir.path().join("whole.yaml");
+    std::fs::write(&streamed, format!("---\n{}", docs.join("\n---\n"))).unwrap();
+    std::fs::write(
+        &whole,
+        format!("---\n{}\n---\nunused: &a 1\nalias: *a\n", docs.join("\n---\n")),
+    )
+    .unwrap();
+    let report = |path: &std::path::Path| {
+        let o = palisade(&[
+            "apply",
+            "policies/require-team.yaml",
+            "-r",
+            path.to_str().unwrap(),
+            "-p",
+            "--output-format",
+            "json",
+        ]);
+        (code(&o), stdout(&o))
+    };
+    let (code_streamed, out_streamed) = report(&streamed);
+    assert_eq!(code_streamed, 1);
+    assert_eq!(report(&whole), (code_streamed, out_streamed.clone()));
+    let value: serde_json::Value = serde_json::from_str(&out_streamed).unwrap();
+    let names: Vec<&str> = value["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["resources"][0]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["json-pod", "yaml-pod", "listed"]);
+}
+
+#[test]
 fn apply_reads_resources_from_stdin() {
     let text = std::fs::read_to_string(fixtures().join(PODS)).unwrap();
     let piped = palisade_with_stdin(&["apply", POLICIES, "-r", "-", "-t"], Some(&text));
