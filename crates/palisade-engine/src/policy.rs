@@ -30,7 +30,9 @@ pub struct CompileError {
 pub struct CompiledPolicy {
     /// The policy as written.
     pub policy: Arc<Policy>,
-    /// The rules to evaluate: the policy's own, then those autogen adds.
+    /// The rules to evaluate: the policy's own, then those autogen adds. Not to be modified
+    /// after compiling: the prepared patterns in `cache` are found by their address here (a
+    /// pattern that is not found is prepared again, so a copy of a rule still evaluates).
     pub rules: Vec<Rule>,
     /// Compiled JMESPath expressions, shared by all evaluations.
     pub cache: ExprCache,
