@@ -138,7 +138,10 @@ fn apply_policy_report_is_the_same_streamed_or_loaded_whole() {
     std::fs::write(&streamed, format!("---\n{}", docs.join("\n---\n"))).unwrap();
     std::fs::write(
         &whole,
-        format!("---\n{}\n---\nunused: &a 1\nalias: *a\n", docs.join("\n---\n")),
+        format!(
+            "---\n{}\n---\nunused: &a 1\nalias: *a\n",
+            docs.join("\n---\n")
+        ),
     )
     .unwrap();
     let report = |path: &std::path::Path| {
