@@ -15,7 +15,7 @@ use super::apply_output;
 use crate::files;
 use crate::output::style::Style;
 use crate::output::{self, progress::Progress};
-use crate::report;
+
 use crate::run::{Outcome, Run};
 use crate::source::{OfflineData, default_namespace};
 use crate::verdict::{Counts, Policies};
@@ -165,15 +165,8 @@ fn render(
     counts: &Counts,
     style: &Style,
 ) -> Result<String> {
-    // Written even with a policy report; printed only with the summary.
+    // Policy reports are written by `apply_report`, which `run` hands `-p` to.
     let produced = crate::mutation::emit(outcomes, a.output.as_deref())?;
-    if a.policy_report || a.output_format.is_some() {
-        let report = report::cluster_policy_report(outcomes, policies, a.audit_warn, report::now());
-        return Ok(match a.output_format.unwrap_or_default() {
-            ReportFormat::Json => format!("{}\n", serde_json::to_string_pretty(&report)?),
-            ReportFormat::Yaml => palisade_yaml::to_yaml_string(&report),
-        });
-    }
     let rules: usize = inputs.loaded.policies.iter().map(|p| p.rules.len()).sum();
     let mut out = format!(
         "\nApplying {rules} policy rule(s) to {} resource(s)...\n",

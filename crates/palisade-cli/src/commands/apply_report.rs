@@ -216,7 +216,7 @@ impl<'p> Rows<'p> {
     }
 
     /// Results grouped by policy name, in evaluation order within a policy (a stable sort,
-    /// as `report::cluster_policy_report` orders outcomes).
+    /// as `report::reference::cluster_policy_report` orders outcomes).
     fn sorted(&self) -> Vec<&Row> {
         let mut rows: Vec<&Row> = self.rows.iter().collect();
         rows.sort_by(|a, b| {
@@ -238,7 +238,7 @@ impl<'p> Rows<'p> {
         )
     }
 
-    /// The report as a value (as `report::cluster_policy_report` builds it).
+    /// The report as a value (as `report::reference::cluster_policy_report` builds it).
     fn to_value(&self, timestamp: i64) -> Value {
         let mut results = Vec::with_capacity(self.rows.len());
         for row in self.sorted() {
@@ -452,7 +452,7 @@ mod tests {
         for o in &outcomes {
             rows.add(&o.policy, &o.resource, &o.response, 0);
         }
-        let want = report::cluster_policy_report(&outcomes, &policies, false, 42);
+        let want = report::reference::cluster_policy_report(&outcomes, &policies, false, 42);
         assert_eq!(rows.to_value(42), want);
         let mut out = Vec::new();
         rows.write_json(&mut out, 42).unwrap();
@@ -467,7 +467,7 @@ mod tests {
         let rows = Rows::new(&policies, false);
         let mut out = Vec::new();
         rows.write_json(&mut out, 7).unwrap();
-        let want = report::cluster_policy_report(&[], &policies, false, 7);
+        let want = report::reference::cluster_policy_report(&[], &policies, false, 7);
         let want_text = format!("{}\n", serde_json::to_string_pretty(&want).unwrap());
         assert_eq!(String::from_utf8(out).unwrap(), want_text);
     }
