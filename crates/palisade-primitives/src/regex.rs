@@ -103,36 +103,34 @@ fn common_escape(chars: &[char], i: usize) -> Result<Option<(String, usize)>, Re
                 .ok_or_else(|| syntax("invalid escape sequence", &format!("\\{c}")))?;
             Ok(Some((hex(ch), next)))
         }
-        'x' => {
-            let end = if chars.get(i + 2) == Some(&'{') {
-                let close = chars[i..].iter().position(|&x| x == '}').map(|p| p + i);
-                close.ok_or_else(|| syntax("invalid escape sequence", "\\x{"))? + 1
-            } else {
-                i + 4
-            };
-            let text: String = chars
-                .get(i..end.min(chars.len()))
-                .unwrap_or(&[])
-                .iter()
-                .collect();
-            Ok(Some((text, end)))
-        }
-        'p' | 'P' => {
-            let end = if chars.get(i + 2) == Some(&'{') {
-                let close = chars[i..].iter().position(|&x| x == '}').map(|p| p + i);
-                close.ok_or_else(|| syntax("invalid character class range", "\\p{"))? + 1
-            } else {
-                i + 3
-            };
-            let text: String = chars
-                .get(i..end.min(chars.len()))
-                .unwrap_or(&[])
-                .iter()
-                .collect();
-            Ok(Some((text, end)))
-        }
+        'x' => braced(chars, i, 4, "invalid escape sequence", "\\x{").map(Some),
+        'p' | 'P' => braced(chars, i, 3, "invalid character class range", "\\p{").map(Some),
         _ => Ok(None),
     }
+}
+
+/// The text of an escape at `i` that is either `\c{...}` or `short` characters long (`\xHH`,
+/// `\pL`), and the index after it; an unclosed brace is a syntax error.
+fn braced(
+    chars: &[char],
+    i: usize,
+    short: usize,
+    msg: &str,
+    text: &str,
+) -> Result<(String, usize), RegexError> {
+    let end = if chars.get(i + 2) == Some(&'{') {
+        let rest = chars.get(i..).unwrap_or(&[]);
+        let close = rest.iter().position(|&x| x == '}').map(|p| p + i);
+        close.ok_or_else(|| syntax(msg, text))? + 1
+    } else {
+        i + short
+    };
+    let escape: String = chars
+        .get(i..end.min(chars.len()))
+        .unwrap_or(&[])
+        .iter()
+        .collect();
+    Ok((escape, end))
 }
 
 fn escape_outside(chars: &[char], i: usize, out: &mut String) -> Result<usize, RegexError> {
