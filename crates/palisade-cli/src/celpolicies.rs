@@ -36,6 +36,11 @@ pub struct CelPolicies {
 }
 
 impl CelPolicies {
+    /// How many CEL policies were loaded (bindings and exceptions are not policies).
+    pub fn len(&self) -> usize {
+        self.vpols.len() + self.vaps.len() + self.mpols.len() + self.maps.len()
+    }
+
     /// True when nothing was loaded.
     pub fn is_empty(&self) -> bool {
         self.vpols.is_empty()

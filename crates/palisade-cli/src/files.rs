@@ -23,43 +23,13 @@ pub struct Loaded {
     pub cel: crate::celpolicies::CelPolicies,
 }
 
-/// Every file under `path` with a YAML or JSON extension (or `path` itself if a file).
+/// Every file under `path` with a YAML or JSON extension (or `path` itself if a file), hidden
+/// entries skipped; `-` stands for stdin.
 pub fn expand(path: &Path) -> Result<Vec<PathBuf>> {
     if path.as_os_str() == "-" {
         return Ok(vec![path.to_path_buf()]);
     }
-    let meta = fs::metadata(path).with_context(|| format!("{}: cannot read", path.display()))?;
-    if meta.is_file() {
-        return Ok(vec![path.to_path_buf()]);
-    }
-    let mut out = Vec::new();
-    let mut stack = vec![path.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let mut entries: Vec<PathBuf> = fs::read_dir(&dir)
-            .with_context(|| format!("{}: cannot list directory", dir.display()))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .collect();
-        entries.sort();
-        for p in entries {
-            // Hidden entries (`.kyverno-test/`, `.git/`) are skipped when walking, as Kyverno does.
-            if p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with('.'))
-            {
-                continue;
-            }
-            if p.is_dir() {
-                stack.push(p);
-            } else if matches!(
-                p.extension().and_then(|e| e.to_str()),
-                Some("yaml" | "yml" | "json")
-            ) {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
+    palisade_admission::expand(path).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// Reads a file, or stdin for `-`.

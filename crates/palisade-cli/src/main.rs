@@ -12,6 +12,7 @@ mod phases;
 mod report;
 mod run;
 mod selector;
+mod serve;
 mod source;
 mod test_cmd;
 mod verdict;
@@ -54,6 +55,21 @@ enum Command {
         #[command(subcommand)]
         command: JpCommand,
     },
+    /// Serve policies as an admission webhook (runs palisade-serve; `palisade serve --help`).
+    #[command(disable_help_flag = true)]
+    Serve {
+        /// Arguments passed to palisade-serve.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
+    /// Scan existing resources and write PolicyReports (runs palisade-controller;
+    /// `palisade controller --help`).
+    #[command(disable_help_flag = true)]
+    Controller {
+        /// Arguments passed to palisade-controller.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -82,5 +98,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
             commands::test::run(&args, &style)
         }
         Command::Jp { command } => commands::jp::run(command),
+        Command::Serve { args } => serve::run(&args),
+        Command::Controller { args } => serve::run_tool(serve::CONTROLLER, &args),
     }
 }

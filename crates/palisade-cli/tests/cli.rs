@@ -432,3 +432,27 @@ fn apply_inputs_change_results() {
         stdout(&o)
     );
 }
+
+#[test]
+fn apply_summary_of_validating_policies() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let vpols = root.join("policies/pod-security-vpol/baseline/disallow-privileged-containers");
+    let pods = root.join("examples");
+    let o = palisade(&[
+        "apply",
+        vpols.to_str().unwrap(),
+        "-r",
+        pods.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let out = stdout(&o);
+    // One ValidatingPolicy counts as one rule; its unnamed result is listed without ": ".
+    assert!(
+        out.contains("Applying 1 policy rule(s) to 2 resource(s)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("disallow-privileged-containers -> resource tenant-a/Pod/node-shell failed:\n1. Privileged mode is not allowed"),
+        "{out}"
+    );
+}

@@ -18,9 +18,123 @@ pub struct ExprCache {
     /// Patterns without variables, by the address of the pattern value inside
     /// `CompiledPolicy::rules` (which is not modified after compiling), sorted.
     patterns: Vec<(usize, CompiledPattern)>,
+    /// Per rule of `CompiledPolicy::rules`, in order: the rule's address and the plain kinds
+    /// one of which a resource must have for the rule to match (see
+    /// [`crate::matching::required_kinds`]).
+    rule_kinds: Vec<(usize, Option<Box<[String]>>)>,
+    /// Context-entry JMESPath texts without variables, compiled: by the address of the text
+    /// in `CompiledPolicy::rules`, sorted, with the trimmed text.
+    entry_paths: Vec<(usize, Box<str>, Arc<Expression>)>,
+    /// Prepared conditions by the address of the condition in `CompiledPolicy::rules`, sorted.
+    conditions: Vec<(usize, crate::conditions::prepared::Prepared)>,
 }
 
 impl ExprCache {
+    /// Records the kinds each rule requires (see [`ExprCache::rejects_kind`]).
+    pub(crate) fn set_rule_kinds(&mut self, rules: &[palisade_api::Rule]) {
+        self.rule_kinds = rules
+            .iter()
+            .map(|r| {
+                let kinds = crate::matching::required_kinds(&r.match_);
+                (
+                    std::ptr::from_ref(r).addr(),
+                    kinds.map(Vec::into_boxed_slice),
+                )
+            })
+            .collect();
+    }
+
+    /// True when rule `index` of the compiled policy, `rule`, cannot match a resource of
+    /// `kind` (false when unknown: a rule list changed after compiling is matched in full).
+    pub(crate) fn rejects_kind(&self, index: usize, rule: &palisade_api::Rule, kind: &str) -> bool {
+        match self.rule_kinds.get(index) {
+            Some((addr, Some(kinds))) if *addr == std::ptr::from_ref(rule).addr() => {
+                !kinds.iter().any(|k| k == kind)
+            }
+            _ => false,
+        }
+    }
+
+    /// Compiles the `variable.jmesPath` texts of the rules' context entries (foreach blocks
+    /// included) that have no variables (see [`ExprCache::entry_path`]).
+    pub(crate) fn set_entry_paths(&mut self, rules: &[palisade_api::Rule]) {
+        fn add(
+            cache: &ExprCache,
+            out: &mut Vec<(usize, Box<str>, Arc<Expression>)>,
+            entries: Option<&Vec<palisade_api::context::ContextEntry>>,
+        ) {
+            for e in entries.into_iter().flatten() {
+                let Some(text) = e.variable.as_ref().and_then(|v| v.jmes_path.as_deref()) else {
+                    continue;
+                };
+                let trimmed = text.trim();
+                if trimmed.is_empty() || crate::variables::text_has_variables(text) {
+                    continue;
+                }
+                if let Ok(compiled) = cache.get(trimmed) {
+                    out.push((text.as_ptr().addr(), trimmed.into(), compiled));
+                }
+            }
+        }
+        fn foreach(
+            cache: &ExprCache,
+            out: &mut Vec<(usize, Box<str>, Arc<Expression>)>,
+            list: &[palisade_api::validate::ForEachValidation],
+        ) {
+            for f in list {
+                add(cache, out, f.context.as_ref());
+                foreach(cache, out, f.foreach.as_deref().unwrap_or_default());
+            }
+        }
+        let mut out = Vec::new();
+        for rule in rules {
+            add(self, &mut out, rule.context.as_ref());
+            if let Some(v) = &rule.validate {
+                foreach(self, &mut out, v.foreach.as_deref().unwrap_or_default());
+            }
+        }
+        out.sort_by_key(|(addr, _, _)| *addr);
+        self.entry_paths = out;
+    }
+
+    /// The trimmed text and compilation of a context entry's `jmesPath` when it is one of the
+    /// policy's texts without variables (found by address).
+    pub(crate) fn entry_path(&self, text: &str) -> Option<(&str, &Expression)> {
+        if text.is_empty() {
+            return None;
+        }
+        let addr = text.as_ptr().addr();
+        let i = self
+            .entry_paths
+            .binary_search_by_key(&addr, |(a, _, _)| *a)
+            .ok()?;
+        self.entry_paths
+            .get(i)
+            .map(|(_, trimmed, compiled)| (&**trimmed, &**compiled))
+    }
+
+    /// Sets the prepared conditions (see [`ExprCache::condition`]).
+    pub(crate) fn set_conditions(
+        &mut self,
+        mut conditions: Vec<(usize, crate::conditions::prepared::Prepared)>,
+    ) {
+        conditions.sort_by_key(|(addr, _)| *addr);
+        self.conditions = conditions;
+    }
+
+    /// The prepared form of `condition` when it is one of the policy's (found by address).
+    pub(crate) fn condition(
+        &self,
+        condition: &palisade_api::Condition,
+    ) -> Option<&crate::conditions::prepared::Prepared> {
+        let addr = std::ptr::from_ref(condition).addr();
+        let i = self
+            .conditions
+            .binary_search_by_key(&addr, |(a, _)| *a)
+            .ok()?;
+        self.conditions.get(i).map(|(_, p)| p)
+    }
+
     /// Sets the prepared patterns (see [`ExprCache::pattern`]).
     pub(crate) fn set_patterns(&mut self, mut patterns: Vec<(usize, CompiledPattern)>) {
         patterns.sort_by_key(|(addr, _)| *addr);
@@ -62,6 +176,8 @@ pub struct EvalContext {
     root: Value,
     undo: Vec<(String, Option<Value>)>,
     deleting: bool,
+    /// `images` is still to be added (see [`EvalContext::ensure_images`]).
+    images_pending: bool,
 }
 
 impl EvalContext {
@@ -76,7 +192,36 @@ impl EvalContext {
             root: Value::Object(root),
             undo: Vec::new(),
             deleting,
+            images_pending: false,
         }
+    }
+
+    /// Leaves Kyverno's `images` variable out of the document until something reads it
+    /// (computing it parses every image reference; most policies never read it). Queries
+    /// that may read it see it as if it had been there from the start.
+    pub(crate) fn with_lazy_images(mut self) -> Self {
+        self.images_pending = true;
+        self
+    }
+
+    /// Adds the left-out `images` variable to the document.
+    fn ensure_images(&mut self) {
+        if !self.images_pending {
+            return;
+        }
+        self.images_pending = false;
+        let images = crate::request::images_of(self.resource());
+        if let (Some(images), Value::Object(map)) = (images, &mut self.root) {
+            map.insert("images".into(), images);
+        }
+    }
+
+    /// True when the document has the top-level variable `name`.
+    pub fn has_variable(&self, name: &str) -> bool {
+        self.root.get(name).is_some()
+            || (self.images_pending
+                && name == "images"
+                && crate::request::images_of(self.resource()).is_some())
     }
 
     /// The whole document.
@@ -128,6 +273,10 @@ impl EvalContext {
     pub fn set(&mut self, name: &str, value: Value) {
         let mut parts = name.split('.');
         let Some(top) = parts.next() else { return };
+        if top == "images" {
+            // Changes apply to the variable as it would have been.
+            self.ensure_images();
+        }
         let rest: Vec<&str> = parts.collect();
         let Value::Object(map) = &mut self.root else {
             return;
@@ -164,6 +313,32 @@ impl EvalContext {
         expr: &str,
         clock: &jp::Clock,
     ) -> Result<Value, VarError> {
+        self.search(cache, expr, |compiled, root| {
+            jp::search(compiled, root, clock)
+        })
+    }
+
+    /// Evaluates a JMESPath expression against the context and hands `f` the result with a
+    /// list's items kept apart, borrowed where they are parts of the context.
+    pub(crate) fn query_items<T>(
+        &self,
+        cache: &ExprCache,
+        expr: &str,
+        clock: &jp::Clock,
+        f: impl FnOnce(jp::Found<'_>) -> T,
+    ) -> Result<T, VarError> {
+        self.search(cache, expr, |compiled, root| {
+            jp::search_items(compiled, root, clock).map(f)
+        })
+    }
+
+    /// Compiles `expr` (or finds it compiled) and runs `search` with it on the document.
+    fn search<T>(
+        &self,
+        cache: &ExprCache,
+        expr: &str,
+        search: impl FnOnce(&Expression, &Value) -> Result<T, jp::SearchError>,
+    ) -> Result<T, VarError> {
         let expr = expr.trim();
         if expr.is_empty() {
             return Err(VarError::Query {
@@ -175,7 +350,39 @@ impl EvalContext {
             expr: expr.to_string(),
             message,
         })?;
-        jp::search(&compiled, &self.root, clock).map_err(|e| match e {
+        self.search_compiled(&compiled, expr, search)
+    }
+
+    /// Evaluates an expression compiled beforehand; `expr` is its trimmed text.
+    pub(crate) fn query_compiled(
+        &self,
+        compiled: &Expression,
+        expr: &str,
+        clock: &jp::Clock,
+    ) -> Result<Value, VarError> {
+        self.search_compiled(compiled, expr, |compiled, root| {
+            jp::search(compiled, root, clock)
+        })
+    }
+
+    fn search_compiled<T>(
+        &self,
+        compiled: &Expression,
+        expr: &str,
+        search: impl FnOnce(&Expression, &Value) -> Result<T, jp::SearchError>,
+    ) -> Result<T, VarError> {
+        let found = if self.images_pending && jp::may_read_root_field(compiled, "images") {
+            // Rare: a copy of the document with `images`, as it would have been.
+            let mut root = self.root.clone();
+            let images = crate::request::images_of(self.resource());
+            if let (Some(images), Value::Object(map)) = (images, &mut root) {
+                map.insert("images".into(), images);
+            }
+            search(compiled, &root)
+        } else {
+            search(compiled, &self.root)
+        };
+        found.map_err(|e| match e {
             jp::SearchError::NotFound(message) => VarError::NotFound {
                 expr: expr.to_string(),
                 message,

@@ -93,8 +93,18 @@ impl Loader<'_> {
                     None => output = Some(value),
                 }
             } else if let Some(path) = var.jmes_path.as_deref().filter(|p| !p.is_empty()) {
-                let path = self.resolve_str(ctx, path)?;
-                let r = ctx.query(self.cache, &path, self.clock);
+                // A path without variables was compiled with the policy.
+                let (path, r) = match self.cache.entry_path(path) {
+                    Some((trimmed, compiled)) => (
+                        Cow::Borrowed(path),
+                        ctx.query_compiled(compiled, trimmed, self.clock),
+                    ),
+                    None => {
+                        let path = self.resolve_str(ctx, path)?;
+                        let r = ctx.query(self.cache, &path, self.clock);
+                        (path, r)
+                    }
+                };
                 match r {
                     // A null result keeps the default (Kyverno's loadVariable).
                     Ok(Value::Null) => {}
@@ -149,7 +159,7 @@ impl Loader<'_> {
                     None => Ok(Some(data)),
                 },
                 // Values may supply the entry offline; otherwise say what is missing.
-                Lookup::Unavailable if ctx.root().get(name.as_str()).is_some() => Ok(None),
+                Lookup::Unavailable if ctx.has_variable(name) => Ok(None),
                 Lookup::Unavailable => Err(format!(
                     "context entry {name}: image data for {reference} needs registry access, \
                      which is not available here; supply {name} in a values file"

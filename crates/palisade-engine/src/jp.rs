@@ -1,6 +1,7 @@
 //! The engine's single point of contact with `palisade-jmespath`.
 
 use palisade_jmespath as jmespath;
+use palisade_jmespath::ast::Node;
 use serde_json::Value;
 
 /// A compiled JMESPath expression.
@@ -25,11 +26,89 @@ pub fn compile(expr: &str) -> Result<Expression, String> {
 
 /// Evaluates a compiled expression.
 pub fn search(expr: &Expression, data: &Value, clock: &Clock) -> Result<Value, SearchError> {
-    expr.search(data, clock).map_err(|e| {
-        if e.kind == jmespath::ErrorKind::UnknownKey {
-            SearchError::NotFound(e.to_string())
-        } else {
-            SearchError::Other(e.to_string())
+    expr.search(data, clock).map_err(search_error)
+}
+
+/// A search result with a list's items kept apart, borrowed where they are parts of the data.
+pub type Found<'a> = jmespath::Found<'a>;
+
+/// Evaluates a compiled expression, keeping a list result's items apart (see [`Found`]).
+pub fn search_items<'a>(
+    expr: &'a Expression,
+    data: &'a Value,
+    clock: &Clock,
+) -> Result<Found<'a>, SearchError> {
+    expr.search_items(data, clock).map_err(search_error)
+}
+
+fn search_error(e: jmespath::Error) -> SearchError {
+    if e.kind == jmespath::ErrorKind::UnknownKey {
+        SearchError::NotFound(e.to_string())
+    } else {
+        SearchError::Other(e.to_string())
+    }
+}
+
+/// True when `expr`, evaluated against a document, may read the document's `field` or the
+/// document as a whole (`@`, which `keys`, `values`, `*` and the like expose). Parts that are
+/// evaluated against a selected value (right of `.`, `|` and projections) cannot.
+pub fn may_read_root_field(expr: &Expression, field: &str) -> bool {
+    reads(expr.node(), field)
+}
+
+fn reads(node: &Node, field: &str) -> bool {
+    match node {
+        Node::Identity => true,
+        Node::Field(key) => key == field,
+        Node::Index(_) | Node::Slice(..) | Node::Literal(_) => false,
+        Node::Subexpr(a, _)
+        | Node::IndexExpr(a, _)
+        | Node::Pipe(a, _)
+        | Node::Projection(a, _)
+        | Node::ValueProjection(a, _)
+        | Node::FilterProjection(a, _, _)
+        | Node::Flatten(a)
+        | Node::Not(a)
+        // Conservative: an expression reference is applied to selected values.
+        | Node::ExpRef(a) => reads(a, field),
+        Node::Or(a, b) | Node::And(a, b) | Node::Compare(_, a, b) => {
+            reads(a, field) || reads(b, field)
         }
-    })
+        Node::MultiList(items) | Node::Function(_, items) => {
+            items.iter().any(|n| reads(n, field))
+        }
+        Node::MultiHash(pairs) => pairs.iter().any(|(_, n)| reads(n, field)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn root_field_reads() {
+        let cases = [
+            ("images.containers.app.tag", true),
+            ("request.object.spec.containers[].image", false),
+            ("keys(@)", true),
+            ("*.containers", true),
+            ("length(images)", true),
+            ("request.object | keys(@)", false),
+            ("x | join(', ', @)", false),
+            (
+                "request.object.spec.containers[?name == 'images'].image",
+                false,
+            ),
+            ("[?@ == `1`]", true),
+            ("a || images", true),
+            ("{a: request, b: images}", true),
+            ("\"images\".x", true),
+            ("request.images", false),
+            ("`{\"images\": 1}`.images", false),
+        ];
+        for (text, want) in cases {
+            let expr = compile(text).unwrap();
+            assert_eq!(may_read_root_field(&expr, "images"), want, "{text}");
+        }
+    }
 }

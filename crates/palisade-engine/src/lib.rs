@@ -7,6 +7,7 @@
 
 pub mod anchor;
 pub mod autogen;
+pub mod background;
 pub mod conditions;
 pub mod context;
 pub mod entries;
@@ -37,10 +38,10 @@ pub use generate::{Action, GenerateResponse, Generated};
 pub use mutate::{MutateResponse, PatchedTarget};
 pub use policy::{CompileError, CompiledPolicy, compile};
 pub use ports::{ContextSource, Lookup, NoContext};
-pub use request::Request;
+pub use request::{PreparedRequest, Request};
 pub use response::{PolicyResponse, RuleResponse, RuleStatus};
 
-use matching::{MatchInput, rule_matches};
+use matching::{Gvk, MatchInput, rule_matches};
 
 /// What one rule evaluation can see besides the context.
 pub struct EvalEnv<'a> {
@@ -73,6 +74,27 @@ pub struct Inputs<'a> {
     pub exceptions: &'a [Exception],
 }
 
+/// Where the resource under evaluation is read from.
+#[derive(Clone, Copy)]
+enum ResourceAt<'r> {
+    /// The request (its context holds a copy).
+    Request(&'r Request),
+    /// The context only (a [`PreparedRequest`]).
+    Context,
+}
+
+impl<'r> ResourceAt<'r> {
+    fn get<'a>(self, ctx: &'a EvalContext) -> &'a Value
+    where
+        'r: 'a,
+    {
+        match self {
+            ResourceAt::Request(r) => r.resource(),
+            ResourceAt::Context => ctx.resource(),
+        }
+    }
+}
+
 impl Engine {
     /// Evaluates the validate rules of `policy` on `request`. `ctx` is the request's context
     /// ([`Request::context`]); it is returned unchanged, so one context serves many policies.
@@ -83,33 +105,71 @@ impl Engine {
         ctx: &mut EvalContext,
         inputs: &Inputs<'_>,
     ) -> PolicyResponse {
-        let name = policy.name();
         let gvk = request.gvk();
-        let input = MatchInput {
-            resource: request.resource(),
-            gvk: &gvk,
-            subresource: &request.subresource,
-            operation: &request.operation,
-            namespace_labels: request.namespace_labels.as_ref(),
-            request: &request.user,
-        };
+        let at = ResourceAt::Request(request);
+        self.validate_at(policy, request, at, &gvk, ctx, inputs)
+    }
+
+    /// [`Engine::validate`] on a [`PreparedRequest`]: the same outcomes, without the copy of
+    /// the object that [`Request::context`] makes. The prepared request is returned
+    /// unchanged, so it serves many policies.
+    pub fn validate_prepared(
+        &self,
+        policy: &CompiledPolicy,
+        prepared: &mut PreparedRequest,
+        inputs: &Inputs<'_>,
+    ) -> PolicyResponse {
+        let PreparedRequest { head, ctx, gvk } = prepared;
+        self.validate_at(policy, head, ResourceAt::Context, gvk, ctx, inputs)
+    }
+
+    fn validate_at(
+        &self,
+        policy: &CompiledPolicy,
+        request: &Request,
+        at: ResourceAt<'_>,
+        gvk: &Gvk,
+        ctx: &mut EvalContext,
+        inputs: &Inputs<'_>,
+    ) -> PolicyResponse {
+        let name = policy.name();
         let mut rules = Vec::new();
-        for rule in &policy.rules {
-            let Some(validation) = &rule.validate else {
-                continue;
+        // Up to 64 rules are matched at once (one look at the resource for the policy); a
+        // longer list, from where the mask ends, one matching rule at a time.
+        let mut matched = match_mask(policy, &match_input(request, gvk, at.get(ctx)));
+        let mut from = 0;
+        loop {
+            let next = if matched != 0 {
+                let index = matched.trailing_zeros() as usize;
+                matched &= matched - 1;
+                policy
+                    .rules
+                    .get(index)
+                    .and_then(|r| Some((index, r, r.validate.as_ref()?)))
+            } else if policy.rules.len() > 64 {
+                next_match(
+                    policy,
+                    from.max(64),
+                    &match_input(request, gvk, at.get(ctx)),
+                )
+            } else {
+                None
             };
-            if rule_matches(
-                &rule.match_,
-                rule.exclude.as_ref(),
-                policy.namespace(),
-                &input,
-            )
-            .is_err()
-            {
-                continue;
-            }
+            let Some((index, rule, validation)) = next else {
+                break;
+            };
+            from = index + 1;
             let checkpoint = ctx.checkpoint();
-            for (k, v) in inputs.source.rule_values(&name, &rule.name) {
+            let values = inputs.source.rule_values(&name, &rule.name);
+            // Exceptions match the resource as it was before the values (which may set
+            // `request.object` fields) were added.
+            let before = match at {
+                ResourceAt::Context if !values.is_empty() && !inputs.exceptions.is_empty() => {
+                    Some(ctx.resource().clone())
+                }
+                _ => None,
+            };
+            for (k, v) in values {
                 ctx.set(&k, v);
             }
             let r = variables::Resolver {
@@ -118,16 +178,24 @@ impl Engine {
                 clock: &self.clock,
                 mode: variables::Mode::Lenient,
             };
-            let matched: Vec<&Exception> = inputs
-                .exceptions
-                .iter()
-                .filter(|e| e.covers(&name, &rule.name) && e.applies(&input, &r))
-                .collect();
-            let all_pss = !matched.is_empty()
+            let excepted: Vec<&Exception> = if inputs.exceptions.is_empty() {
+                Vec::new()
+            } else {
+                let resource = before.as_ref().unwrap_or_else(|| at.get(ctx));
+                inputs
+                    .exceptions
+                    .iter()
+                    .filter(|e| {
+                        e.covers(&name, &rule.name)
+                            && e.applies(&match_input(request, gvk, resource), &r)
+                    })
+                    .collect()
+            };
+            let all_pss = !excepted.is_empty()
                 && validation.pod_security.is_some()
-                && matched.iter().all(|e| e.has_pod_security());
-            let mut response = if !matched.is_empty() && !all_pss {
-                let keys: Vec<String> = matched.iter().map(|e| e.key()).collect();
+                && excepted.iter().all(|e| e.has_pod_security());
+            let mut response = if !excepted.is_empty() && !all_pss {
+                let keys: Vec<String> = excepted.iter().map(|e| e.key()).collect();
                 let mut resp = RuleResponse::new(
                     &rule.name,
                     RuleType::Validation,
@@ -140,11 +208,11 @@ impl Engine {
                 resp.exceptions = keys;
                 resp
             } else {
-                let pss_exceptions: Vec<PodSecurityExclude> = matched
+                let pss_exceptions: Vec<PodSecurityExclude> = excepted
                     .iter()
                     .flat_map(|e| e.exception.spec.pod_security.clone().unwrap_or_default())
                     .collect();
-                let pss_names: Vec<String> = matched.iter().map(|e| e.key()).collect();
+                let pss_names: Vec<String> = excepted.iter().map(|e| e.key()).collect();
                 let env = EvalEnv {
                     source: inputs.source,
                     cache: &policy.cache,
@@ -160,13 +228,12 @@ impl Engine {
             if response.status == RuleStatus::Fail && !policy.scored() {
                 response.status = RuleStatus::Warn;
             }
-            response.failure_action = Some(failure_action(policy, rule, request));
-            response.properties = rule
-                .report_properties
-                .clone()
-                .unwrap_or_default()
-                .into_iter()
-                .collect();
+            response.failure_action = Some(failure_action(policy, rule, request, || {
+                matching::namespace_of(at.get(ctx))
+            }));
+            if let Some(properties) = &rule.report_properties {
+                response.properties = properties.clone().into_iter().collect();
+            }
             let applied = matches!(response.status, RuleStatus::Pass | RuleStatus::Fail);
             rules.push(response);
             if applied && policy.apply_one() {
@@ -180,11 +247,73 @@ impl Engine {
     }
 }
 
+/// Bit `i` set for each of the first 64 rules that is a validate rule matching the input.
+fn match_mask(policy: &CompiledPolicy, input: &MatchInput<'_>) -> u64 {
+    let mut mask = 0u64;
+    for (i, rule) in policy.rules.iter().take(64).enumerate() {
+        if applies(policy, i, rule, input).is_some() {
+            mask |= 1 << i;
+        }
+    }
+    mask
+}
+
+/// The first validate rule from index `from` on that matches, with its index: the resource
+/// is looked up once for all the rules that do not match.
+fn next_match<'p>(
+    policy: &'p CompiledPolicy,
+    from: usize,
+    input: &MatchInput<'_>,
+) -> Option<(
+    usize,
+    &'p palisade_api::Rule,
+    &'p palisade_api::validate::Validation,
+)> {
+    let rules = policy.rules.get(from..)?;
+    rules.iter().enumerate().find_map(|(i, rule)| {
+        let index = from + i;
+        applies(policy, index, rule, input).map(|v| (index, rule, v))
+    })
+}
+
+/// The validation of rule `index` when it is a validate rule that matches the input.
+fn applies<'p>(
+    policy: &CompiledPolicy,
+    index: usize,
+    rule: &'p palisade_api::Rule,
+    input: &MatchInput<'_>,
+) -> Option<&'p palisade_api::validate::Validation> {
+    let validation = rule.validate.as_ref()?;
+    if policy.cache.rejects_kind(index, rule, &input.gvk.kind) {
+        return None;
+    }
+    rule_matches(
+        &rule.match_,
+        rule.exclude.as_ref(),
+        policy.namespace(),
+        input,
+    )
+    .is_ok()
+    .then_some(validation)
+}
+
+fn match_input<'a>(request: &'a Request, gvk: &'a Gvk, resource: &'a Value) -> MatchInput<'a> {
+    MatchInput {
+        resource,
+        gvk,
+        subresource: &request.subresource,
+        operation: &request.operation,
+        namespace_labels: request.namespace_labels.as_ref(),
+        request: &request.user,
+    }
+}
+
 /// The failure action for `rule` on this request's namespace, after overrides.
-fn failure_action(
+fn failure_action<'a>(
     policy: &CompiledPolicy,
     rule: &palisade_api::Rule,
     request: &Request,
+    namespace: impl FnOnce() -> &'a str,
 ) -> FailureAction {
     let base = policy.failure_action(rule);
     let overrides = rule
@@ -196,8 +325,11 @@ fn failure_action(
             .spec
             .validation_failure_action_overrides
             .as_ref());
-    let ns = matching::namespace_of(request.resource());
-    for o in overrides.into_iter().flatten() {
+    let Some(overrides) = overrides.filter(|o| !o.is_empty()) else {
+        return base;
+    };
+    let ns = namespace();
+    for o in overrides {
         if override_applies(o, ns, request) {
             return o.action;
         }

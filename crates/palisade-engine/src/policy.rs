@@ -102,8 +102,13 @@ pub fn compile(policy: Policy) -> Result<CompiledPolicy, CompileError> {
     for rule in &policy.spec.rules {
         rules.extend(autogen::generate(rule, &controllers));
     }
+    crate::background::check(&policy, &rules)?;
     // After the last change to `rules`: the cache finds patterns by their address in it.
     cache.set_patterns(prepare_patterns(&rules));
+    cache.set_rule_kinds(&rules);
+    let conditions = crate::conditions::prepared::prepare(&rules, &cache);
+    cache.set_conditions(conditions);
+    cache.set_entry_paths(&rules);
     Ok(CompiledPolicy {
         policy: Arc::new(policy),
         rules,
@@ -192,6 +197,11 @@ fn check_rule(rule: &Rule, path: &str, cache: &ExprCache) -> Result<(), CompileE
     }
     if let Some(v) = &rule.validate {
         check_validate(v, &format!("{path}.validate"))?;
+        // CEL is parsed and type-checked when the policy loads, not at its first request.
+        if v.cel.is_some() {
+            crate::validate::cel::check(rule)
+                .map_err(|e| err(format!("{path}.validate.cel"), e))?;
+        }
     }
     for (i, entry) in rule.context.iter().flatten().enumerate() {
         let p = format!("{path}.context[{i}]");

@@ -53,15 +53,25 @@ impl Request {
 
     /// Builds Kyverno's JSON context for this request.
     pub fn context(&self) -> EvalContext {
+        let namespace = crate::matching::namespace_of(self.resource()).to_string();
+        let mut root = self.root(self.object.clone(), self.old_object.clone(), namespace);
+        if let Some(images) = images_of(self.resource()) {
+            root.insert("images".into(), images);
+        }
+        EvalContext::new(root)
+    }
+
+    /// The context document without `images`, holding the given objects. `namespace` is the
+    /// resource's namespace, used when the admission fields have none.
+    fn root(&self, object: Value, old_object: Value, namespace: String) -> Map<String, Value> {
         let mut request = self.admission.clone();
         request.insert("operation".into(), Value::String(self.operation.clone()));
         // Kyverno always sets request.namespace, offline from the resource itself.
         if !request.contains_key("namespace") {
-            let ns = crate::matching::namespace_of(self.resource());
-            request.insert("namespace".into(), Value::String(ns.to_string()));
+            request.insert("namespace".into(), Value::String(namespace));
         }
-        request.insert("object".into(), self.object.clone());
-        request.insert("oldObject".into(), self.old_object.clone());
+        request.insert("object".into(), object);
+        request.insert("oldObject".into(), old_object);
         request.insert(
             "userInfo".into(),
             serde_json::to_value(&self.user.user_info).unwrap_or(Value::Null),
@@ -70,23 +80,56 @@ impl Request {
         request.insert("clusterRoles".into(), json!(self.user.cluster_roles));
         let mut root = Map::new();
         root.insert("request".into(), Value::Object(request));
-        if let Some((ns, name)) = service_account(&self.user.user_info.username) {
-            root.insert("serviceAccountName".into(), Value::String(name.to_string()));
-            root.insert(
-                "serviceAccountNamespace".into(),
-                Value::String(ns.to_string()),
-            );
-        } else {
-            root.insert("serviceAccountName".into(), Value::String(String::new()));
-            root.insert(
-                "serviceAccountNamespace".into(),
-                Value::String(String::new()),
-            );
+        let (sa_namespace, sa_name) =
+            service_account(&self.user.user_info.username).unwrap_or(("", ""));
+        root.insert(
+            "serviceAccountName".into(),
+            Value::String(sa_name.to_string()),
+        );
+        root.insert(
+            "serviceAccountNamespace".into(),
+            Value::String(sa_namespace.to_string()),
+        );
+        root
+    }
+}
+
+/// A request and its variable context in one value, for evaluating many policies on one
+/// request with [`crate::Engine::validate_prepared`]. Unlike [`Request::context`], it moves the
+/// objects into the context instead of copying them, and computes Kyverno's `images`
+/// variable only if an expression reads it. Outcomes are the same.
+#[derive(Debug, Clone)]
+pub struct PreparedRequest {
+    /// The request without its objects (they live in the context).
+    pub(crate) head: Request,
+    pub(crate) ctx: EvalContext,
+    pub(crate) gvk: Gvk,
+}
+
+impl PreparedRequest {
+    /// Prepares `request` for evaluation.
+    pub fn new(mut request: Request) -> Self {
+        let gvk = request.gvk();
+        let namespace = crate::matching::namespace_of(request.resource()).to_string();
+        let object = std::mem::take(&mut request.object);
+        let old_object = std::mem::take(&mut request.old_object);
+        let ctx = EvalContext::new(request.root(object, old_object, namespace)).with_lazy_images();
+        PreparedRequest {
+            head: request,
+            ctx,
+            gvk,
         }
-        if let Some(images) = images_of(self.resource()) {
-            root.insert("images".into(), images);
-        }
-        EvalContext::new(root)
+    }
+
+    /// The resource under evaluation: the new object, or the old one when there is none.
+    pub fn resource(&self) -> &Value {
+        self.ctx.resource()
+    }
+
+    /// The request fields besides the objects (`object` and `oldObject` are null here; read
+    /// them with [`PreparedRequest::resource`]).
+    pub fn request(&self) -> &Request {
+        &self.head
     }
 }
 

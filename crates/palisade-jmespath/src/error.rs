@@ -68,10 +68,21 @@ impl Error {
     }
 
     pub(crate) fn unknown_key(key: &str) -> Self {
-        Error::new(
-            ErrorKind::UnknownKey,
-            format!("Unknown key {key:?} in path"),
-        )
+        // Missing keys are common and often swallowed (`||`, filters, comparisons): a key
+        // that `{:?}` prints as it is is quoted without the formatting machinery.
+        let plain = key
+            .bytes()
+            .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\');
+        let message = if plain {
+            let mut m = String::with_capacity(key.len() + 22);
+            m.push_str("Unknown key \"");
+            m.push_str(key);
+            m.push_str("\" in path");
+            m
+        } else {
+            format!("Unknown key {key:?} in path")
+        };
+        Error::new(ErrorKind::UnknownKey, message)
     }
 
     /// A function failure worded like Kyverno's `JMESPath function 'f': ...`.
@@ -100,5 +111,31 @@ impl Error {
         self.message
             .strip_prefix("Unknown key \"")?
             .strip_suffix("\" in path")
+    }
+}
+
+#[cfg(test)]
+mod unknown_key_tests {
+    use super::Error;
+
+    #[test]
+    fn unknown_key_messages_match_debug_quoting() {
+        for key in [
+            "name",
+            "a b",
+            "x\"y",
+            "back\\slash",
+            "tab\there",
+            "é",
+            "",
+            "~!@#",
+        ] {
+            assert_eq!(
+                Error::unknown_key(key).message,
+                format!("Unknown key {key:?} in path"),
+                "{key}"
+            );
+            assert!(Error::unknown_key(key).unknown_key_name().is_some());
+        }
     }
 }

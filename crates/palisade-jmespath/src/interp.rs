@@ -15,10 +15,22 @@ use crate::value::{equal, number};
 
 type R<'a> = Result<Val<'a>, Error>;
 
+/// A search result with a list's items kept apart ([`crate::Expression::search_items`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Found<'a> {
+    /// A result that is not a list.
+    One(Cow<'a, Value>),
+    /// The items of a list result, in order.
+    List(Vec<Cow<'a, Value>>),
+}
+
 /// Evaluation state: the caller's context and the remaining work budget.
 pub struct Interp<'c> {
     pub(crate) ctx: &'c Context,
     budget: u64,
+    /// Depth of evaluations whose missing-key errors become `null` ([`lenient`],
+    /// [`swallowed`]): such errors are never seen, so they are built without a message.
+    quiet: u32,
 }
 
 /// Turns Kyverno's missing-key error into `null` where the value is used as an operand
@@ -74,7 +86,16 @@ impl<'c> Interp<'c> {
         Interp {
             ctx,
             budget: ctx.budget,
+            quiet: 0,
         }
+    }
+
+    /// Runs `f` as an operand whose missing-key errors the caller turns into `null`.
+    fn quietly<'a>(&mut self, f: impl FnOnce(&mut Self) -> R<'a>) -> R<'a> {
+        self.quiet += 1;
+        let r = f(self);
+        self.quiet -= 1;
+        r
     }
 
     fn spend(&mut self, units: u64) -> Result<(), Error> {
@@ -151,6 +172,27 @@ impl<'c> Interp<'c> {
         self.value(r)
     }
 
+    /// Evaluates a node and, when the result is a list, keeps its items apart: borrowed
+    /// where they are parts of `v` (a foreach list need not copy the elements it selects).
+    pub fn eval_items<'a>(&mut self, node: &'a Node, v: &'a Value) -> Result<Found<'a>, Error> {
+        match self.eval_val(node, v)? {
+            Val::List(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for item in items {
+                    out.push(self.value(item)?);
+                }
+                Ok(Found::List(out))
+            }
+            Val::Ref(Value::Array(items)) => {
+                Ok(Found::List(items.iter().map(Cow::Borrowed).collect()))
+            }
+            Val::Own(Value::Array(items)) => {
+                Ok(Found::List(items.into_iter().map(Cow::Owned).collect()))
+            }
+            other => Ok(Found::One(self.value(other)?)),
+        }
+    }
+
     fn eval_val<'a>(&mut self, node: &'a Node, v: &'a Value) -> R<'a> {
         self.spend(1)?;
         match node {
@@ -188,29 +230,29 @@ impl<'c> Interp<'c> {
                 self.project(left, b, None)
             }
             Node::FilterProjection(a, b, cond) => {
-                let left = swallowed(self.eval_val(a, v))?;
+                let left = swallowed(self.quietly(|s| s.eval_val(a, v)))?;
                 self.project(left, b, Some(cond))
             }
             Node::ValueProjection(a, b) => {
-                let left = swallowed(self.eval_val(a, v))?;
+                let left = swallowed(self.quietly(|s| s.eval_val(a, v)))?;
                 self.project_values(left, b)
             }
             Node::Flatten(a) => {
-                let inner = swallowed(self.eval_val(a, v))?;
+                let inner = swallowed(self.quietly(|s| s.eval_val(a, v)))?;
                 self.flatten(inner)
             }
             Node::MultiList(items) => self.multi_list(items, v),
             Node::MultiHash(pairs) => self.multi_hash(pairs, v),
             Node::Or(a, b) => {
-                let left = lenient(self.eval_val(a, v))?;
+                let left = lenient(self.quietly(|s| s.eval_val(a, v)))?;
                 if left.is_truthy() {
                     Ok(left)
                 } else {
-                    lenient(self.eval_val(b, v))
+                    lenient(self.quietly(|s| s.eval_val(b, v)))
                 }
             }
             Node::And(a, b) => {
-                let left = lenient(self.eval_val(a, v))?;
+                let left = lenient(self.quietly(|s| s.eval_val(a, v)))?;
                 if left.is_truthy() {
                     self.eval_val(b, v)
                 } else {
@@ -218,12 +260,12 @@ impl<'c> Interp<'c> {
                 }
             }
             Node::Not(a) => {
-                let x = lenient(self.eval_val(a, v))?;
+                let x = lenient(self.quietly(|s| s.eval_val(a, v)))?;
                 Ok(Val::Own(Value::Bool(!x.is_truthy())))
             }
             Node::Compare(op, a, b) => {
-                let x = lenient(self.eval_val(a, v))?;
-                let y = lenient(self.eval_val(b, v))?;
+                let x = lenient(self.quietly(|s| s.eval_val(a, v)))?;
+                let y = lenient(self.quietly(|s| s.eval_val(b, v)))?;
                 let (x, y) = (self.value(x)?, self.value(y)?);
                 Ok(Val::Own(compare(*op, &x, &y)))
             }
@@ -284,15 +326,15 @@ impl<'c> Interp<'c> {
                 self.project(left, b, None)
             }
             Node::FilterProjection(a, b, cond) => {
-                let left = swallowed(self.eval_list(a, items))?;
+                let left = swallowed(self.quietly(|s| s.eval_list(a, items)))?;
                 self.project(left, b, Some(cond))
             }
             Node::ValueProjection(a, b) => {
-                let left = swallowed(self.eval_list(a, items))?;
+                let left = swallowed(self.quietly(|s| s.eval_list(a, items)))?;
                 self.project_values(left, b)
             }
             Node::Flatten(a) => {
-                let inner = swallowed(self.eval_list(a, items))?;
+                let inner = swallowed(self.quietly(|s| s.eval_list(a, items)))?;
                 self.flatten(inner)
             }
             // A list is not an object.
@@ -304,6 +346,9 @@ impl<'c> Interp<'c> {
         match v {
             Value::Object(m) => match m.get(key) {
                 Some(x) => Ok(Val::Ref(x)),
+                None if self.ctx.missing_key_is_error && self.quiet > 0 => {
+                    Err(Error::new(ErrorKind::UnknownKey, String::new()))
+                }
                 None if self.ctx.missing_key_is_error => Err(Error::unknown_key(key)),
                 None => Ok(Val::null()),
             },
@@ -347,12 +392,12 @@ impl<'c> Interp<'c> {
         cond: Option<&'a Node>,
     ) -> Result<Option<Val<'a>>, Error> {
         if let Some(cond) = cond {
-            let keep = lenient(self.then_ref(&item, cond))?;
+            let keep = lenient(self.quietly(|s| s.then_ref(&item, cond)))?;
             if !keep.is_truthy() {
                 return Ok(None);
             }
         }
-        let x = lenient(self.then(item, rhs))?;
+        let x = lenient(self.quietly(|s| s.then(item, rhs)))?;
         if x.is_null() {
             return Ok(None);
         }
@@ -439,7 +484,7 @@ impl<'c> Interp<'c> {
         }
         let mut out = Vec::with_capacity(items.len());
         for item in items {
-            out.push(lenient(self.eval_val(item, v))?);
+            out.push(lenient(self.quietly(|s| s.eval_val(item, v)))?);
         }
         Ok(Val::List(out))
     }
@@ -450,7 +495,7 @@ impl<'c> Interp<'c> {
         }
         let mut out = Map::new();
         for (k, node) in pairs {
-            let x = lenient(self.eval_val(node, v))?;
+            let x = lenient(self.quietly(|s| s.eval_val(node, v)))?;
             let x = self.own(x)?;
             out.insert(k.clone(), x);
         }
@@ -469,7 +514,7 @@ impl<'c> Interp<'c> {
             match a {
                 Node::ExpRef(inner) => resolved.push(Arg::ExpRef(inner)),
                 other => {
-                    let x = lenient(self.eval_val(other, v))?;
+                    let x = lenient(self.quietly(|s| s.eval_val(other, v)))?;
                     resolved.push(Arg::Value(self.value(x)?));
                 }
             }
@@ -497,7 +542,7 @@ impl<'c> Interp<'c> {
 
     /// Evaluates an expression reference against a value (for `sort_by`, `map`, ...).
     pub fn eval_ref(&mut self, node: &Node, v: &Value) -> Result<Value, Error> {
-        let r = lenient(self.eval_val(node, v))?;
+        let r = lenient(self.quietly(|s| s.eval_val(node, v)))?;
         self.own(r)
     }
 }

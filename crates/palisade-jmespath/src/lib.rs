@@ -34,7 +34,7 @@ pub mod value;
 
 pub use error::{Error, ErrorKind, ParseError};
 pub use functions::{Arg, Category, Function, Group, Ty, functions};
-pub use interp::Interp;
+pub use interp::{Found, Interp};
 use palisade_primitives::image::ImageConfig;
 
 /// Default work budget: evaluation steps plus copied values, per search.
@@ -188,6 +188,12 @@ impl Expression {
         ctx: &Context,
     ) -> Result<Cow<'a, Value>, Error> {
         Interp::new(ctx).eval(&self.ast, data)
+    }
+
+    /// Evaluates against `data`; a list result comes back as its items, borrowed from `data`
+    /// where they are parts of it (a projection's selected objects are not copied).
+    pub fn search_items<'a>(&'a self, data: &'a Value, ctx: &Context) -> Result<Found<'a>, Error> {
+        Interp::new(ctx).eval_items(&self.ast, data)
     }
 
     /// A readable dump of the syntax tree (for `jp parse`).

@@ -185,3 +185,66 @@ fn function_results_and_string_copies_are_charged_by_size() {
     let e = crate::compile("s").unwrap().search(&data, &small).unwrap();
     assert_eq!(e.as_str().map(str::len), Some(100_000));
 }
+
+#[test]
+fn search_items_keeps_list_items_apart_and_borrowed() {
+    use crate::Found;
+    use std::borrow::Cow;
+    let data = data();
+    let ctx = Context::default();
+    for expr in [
+        "people",
+        "people[?age > `25`]",
+        "[a.b, obj.x][]",
+        "obj.*",
+        "a.list[1:3]",
+        "people[].name",
+        "length(people)",
+        "a.b",
+        "`[1, 2]`",
+    ] {
+        let compiled = compile(expr).unwrap();
+        let whole = compiled.search(&data, &ctx).unwrap();
+        let found = compiled.search_items(&data, &ctx).unwrap();
+        let rebuilt = match &found {
+            Found::One(v) => v.clone().into_owned(),
+            Found::List(items) => {
+                Value::Array(items.iter().map(|i| i.clone().into_owned()).collect())
+            }
+        };
+        assert_eq!(rebuilt, whole, "{expr}");
+        assert_eq!(matches!(found, Found::List(_)), whole.is_array(), "{expr}");
+    }
+    // Selected objects are borrowed, not copied.
+    let compiled = compile("[a.b, obj.x][]").unwrap();
+    let Found::List(items) = compiled.search_items(&data, &ctx).unwrap() else {
+        panic!("a list");
+    };
+    assert!(items.iter().all(|i| matches!(i, Cow::Borrowed(_))));
+    assert!(
+        compile("missing")
+            .unwrap()
+            .search_items(&data, &ctx)
+            .is_err()
+    );
+}
+
+#[test]
+fn missing_keys_inside_operands_are_null_and_outside_keep_their_message() {
+    let ctx = Context::default();
+    let data = data();
+    let ok = |expr: &str| compile(expr).unwrap().search(&data, &ctx).unwrap();
+    assert_eq!(ok("a.missing || 'x'"), json!("x"));
+    assert_eq!(ok("people[?missing == null].name"), json!(["a", "b", "c"]));
+    assert_eq!(ok("length([a.missing.deeper, s])"), json!(2));
+    assert_eq!(ok("!(a.missing)"), json!(true));
+    for (expr, key) in [("a.missing", "missing"), ("missing | length(@)", "missing")] {
+        let err = compile(expr).unwrap().search(&data, &ctx).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::UnknownKey, "{expr}");
+        assert_eq!(
+            err.message,
+            format!("Unknown key {key:?} in path"),
+            "{expr}"
+        );
+    }
+}

@@ -4,9 +4,9 @@
 //! refers to and, for lists, the patch strategy and merge keys. Definitions are resolved to indices
 //! once, so a walk only does one hash lookup per field.
 
+use palisade_primitives::fnv::FnvMap;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::OnceLock;
 
 const RAW: &str = include_str!("../data/patch-meta.json");
@@ -63,28 +63,7 @@ pub(crate) enum Ctx {
 }
 
 /// FNV-1a: field names are short and trusted, so a simple hash beats SipHash on every lookup.
-#[derive(Default)]
-pub(crate) struct Fnv(u64);
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for b in bytes {
-            h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = h;
-    }
-}
-
-type FastMap<V> = HashMap<String, V, BuildHasherDefault<Fnv>>;
+type FastMap<V> = FnvMap<String, V>;
 
 /// The parsed table.
 pub(crate) struct Meta {

@@ -167,7 +167,14 @@ fn render(
 ) -> Result<String> {
     // Policy reports are written by `apply_report`, which `run` hands `-p` to.
     let produced = crate::mutation::emit(outcomes, a.output.as_deref())?;
-    let rules: usize = inputs.loaded.policies.iter().map(|p| p.rules.len()).sum();
+    // As Kyverno counts: every rule of a classic policy (autogen included), one per CEL policy.
+    let rules: usize = inputs
+        .loaded
+        .policies
+        .iter()
+        .map(|p| p.rules.len())
+        .sum::<usize>()
+        + inputs.loaded.cel.len();
     let mut out = format!(
         "\nApplying {rules} policy rule(s) to {} resource(s)...\n",
         inputs.resources.len()

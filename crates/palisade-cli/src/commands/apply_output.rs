@@ -45,7 +45,11 @@ pub fn failures(
                     status == wanted
                         && (wanted != RuleStatus::Warn || (r.status == RuleStatus::Fail && scored))
                 })
-                .map(|(i, r)| format!("{}. {}: {}", i + 1, r.name, r.message))
+                .map(|(i, r)| match r.name.as_str() {
+                    // CEL policies (ValidatingPolicy, VAP) report one unnamed result.
+                    "" => format!("{}. {}", i + 1, r.message),
+                    name => format!("{}. {name}: {}", i + 1, r.message),
+                })
                 .collect();
             if lines.is_empty() {
                 continue;

@@ -77,10 +77,15 @@ pub fn kind_matches(kinds: &[String], gvk: &Gvk, subresource: &str, allow_epheme
         if k == "*" {
             return true;
         }
-        // A plain kind name selects only that kind: reject others before parsing (autogen
+        // A plain kind name selects only that kind, in any group and version, without a
+        // subresource (Pod also covers ephemeralcontainers): decided without parsing (autogen
         // rules list several controller kinds, checked on every request).
-        if *k != gvk.kind && !k.bytes().any(|b| matches!(b, b'/' | b'*' | b'?')) {
-            return false;
+        if !k.bytes().any(|b| matches!(b, b'/' | b'*' | b'?')) {
+            return *k == gvk.kind
+                && (subresource.is_empty()
+                    || (allow_ephemeral
+                        && gvk.kind == "Pod"
+                        && subresource == "ephemeralcontainers"));
         }
         let (group, version, kind, sub) = parse_kind_selector(k);
         // Kind first: it is what usually differs (autogen rules list controller kinds).

@@ -96,11 +96,61 @@ fn excluded_by(e: &MatchResources, input: &MatchInput<'_>) -> Result<(), &'stati
 
 /// The first reason a filter does not match; `None` when it matches.
 fn filter_mismatch(filter: &ResourceFilter, input: &MatchInput<'_>) -> Option<&'static str> {
-    if filter.resources == ResourceDescription::default() && !filter.has_user_info() {
+    if is_empty_description(&filter.resources) && !filter.has_user_info() {
         return Some("match cannot be empty");
     }
     description_mismatch(&filter.resources, input)
         .or_else(|| userinfo::mismatch(filter, input.request))
+}
+
+/// Plain kind names (no group, version, subresource or wildcard) one of which a resource's
+/// kind must be for `m` to match it, when `m` says so; `None` when any kind may match. Found
+/// once per rule when a policy is compiled: most rules of a request's policies (autogen
+/// rules for controllers, say) are rejected by this check alone.
+pub(crate) fn required_kinds(m: &MatchResources) -> Option<Vec<String>> {
+    let plain = |d: &ResourceDescription| -> Option<Vec<String>> {
+        let kinds = d.kinds.as_ref().filter(|k| !k.is_empty())?;
+        kinds
+            .iter()
+            .all(|k| !k.bytes().any(|b| matches!(b, b'/' | b'*' | b'?')))
+            .then(|| kinds.clone())
+    };
+    if let Some(any) = m.any.as_ref().filter(|a| !a.is_empty()) {
+        // Some filter must match: the union of their kinds, if every one names kinds.
+        let mut union = Vec::new();
+        for f in any {
+            union.extend(plain(&f.resources)?);
+        }
+        return Some(union);
+    }
+    if let Some(all) = m.all.as_ref().filter(|a| !a.is_empty()) {
+        // Every filter must match: any one that names kinds will do.
+        return all.iter().find_map(|f| plain(&f.resources));
+    }
+    plain(m.resources.as_ref()?)
+}
+
+/// `d == ResourceDescription::default()` without building and dropping a default (this runs
+/// for every filter of every rule); the exhaustive pattern keeps it in step with the fields.
+fn is_empty_description(d: &ResourceDescription) -> bool {
+    let ResourceDescription {
+        kinds,
+        name,
+        names,
+        namespaces,
+        annotations,
+        selector,
+        namespace_selector,
+        operations,
+    } = d;
+    kinds.is_none()
+        && name.is_none()
+        && names.is_none()
+        && namespaces.is_none()
+        && annotations.is_none()
+        && selector.is_none()
+        && namespace_selector.is_none()
+        && operations.is_none()
 }
 
 fn description_mismatch(d: &ResourceDescription, input: &MatchInput<'_>) -> Option<&'static str> {
@@ -110,14 +160,16 @@ fn description_mismatch(d: &ResourceDescription, input: &MatchInput<'_>) -> Opti
     {
         return Some("kind does not match");
     }
-    let name = name_of(resource);
+    // Read only when a filter names resources.
     if let Some(pattern) = d.name.as_ref().filter(|n| !n.is_empty())
-        && !wildcard::matches(pattern, name)
+        && !wildcard::matches(pattern, name_of(resource))
     {
         return Some("name does not match");
     }
     if let Some(names) = d.names.as_ref().filter(|n| !n.is_empty())
-        && !names.iter().any(|n| wildcard::matches(n, name))
+        && !names
+            .iter()
+            .any(|n| wildcard::matches(n, name_of(resource)))
     {
         return Some("none of the names match");
     }

@@ -188,3 +188,52 @@ fn namespaced_policy_only_matches_its_namespace() {
         .is_err()
     );
 }
+
+#[test]
+fn required_kinds_only_when_every_way_to_match_names_plain_kinds() {
+    let cases = [
+        (
+            json!({"any": [{"resources": {"kinds": ["Pod"]}}]}),
+            Some(vec!["Pod"]),
+        ),
+        (
+            json!({"any": [{"resources": {"kinds": ["Deployment", "Job"]}},
+                           {"resources": {"kinds": ["CronJob"]}}]}),
+            Some(vec!["Deployment", "Job", "CronJob"]),
+        ),
+        // A filter without kinds may match any kind.
+        (
+            json!({"any": [{"resources": {"kinds": ["Pod"]}},
+                        {"resources": {"names": ["x"]}}]}),
+            None,
+        ),
+        (
+            json!({"any": [{"resources": {"kinds": ["apps/v1/Deployment"]}}]}),
+            None,
+        ),
+        (
+            json!({"any": [{"resources": {"kinds": ["Pod/exec"]}}]}),
+            None,
+        ),
+        (json!({"any": [{"resources": {"kinds": ["*"]}}]}), None),
+        (
+            json!({"all": [{"resources": {"names": ["x"]}},
+                        {"resources": {"kinds": ["Pod"]}}]}),
+            Some(vec!["Pod"]),
+        ),
+        (
+            json!({"resources": {"kinds": ["Service"]}}),
+            Some(vec!["Service"]),
+        ),
+        (json!({"subjects": [{"kind": "User", "name": "u"}]}), None),
+        (
+            json!({"any": [], "resources": {"kinds": ["Pod"]}}),
+            Some(vec!["Pod"]),
+        ),
+    ];
+    for (m, want) in cases {
+        let parsed: MatchResources = serde_json::from_value(m.clone()).unwrap();
+        let want = want.map(|k| k.into_iter().map(String::from).collect::<Vec<_>>());
+        assert_eq!(super::required_kinds(&parsed), want, "{m}");
+    }
+}

@@ -96,9 +96,24 @@ fn string_pattern(value: &Value, pattern: &str) -> bool {
 }
 
 fn compare_duration(value: &Value, pattern: &str, op: Operator) -> bool {
+    // A Go duration starts with a digit or a dot after its sign; most patterns are words,
+    // whose failed parse would allocate an error.
+    let unsigned = pattern.strip_prefix(['+', '-']).unwrap_or(pattern);
+    if !unsigned
+        .bytes()
+        .next()
+        .is_some_and(|b| b == b'.' || b.is_ascii_digit())
+    {
+        return false;
+    }
     let Ok(p) = duration::parse_duration(pattern) else {
         return false;
     };
+    // A number's text has no unit, so it parses as a duration only when it is "0" (a
+    // float's text always has decimals): skip the text and the failing parse.
+    if value.is_number() && !matches!(num(value), Some(Num::Int(0))) {
+        return false;
+    }
     let Some(text) = number_as_string(value) else {
         return false;
     };

@@ -17,6 +17,14 @@ fn leaf_table() {
         (json!("y"), json!("!x"), true),
         (json!("y"), json!("!x & !z"), true),
         (json!("z"), json!("!x & !z"), false),
+        // numbers against duration patterns: only 0 reads as a duration (no unit)
+        (json!(0), json!("<1s"), true),
+        (json!(0), json!(">=0"), true),
+        (json!(10001), json!(">0"), true),
+        (json!(-5), json!("<0"), true),
+        (json!(0.0), json!("<1s"), false),
+        (json!(5), json!("<1s"), false),
+        (json!("500ms"), json!("<1s"), true),
         // numbers and strings
         (json!(3), json!(3), true),
         (json!("3"), json!(3), true),

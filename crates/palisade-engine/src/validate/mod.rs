@@ -15,6 +15,7 @@ use crate::EvalEnv;
 use crate::conditions;
 use crate::context::EvalContext;
 use crate::entries::Loader;
+use crate::jp::Found;
 use crate::response::{RuleResponse, RuleStatus};
 use crate::variables::{Mode, Resolver, has_variables, substitute_all};
 use pattern::{CompiledPattern, Mismatch};
@@ -92,14 +93,34 @@ fn run(v: &Validator<'_>, env: &EvalEnv<'_>, ctx: &mut EvalContext) -> RuleRespo
     if let Err(e) = loader.load(ctx, v.context) {
         return response(v, RuleStatus::Error, format!("failed to load context: {e}"));
     }
+    if let Some(decided) = run_checks(v, env, ctx) {
+        return decided;
+    }
+    if let Some(foreach) = v.foreach {
+        return validate_foreach(v, foreach, env, ctx);
+    }
+    invalid_rule(v)
+}
+
+fn invalid_rule(v: &Validator<'_>) -> RuleResponse {
+    response(
+        v,
+        RuleStatus::Error,
+        "invalid validation rule: podSecurity, cel, patterns, or deny expected",
+    )
+}
+
+/// The parts of [`run`] after the context entries that only read the context:
+/// preconditions, deny and patterns. `None` when none of them decides the outcome.
+fn run_checks(v: &Validator<'_>, env: &EvalEnv<'_>, ctx: &EvalContext) -> Option<RuleResponse> {
     if let Some(pre) = v.preconditions {
         match conditions::evaluate_block(pre, &resolver(env, ctx, Mode::Lenient)) {
             Err(e) => {
-                return response(
+                return Some(response(
                     v,
                     RuleStatus::Error,
                     format!("failed to evaluate preconditions: {e}"),
-                );
+                ));
             }
             Ok((false, msg)) => {
                 let text = if msg.is_empty() {
@@ -107,25 +128,18 @@ fn run(v: &Validator<'_>, env: &EvalEnv<'_>, ctx: &mut EvalContext) -> RuleRespo
                 } else {
                     format!("preconditions not met; {msg}")
                 };
-                return response(v, RuleStatus::Skip, text);
+                return Some(response(v, RuleStatus::Skip, text));
             }
             Ok((true, _)) => {}
         }
     }
     if let Some(deny) = v.deny {
-        return validate_deny(v, deny, env, ctx);
+        return Some(validate_deny(v, deny, env, ctx));
     }
     if v.pattern.is_some() || v.any_pattern.is_some() {
-        return validate_patterns(v, env, ctx);
+        return Some(validate_patterns(v, env, ctx));
     }
-    if let Some(foreach) = v.foreach {
-        return validate_foreach(v, foreach, env, ctx);
-    }
-    response(
-        v,
-        RuleStatus::Error,
-        "invalid validation rule: podSecurity, cel, patterns, or deny expected",
-    )
+    None
 }
 
 /// Kyverno's message for a passing rule, built without the formatting machinery (it is made
@@ -355,10 +369,20 @@ fn validate_foreach(
 ) -> RuleResponse {
     let mut applied = 0;
     for f in foreach {
-        let Ok(elements) = evaluate_list(&f.list, env, ctx) else {
-            continue;
+        let passed = if is_static(f, env) {
+            static_elements(v, f, env, ctx)
+        } else {
+            None
         };
-        let (resp, count) = validate_elements(v, f, &elements, env, ctx);
+        let (resp, count) = match passed {
+            Some(outcome) => outcome,
+            None => {
+                let Ok(elements) = evaluate_list(&f.list, env, ctx) else {
+                    continue;
+                };
+                validate_elements(v, f, &elements, env, ctx)
+            }
+        };
         if resp.status != RuleStatus::Pass {
             return resp;
         }
@@ -370,23 +394,79 @@ fn validate_foreach(
     response(v, RuleStatus::Pass, "rule passed")
 }
 
-/// Evaluates a foreach `list`; a non-list result is a list of one.
-pub(crate) fn evaluate_list(
-    list: &str,
+/// A static foreach block (see [`is_static`]) run on its list's elements where they are,
+/// without copying them into the context: when every element passes or is skipped, the
+/// outcome and the number of elements applied. `None` otherwise (the list cannot be read, an
+/// element fails or errs, ...): nothing was changed, and the general path decides and words
+/// the outcome.
+fn static_elements(
+    v: &Validator<'_>,
+    f: &ForEachValidation,
     env: &EvalEnv<'_>,
     ctx: &EvalContext,
-) -> Result<Vec<Value>, String> {
+) -> Option<(RuleResponse, usize)> {
+    let expr = list_expression(&f.list, ctx);
+    ctx.query_items(env.cache, &expr, env.clock, |found| {
+        let items: Vec<&Value> = match &found {
+            Found::One(item) => vec![item.as_ref()],
+            Found::List(items) => items.iter().map(AsRef::as_ref).collect(),
+        };
+        let mut applied = 0;
+        for element in items {
+            if element.is_null() {
+                continue;
+            }
+            let scoped = match f.element_scope {
+                Some(true) if !element.is_object() => return None,
+                Some(s) => s,
+                None => element.is_object(),
+            };
+            let inner = Validator {
+                rule_name: v.rule_name,
+                message: v.message,
+                context: &[],
+                preconditions: f.preconditions.as_ref(),
+                pattern: f.pattern.as_ref(),
+                any_pattern: f.any_pattern.as_ref(),
+                deny: f.deny.as_ref(),
+                foreach: None,
+                element: if scoped { Some(element) } else { v.element },
+                nesting: v.nesting + 1,
+            };
+            match run_checks(&inner, env, ctx)?.status {
+                RuleStatus::Skip => {}
+                RuleStatus::Pass => applied += 1,
+                _ => return None,
+            }
+        }
+        Some((response(v, RuleStatus::Pass, ""), applied))
+    })
+    .ok()
+    .flatten()
+}
+
+/// A foreach `list` as the expression to query.
+fn list_expression<'l>(list: &'l str, ctx: &EvalContext) -> Cow<'l, str> {
     let expr = list.trim();
     let expr = expr
         .strip_prefix("{{")
         .and_then(|e| e.strip_suffix("}}"))
         .unwrap_or(expr)
         .trim();
-    let expr: Cow<'_, str> = if ctx.is_delete() {
+    if ctx.is_delete() {
         Cow::Owned(expr.replace("request.object", "request.oldObject"))
     } else {
         Cow::Borrowed(expr)
-    };
+    }
+}
+
+/// Evaluates a foreach `list`; a non-list result is a list of one.
+pub(crate) fn evaluate_list(
+    list: &str,
+    env: &EvalEnv<'_>,
+    ctx: &EvalContext,
+) -> Result<Vec<Value>, String> {
+    let expr = list_expression(list, ctx);
     match ctx.query(env.cache, &expr, env.clock) {
         Ok(Value::Array(items)) => Ok(items),
         Ok(other) => Ok(vec![other]),
@@ -548,6 +628,34 @@ mod tests {
             .unwrap(),
         )
         .unwrap()
+    }
+
+    #[test]
+    fn rules_past_the_first_64_are_matched_too() {
+        let rules: Vec<Value> = (0..70)
+            .map(|i| {
+                let kind = if [3, 63, 64, 69].contains(&i) {
+                    "Pod"
+                } else {
+                    "Service"
+                };
+                json!({"name": format!("r{i}"),
+                       "match": {"any": [{"resources": {"kinds": [kind]}}]},
+                       "validate": {"pattern": {"metadata": {"name": "?*"}}}})
+            })
+            .collect();
+        let policy = compile(
+            serde_json::from_value(json!({
+                "apiVersion": "kyverno.io/v1", "kind": "ClusterPolicy",
+                "metadata": {"name": "many"}, "spec": {"rules": rules}
+            }))
+            .unwrap(),
+        )
+        .unwrap();
+        let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}});
+        let r = validate_resource(&policy, pod);
+        let names: Vec<&str> = r.rules.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["r3", "r63", "r64", "r69"]);
     }
 
     #[test]

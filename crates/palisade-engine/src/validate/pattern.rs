@@ -160,9 +160,9 @@ impl Walk {
 
     /// Runs `f` with `index/` appended to the path.
     fn descend_index(&mut self, index: usize, f: impl FnOnce(&mut Self) -> Step) -> Step {
-        use std::fmt::Write;
         let len = self.path.len();
-        let _ = write!(self.path, "{index}/");
+        push_decimal(&mut self.path, index);
+        self.path.push('/');
         let r = f(self);
         self.path.truncate(len);
         r
@@ -234,7 +234,12 @@ impl Walk {
     fn note_anchors(&mut self, pattern: &MapNode, resource: &Map<String, Value>) {
         for (key, bare) in &pattern.noted {
             let present = resource.contains_key(&**bare);
-            match self.anchors_seen.iter_mut().find(|(k, _)| k == key) {
+            // The same written key usually comes from the same pattern node: pointers first.
+            match self
+                .anchors_seen
+                .iter_mut()
+                .find(|(k, _)| Arc::ptr_eq(k, key) || k == key)
+            {
                 Some((_, seen)) => *seen |= present,
                 None => self.anchors_seen.push((key.clone(), present)),
             }
@@ -463,6 +468,26 @@ impl Walk {
             ));
         }
         Ok(())
+    }
+}
+
+/// Appends `n` in decimal (array indexes, on every element: no formatting machinery).
+fn push_decimal(out: &mut String, n: usize) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        if let Some(d) = digits.get_mut(i) {
+            *d = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || i == 0 {
+            break;
+        }
+    }
+    for d in digits.get(i..).unwrap_or_default() {
+        out.push(char::from(*d));
     }
 }
 

@@ -159,3 +159,12 @@ fn structure_mismatch_fails() {
         Err((Mismatch::Fail, "/spec/securityContext/".to_string()))
     );
 }
+
+#[test]
+fn decimal_indexes() {
+    for n in [0usize, 7, 10, 42, 1234, usize::MAX] {
+        let mut s = String::from("/a/");
+        super::push_decimal(&mut s, n);
+        assert_eq!(s, format!("/a/{n}"));
+    }
+}

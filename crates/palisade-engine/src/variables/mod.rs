@@ -219,6 +219,20 @@ fn sole_variable(input: &str) -> Option<&str> {
     Some(inner)
 }
 
+/// The value of one variable whose trimmed expression `expr` was compiled beforehand (as
+/// [`resolve`] gives it; not for DELETE requests, whose expressions are rewritten).
+pub(crate) fn resolve_compiled(
+    expr: &str,
+    compiled: &crate::jp::Expression,
+    r: &Resolver<'_>,
+) -> Result<Value, VarError> {
+    match r.ctx.query_compiled(compiled, expr, r.clock) {
+        Ok(v) => Ok(v),
+        Err(_) if r.mode == Mode::Lenient => Ok(Value::String(String::new())),
+        Err(e) => Err(e),
+    }
+}
+
 /// The value of one variable's expression (between the braces).
 fn resolve(expr: &str, r: &Resolver<'_>) -> Result<Value, VarError> {
     let expr = expr.trim();

@@ -3,8 +3,8 @@
 //! Each family lives in its own file and exposes a `DEFS` slice of [`FnDef`]; Kyverno's
 //! definitions come after the builtins so that Kyverno's `sum` replaces the standard one.
 
+use palisade_primitives::fnv::FnvMap;
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use serde_json::Value;
@@ -229,13 +229,15 @@ fn families() -> [&'static [FnDef]; 9] {
 
 struct Registry {
     list: Vec<&'static dyn Function>,
-    by_name: HashMap<&'static str, &'static dyn Function>,
+    // FNV-1a: function names are short and fixed, and every call looks its function up (the
+    // default SipHash costs several times more).
+    by_name: FnvMap<&'static str, &'static dyn Function>,
 }
 
 fn registry() -> &'static Registry {
     static REG: OnceLock<Registry> = OnceLock::new();
     REG.get_or_init(|| {
-        let mut by_name: HashMap<&'static str, &'static dyn Function> = HashMap::new();
+        let mut by_name: FnvMap<&'static str, &'static dyn Function> = FnvMap::default();
         for family in families() {
             for def in family {
                 by_name.insert(def.name, def);

@@ -2,8 +2,15 @@
 
 use palisade_api::{AnyAllConditions, Condition, Conditions};
 
+pub(crate) mod prepared;
+
+use std::borrow::Cow;
+
+use serde_json::Value;
+
 use crate::operators::Operator;
-use crate::variables::{Resolver, VarError, substitute_all};
+use crate::variables::{Resolver, VarError, resolve_compiled, substitute_all};
+use prepared::Operand;
 
 /// Whether the conditions hold, and the messages of the conditions that decided it.
 pub fn evaluate(
@@ -62,12 +69,31 @@ fn evaluate_parts(
     Ok((holds, message))
 }
 
+/// One side of a condition after substitution, the prepared way when there is one.
+fn side<'v>(
+    v: &'v Value,
+    prepared: Option<&Operand>,
+    r: &Resolver<'_>,
+) -> Result<Cow<'v, Value>, VarError> {
+    match prepared {
+        Some(Operand::Fixed) => Ok(Cow::Borrowed(v)),
+        Some(Operand::Variable(expr, compiled)) if !r.ctx.is_delete() => {
+            resolve_compiled(expr, compiled, r).map(Cow::Owned)
+        }
+        _ => substitute_all(v, r),
+    }
+}
+
 fn one(c: &Condition, r: &Resolver<'_>) -> Result<(bool, Option<String>), VarError> {
-    let key = substitute_all(&c.key, r)?;
-    let value = substitute_all(&c.value, r)?;
-    let op = Operator::parse(&c.operator).ok_or_else(|| VarError::Substitution {
-        message: format!("unknown condition operator {:?}", c.operator),
-    })?;
+    let prepared = r.cache.condition(c);
+    let key = side(&c.key, prepared.map(|p| &p.key), r)?;
+    let value = side(&c.value, prepared.map(|p| &p.value), r)?;
+    let op = match prepared {
+        Some(p) => p.operator,
+        None => Operator::parse(&c.operator).ok_or_else(|| VarError::Substitution {
+            message: format!("unknown condition operator {:?}", c.operator),
+        })?,
+    };
     let holds = op.evaluate(&key, &value);
     let message = match &c.message {
         Some(m) if !m.is_empty() => {

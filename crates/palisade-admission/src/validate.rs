@@ -1,0 +1,279 @@
+//! The validate phase, as Kyverno's validating webhook decides.
+//!
+//! - Classic validate rules (`pkg/webhooks/resource/validation`): a rule that fails under
+//!   `Enforce` blocks the request; one that fails under `Audit`, and every `Warn` result
+//!   (unscored policies), admits it with a warning `policy <name>.<rule>: <message>`. Kyverno
+//!   evaluates Audit policies after answering and only reports them unless the policy sets
+//!   `emitWarning`; Palisade evaluates them in the same pass and always warns, so users see
+//!   Audit violations at admission (the results are recorded either way).
+//! - A rule error blocks when the rule is `Enforce` and the policy's failurePolicy is `Fail`
+//!   (the default), as `BlockRequest` does for errors; otherwise it is a warning. Kyverno
+//!   takes the failurePolicy of any synchronously evaluated policy; we take the policy's own.
+//! - DELETE requests: only `deny` and `foreach` rules apply (see [`applies_on_delete`]).
+//! - UPDATE requests: an `Enforce` rule that fails on the new object is skipped when it also
+//!   failed on the old one, unless `allowExistingViolations: false` (Kyverno's default lets
+//!   existing violations through).
+//! - ValidatingPolicies (`pkg/webhooks/resource/vpol`): failures and errors of a policy whose
+//!   `validationActions` include `Deny` (the default) block with `Policy <name> failed: <msg>`
+//!   (joined by `; `); with `Warn` they become warnings; `Audit` only records.
+//! - Denials carry no warnings, as Kyverno's do not.
+
+use std::collections::BTreeMap;
+
+use palisade_api::{FailureAction, RuleType};
+use palisade_engine::{
+    CompiledPolicy, EvalContext, Inputs, PolicyResponse, PreparedRequest, Request, RuleStatus,
+};
+
+use crate::env::ReviewEnv;
+use crate::message;
+use crate::request::{Shared, cel_request};
+use crate::set::PolicySet;
+use crate::types::AdmissionRequest;
+use crate::verdict::{PolicyKind, RuleResult, Verdict};
+
+/// Rules that failed, by policy then rule, for the denial message.
+type Failures = BTreeMap<String, BTreeMap<String, String>>;
+
+pub(crate) fn run(
+    set: &PolicySet,
+    req: &AdmissionRequest,
+    env: &ReviewEnv,
+    shared: &Shared,
+    verdict: &mut Verdict,
+) {
+    let mut failures = Failures::new();
+    let mut denials = Vec::new();
+    classic(set, req, env, shared, verdict, &mut failures);
+    if !set.validating_policies().is_empty() {
+        cel(set, req, env, shared, verdict, &mut denials);
+    }
+    if failures.is_empty() && denials.is_empty() {
+        return;
+    }
+    let mut text = String::new();
+    if !failures.is_empty() {
+        let (kind, namespace, name) = identity(req);
+        text = message::blocked_message(kind, namespace, name, &failures);
+    }
+    if !denials.is_empty() {
+        text.push_str(&denials.join("; "));
+    }
+    verdict.allowed = false;
+    verdict.code = 403;
+    verdict.message = text;
+    verdict.warnings.clear();
+}
+
+fn classic(
+    set: &PolicySet,
+    req: &AdmissionRequest,
+    env: &ReviewEnv,
+    shared: &Shared,
+    verdict: &mut Verdict,
+    failures: &mut Failures,
+) {
+    let mut policies = set
+        .policies()
+        .iter()
+        .filter(|p| admission_enabled(p) && p.rules.iter().any(|r| r.validate.is_some()))
+        .peekable();
+    if policies.peek().is_none() {
+        return;
+    }
+    // One prepared request (its context) serves every policy: the engine restores it after
+    // each. Preparing moves the objects into the context instead of copying them.
+    let mut prepared = PreparedRequest::new(shared.engine_request(req, req.object.clone()));
+    let inputs = Inputs {
+        source: env.context.as_ref(),
+        exceptions: set.exceptions(),
+    };
+    for policy in policies {
+        let mut response = env.engine.validate_prepared(policy, &mut prepared, &inputs);
+        if req.operation == "DELETE" {
+            response
+                .rules
+                .retain(|r| applies_on_delete(policy, &r.name));
+        }
+        if req.operation == "UPDATE" {
+            allow_existing_violations(policy, &mut response, req, shared, env, &inputs);
+        }
+        record(policy, response, verdict, failures);
+    }
+}
+
+/// Kyverno validates a deletion only with `deny` conditions and `foreach` declarations; its
+/// pattern, podSecurity, CEL and image handlers return no result for a DELETE.
+fn applies_on_delete(policy: &CompiledPolicy, rule: &str) -> bool {
+    policy
+        .rules
+        .iter()
+        .find(|r| r.name == rule)
+        .and_then(|r| r.validate.as_ref())
+        .is_some_and(|v| v.deny.is_some() || v.foreach.is_some())
+}
+
+/// Skips `Enforce` failures the old object already had (Kyverno's `allowExistingViolations`).
+fn allow_existing_violations(
+    policy: &CompiledPolicy,
+    response: &mut PolicyResponse,
+    req: &AdmissionRequest,
+    shared: &Shared,
+    env: &ReviewEnv,
+    inputs: &Inputs<'_>,
+) {
+    let allowed = |name: &str| {
+        policy
+            .rules
+            .iter()
+            .find(|r| r.name == name)
+            .and_then(|r| r.validate.as_ref())
+            .is_none_or(|v| v.allow_existing_violations != Some(false))
+    };
+    let candidates = |r: &palisade_engine::RuleResponse| {
+        r.status == RuleStatus::Fail
+            && r.failure_action == Some(FailureAction::Enforce)
+            && allowed(&r.name)
+    };
+    if !req.old_object.is_object() || !response.rules.iter().any(candidates) {
+        return;
+    }
+    let old: Request = shared.engine_request(req, req.old_object.clone());
+    let mut old_ctx: EvalContext = old.context();
+    let prior = env.engine.validate(policy, &old, &mut old_ctx, inputs);
+    for rule in response.rules.iter_mut() {
+        let failed_before = prior
+            .rules
+            .iter()
+            .any(|p| p.name == rule.name && p.status == RuleStatus::Fail);
+        if candidates(rule) && failed_before {
+            rule.status = RuleStatus::Skip;
+            rule.message =
+                "skipping the rule evaluation as pre-existing violations are allowed".to_string();
+        }
+    }
+}
+
+fn record(
+    policy: &CompiledPolicy,
+    response: PolicyResponse,
+    verdict: &mut Verdict,
+    failures: &mut Failures,
+) {
+    let bare = &policy.policy.metadata.name;
+    let fail_closed = failure_policy_fail(policy);
+    let kind = if policy.policy.is_namespaced() {
+        PolicyKind::Policy
+    } else {
+        PolicyKind::ClusterPolicy
+    };
+    for rule in response.rules {
+        let enforce = rule.failure_action == Some(FailureAction::Enforce);
+        let blocking = match rule.status {
+            RuleStatus::Fail => enforce,
+            RuleStatus::Error => enforce && fail_closed,
+            _ => false,
+        };
+        let noteworthy = matches!(
+            rule.status,
+            RuleStatus::Fail | RuleStatus::Error | RuleStatus::Warn
+        );
+        if blocking {
+            failures
+                .entry(bare.clone())
+                .or_default()
+                .insert(rule.name.clone(), rule.message.clone());
+        } else if noteworthy {
+            verdict
+                .warnings
+                .push(message::warning(bare, &rule.name, &rule.message));
+        }
+        verdict.results.push(RuleResult {
+            policy: response.policy.clone(),
+            policy_kind: kind,
+            rule: rule.name,
+            rule_type: RuleType::Validation,
+            status: rule.status,
+            message: rule.message,
+            failure_action: rule.failure_action,
+            blocking,
+        });
+    }
+}
+
+fn cel(
+    set: &PolicySet,
+    req: &AdmissionRequest,
+    env: &ReviewEnv,
+    shared: &Shared,
+    verdict: &mut Verdict,
+    denials: &mut Vec<String>,
+) {
+    let request = cel_request(req, shared, env.cluster.as_ref(), &env.cel_data);
+    let exceptions: Vec<_> = set.cel_exceptions().iter().map(AsRef::as_ref).collect();
+    for policy in set.validating_policies() {
+        let response = policy.validate(&request, &exceptions);
+        let actions = &policy.policy.spec.validation_actions;
+        let has = |a: &str| actions.iter().any(|x| x == a);
+        let deny = actions.is_empty() || has("Deny");
+        let name = &policy.policy.metadata.name;
+        for rule in response.rules {
+            let text = match rule.status {
+                RuleStatus::Fail => Some(format!("Policy {name} failed: {}", rule.message)),
+                RuleStatus::Error => Some(format!("Policy {name} error: {}", rule.message)),
+                _ => None,
+            };
+            if let Some(text) = &text {
+                if deny {
+                    denials.push(text.clone());
+                }
+                if has("Warn") {
+                    verdict.warnings.push(text.clone());
+                }
+            }
+            verdict.results.push(RuleResult {
+                policy: response.policy.clone(),
+                policy_kind: PolicyKind::ValidatingPolicy,
+                rule: rule.name,
+                rule_type: RuleType::Validation,
+                status: rule.status,
+                message: rule.message,
+                failure_action: rule.failure_action,
+                blocking: deny && text.is_some(),
+            });
+        }
+    }
+}
+
+/// `spec.admission` (default true): policies that opt out apply only in background scans.
+pub(crate) fn admission_enabled(policy: &CompiledPolicy) -> bool {
+    policy.policy.spec.admission != Some(false)
+}
+
+/// The effective failurePolicy is `Fail` unless `webhookConfiguration.failurePolicy` (or the
+/// deprecated `spec.failurePolicy`) says `Ignore`.
+pub(crate) fn failure_policy_fail(policy: &CompiledPolicy) -> bool {
+    let spec = &policy.policy.spec;
+    let value = spec
+        .webhook_configuration
+        .as_ref()
+        .and_then(|w| w.failure_policy.as_deref())
+        .or(spec.failure_policy.as_deref());
+    value != Some("Ignore")
+}
+
+/// Kind, namespace and name for the denial message, from the object with the request's
+/// fields as fallback (a CREATE with generateName has no name yet).
+fn identity(req: &AdmissionRequest) -> (&str, &str, &str) {
+    let r = req.resource();
+    let field = |ptr: &str| {
+        r.pointer(ptr)
+            .and_then(|v| v.as_str())
+            .filter(|s| !s.is_empty())
+    };
+    (
+        field("/kind").unwrap_or(&req.kind.kind),
+        field("/metadata/namespace").unwrap_or(&req.namespace),
+        field("/metadata/name").unwrap_or(&req.name),
+    )
+}

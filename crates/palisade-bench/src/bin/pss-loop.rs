@@ -1,0 +1,67 @@
+//! Runs the `pod_security` bench iteration N times (env `N`, default 1000) for instruction
+//! counts: `N=200` and `N=100` under callgrind, the difference divided by 100 is one iteration
+//! (setup cancels out). See docs/performance.md.
+use palisade_engine::{Engine, Inputs, NoContext, PreparedRequest, Request};
+
+fn main() -> Result<(), String> {
+    let dir = palisade_bench::repo_root().join("policies/pod-security");
+    let policies = palisade_bench::load_policies(&dir)?;
+    let engine = Engine::default();
+    let pod = palisade_bench::typical_pod(1);
+    let inputs = Inputs {
+        source: &NoContext,
+        exceptions: &[],
+    };
+    // `ONLY=i` evaluates policy i alone (in load order), `ONLY=none` none: the request and
+    // context alone.
+    let only = std::env::var("ONLY").ok();
+    let policies: Vec<_> = policies
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| only.as_deref().is_none_or(|o| o == i.to_string()))
+        .map(|(_, p)| p)
+        .collect();
+    let n: u32 = std::env::var("N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    // `API=context` measures `Request::context` with `Engine::validate` instead; `API=once`
+    // the policies alone, on a request prepared once.
+    let api = std::env::var("API").unwrap_or_default();
+    let with_context = api == "context";
+    let mut results = 0;
+    if api == "once" {
+        let mut prepared = PreparedRequest::new(Request::create(pod.clone()));
+        for _ in 0..n {
+            for p in &policies {
+                results += engine
+                    .validate_prepared(p, &mut prepared, &inputs)
+                    .rules
+                    .len();
+            }
+            std::hint::black_box(&results);
+        }
+        println!("{results} rule results");
+        return Ok(());
+    }
+    for _ in 0..n {
+        let request = Request::create(pod.clone());
+        if with_context {
+            let mut ctx = request.context();
+            for p in &policies {
+                results += engine.validate(p, &request, &mut ctx, &inputs).rules.len();
+            }
+        } else {
+            let mut prepared = PreparedRequest::new(request);
+            for p in &policies {
+                results += engine
+                    .validate_prepared(p, &mut prepared, &inputs)
+                    .rules
+                    .len();
+            }
+        }
+        std::hint::black_box(&results);
+    }
+    println!("{results} rule results");
+    Ok(())
+}

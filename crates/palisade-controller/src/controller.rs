@@ -1,0 +1,401 @@
+//! The background controller: keeps the watched kinds in line with the policy set, queues
+//! rescans, and scans queued resources on a bounded pool of blocking threads.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::{StreamExt, stream};
+use kube::Client;
+use palisade_admission::{PolicyCache, ReviewEnv};
+use palisade_kube::discovery::resource_index;
+use palisade_reports::ObjectRef;
+use serde_json::Value;
+use tokio::sync::{mpsc, watch};
+
+use crate::decision::{Action, decide};
+use crate::health::Health;
+use crate::kinds::{self, WatchKind};
+use crate::limiter::RescanLimiter;
+use crate::metrics::WriteOp;
+use crate::queue::WorkQueue;
+use crate::scan::{ScanOutcome, scan};
+use crate::store::{ReportStore, Stored};
+use crate::watchers::{Key, Watchers};
+
+/// Resources scanned by one blocking job: enough to amortise the hand-off, few enough that a
+/// policy change is seen soon.
+const BATCH: usize = 32;
+/// When discovery is tried again after it failed.
+const REDISCOVER_FAILED: Duration = Duration::from_secs(10);
+/// When discovery is tried again while a matched kind is not served.
+const REDISCOVER_UNSERVED: Duration = Duration::from_secs(60);
+/// How long a resource whose report could not be written waits before it is scanned again.
+const RETRY: Duration = Duration::from_secs(5);
+/// How long readiness waits for the first lists of the watched kinds.
+const SYNC_LIMIT: Duration = Duration::from_secs(30);
+/// Report writes in flight per worker.
+const WRITES_PER_WORKER: usize = 8;
+/// How often the main loop looks at the policy cache and the timers.
+const TICK: Duration = Duration::from_millis(100);
+
+/// Settings of [`Controller::run`].
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Period of full rescans.
+    pub rescan_interval: Duration,
+    /// Shortest time between full rescans caused by policy changes.
+    pub policy_rescan_gap: Duration,
+    /// Scans running at once.
+    pub workers: usize,
+    /// Namespaces never scanned.
+    pub excluded_namespaces: Vec<String>,
+}
+
+/// The controller's shared state.
+pub struct Controller {
+    client: Client,
+    cache: Arc<PolicyCache>,
+    env: Arc<ReviewEnv>,
+    queue: Arc<WorkQueue<Key>>,
+    watchers: Watchers,
+    reports: ReportStore,
+    health: Arc<Health>,
+    leader: watch::Receiver<bool>,
+    label_changes: Mutex<mpsc::UnboundedReceiver<String>>,
+    settings: Settings,
+}
+
+impl Controller {
+    /// A controller over `cache` (filled by the policy watch) that evaluates with `env` and
+    /// writes reports while `leader` is true; the resources of namespaces named on
+    /// `label_changes` are rescanned. Starts the report watches.
+    pub fn new(
+        client: Client,
+        cache: Arc<PolicyCache>,
+        env: Arc<ReviewEnv>,
+        health: Arc<Health>,
+        leader: watch::Receiver<bool>,
+        label_changes: mpsc::UnboundedReceiver<String>,
+        settings: Settings,
+    ) -> Arc<Controller> {
+        let queue = Arc::new(WorkQueue::new());
+        Arc::new(Controller {
+            watchers: Watchers::new(client.clone(), queue.clone(), &settings.excluded_namespaces),
+            reports: ReportStore::start(client.clone()),
+            client,
+            cache,
+            env,
+            queue,
+            health,
+            leader,
+            label_changes: Mutex::new(label_changes),
+            settings,
+        })
+    }
+
+    /// Runs until the process ends: waits for the policies and reports, starts the workers
+    /// and then follows policy changes, the rescan timer and leadership.
+    pub async fn run(self: Arc<Self>) {
+        while !self.cache.is_loaded() {
+            tokio::time::sleep(TICK).await;
+        }
+        self.reports.wait_synced().await;
+        for _ in 0..self.settings.workers.max(1) {
+            tokio::spawn(self.clone().worker());
+        }
+        let mut limiter = RescanLimiter::new(self.settings.policy_rescan_gap);
+        let mut seen_generation = None;
+        let mut skipped = BTreeSet::new();
+        let mut discovered = false;
+        let mut rediscover_at: Option<Instant> = None;
+        let mut next_periodic = Instant::now() + self.settings.rescan_interval;
+        let mut leader = *self.leader.borrow();
+        loop {
+            let generation = self.cache.generation();
+            let policies_changed = seen_generation != Some(generation);
+            if policies_changed || rediscover_at.is_some_and(|t| Instant::now() >= t) {
+                seen_generation = Some(generation);
+                let found = self.follow_policies(&mut skipped).await;
+                discovered = found.is_some();
+                // Discovery failed, or a kind is not served yet (its CRD may come): try again
+                // later. Kinds found then are listed, which scans their objects.
+                rediscover_at = match found {
+                    None => Some(Instant::now() + REDISCOVER_FAILED),
+                    Some(0) => None,
+                    Some(_) => Some(Instant::now() + REDISCOVER_UNSERVED),
+                };
+                if policies_changed {
+                    limiter.request();
+                }
+                if !self.health.is_ready() {
+                    // A kind that cannot be listed (RBAC) must not block the controller.
+                    if tokio::time::timeout(SYNC_LIMIT, self.watchers.wait_synced())
+                        .await
+                        .is_err()
+                    {
+                        tracing::warn!("some watches have not listed their objects yet");
+                    }
+                    self.health.set_ready(true);
+                    tracing::info!("background controller ready");
+                }
+            }
+            let now_leader = *self.leader.borrow();
+            self.health.metrics.set_leader(now_leader);
+            if now_leader && !leader {
+                // A new leader does not know what its predecessor wrote last.
+                limiter.request();
+            }
+            leader = now_leader;
+            let now = Instant::now();
+            if now >= next_periodic {
+                next_periodic = now + self.settings.rescan_interval;
+                limiter.request();
+            }
+            if leader && limiter.try_start(now) {
+                self.full_rescan(discovered).await;
+            }
+            self.rescan_relabelled_namespaces();
+            self.health.metrics.set_queue_depth(self.queue.len());
+            self.reports.prune();
+            tokio::time::sleep(TICK).await;
+        }
+    }
+
+    /// Watches what the current set's background policies match. Returns how many wanted kinds
+    /// the cluster does not serve, `None` when its resources could not be discovered (nothing
+    /// is stopped then).
+    async fn follow_policies(&self, skipped: &mut BTreeSet<String>) -> Option<usize> {
+        let set = self.cache.snapshot();
+        let wanted = kinds::wanted(&set);
+        let index = match resource_index(&self.client).await {
+            Ok(i) => i,
+            Err(e) => {
+                tracing::warn!(error = %e, "API discovery failed; watches unchanged");
+                return None;
+            }
+        };
+        let resolved = kinds::resolve(&wanted, &index);
+        for s in &resolved.skipped {
+            if !skipped.contains(s) {
+                tracing::warn!(selector = %s, "not scanned in the background");
+            }
+        }
+        *skipped = resolved.skipped.into_iter().collect();
+        self.watchers.reconcile(&resolved.kinds);
+        self.health.metrics.set_watched_kinds(resolved.kinds.len());
+        Some(resolved.unserved)
+    }
+
+    /// Queues every watched resource, and deletes the reports of kinds no policy matches.
+    async fn full_rescan(&self, discovered: bool) {
+        self.health.metrics.full_rescan();
+        let keys = self.watchers.all_keys();
+        tracing::info!(resources = keys.len(), "full rescan");
+        for k in keys {
+            self.queue.push(k);
+        }
+        if !discovered {
+            return;
+        }
+        let watched = self.watchers.kinds();
+        for stale in self
+            .reports
+            .all()
+            .into_iter()
+            .filter(|r| is_stale(r, &watched))
+        {
+            tracing::info!(report = %stale.name, namespace = ?stale.namespace, "deleting the report of a resource no background policy matches");
+            // A failure is retried by the next full rescan.
+            let _ = self.delete(stale.namespace.as_deref(), &stale.name).await;
+        }
+    }
+
+    /// Queues the resources of namespaces whose labels changed.
+    fn rescan_relabelled_namespaces(&self) {
+        let mut changed = BTreeSet::new();
+        {
+            let mut rx = self.label_changes.lock().unwrap_or_else(|e| e.into_inner());
+            while let Ok(ns) = rx.try_recv() {
+                changed.insert(ns);
+            }
+        }
+        if changed.is_empty() {
+            return;
+        }
+        for key in self.watchers.all_keys() {
+            if key.namespace.as_ref().is_some_and(|n| changed.contains(n)) {
+                self.queue.push(key);
+            }
+        }
+    }
+
+    async fn worker(self: Arc<Self>) {
+        let mut leader = self.leader.clone();
+        loop {
+            // Followers keep their caches warm but neither scan nor write.
+            if leader.wait_for(|l| *l).await.is_err() {
+                return;
+            }
+            let batch = self.queue.pop(BATCH).await;
+            self.process(&batch).await;
+            self.queue.done(&batch);
+        }
+    }
+
+    /// Scans a batch and settles its reports.
+    async fn process(&self, batch: &[Key]) {
+        let (keys, objects): (Vec<Key>, Vec<Value>) = batch
+            .iter()
+            .cloned()
+            .filter_map(|k| {
+                let object = serde_json::to_value(&*self.watchers.get(&k)?).ok()?;
+                Some((k, object))
+            })
+            .unzip();
+        if objects.is_empty() {
+            return;
+        }
+        let set = self.cache.snapshot();
+        let env = self.env.clone();
+        let scanned = match tokio::task::spawn_blocking(move || scan(&set, &env, objects)).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "a scan panicked");
+                return;
+            }
+        };
+        // Writes are round trips to the API server: several at once (the keys of a batch are
+        // distinct, so their order does not matter).
+        stream::iter(keys.into_iter().zip(scanned))
+            .for_each_concurrent(WRITES_PER_WORKER, |(key, s)| async move {
+                self.health.metrics.scanned(s.seconds);
+                if !self.settle(s).await {
+                    self.retry_later(key);
+                }
+            })
+            .await;
+    }
+
+    /// Queues `key` again after [`RETRY`]: its report could not be written.
+    fn retry_later(&self, key: Key) {
+        let queue = self.queue.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(RETRY).await;
+            queue.push(key);
+        });
+    }
+
+    /// Brings the stored report of one scanned resource in line with the scan; false when the
+    /// API server refused the write (worth retrying).
+    async fn settle(&self, s: ScanOutcome) -> bool {
+        let namespace = (!s.resource.namespace.is_empty()).then_some(s.resource.namespace.as_str());
+        let stored = self.reports.get(namespace, &s.resource.uid);
+        match decide(stored.as_ref(), s.report) {
+            Ok(Action::Nothing) => {
+                self.health.metrics.unchanged();
+                true
+            }
+            Ok(Action::Write(report)) => {
+                let ok = match self.reports.apply(&report).await {
+                    Ok(()) => true,
+                    Err(e) => {
+                        tracing::warn!(report = %report.metadata.name, resource = %s.resource.name, error = %e, "cannot write report");
+                        false
+                    }
+                };
+                self.health.metrics.write(WriteOp::Apply, ok);
+                ok
+            }
+            Ok(Action::Delete) => self.delete(namespace, &s.resource.uid).await,
+            Err(e) => {
+                // Retrying gives the same report: wait for the resource or policies to change.
+                tracing::error!(resource = %s.resource.name, error = %e, "report too large");
+                true
+            }
+        }
+    }
+
+    async fn delete(&self, namespace: Option<&str>, name: &str) -> bool {
+        let ok = match self.reports.delete(namespace, name).await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(report = %name, error = %e, "cannot delete report");
+                false
+            }
+        };
+        self.health.metrics.write(WriteOp::Delete, ok);
+        ok
+    }
+}
+
+/// A per-resource report of a kind no background policy matches any more. Reports of other
+/// layouts (admission's) are left to their writer.
+fn is_stale(report: &Stored, watched: &BTreeSet<WatchKind>) -> bool {
+    report.layout.as_deref() == Some("resource")
+        && !report
+            .scope
+            .as_ref()
+            .is_some_and(|s| is_watched(watched, s))
+}
+
+fn is_watched(watched: &BTreeSet<WatchKind>, scope: &ObjectRef) -> bool {
+    watched
+        .iter()
+        .any(|k| k.kind == scope.kind && k.api_version() == scope.api_version)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_per_resource_reports_of_unwatched_kinds_are_stale() {
+        let watched: BTreeSet<WatchKind> = [WatchKind {
+            group: String::new(),
+            version: "v1".into(),
+            kind: "Pod".into(),
+            plural: "pods".into(),
+        }]
+        .into();
+        let stored = |layout: Option<&str>, kind: Option<&str>| Stored {
+            namespace: Some("team".into()),
+            name: "n".into(),
+            scope: kind.map(|k| ObjectRef {
+                api_version: "v1".into(),
+                kind: k.into(),
+                ..ObjectRef::default()
+            }),
+            layout: layout.map(str::to_string),
+        };
+        let cases = [
+            (stored(Some("resource"), Some("Pod")), false),
+            (stored(Some("resource"), Some("ConfigMap")), true),
+            (stored(Some("resource"), None), true),
+            (stored(Some("namespace"), None), false),
+            (stored(None, Some("ConfigMap")), false),
+        ];
+        for (report, want) in cases {
+            assert_eq!(is_stale(&report, &watched), want, "{report:?}");
+        }
+    }
+
+    #[test]
+    fn reports_of_unwatched_kinds_are_recognised() {
+        let watched: BTreeSet<WatchKind> = [WatchKind {
+            group: "apps".into(),
+            version: "v1".into(),
+            kind: "Deployment".into(),
+            plural: "deployments".into(),
+        }]
+        .into();
+        let scope = |api: &str, kind: &str| ObjectRef {
+            api_version: api.into(),
+            kind: kind.into(),
+            ..ObjectRef::default()
+        };
+        assert!(is_watched(&watched, &scope("apps/v1", "Deployment")));
+        assert!(!is_watched(&watched, &scope("v1", "Pod")));
+        assert!(!is_watched(&watched, &scope("apps/v1beta1", "Deployment")));
+    }
+}

@@ -1,0 +1,149 @@
+//! Webhook needs of CEL ValidatingPolicies: their `matchConstraints.resourceRules` (and those
+//! autogen adds for Pod controllers) name resources directly.
+
+use std::collections::BTreeSet;
+
+use palisade_celpolicy::CompiledValidatingPolicy;
+use palisade_celpolicy::api::admission::{FailurePolicy as CelFailure, MatchResources};
+use palisade_celpolicy::autogen;
+
+use crate::rules::{DEFAULT_TIMEOUT, FailurePolicy, HookRule, Operation, Phase};
+
+/// The needs of one ValidatingPolicy; nothing when it is not evaluated in admission or not
+/// in `Kubernetes` mode.
+pub fn validating_policy_hooks(policy: &CompiledValidatingPolicy) -> Vec<HookRule> {
+    let spec = &policy.policy.spec;
+    if !spec.admission() || spec.mode() != "Kubernetes" {
+        return Vec::new();
+    }
+    let failure = match spec.failure_policy {
+        Some(CelFailure::Ignore) => FailurePolicy::Ignore,
+        _ => FailurePolicy::Fail,
+    };
+    let timeout = spec
+        .webhook_configuration
+        .as_ref()
+        .and_then(|w| w.timeout_seconds)
+        .unwrap_or(DEFAULT_TIMEOUT)
+        .clamp(1, 30);
+    let variants = autogen::variants(
+        spec.match_constraints.as_ref(),
+        &spec.match_conditions,
+        spec.autogen.as_ref(),
+    );
+    let constraints = spec
+        .match_constraints
+        .iter()
+        .chain(variants.iter().map(|v| &v.match_constraints));
+    constraints
+        .flat_map(|m| hooks(m, failure, timeout))
+        .collect()
+}
+
+fn hooks(m: &MatchResources, failure: FailurePolicy, timeout: i32) -> Vec<HookRule> {
+    m.resource_rules
+        .iter()
+        .map(|rule| {
+            let operations: BTreeSet<Operation> =
+                if rule.operations.is_empty() || rule.operations.iter().any(|o| o == "*") {
+                    Operation::ALL.into_iter().collect()
+                } else {
+                    rule.operations
+                        .iter()
+                        .filter_map(|o| Operation::parse(o))
+                        .collect()
+                };
+            let mut resources = BTreeSet::new();
+            for g in &rule.api_groups {
+                for v in &rule.api_versions {
+                    for r in &rule.resources {
+                        resources.insert((g.clone(), v.clone(), r.clone()));
+                    }
+                }
+            }
+            HookRule {
+                phase: Phase::Validate,
+                failure,
+                timeout,
+                kinds: BTreeSet::new(),
+                resources,
+                operations,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use palisade_admission::{CelEntry, Entry, compile_document};
+    use serde_json::json;
+
+    fn compile(spec: serde_json::Value) -> std::sync::Arc<CompiledValidatingPolicy> {
+        let doc = json!({
+            "apiVersion": "policies.kyverno.io/v1",
+            "kind": "ValidatingPolicy",
+            "metadata": {"name": "v"},
+            "spec": spec,
+        });
+        match compile_document("test", 0, &doc).unwrap() {
+            Entry::Cel(CelEntry::Validating(p)) => p,
+            other => panic!("not a ValidatingPolicy: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn pods_with_autogen_and_settings() {
+        let p = compile(json!({
+            "failurePolicy": "Ignore",
+            "webhookConfiguration": {"timeoutSeconds": 4},
+            "matchConstraints": {"resourceRules": [{
+                "apiGroups": [""], "apiVersions": ["v1"],
+                "operations": ["CREATE", "UPDATE"], "resources": ["pods"]
+            }]},
+            "validations": [{"expression": "true"}]
+        }));
+        let hooks = validating_policy_hooks(&p);
+        assert!(hooks.len() >= 2, "{hooks:?}");
+        assert!(
+            hooks
+                .iter()
+                .all(|h| h.failure == FailurePolicy::Ignore && h.timeout == 4)
+        );
+        let all: BTreeSet<String> = hooks
+            .iter()
+            .flat_map(|h| h.resources.iter().map(|(_, _, r)| r.clone()))
+            .collect();
+        for r in ["pods", "deployments", "cronjobs"] {
+            assert!(all.contains(r), "{r} in {all:?}");
+        }
+        assert_eq!(
+            hooks[0].operations,
+            BTreeSet::from([Operation::Create, Operation::Update])
+        );
+    }
+
+    #[test]
+    fn wildcard_operations_and_admission_off() {
+        let p = compile(json!({
+            "matchConstraints": {"resourceRules": [{
+                "apiGroups": ["apps"], "apiVersions": ["v1"],
+                "operations": ["*"], "resources": ["deployments", "statefulsets"]
+            }]},
+            "validations": [{"expression": "true"}]
+        }));
+        let hooks = validating_policy_hooks(&p);
+        assert_eq!(hooks.len(), 1);
+        assert_eq!(hooks[0].failure, FailurePolicy::Fail);
+        assert_eq!(hooks[0].operations.len(), 4);
+        assert_eq!(hooks[0].resources.len(), 2);
+        let off = compile(json!({
+            "evaluation": {"admission": {"enabled": false}},
+            "matchConstraints": {"resourceRules": [{
+                "apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["pods"]
+            }]},
+            "validations": [{"expression": "true"}]
+        }));
+        assert!(validating_policy_hooks(&off).is_empty());
+    }
+}

@@ -1,0 +1,200 @@
+//! Policy status in Kyverno's shape: `ready`, a `Ready` condition (reason `Succeeded` or
+//! `Failed`, the load error with its field path as message), `rulecount` and `autogen.rules`.
+
+use palisade_api::LoadError;
+use palisade_engine::CompiledPolicy;
+use serde_json::{Value, json};
+
+/// How loading a policy went.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Compiled; its rule counts and the rules autogen added.
+    Ready {
+        /// Rule counts by type, autogen rules included (as Kyverno counts).
+        counts: RuleCount,
+        /// The rules autogen added.
+        autogen: Vec<Value>,
+    },
+    /// Not loaded: why.
+    Failed {
+        /// `field.path: message`.
+        message: String,
+        /// Counts from the document as written.
+        counts: RuleCount,
+    },
+}
+
+/// Rules by type.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RuleCount {
+    /// validate rules.
+    pub validate: usize,
+    /// mutate rules.
+    pub mutate: usize,
+    /// generate rules.
+    pub generate: usize,
+    /// verifyImages rules.
+    pub verifyimages: usize,
+}
+
+impl RuleCount {
+    /// Counts rules given as JSON (a policy's `spec.rules`, possibly not loadable).
+    pub fn of_json(rules: Option<&Value>) -> RuleCount {
+        let mut c = RuleCount::default();
+        for rule in rules.and_then(Value::as_array).into_iter().flatten() {
+            let has = |k: &str| rule.get(k).is_some_and(|v| !v.is_null());
+            c.validate += usize::from(has("validate"));
+            c.mutate += usize::from(has("mutate"));
+            c.generate += usize::from(has("generate"));
+            c.verifyimages += usize::from(has("verifyImages"));
+        }
+        c
+    }
+
+    fn to_json(self) -> Value {
+        json!({
+            "validate": self.validate,
+            "mutate": self.mutate,
+            "generate": self.generate,
+            "verifyimages": self.verifyimages,
+        })
+    }
+}
+
+impl Outcome {
+    /// The outcome for a compiled policy.
+    pub fn ready(policy: &CompiledPolicy) -> Outcome {
+        let all = serde_json::to_value(&policy.rules).ok();
+        let own = policy.policy.spec.rules.len();
+        let autogen = all
+            .as_ref()
+            .and_then(Value::as_array)
+            .map(|rules| rules.iter().skip(own).cloned().collect())
+            .unwrap_or_default();
+        Outcome::Ready {
+            counts: RuleCount::of_json(all.as_ref()),
+            autogen,
+        }
+    }
+
+    /// The outcome for a document that did not load.
+    pub fn failed(error: &LoadError, doc: &Value) -> Outcome {
+        let message = match &error.path {
+            Some(path) if !path.is_empty() => format!("{path}: {}", error.message),
+            _ => error.message.clone(),
+        };
+        Outcome::Failed {
+            message,
+            counts: RuleCount::of_json(doc.pointer("/spec/rules")),
+        }
+    }
+}
+
+/// The status to write, or `None` when `current` already says the same (the transition
+/// time of an unchanged condition is kept, so rewriting would change nothing).
+pub fn render(current: Option<&Value>, outcome: &Outcome, now_rfc3339: &str) -> Option<Value> {
+    let (ready, reason, message, counts, autogen) = match outcome {
+        Outcome::Ready { counts, autogen } => {
+            (true, "Succeeded", "Ready", *counts, autogen.clone())
+        }
+        Outcome::Failed { message, counts } => {
+            (false, "Failed", message.as_str(), *counts, Vec::new())
+        }
+    };
+    let status_word = if ready { "True" } else { "False" };
+    let old = current
+        .and_then(|s| s.get("conditions"))
+        .and_then(Value::as_array);
+    let old_ready = old.and_then(|c| c.iter().find(|c| c.get("type") == Some(&json!("Ready"))));
+    let transition = match old_ready {
+        Some(c) if c.get("status") == Some(&json!(status_word)) => c
+            .get("lastTransitionTime")
+            .cloned()
+            .unwrap_or_else(|| json!(now_rfc3339)),
+        _ => json!(now_rfc3339),
+    };
+    // Truncated like the CRD's maxLength, so a huge message cannot make the write fail.
+    let message: String = message.chars().take(32_000).collect();
+    let mut autogen_obj = serde_json::Map::new();
+    if !autogen.is_empty() {
+        autogen_obj.insert("rules".into(), Value::Array(autogen));
+    }
+    let status = json!({
+        "ready": ready,
+        "conditions": [{
+            "type": "Ready",
+            "status": status_word,
+            "reason": reason,
+            "message": message,
+            "lastTransitionTime": transition,
+        }],
+        "rulecount": counts.to_json(),
+        "autogen": autogen_obj,
+    });
+    if current == Some(&status) {
+        None
+    } else {
+        Some(status)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: &str = "2026-11-23T08:00:00Z";
+    const T1: &str = "2026-11-23T09:00:00Z";
+
+    fn compiled() -> CompiledPolicy {
+        let doc = json!({
+            "apiVersion": "kyverno.io/v1", "kind": "ClusterPolicy", "metadata": {"name": "p"},
+            "spec": {"rules": [{
+                "name": "r",
+                "match": {"any": [{"resources": {"kinds": ["Pod"]}}]},
+                "validate": {"message": "m", "pattern": {"spec": {"hostPID": "false"}}}
+            }]}
+        });
+        palisade_engine::compile(serde_json::from_value(doc).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn ready_status_then_no_rewrite() {
+        let outcome = Outcome::ready(&compiled());
+        let first = render(None, &outcome, T0).unwrap();
+        assert_eq!(first["ready"], true);
+        assert_eq!(first["conditions"][0]["status"], "True");
+        assert_eq!(first["conditions"][0]["reason"], "Succeeded");
+        assert_eq!(first["conditions"][0]["message"], "Ready");
+        assert_eq!(first["conditions"][0]["lastTransitionTime"], T0);
+        // One own rule and two autogen rules (Pod controllers and CronJob).
+        assert_eq!(first["rulecount"]["validate"], 3);
+        assert_eq!(first["autogen"]["rules"].as_array().unwrap().len(), 2);
+        assert_eq!(render(Some(&first), &outcome, T1), None);
+    }
+
+    #[test]
+    fn failure_carries_the_field_path_and_a_new_transition_time() {
+        let ready = render(None, &Outcome::ready(&compiled()), T0).unwrap();
+        let err = LoadError {
+            file: "ClusterPolicy/p".into(),
+            line: None,
+            path: Some("spec.rules[0].validate.deny.conditions.any[0].operator".into()),
+            message: "unknown operator \"Bogus\"".into(),
+        };
+        let doc = json!({"spec": {"rules": [{"validate": {}}, {"mutate": {}, "validate": null}]}});
+        let failed = render(Some(&ready), &Outcome::failed(&err, &doc), T1).unwrap();
+        assert_eq!(failed["ready"], false);
+        assert_eq!(failed["conditions"][0]["status"], "False");
+        assert_eq!(failed["conditions"][0]["reason"], "Failed");
+        assert_eq!(
+            failed["conditions"][0]["message"],
+            "spec.rules[0].validate.deny.conditions.any[0].operator: unknown operator \"Bogus\""
+        );
+        assert_eq!(failed["conditions"][0]["lastTransitionTime"], T1);
+        assert_eq!(
+            failed["rulecount"],
+            json!({"validate": 1, "mutate": 1, "generate": 0, "verifyimages": 0})
+        );
+        assert_eq!(failed["autogen"], json!({}));
+    }
+}

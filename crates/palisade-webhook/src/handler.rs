@@ -1,0 +1,244 @@
+//! The admission endpoints: body → AdmissionReview → bounded evaluation → AdmissionReview.
+//!
+//! Every request that decodes gets an AdmissionReview back. Bodies that are too large or are
+//! not an AdmissionReview get a 413 or 400 with a plain message (there is no uid to answer).
+//! Evaluation runs on the blocking pool under a semaphore (so the async workers keep
+//! accepting and answering), within a deadline derived from the API server's `?timeout=`.
+//! When the deadline passes first, the answer follows the webhook's failure policy: `/…/ignore`
+//! paths admit with a warning, every other path denies (Kyverno's default `Fail`).
+
+use std::time::Instant;
+
+use axum::body::{Body, Bytes};
+use axum::http::{StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use palisade_admission::{
+    AdmissionRequest, AdmissionResponse, AdmissionReview, Phase, Verdict, review,
+};
+use tokio::time::timeout_at;
+
+use crate::state::ServerState;
+
+/// What happens when a request cannot be evaluated in time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnTimeout {
+    /// Deny (failurePolicy Fail).
+    Deny,
+    /// Admit with a warning (failurePolicy Ignore).
+    Admit,
+}
+
+/// Handles one admission call.
+pub async fn admit(
+    state: ServerState,
+    phase: Phase,
+    on_timeout: OnTimeout,
+    uri: Uri,
+    body: Body,
+) -> Response {
+    // Cluster mode serves before the policies are loaded: a 503 until then makes the API
+    // server apply the webhook's failurePolicy, so Fail policies are never bypassed at start.
+    if !state.cache.is_loaded() {
+        state.metrics.error("not_loaded");
+        return plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "policies are not loaded yet".into(),
+        );
+    }
+    let start = Instant::now();
+    let budget = state.limits.budget(crate::timeout::from_query(uri.query()));
+    let deadline = tokio::time::Instant::from_std(start + budget);
+    // A client that sends its body slowly gets no more time than its deadline.
+    let bytes = match timeout_at(deadline, read_body(body, state.limits.max_body_bytes)).await {
+        Ok(Ok(b)) => b,
+        Ok(Err(resp)) => {
+            state.metrics.error("too_large");
+            return resp;
+        }
+        Err(_) => {
+            state.metrics.error("deadline");
+            return plain(
+                StatusCode::REQUEST_TIMEOUT,
+                "the request body did not arrive before the deadline".to_string(),
+            );
+        }
+    };
+    let request = match AdmissionReview::from_slice(&bytes) {
+        Ok(r) => r,
+        Err(e) => {
+            state.metrics.error("bad_request");
+            tracing::warn!(error = %e, "rejected a request that is not an AdmissionReview");
+            return plain(StatusCode::BAD_REQUEST, e.to_string());
+        }
+    };
+    drop(bytes);
+    state.metrics.in_flight(1);
+    let answer = evaluate(&state, request, phase, on_timeout, start, deadline, budget).await;
+    state.metrics.in_flight(-1);
+    answer
+}
+
+/// Waits for an evaluation slot and evaluates, both within the deadline.
+async fn evaluate(
+    state: &ServerState,
+    request: AdmissionRequest,
+    phase: Phase,
+    on_timeout: OnTimeout,
+    start: Instant,
+    deadline: tokio::time::Instant,
+    budget: std::time::Duration,
+) -> Response {
+    let uid = request.uid.clone();
+    let Ok(permit) = timeout_at(deadline, state.limits.permits.clone().acquire_owned()).await
+    else {
+        return deadline_passed(state, &request, phase, on_timeout, budget);
+    };
+    let Ok(permit) = permit else {
+        state.metrics.error("internal");
+        return answer(AdmissionResponse::deny(
+            &uid,
+            500,
+            "InternalError",
+            "palisade is shutting down",
+        ));
+    };
+    let set = state.cache.snapshot();
+    let env = state.env.clone();
+    let task = tokio::task::spawn_blocking(move || {
+        // The permit lives as long as the evaluation, even one whose caller gave up waiting.
+        let _permit = permit;
+        let verdict = review(&set, &request, phase, &env);
+        (verdict, request)
+    });
+    match timeout_at(deadline, task).await {
+        Ok(Ok((verdict, request))) => {
+            let took = start.elapsed();
+            log(&request, phase, &verdict, took);
+            state.metrics.observe(
+                phase,
+                &request.operation,
+                &request.kind.kind,
+                &verdict,
+                took,
+            );
+            answer(verdict.response(&uid))
+        }
+        Ok(Err(join)) => {
+            state.metrics.error("internal");
+            tracing::error!(%uid, error = %join, "evaluation failed");
+            answer(AdmissionResponse::deny(
+                &uid,
+                500,
+                "InternalError",
+                "palisade could not evaluate the request",
+            ))
+        }
+        Err(_) => {
+            state.metrics.error("deadline");
+            tracing::warn!(%uid, budget_ms = budget.as_millis() as u64, "evaluation deadline exceeded");
+            timeout_answer(&uid, on_timeout, budget)
+        }
+    }
+}
+
+async fn read_body(body: Body, limit: usize) -> Result<Bytes, Response> {
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
+        let too_large = std::error::Error::source(&e)
+            .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+            || e.to_string().contains("length limit");
+        if too_large {
+            plain(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("the request body is larger than {limit} bytes"),
+            )
+        } else {
+            plain(
+                StatusCode::BAD_REQUEST,
+                format!("cannot read the request body: {e}"),
+            )
+        }
+    })
+}
+
+fn deadline_passed(
+    state: &ServerState,
+    request: &AdmissionRequest,
+    phase: Phase,
+    on_timeout: OnTimeout,
+    budget: std::time::Duration,
+) -> Response {
+    state.metrics.error("deadline");
+    tracing::warn!(
+        uid = %request.uid,
+        phase = phase.as_str(),
+        "no evaluation slot before the deadline"
+    );
+    timeout_answer(&request.uid, on_timeout, budget)
+}
+
+fn timeout_answer(uid: &str, on_timeout: OnTimeout, budget: std::time::Duration) -> Response {
+    let secs = budget.as_secs_f64();
+    match on_timeout {
+        OnTimeout::Admit => {
+            let mut r = AdmissionResponse::allow(uid);
+            r.warnings.push(format!(
+                "palisade could not evaluate the request within {secs:.1}s; admitted because the webhook's failurePolicy is Ignore"
+            ));
+            answer(r)
+        }
+        OnTimeout::Deny => answer(AdmissionResponse::deny(
+            uid,
+            504,
+            "Timeout",
+            format!(
+                "palisade could not evaluate the request within {secs:.1}s; denied because the webhook's failurePolicy is Fail"
+            ),
+        )),
+    }
+}
+
+fn log(request: &AdmissionRequest, phase: Phase, verdict: &Verdict, took: std::time::Duration) {
+    let r = request.resource();
+    let name = r
+        .pointer("/metadata/name")
+        .and_then(|v| v.as_str())
+        .unwrap_or(&request.name);
+    macro_rules! event {
+        ($level:expr) => {
+            tracing::event!(
+                $level,
+                uid = %request.uid,
+                kind = %request.kind.kind,
+                namespace = %request.namespace,
+                name = %name,
+                operation = %request.operation,
+                phase = phase.as_str(),
+                allowed = verdict.allowed,
+                duration_us = took.as_micros() as u64,
+                "admission review"
+            )
+        };
+    }
+    // Denials are rare and interesting; admissions are logged only when debugging.
+    if verdict.allowed {
+        event!(tracing::Level::DEBUG);
+    } else {
+        event!(tracing::Level::INFO);
+    }
+}
+
+fn answer(response: AdmissionResponse) -> Response {
+    match serde_json::to_vec(&AdmissionReview::respond(response)) {
+        Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
+        Err(e) => plain(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+fn plain(code: StatusCode, message: String) -> Response {
+    (
+        code,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        message + "\n",
+    )
+        .into_response()
+}

@@ -1,0 +1,204 @@
+//! Prometheus metrics, named after Kyverno's (`kyverno_*` → `palisade_*`; the text format
+//! appends `_total` to counters, as Kyverno's do).
+
+use std::time::Duration;
+
+use palisade_admission::{Phase, RuleResult, Verdict};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+/// Labels of an admission request.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    /// CREATE, UPDATE, DELETE or CONNECT.
+    pub resource_request_operation: String,
+    /// Kind of the object.
+    pub resource_kind: String,
+    /// "true" or "false".
+    pub request_allowed: String,
+    /// `validate` or `mutate`.
+    pub phase: String,
+}
+
+/// Labels of a rule result.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ResultLabels {
+    /// Policy as reports name it.
+    pub policy_name: String,
+    /// Rule name.
+    pub rule_name: String,
+    /// pass, fail, warn, error or skip.
+    pub rule_result: String,
+    /// `validate` or `mutate`.
+    pub rule_type: String,
+    /// CREATE, UPDATE, DELETE or CONNECT.
+    pub resource_request_operation: String,
+}
+
+/// Labels of an HTTP answer that is not a verdict (bad requests, overload, deadline).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ErrorLabels {
+    /// What went wrong: `bad_request`, `too_large`, `deadline`, `internal`.
+    pub reason: String,
+}
+
+/// Every metric the server exports.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    duration: Family<RequestLabels, Histogram, fn() -> Histogram>,
+    results: Family<ResultLabels, Counter>,
+    errors: Family<ErrorLabels, Counter>,
+    cache_size: Gauge,
+    cache_generation: Gauge,
+    in_flight: Gauge,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+/// Latency buckets from 0.25 ms to 10 s: webhook answers are sub-millisecond when healthy and
+/// bounded by the API server's timeout when not.
+const BUCKETS: [f64; 15] = [
+    0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    /// Registers every metric.
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("palisade");
+        let requests = Family::<RequestLabels, Counter>::default();
+        let duration: Family<RequestLabels, Histogram, fn() -> Histogram> =
+            Family::new_with_constructor(|| Histogram::new(BUCKETS));
+        let results = Family::<ResultLabels, Counter>::default();
+        let errors = Family::<ErrorLabels, Counter>::default();
+        let cache_size = Gauge::default();
+        let cache_generation = Gauge::default();
+        let in_flight = Gauge::default();
+        registry.register(
+            "admission_requests",
+            "Admission requests answered with a verdict",
+            requests.clone(),
+        );
+        registry.register(
+            "admission_review_duration_seconds",
+            "Time to answer an admission request, from receipt to verdict",
+            duration.clone(),
+        );
+        registry.register(
+            "policy_results",
+            "Rule results of admission reviews",
+            results.clone(),
+        );
+        registry.register(
+            "admission_errors",
+            "Requests answered without evaluation (bad request, too large, deadline)",
+            errors.clone(),
+        );
+        registry.register(
+            "policy_cache_size",
+            "Policies in the active set",
+            cache_size.clone(),
+        );
+        registry.register(
+            "policy_cache_generation",
+            "Policy sets installed since start",
+            cache_generation.clone(),
+        );
+        registry.register(
+            "admission_in_flight",
+            "Admission requests accepted and not answered yet (waiting or evaluating)",
+            in_flight.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            duration,
+            results,
+            errors,
+            cache_size,
+            cache_generation,
+            in_flight,
+        }
+    }
+
+    /// Records one verdict.
+    pub fn observe(
+        &self,
+        phase: Phase,
+        operation: &str,
+        kind: &str,
+        verdict: &Verdict,
+        took: Duration,
+    ) {
+        let labels = RequestLabels {
+            resource_request_operation: operation.to_string(),
+            resource_kind: kind.to_string(),
+            request_allowed: verdict.allowed.to_string(),
+            phase: phase.as_str().to_string(),
+        };
+        self.requests.get_or_create(&labels).inc();
+        self.duration
+            .get_or_create(&labels)
+            .observe(took.as_secs_f64());
+        for r in &verdict.results {
+            self.result(phase, operation, r);
+        }
+    }
+
+    fn result(&self, phase: Phase, operation: &str, r: &RuleResult) {
+        let labels = ResultLabels {
+            policy_name: r.policy.clone(),
+            rule_name: r.rule.clone(),
+            rule_result: r.status.as_str().to_string(),
+            rule_type: phase.as_str().to_string(),
+            resource_request_operation: operation.to_string(),
+        };
+        self.results.get_or_create(&labels).inc();
+    }
+
+    /// Counts a request answered without a verdict.
+    pub fn error(&self, reason: &str) {
+        self.errors
+            .get_or_create(&ErrorLabels {
+                reason: reason.to_string(),
+            })
+            .inc();
+    }
+
+    /// Tracks admission requests accepted and not answered yet (+1 on entry, -1 on exit).
+    pub fn in_flight(&self, delta: i64) {
+        self.in_flight.inc_by(delta);
+    }
+
+    /// Admission requests accepted and not answered yet.
+    pub fn in_flight_now(&self) -> i64 {
+        self.in_flight.get()
+    }
+
+    /// The text exposition, with the cache gauges refreshed.
+    pub fn encode(&self, cache_size: usize, generation: u64) -> String {
+        self.cache_size
+            .set(i64::try_from(cache_size).unwrap_or(i64::MAX));
+        self.cache_generation
+            .set(i64::try_from(generation).unwrap_or(i64::MAX));
+        let mut out = String::new();
+        if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}

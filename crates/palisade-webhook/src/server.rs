@@ -1,0 +1,209 @@
+//! Routes, the HTTPS listener and the startup sequence of `palisade-serve`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum_server::Handle;
+use axum_server::tls_rustls::RustlsConfig;
+use palisade_admission::Phase;
+use tokio::task::JoinHandle;
+
+use crate::config::ServeArgs;
+use crate::handler::{OnTimeout, admit};
+use crate::state::{Limits, ServerState};
+
+/// The HTTP routes: `/validate` and `/mutate` (also `/…/fail` and `/…/ignore`, which choose
+/// what a deadline overrun answers), health probes and metrics.
+pub fn router(state: ServerState) -> Router {
+    let route = |phase: Phase, on_timeout: OnTimeout| {
+        post(move |State(s): State<ServerState>, uri: Uri, body: Body| {
+            admit(s, phase, on_timeout, uri, body)
+        })
+    };
+    Router::new()
+        .route("/validate", route(Phase::Validate, OnTimeout::Deny))
+        .route("/validate/fail", route(Phase::Validate, OnTimeout::Deny))
+        .route("/validate/ignore", route(Phase::Validate, OnTimeout::Admit))
+        .route("/mutate", route(Phase::Mutate, OnTimeout::Deny))
+        .route("/mutate/fail", route(Phase::Mutate, OnTimeout::Deny))
+        .route("/mutate/ignore", route(Phase::Mutate, OnTimeout::Admit))
+        .route("/health/liveness", get(|| async { "ok\n" }))
+        .route("/health/readiness", get(readiness))
+        .route("/metrics", get(metrics))
+        .fallback(|uri: Uri| async move {
+            (
+                StatusCode::NOT_FOUND,
+                format!(
+                    "no such endpoint: {}; use /validate or /mutate\n",
+                    uri.path()
+                ),
+            )
+        })
+        .with_state(state)
+}
+
+async fn readiness(State(s): State<ServerState>) -> Response {
+    if s.is_ready() {
+        (StatusCode::OK, "ready\n").into_response()
+    } else {
+        let why = if s.cache.is_loaded() {
+            "waiting for the webhook configuration"
+        } else {
+            "policies not loaded"
+        };
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: {why}\n"),
+        )
+            .into_response()
+    }
+}
+
+async fn metrics(State(s): State<ServerState>) -> Response {
+    let set = s.cache.snapshot();
+    let text = s.metrics.encode(set.len(), s.cache.generation());
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response()
+}
+
+/// A listening server.
+pub struct RunningServer {
+    /// The bound address (useful with port 0).
+    pub addr: SocketAddr,
+    handle: Handle<SocketAddr>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// Stops accepting, lets in-flight requests finish for up to `grace`, then closes.
+    pub fn shutdown(&self, grace: Duration) {
+        self.handle.graceful_shutdown(Some(grace));
+    }
+
+    /// Open connections.
+    pub fn connections(&self) -> usize {
+        self.handle.connection_count()
+    }
+
+    /// Waits until the server has stopped.
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.task
+            .await
+            .context("the server task failed")?
+            .context("the server stopped with an error")
+    }
+}
+
+/// Starts serving HTTPS on `listen` with `state.certs` as the certificate source.
+pub async fn start(state: ServerState, listen: SocketAddr) -> anyhow::Result<RunningServer> {
+    let tls = state
+        .certs
+        .server_config()
+        .context("building the TLS configuration")?;
+    let config = RustlsConfig::from_config(Arc::new(tls));
+    let handle: Handle<SocketAddr> = Handle::new();
+    let app = router(state);
+    let server = axum_server::bind_rustls(listen, config).handle(handle.clone());
+    let task = tokio::spawn(server.serve(app.into_make_service()));
+    let addr = match handle.listening().await {
+        Some(addr) => addr,
+        None => {
+            let err = match task.await {
+                Ok(Err(e)) => e.to_string(),
+                _ => "the listener closed".to_string(),
+            };
+            anyhow::bail!("cannot listen on {listen}: {err}");
+        }
+    };
+    Ok(RunningServer { addr, handle, task })
+}
+
+/// The state `palisade-serve` starts with: limits from the command line, and in file mode
+/// the policies and certificate files loaded (errors here stop the start).
+pub fn file_mode_state(args: &ServeArgs) -> anyhow::Result<ServerState> {
+    let state = ServerState::new(Limits::from_args(&args.limits));
+    if !args.policies.is_empty() {
+        let set = palisade_admission::load_dir(&args.policies).map_err(anyhow::Error::msg)?;
+        tracing::info!(policies = set.len(), "policies loaded");
+        state.cache.replace(set);
+        // Without a cluster there is no webhook configuration to wait for.
+        if !args.cluster.enabled() {
+            state.ready.store(true, Ordering::Release);
+        }
+    }
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        state
+            .certs
+            .install_files(cert, key)
+            .context("loading the serving certificate")?;
+    }
+    Ok(state)
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+/// `palisade-serve`: file mode from start to graceful stop.
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let mut state = file_mode_state(&args)?;
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        tokio::spawn(crate::tls::watch_files(
+            state.certs.clone(),
+            cert.clone(),
+            key.clone(),
+            Duration::from_secs(args.tls_reload_interval.max(1)),
+        ));
+    }
+    // Cluster mode fills the cache, installs certificates and sets readiness itself.
+    let cluster = crate::cluster::spawn(&args, &mut state).await?;
+    if cluster.is_none() && !state.certs.is_installed() {
+        anyhow::bail!("no serving certificate: pass --tls-cert and --tls-key (or --kubeconfig)");
+    }
+    if cluster.is_none() && !state.cache.is_loaded() {
+        anyhow::bail!("no policies: pass --policies DIR (or --kubeconfig)");
+    }
+    let grace = state.limits.shutdown_grace;
+    let server = start(state, args.listen).await?;
+    tracing::info!(addr = %server.addr, "serving admission reviews");
+    shutdown_signal().await;
+    tracing::info!(
+        connections = server.connections(),
+        "shutting down; draining in-flight requests"
+    );
+    server.shutdown(grace);
+    server.wait().await
+}
