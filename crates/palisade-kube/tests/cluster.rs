@@ -190,6 +190,9 @@ async fn start(cluster: &Cluster) -> Running {
         .unwrap();
     let mut opts = KubeOptions::new(NS, ClientTarget::Url("https://127.0.0.1:9443".into()));
     opts.exclude_namespaces = vec!["kube-public".into()];
+    // The exclusion label is opt-in (a tenant could otherwise label their own objects out of
+    // every policy); this run turns it on to see it published.
+    opts.exclude_object_label = Some(("palisade.io/exclude".into(), "true".into()));
     let cache = Arc::new(PolicyCache::new());
     let sink = Arc::new(RecordingSink::default());
     let ready: ReadyFlag = Arc::new(AtomicBool::new(false));
