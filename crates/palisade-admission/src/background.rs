@@ -33,7 +33,7 @@ pub enum RequestType {
 }
 
 /// The triggering resource.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TriggerRef {
     /// `group/version` or `version`.
