@@ -51,6 +51,10 @@ pub struct TriggerRef {
     /// UID (the generated resources carry it in `generate.kyverno.io/trigger-uid`).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub uid: String,
+    /// The resourceVersion the request saw: for an UPDATE, the version being replaced (the
+    /// controller waits until the stored object is newer).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub resource_version: String,
 }
 
 impl TriggerRef {
@@ -69,6 +73,7 @@ impl TriggerRef {
             namespace: s("/metadata/namespace"),
             name: s("/metadata/name"),
             uid: s("/metadata/uid"),
+            resource_version: s("/metadata/resourceVersion"),
         }
     }
 }
@@ -368,6 +373,7 @@ mod tests {
                 namespace: "team".into(),
                 name: "s".into(),
                 uid: "u".into(),
+                resource_version: "7".into(),
             },
             ..UpdateRequestSpec::default()
         };

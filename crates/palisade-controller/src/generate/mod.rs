@@ -10,7 +10,7 @@
 //!   ([`downstream`]): a change or deletion regenerates them, or removes them when their
 //!   trigger is gone ([`Job::Resync`]).
 //! - **Policy changes**: rules removed (or policies deleted) lose their synchronized downstream
-//!   unless `orphanDownstreamOnPolicyDelete`; changed policies regenerate their synchronized
+//!   unless `orphanDownstreamOnPolicyDelete` ([`Job::Removed`], queued by every replica); changed policies regenerate their synchronized
 //!   downstream; `generateExisting` and `mutateExistingOnPolicyUpdate` rules run for every
 //!   existing trigger ([`Job::Existing`]).
 //! - **Leadership**: a new leader regenerates synchronized downstream and runs
@@ -71,6 +71,15 @@ pub enum Job {
     Request(String),
     /// A generated resource of this origin changed or went: generate again.
     Resync(Origin),
+    /// A synchronized rule was removed (or its policy deleted): its downstream goes.
+    Removed {
+        /// The policy key.
+        policy: String,
+        /// The rule.
+        rule: String,
+        /// The kinds it generated.
+        kinds: BTreeSet<(String, String)>,
+    },
     /// A rule for a trigger that existed before the policy changed.
     Existing {
         /// The policy key.
@@ -176,16 +185,16 @@ impl Generator {
         leading: bool,
         became_leader: bool,
     ) {
-        if leading {
-            for (key, policy, rule) in rules::removed_rules(previous, new) {
-                let kinds = rules::rule(&policy, &rule)
-                    .map(rules::downstream_kinds)
-                    .unwrap_or_default();
-                tracing::info!(policy = %key, rule = %rule, "rule removed: deleting its synchronized downstream resources");
-                if let Err(e) = self.delete_downstream(&key, &rule, &kinds, None).await {
-                    tracing::warn!(policy = %key, rule = %rule, error = %e, "cannot delete downstream resources");
-                }
-            }
+        // Followers queue it too: it is done when one of them leads, if no leader did.
+        for (key, policy, rule) in rules::removed_rules(previous, new) {
+            let kinds = rules::rule(&policy, &rule)
+                .map(rules::downstream_kinds)
+                .unwrap_or_default();
+            self.queue.push(Job::Removed {
+                policy: key,
+                rule,
+                kinds,
+            });
         }
         self.watch_downstream(new).await;
         if !leading {
@@ -319,6 +328,26 @@ impl Generator {
                 mutate,
                 trigger,
             } => self.existing(policy, rule, *mutate, trigger).await,
+            Job::Removed {
+                policy,
+                rule,
+                kinds,
+            } => self.removed(policy, rule, kinds).await,
+        }
+    }
+
+    /// Deletes the downstream of a removed synchronized rule, unless it is back.
+    async fn removed(&self, key: &str, rule: &str, kinds: &BTreeSet<(String, String)>) -> Outcome {
+        let set = self.cache.snapshot();
+        let back = rules::find_policy(&set, key)
+            .is_some_and(|p| rules::rule(&p, rule).is_some_and(|r| r.generate.is_some()));
+        if back {
+            return Outcome::Done;
+        }
+        tracing::info!(policy = %key, rule = %rule, "rule removed: deleting its synchronized downstream resources");
+        match self.delete_downstream(key, rule, kinds, None).await {
+            Ok(()) => Outcome::Done,
+            Err(e) => Outcome::Retry(Duration::from_secs(5), e),
         }
     }
 
@@ -395,13 +424,19 @@ impl Generator {
             &t.name,
         )
         .await?;
-        let Some(trigger) =
-            trigger.filter(|o| t.uid.is_empty() || o["metadata"]["uid"] == t.uid.as_str())
-        else {
+        // An UPDATE is recorded before it is stored: until the stored version is newer than
+        // the one it replaces, the rules would see the old object.
+        let stored = |o: &Value| {
+            (t.uid.is_empty() || o["metadata"]["uid"] == t.uid.as_str())
+                && !(spec.operation == "UPDATE"
+                    && !t.resource_version.is_empty()
+                    && o["metadata"]["resourceVersion"] == t.resource_version.as_str())
+        };
+        let Some(trigger) = trigger.filter(stored) else {
             if age < TRIGGER_GRACE {
                 return Ok(false);
             }
-            tracing::info!(trigger = %t.name, kind = %t.kind, "the trigger of an UpdateRequest was never stored (or was replaced); dropping it");
+            tracing::info!(trigger = %t.name, kind = %t.kind, "the trigger (or the update) of an UpdateRequest was never stored, or the object was replaced; dropping it");
             return Ok(true);
         };
         let user = RequestInfo {
