@@ -24,6 +24,7 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod background;
 mod cache;
 mod env;
 mod load;
@@ -37,6 +38,7 @@ mod types;
 mod validate;
 mod verdict;
 
+pub use background::{RequestType, TriggerRef, UpdateRequestSpec, update_requests};
 pub use cache::PolicyCache;
 pub use env::{ClusterView, NoCluster, ReviewEnv, Roles};
 pub use load::{expand, load_dir};

@@ -49,7 +49,7 @@ impl WatchKind {
         }
     }
 
-    fn of(info: &ApiResourceInfo) -> WatchKind {
+    pub(crate) fn of(info: &ApiResourceInfo) -> WatchKind {
         WatchKind {
             group: info.group.clone(),
             version: info.version.clone(),
@@ -92,7 +92,7 @@ pub fn wanted(set: &PolicySet) -> Wanted {
     out
 }
 
-fn selectors(m: &MatchResources) -> impl Iterator<Item = KindSelector> + '_ {
+pub(crate) fn selectors(m: &MatchResources) -> impl Iterator<Item = KindSelector> + '_ {
     let filters = [&m.any, &m.all]
         .into_iter()
         .flatten()

@@ -7,6 +7,8 @@
 //!   them), scans ([`scan`]) on a bounded pool of blocking threads and settles each report
 //!   ([`decision`]: write only on change, delete when nothing matches, never over the size
 //!   limit) through [`store::ReportStore`].
+//! - [`generate::Generator`] does generate and mutate-existing rules: the UpdateRequests the
+//!   webhook records, synchronization of generated resources, generateExisting.
 //! - [`leader`] elects one writer among replicas; [`health`] serves probes and [`metrics`].
 //!
 //! [`run`] wires it all for the `palisade-controller` binary. See docs/background.md.
@@ -15,6 +17,7 @@
 
 pub mod controller;
 pub mod decision;
+pub mod generate;
 pub mod health;
 pub mod kinds;
 pub mod leader;
@@ -101,6 +104,14 @@ pub async fn run(args: ControllerArgs) -> Result<(), Error> {
     });
     let release_client = client.clone();
     let stop_election = election.as_ref().map(tokio::task::JoinHandle::abort_handle);
+    let generator = generate::Generator::new(
+        client.clone(),
+        cache.clone(),
+        env.clone(),
+        leader_rx.clone(),
+        &args.namespace,
+        args.excluded_namespaces(),
+    );
     let controller = Controller::new(
         client,
         cache,
@@ -117,6 +128,7 @@ pub async fn run(args: ControllerArgs) -> Result<(), Error> {
     );
     let server = tokio::spawn(health::serve(listener, health));
     let main = tokio::spawn(controller.run());
+    let generation = tokio::spawn(generator.run());
     tracing::info!(workers = args.workers(), rescan_interval = ?args.rescan_interval, "palisade-controller started");
     let election = async {
         match election {
@@ -143,6 +155,7 @@ pub async fn run(args: ControllerArgs) -> Result<(), Error> {
         _ = policies => Err(Error::Stopped("the policy watch")),
         _ = server => Err(Error::Stopped("the health server")),
         _ = main => Err(Error::Stopped("the controller loop")),
+        _ = generation => Err(Error::Stopped("the generate controller")),
         () = election => Err(Error::Stopped("leader election")),
     }
 }

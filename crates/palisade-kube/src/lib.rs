@@ -17,6 +17,7 @@ pub mod rules;
 mod runtime;
 pub mod status;
 pub mod tls;
+pub mod updaterequest;
 pub mod view;
 pub mod watch;
 pub mod webhooks;

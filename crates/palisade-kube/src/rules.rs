@@ -151,12 +151,26 @@ pub fn hook_rules(policy: &CompiledPolicy) -> Vec<HookRule> {
     out
 }
 
+/// Mutate-existing rules (`mutate.targets`) patch other objects, after the trigger is admitted:
+/// as generate rules, they are recorded by the validating webhook, which sees the final object.
+fn mutates_existing(rule: &Rule) -> bool {
+    rule.mutate
+        .as_ref()
+        .and_then(|m| m.targets.as_ref())
+        .is_some_and(|t| !t.is_empty())
+}
+
 fn phases(rule: &Rule) -> Vec<Phase> {
     let mut out = Vec::new();
-    if rule.mutate.is_some() || rule.verify_images.is_some() {
+    let existing = mutates_existing(rule);
+    if (rule.mutate.is_some() && !existing) || rule.verify_images.is_some() {
         out.push(Phase::Mutate);
     }
-    if rule.validate.is_some() || rule.generate.is_some() || rule.verify_images.is_some() {
+    if rule.validate.is_some()
+        || rule.generate.is_some()
+        || rule.verify_images.is_some()
+        || existing
+    {
         out.push(Phase::Validate);
     }
     out
@@ -180,7 +194,8 @@ fn kinds(m: &MatchResources) -> BTreeSet<KindSelector> {
 }
 
 /// The operations a rule matches: those its match blocks list, else the phase's default
-/// (all four for validation, as Kyverno; CREATE and UPDATE for mutation). An exclude block
+/// (all four for validation and generation, as Kyverno; CREATE and UPDATE for mutation,
+/// mutate-existing included). An exclude block
 /// that names only operations removes them; any other exclude is decided per request, so the
 /// webhook still receives those requests.
 fn operations(rule: &Rule, phase: Phase) -> BTreeSet<Operation> {
@@ -191,7 +206,7 @@ fn operations(rule: &Rule, phase: Phase) -> BTreeSet<Operation> {
         .collect();
     let mut ops = if !listed.is_empty() {
         listed
-    } else if phase == Phase::Mutate {
+    } else if phase == Phase::Mutate || mutates_existing(rule) {
         BTreeSet::from([Operation::Create, Operation::Update])
     } else {
         Operation::ALL.into_iter().collect()
@@ -330,6 +345,39 @@ mod tests {
             ops(&[Operation::Create, Operation::Update])
         );
         assert_eq!(hooks[2].operations, ops(&Operation::ALL));
+    }
+
+    #[test]
+    fn generate_and_mutate_existing_rules_go_to_the_validating_webhook() {
+        let p = compiled(json!({"rules": [{
+            "name": "g",
+            "match": {"any": [{"resources": {"kinds": ["Namespace"], "operations": ["CREATE"]}}]},
+            "generate": {"apiVersion": "v1", "kind": "ConfigMap", "name": "c",
+                "namespace": "{{ request.object.metadata.name }}", "data": {"data": {"a": "b"}}}
+        }, {
+            "name": "sync",
+            "match": {"any": [{"resources": {"kinds": ["Secret"]}}]},
+            "generate": {"apiVersion": "v1", "kind": "ConfigMap", "name": "c", "synchronize": true,
+                "namespace": "{{ request.object.metadata.namespace }}", "data": {"data": {"a": "b"}}}
+        }, {
+            "name": "existing",
+            "match": {"any": [{"resources": {"kinds": ["ConfigMap"]}}]},
+            "mutate": {"targets": [{"apiVersion": "v1", "kind": "Secret", "namespace": "x"}],
+                "patchStrategicMerge": {"metadata": {"labels": {"a": "b"}}}}
+        }]}));
+        let hooks = hook_rules(&p);
+        assert_eq!(hooks.len(), 3);
+        assert!(
+            hooks.iter().all(|h| h.phase == Phase::Validate),
+            "{hooks:?}"
+        );
+        assert_eq!(hooks[0].operations, ops(&[Operation::Create]));
+        // Updates and deletions of a trigger reach the controller (synchronize).
+        assert_eq!(hooks[1].operations, ops(&Operation::ALL));
+        assert_eq!(
+            hooks[2].operations,
+            ops(&[Operation::Create, Operation::Update])
+        );
     }
 
     #[test]

@@ -181,7 +181,8 @@ pub fn options(args: &ServeArgs) -> anyhow::Result<KubeOptions> {
 }
 
 /// Starts the cluster side when cluster mode is on: reviews read namespaces and roles from
-/// its watch caches (`state.env`), and it fills `state.cache` (unless policies come from
+/// its watch caches (`state.env`), the background work of admitted requests is recorded as
+/// UpdateRequests (`state.background`), and it fills `state.cache` (unless policies come from
 /// files), installs certificates into `state.certs` and sets `state.ready` once the caches are
 /// synced and the webhook configurations are in place.
 pub async fn spawn(
@@ -201,6 +202,10 @@ pub async fn spawn(
         cluster: view_dyn,
         ..ReviewEnv::offline()
     });
+    state.background = Some(Arc::new(palisade_kube::updaterequest::Recorder::new(
+        client.clone(),
+        &opts.namespace,
+    )));
     let cache = state.cache.clone();
     let sink: Arc<dyn TlsSink> = state.certs.clone();
     let ready = state.ready.clone();

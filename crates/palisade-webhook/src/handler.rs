@@ -13,7 +13,8 @@ use axum::body::{Body, Bytes};
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use palisade_admission::{
-    AdmissionRequest, AdmissionResponse, AdmissionReview, Phase, Verdict, review,
+    AdmissionRequest, AdmissionResponse, AdmissionReview, Phase, UpdateRequestSpec, Verdict,
+    review, update_requests,
 };
 use tokio::time::timeout_at;
 
@@ -104,14 +105,24 @@ async fn evaluate(
     };
     let set = state.cache.snapshot();
     let env = state.env.clone();
+    let records = state.background.is_some() && phase == Phase::Validate;
     let task = tokio::task::spawn_blocking(move || {
         // The permit lives as long as the evaluation, even one whose caller gave up waiting.
         let _permit = permit;
         let verdict = review(&set, &request, phase, &env);
-        (verdict, request)
+        let work = if records && verdict.allowed {
+            update_requests(&set, &request, &env)
+        } else {
+            Vec::new()
+        };
+        (verdict, request, work)
     });
     match timeout_at(deadline, task).await {
-        Ok(Ok((verdict, request))) => {
+        Ok(Ok((verdict, request, work))) => {
+            let mut response = verdict.response(&uid);
+            if let Some(recorder) = state.background.as_ref().filter(|_| !work.is_empty()) {
+                record(state, recorder, &work, deadline, &mut response).await;
+            }
             let took = start.elapsed();
             log(&request, phase, &verdict, took);
             state.metrics.observe(
@@ -121,7 +132,7 @@ async fn evaluate(
                 &verdict,
                 took,
             );
-            answer(verdict.response(&uid))
+            answer(response)
         }
         Ok(Err(join)) => {
             state.metrics.error("internal");
@@ -139,6 +150,28 @@ async fn evaluate(
             timeout_answer(&uid, on_timeout, budget)
         }
     }
+}
+
+/// Persists the background work of an admitted request before answering, so that it survives
+/// a restart of the webhook or the controller. A failure does not deny the request (the
+/// policies admitted it); it is logged, counted and returned as a warning.
+async fn record(
+    state: &ServerState,
+    recorder: &palisade_kube::updaterequest::Recorder,
+    work: &[UpdateRequestSpec],
+    deadline: tokio::time::Instant,
+    response: &mut AdmissionResponse,
+) {
+    let error = match timeout_at(deadline, recorder.record(work)).await {
+        Ok(Ok(())) => return,
+        Ok(Err(e)) => e,
+        Err(_) => "the deadline passed".to_string(),
+    };
+    state.metrics.error("update_request");
+    tracing::error!(uid = %response.uid, error = %error, "cannot record background work (generate, mutate-existing)");
+    response.warnings.push(format!(
+        "palisade could not record the generate or mutate-existing work of this request: {error}"
+    ));
 }
 
 async fn read_body(body: Body, limit: usize) -> Result<Bytes, Response> {

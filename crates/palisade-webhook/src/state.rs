@@ -68,6 +68,9 @@ pub struct ServerState {
     pub env: Arc<ReviewEnv>,
     /// Request bounds.
     pub limits: Arc<Limits>,
+    /// Cluster mode: where the background work of admitted requests (generate and
+    /// mutate-existing rules) is recorded for the controller.
+    pub background: Option<Arc<palisade_kube::updaterequest::Recorder>>,
 }
 
 impl ServerState {
@@ -80,6 +83,7 @@ impl ServerState {
             metrics: Arc::new(Metrics::new()),
             env: Arc::new(ReviewEnv::offline()),
             limits: Arc::new(limits),
+            background: None,
         }
     }
 

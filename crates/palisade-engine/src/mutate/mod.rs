@@ -129,6 +129,60 @@ impl Engine {
         self.mutate_with(policy, request, ctx, inputs, false)
     }
 
+    /// The mutate-existing rules (`mutate.targets`) of `policy` that the request triggers:
+    /// those whose match and exclude blocks select it and that no exception exempts. Their
+    /// preconditions and targets are left to the background controller, which reads the
+    /// cluster (Kyverno's webhook records such a trigger in an UpdateRequest).
+    pub fn mutate_existing_rules(
+        &self,
+        policy: &CompiledPolicy,
+        request: &Request,
+        ctx: &mut EvalContext,
+        inputs: &Inputs<'_>,
+    ) -> Vec<String> {
+        let name = policy.name();
+        let gvk = request.gvk();
+        let resource = request.resource();
+        let mut out = Vec::new();
+        for rule in &policy.rules {
+            let has_targets = rule
+                .mutate
+                .as_ref()
+                .and_then(|m| m.targets.as_ref())
+                .is_some_and(|t| !t.is_empty());
+            if !has_targets {
+                continue;
+            }
+            let input = MatchInput {
+                resource,
+                gvk: &gvk,
+                subresource: &request.subresource,
+                operation: &request.operation,
+                namespace_labels: request.namespace_labels.as_ref(),
+                request: &request.user,
+            };
+            let r = Resolver {
+                ctx,
+                cache: &policy.cache,
+                clock: &self.clock,
+                mode: Mode::Lenient,
+            };
+            let gate = gate::check(
+                &name,
+                policy.namespace(),
+                rule,
+                RuleType::Mutation,
+                &input,
+                inputs.exceptions,
+                &r,
+            );
+            if matches!(gate, Gate::Proceed) {
+                out.push(rule.name.clone());
+            }
+        }
+        out
+    }
+
     fn mutate_with(
         &self,
         policy: &CompiledPolicy,
