@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use super::pattern_tree::{MapNode, Node, PlainEntry, expand_metadata_wildcards};
 use crate::anchor::AnchorKind;
-use crate::pattern;
+use crate::pattern::Leaf;
 use crate::value::{go_sprint, go_type};
 
 /// How a pattern did not match.
@@ -201,23 +201,23 @@ impl Walk {
         }
     }
 
-    fn leaf(&mut self, resource: &Value, pattern: &Value) -> Step {
+    fn leaf(&mut self, resource: &Value, pattern: &Leaf) -> Step {
         let ok = match resource {
-            Value::Array(items) => items.iter().all(|item| pattern::validate(item, pattern)),
-            other => pattern::validate(other, pattern),
+            Value::Array(items) => items.iter().all(|item| pattern.matches(item)),
+            other => pattern.matches(other),
         };
         if ok {
             return Ok(());
         }
-        Err(self.leaf_error(&go_sprint(resource), pattern))
+        Err(self.leaf_error(&go_sprint(resource), pattern.pattern()))
     }
 
     /// A leaf pattern applied to every element of a resource array.
-    fn leaf_items(&mut self, items: &[Value], pattern: &Value) -> Step {
-        if items.iter().all(|item| pattern::validate(item, pattern)) {
+    fn leaf_items(&mut self, items: &[Value], pattern: &Leaf) -> Step {
+        if items.iter().all(|item| pattern.matches(item)) {
             return Ok(());
         }
-        Err(self.leaf_error(&go_sprint(&Value::Array(items.to_vec())), pattern))
+        Err(self.leaf_error(&go_sprint(&Value::Array(items.to_vec())), pattern.pattern()))
     }
 
     fn leaf_error(&self, resource: &str, pattern: &Value) -> (String, WalkError) {
@@ -273,7 +273,7 @@ impl Walk {
 
     fn plain_key(&mut self, key: &str, pattern: &Node, resource: &Map<String, Value>) -> Step {
         let value = resource.get(key).unwrap_or(&Value::Null);
-        if matches!(pattern, Node::Leaf(Value::String(s)) if s == "*") {
+        if matches!(pattern, Node::Leaf(leaf) if leaf.pattern().as_str() == Some("*")) {
             if value.is_null() {
                 return Err((
                     self.here(),
