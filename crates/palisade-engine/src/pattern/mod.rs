@@ -18,6 +18,168 @@ use crate::value::{Num, num};
 
 /// Checks a resource value against a leaf pattern value.
 pub fn validate(value: &Value, pattern: &Value) -> bool {
+    scalar_pattern(value, pattern)
+}
+
+/// A leaf pattern parsed once: a string pattern's `|` alternatives of `&` conditions, each
+/// with its operator and operand read and its operand parsed as a duration and a quantity
+/// (a validate pattern is prepared when the policy is compiled, and matched on every
+/// container of every request).
+#[derive(Debug, Clone)]
+pub struct Leaf {
+    pattern: Value,
+    /// For a string pattern, its alternatives; empty otherwise.
+    checks: Checks,
+}
+
+impl Leaf {
+    /// Prepares `pattern`.
+    pub fn new(pattern: &Value) -> Leaf {
+        let checks = match pattern {
+            Value::String(p) => Checks::new(p),
+            _ => Checks::default(),
+        };
+        Leaf {
+            pattern: pattern.clone(),
+            checks,
+        }
+    }
+
+    /// The pattern as written.
+    pub fn pattern(&self) -> &Value {
+        &self.pattern
+    }
+
+    /// Checks a resource value against the pattern, as [`validate`] does.
+    pub fn matches(&self, value: &Value) -> bool {
+        match &self.pattern {
+            Value::String(p) => value.as_str() == Some(p.as_str()) || self.checks.hold(value),
+            other => scalar_pattern(value, other),
+        }
+    }
+}
+
+/// A string pattern's alternatives (`|`), each a list of conditions that must all hold (`&`).
+#[derive(Debug, Clone, Default)]
+struct Checks(Box<[Box<[Check]>]>);
+
+impl Checks {
+    fn new(pattern: &str) -> Checks {
+        Checks(
+            pattern
+                .split('|')
+                .map(|alternative| {
+                    alternative
+                        .trim_matches(' ')
+                        .split('&')
+                        .map(|condition| Check::new(condition.trim_matches(' ')))
+                        .collect()
+                })
+                .collect(),
+        )
+    }
+
+    fn hold(&self, value: &Value) -> bool {
+        self.0
+            .iter()
+            .any(|alternative| alternative.iter().all(|c| c.holds(value)))
+    }
+}
+
+/// One condition of a string pattern. A range is two comparisons, as Kyverno rewrites
+/// `a-b` to `>= a` and `<= b`, and `a!-b` to `< a` or `> b`.
+#[derive(Debug, Clone)]
+enum Check {
+    One(Comparison),
+    Both(Comparison, Comparison),
+    Either(Comparison, Comparison),
+}
+
+impl Check {
+    fn new(pattern: &str) -> Check {
+        match Operator::of(pattern) {
+            Operator::InRange(lo, hi) => Check::Both(
+                Comparison::new(Operator::MoreEqual, lo),
+                Comparison::new(Operator::LessEqual, hi),
+            ),
+            Operator::NotInRange(lo, hi) => Check::Either(
+                Comparison::new(Operator::Less, lo),
+                Comparison::new(Operator::More, hi),
+            ),
+            op => Check::One(Comparison::new(op, &pattern[op.prefix_len()..])),
+        }
+    }
+
+    fn holds(&self, value: &Value) -> bool {
+        match self {
+            Check::One(c) => c.holds(value),
+            Check::Both(a, b) => a.holds(value) && b.holds(value),
+            Check::Either(a, b) => a.holds(value) || b.holds(value),
+        }
+    }
+}
+
+/// An operator and its operand, tried as a duration, a quantity and a (wildcard) string,
+/// in that order.
+#[derive(Debug, Clone)]
+struct Comparison {
+    /// Never a range.
+    op: Operator<'static>,
+    operand: Box<str>,
+    /// The operand as a Go duration, when it is one.
+    duration: Option<i64>,
+    /// The operand as a Kubernetes quantity, when it is one.
+    quantity: Option<Quantity>,
+}
+
+impl Comparison {
+    fn new(op: Operator<'_>, operand: &str) -> Comparison {
+        let operand = operand.trim();
+        let op = match op {
+            Operator::NotEqual => Operator::NotEqual,
+            Operator::More => Operator::More,
+            Operator::Less => Operator::Less,
+            Operator::MoreEqual => Operator::MoreEqual,
+            Operator::LessEqual => Operator::LessEqual,
+            // Ranges are split into two comparisons by `Check::new`.
+            Operator::Equal | Operator::InRange(..) | Operator::NotInRange(..) => Operator::Equal,
+        };
+        Comparison {
+            op,
+            operand: operand.into(),
+            duration: duration_operand(operand),
+            quantity: Quantity::parse(operand).ok(),
+        }
+    }
+
+    fn holds(&self, value: &Value) -> bool {
+        self.duration
+            .is_some_and(|p| compare_duration(value, p, self.op))
+            || self
+                .quantity
+                .as_ref()
+                .is_some_and(|p| compare_quantity(value, p, self.op))
+            || compare_string(value, &self.operand, self.op)
+    }
+}
+
+/// A pattern operand as a Go duration.
+fn duration_operand(pattern: &str) -> Option<i64> {
+    // A Go duration starts with a digit or a dot after its sign; most patterns are words,
+    // whose failed parse would allocate an error.
+    let unsigned = pattern.strip_prefix(['+', '-']).unwrap_or(pattern);
+    if !unsigned
+        .bytes()
+        .next()
+        .is_some_and(|b| b == b'.' || b.is_ascii_digit())
+    {
+        return None;
+    }
+    duration::parse_duration(pattern).ok()
+}
+
+/// A leaf pattern parsed for this one check.
+fn scalar_pattern(value: &Value, pattern: &Value) -> bool {
     match pattern {
         Value::Bool(p) => value.as_bool() == Some(*p),
         Value::Number(_) => match num(pattern) {
@@ -27,7 +189,7 @@ pub fn validate(value: &Value, pattern: &Value) -> bool {
         },
         Value::Null => nil_pattern(value),
         Value::Object(_) => value.is_object(),
-        Value::String(p) => string_patterns(value, p),
+        Value::String(p) => value.as_str() == Some(p.as_str()) || Checks::new(p).hold(value),
         Value::Array(_) => false,
     }
 }
@@ -66,49 +228,7 @@ fn nil_pattern(value: &Value) -> bool {
     }
 }
 
-fn string_patterns(value: &Value, pattern: &str) -> bool {
-    if value.as_str() == Some(pattern) {
-        return true;
-    }
-    pattern.split('|').any(|alternative| {
-        alternative
-            .trim_matches(' ')
-            .split('&')
-            .all(|condition| string_pattern(value, condition.trim_matches(' ')))
-    })
-}
-
-fn string_pattern(value: &Value, pattern: &str) -> bool {
-    match Operator::of(pattern) {
-        Operator::InRange(lo, hi) => {
-            string_pattern(value, &format!(">= {lo}")) && string_pattern(value, &format!("<= {hi}"))
-        }
-        Operator::NotInRange(lo, hi) => {
-            string_pattern(value, &format!("< {lo}")) || string_pattern(value, &format!("> {hi}"))
-        }
-        op => {
-            let operand = pattern[op.prefix_len()..].trim();
-            compare_duration(value, operand, op)
-                || compare_quantity(value, operand, op)
-                || compare_string(value, operand, op)
-        }
-    }
-}
-
-fn compare_duration(value: &Value, pattern: &str, op: Operator) -> bool {
-    // A Go duration starts with a digit or a dot after its sign; most patterns are words,
-    // whose failed parse would allocate an error.
-    let unsigned = pattern.strip_prefix(['+', '-']).unwrap_or(pattern);
-    if !unsigned
-        .bytes()
-        .next()
-        .is_some_and(|b| b == b'.' || b.is_ascii_digit())
-    {
-        return false;
-    }
-    let Ok(p) = duration::parse_duration(pattern) else {
-        return false;
-    };
+fn compare_duration(value: &Value, pattern: i64, op: Operator) -> bool {
     // A number's text has no unit, so it parses as a duration only when it is "0" (a
     // float's text always has decimals): skip the text and the failing parse.
     if value.is_number() && !matches!(num(value), Some(Num::Int(0))) {
@@ -120,20 +240,17 @@ fn compare_duration(value: &Value, pattern: &str, op: Operator) -> bool {
     let Ok(v) = duration::parse_duration(&text) else {
         return false;
     };
-    op.holds(v.cmp(&p))
+    op.holds(v.cmp(&pattern))
 }
 
-fn compare_quantity(value: &Value, pattern: &str, op: Operator) -> bool {
-    let Ok(p) = Quantity::parse(pattern) else {
-        return false;
-    };
+fn compare_quantity(value: &Value, pattern: &Quantity, op: Operator) -> bool {
     let Some(text) = number_as_string(value) else {
         return false;
     };
     let Ok(v) = Quantity::parse(&text) else {
         return false;
     };
-    op.holds(v.cmp_value(&p))
+    op.holds(v.cmp_value(pattern))
 }
 
 fn compare_string(value: &Value, pattern: &str, op: Operator) -> bool {

@@ -1,6 +1,6 @@
 use serde_json::{Value, json};
 
-use super::validate;
+use super::{Leaf, validate};
 
 #[test]
 fn leaf_table() {
@@ -62,12 +62,24 @@ fn leaf_table() {
         (json!("a"), json!({}), false),
         // strings are not compared with > or <
         (json!("abc"), json!(">a"), false),
+        // ranges with spaces and units, alternatives of conjunctions
+        (json!("30m"), json!(" 10m-1h "), true),
+        (json!("2h"), json!("10m-1h | >=2h & <3h"), true),
+        (json!(7), json!("1!-5 & !8"), true),
+        (json!(8), json!("1!-5 & !8"), false),
+        (json!(3), json!("1!-5 | 3"), true),
     ];
     for (value, pattern, want) in cases {
         assert_eq!(
             validate(value, pattern),
             *want,
             "value {value} pattern {pattern}"
+        );
+        // The same through a pattern prepared once.
+        assert_eq!(
+            Leaf::new(pattern).matches(value),
+            *want,
+            "prepared: value {value} pattern {pattern}"
         );
     }
 }

@@ -6,13 +6,14 @@
 //! values hold anchors are evaluated first; an anchor key that never appears in the resource
 //! turns a failure into an error.
 
+use std::cell::Cell;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
 use super::pattern_tree::{MapNode, Node, PlainEntry, expand_metadata_wildcards};
 use crate::anchor::AnchorKind;
-use crate::pattern;
+use crate::pattern::Leaf;
 use crate::value::{go_sprint, go_type};
 
 /// How a pattern did not match.
@@ -58,12 +59,14 @@ impl CompiledPattern {
 
     /// Matches `resource` against the pattern.
     pub fn matches(&self, resource: &Value) -> Result<(), PatternError> {
-        let mut walk = Walk {
-            anchors_seen: Vec::new(),
-            path: String::with_capacity(64),
-        };
+        let mut walk = WALK_BUFFERS.take().unwrap_or_default();
         walk.path.push('/');
-        let Err((path, err)) = walk.element(resource, &self.root) else {
+        let outcome = walk.element(resource, &self.root);
+        let keys_are_missing = walk.keys_are_missing();
+        walk.path.clear();
+        walk.anchors_seen.clear();
+        WALK_BUFFERS.set(Some(walk));
+        let Err((path, err)) = outcome else {
             return Ok(());
         };
         let (kind, path) = match err.kind {
@@ -71,7 +74,7 @@ impl CompiledPattern {
                 (Mismatch::Skip, String::new())
             }
             ErrKind::Negation => (Mismatch::Fail, path),
-            ErrKind::Plain if walk.keys_are_missing() => (Mismatch::Error, String::new()),
+            ErrKind::Plain if keys_are_missing => (Mismatch::Error, String::new()),
             ErrKind::Plain => (Mismatch::Fail, path),
         };
         Err(PatternError {
@@ -80,6 +83,13 @@ impl CompiledPattern {
             message: err.message,
         })
     }
+}
+
+thread_local! {
+    /// The buffers of the last walk on this thread, empty, for the next one: a walk runs for
+    /// every pattern rule (and foreach element) of every request, and would otherwise
+    /// allocate and free its path and anchor list each time.
+    static WALK_BUFFERS: Cell<Option<Walk>> = const { Cell::new(None) };
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,11 +134,12 @@ impl WalkError {
 
 type Step = Result<(), (String, WalkError)>;
 
-/// The walk's state. Paths and messages are only built when something fails: the walk runs
+/// The walk's state (kept between walks, see [`WALK_BUFFERS`]). Paths and messages are only built when something fails: the walk runs
 /// for every rule on every request, and a passing walk allocates nothing but the path buffer.
 ///
 /// The walk keeps Kyverno's order: anchors before plain keys, keys holding anchors first
 /// (see [`MapNode`]); side effects on `anchors_seen` depend on it.
+#[derive(Default)]
 struct Walk {
     /// For each conditional, existence and negation anchor key: seen in the resource? Few
     /// distinct keys per pattern, so a list beats a map.
@@ -201,23 +212,23 @@ impl Walk {
         }
     }
 
-    fn leaf(&mut self, resource: &Value, pattern: &Value) -> Step {
+    fn leaf(&mut self, resource: &Value, pattern: &Leaf) -> Step {
         let ok = match resource {
-            Value::Array(items) => items.iter().all(|item| pattern::validate(item, pattern)),
-            other => pattern::validate(other, pattern),
+            Value::Array(items) => items.iter().all(|item| pattern.matches(item)),
+            other => pattern.matches(other),
         };
         if ok {
             return Ok(());
         }
-        Err(self.leaf_error(&go_sprint(resource), pattern))
+        Err(self.leaf_error(&go_sprint(resource), pattern.pattern()))
     }
 
     /// A leaf pattern applied to every element of a resource array.
-    fn leaf_items(&mut self, items: &[Value], pattern: &Value) -> Step {
-        if items.iter().all(|item| pattern::validate(item, pattern)) {
+    fn leaf_items(&mut self, items: &[Value], pattern: &Leaf) -> Step {
+        if items.iter().all(|item| pattern.matches(item)) {
             return Ok(());
         }
-        Err(self.leaf_error(&go_sprint(&Value::Array(items.to_vec())), pattern))
+        Err(self.leaf_error(&go_sprint(&Value::Array(items.to_vec())), pattern.pattern()))
     }
 
     fn leaf_error(&self, resource: &str, pattern: &Value) -> (String, WalkError) {
@@ -273,7 +284,7 @@ impl Walk {
 
     fn plain_key(&mut self, key: &str, pattern: &Node, resource: &Map<String, Value>) -> Step {
         let value = resource.get(key).unwrap_or(&Value::Null);
-        if matches!(pattern, Node::Leaf(Value::String(s)) if s == "*") {
+        if matches!(pattern, Node::Leaf(leaf) if leaf.pattern().as_str() == Some("*")) {
             if value.is_null() {
                 return Err((
                     self.here(),

@@ -8,6 +8,7 @@ use palisade_primitives::wildcard;
 use serde_json::{Map, Value};
 
 use crate::anchor::{self, Anchor, AnchorKind};
+use crate::pattern::Leaf;
 use crate::value::go_type;
 
 /// One node of a prepared pattern.
@@ -15,8 +16,8 @@ use crate::value::go_type;
 pub(crate) enum Node {
     Map(Box<MapNode>),
     Array(Vec<Node>),
-    /// A scalar pattern: string, number, bool or null.
-    Leaf(Value),
+    /// A scalar pattern: string, number, bool or null, parsed once.
+    Leaf(Leaf),
 }
 
 /// A pattern map.
@@ -57,7 +58,7 @@ impl Node {
         match pattern {
             Value::Object(map) => Node::Map(Box::new(MapNode::new(map))),
             Value::Array(items) => Node::Array(items.iter().map(Node::new).collect()),
-            leaf => Node::Leaf(leaf.clone()),
+            leaf => Node::Leaf(Leaf::new(leaf)),
         }
     }
 
@@ -66,7 +67,7 @@ impl Node {
         match self {
             Node::Map(_) => "map[string]interface {}",
             Node::Array(_) => "[]interface {}",
-            Node::Leaf(v) => go_type(v),
+            Node::Leaf(v) => go_type(v.pattern()),
         }
     }
 }
