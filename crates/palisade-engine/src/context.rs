@@ -27,6 +27,9 @@ pub struct ExprCache {
     entry_paths: Vec<(usize, Box<str>, Arc<Expression>)>,
     /// Prepared conditions by the address of the condition in `CompiledPolicy::rules`, sorted.
     conditions: Vec<(usize, crate::conditions::prepared::Prepared)>,
+    /// `patchStrategicMerge` patches without variables, by their address in
+    /// `CompiledPolicy::rules`, sorted: substitution is skipped for them on every request.
+    plain_patches: Vec<usize>,
 }
 
 impl ExprCache {
@@ -133,6 +136,27 @@ impl ExprCache {
             .binary_search_by_key(&addr, |(a, _)| *a)
             .ok()?;
         self.conditions.get(i).map(|(_, p)| p)
+    }
+
+    /// Records the rules' strategic merge patches that have no variables (see
+    /// [`ExprCache::is_plain_patch`]).
+    pub(crate) fn set_plain_patches(&mut self, rules: &[palisade_api::Rule]) {
+        let mut out: Vec<usize> = rules
+            .iter()
+            .filter_map(|r| r.mutate.as_ref()?.patch_strategic_merge.as_ref())
+            .filter(|p| !crate::variables::has_variables(p))
+            .map(|p| std::ptr::from_ref(p).addr())
+            .collect();
+        out.sort_unstable();
+        self.plain_patches = out;
+    }
+
+    /// Whether `patch` is one of the policy's strategic merge patches known at compile time to
+    /// have no variables (found by address: a copy, or another policy's, is not).
+    pub(crate) fn is_plain_patch(&self, patch: &Value) -> bool {
+        self.plain_patches
+            .binary_search(&std::ptr::from_ref(patch).addr())
+            .is_ok()
     }
 
     /// Sets the prepared patterns (see [`ExprCache::pattern`]).

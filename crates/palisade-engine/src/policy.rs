@@ -109,6 +109,7 @@ pub fn compile(policy: Policy) -> Result<CompiledPolicy, CompileError> {
     let conditions = crate::conditions::prepared::prepare(&rules, &cache);
     cache.set_conditions(conditions);
     cache.set_entry_paths(&rules);
+    cache.set_plain_patches(&rules);
     Ok(CompiledPolicy {
         policy: Arc::new(policy),
         rules,

@@ -41,6 +41,10 @@ fn diff_value(from: &Value, to: &Value, path: &mut String, depth: usize, ops: &m
 fn push_token(path: &mut String, token: &str) -> usize {
     let len = path.len();
     path.push('/');
+    if !token.bytes().any(|b| b == b'~' || b == b'/') {
+        path.push_str(token);
+        return len;
+    }
     for c in token.chars() {
         match c {
             '~' => path.push_str("~0"),
@@ -52,9 +56,10 @@ fn push_token(path: &mut String, token: &str) -> usize {
 }
 
 fn push_index(path: &mut String, index: usize) -> usize {
+    use std::fmt::Write;
     let len = path.len();
-    path.push('/');
-    path.push_str(&index.to_string());
+    // Writing into a `String` cannot fail.
+    let _ = write!(path, "/{index}");
     len
 }
 
@@ -65,44 +70,71 @@ fn diff_object(
     depth: usize,
     ops: &mut Vec<Operation>,
 ) {
+    // Both maps iterate in key order (serde_json's map is a `BTreeMap` here), so one merged walk
+    // pairs their keys without a lookup per key. Additions come after the other operations.
+    let mut rest = b.iter().peekable();
+    let mut added: Vec<(&String, &Value)> = Vec::new();
     for (k, va) in a {
+        while let Some(entry) = rest.next_if(|(kb, _)| kb.as_str() < k.as_str()) {
+            added.push(entry);
+        }
         let len = push_token(path, k);
-        match b.get(k) {
+        match rest.next_if(|(kb, _)| *kb == k) {
             None => ops.push(Operation::Remove { path: path.clone() }),
-            Some(vb) => diff_value(va, vb, path, depth + 1, ops),
+            Some((_, vb)) => diff_value(va, vb, path, depth + 1, ops),
         }
         path.truncate(len);
     }
-    for (k, vb) in b {
-        if !a.contains_key(k) {
-            let len = push_token(path, k);
-            ops.push(Operation::Add {
-                path: path.clone(),
-                value: vb.clone(),
-            });
-            path.truncate(len);
-        }
+    added.extend(rest);
+    for (k, vb) in added {
+        let len = push_token(path, k);
+        ops.push(Operation::Add {
+            path: path.clone(),
+            value: vb.clone(),
+        });
+        path.truncate(len);
     }
 }
 
 fn diff_array(a: &[Value], b: &[Value], path: &mut String, depth: usize, ops: &mut Vec<Operation>) {
-    let prefix = a.iter().zip(b).take_while(|(x, y)| *x == *y).count();
-    let max_suffix = a.len().min(b.len()) - prefix;
-    let suffix = a
-        .iter()
-        .rev()
-        .zip(b.iter().rev())
-        .take(max_suffix)
-        .take_while(|(x, y)| *x == *y)
-        .count();
+    // Equal elements produce no operations, so trimming the common prefix and suffix only
+    // matters when the lengths differ (it decides which indices are added or removed); for
+    // equal lengths the element-wise walk alone gives the same operations without comparing
+    // the ends twice.
+    let (prefix, suffix) = if a.len() == b.len() {
+        (0, 0)
+    } else {
+        let prefix = a.iter().zip(b).take_while(|(x, y)| *x == *y).count();
+        let max_suffix = a.len().min(b.len()) - prefix;
+        let suffix = a
+            .iter()
+            .rev()
+            .zip(b.iter().rev())
+            .take(max_suffix)
+            .take_while(|(x, y)| *x == *y)
+            .count();
+        (prefix, suffix)
+    };
     let a_mid = a.get(prefix..a.len() - suffix).unwrap_or_default();
     let b_mid = b.get(prefix..b.len() - suffix).unwrap_or_default();
+    // One replace of the whole array when element-wise ops would be as many as its elements
+    // (and more than one). Ops only accumulate, so the walk stops as soon as that is decided.
+    let replace_at = b.len().max(2);
+    let replace = |path: &mut String, ops: &mut Vec<Operation>| {
+        ops.push(Operation::Replace {
+            path: path.clone(),
+            value: Value::Array(b.to_vec()),
+        })
+    };
     let mut local = Vec::new();
     let common = a_mid.len().min(b_mid.len());
     for (i, (x, y)) in a_mid.iter().zip(b_mid).enumerate() {
         let len = push_index(path, prefix + i);
         diff_value(x, y, path, depth + 1, &mut local);
         path.truncate(len);
+        if local.len() >= replace_at {
+            return replace(path, ops);
+        }
     }
     for (i, y) in b_mid.iter().enumerate().skip(common) {
         let len = push_index(path, prefix + i);
@@ -117,12 +149,8 @@ fn diff_array(a: &[Value], b: &[Value], path: &mut String, depth: usize, ops: &m
         local.push(Operation::Remove { path: path.clone() });
         path.truncate(len);
     }
-    // One replace of the whole array when element-wise ops would be as many as its elements.
-    if local.len() > 1 && local.len() >= b.len() {
-        ops.push(Operation::Replace {
-            path: path.clone(),
-            value: Value::Array(b.to_vec()),
-        });
+    if local.len() >= replace_at {
+        replace(path, ops);
     } else {
         ops.extend(local);
     }
@@ -180,6 +208,44 @@ mod tests {
                 json!({"a": 1}),
                 json!({"a": 1.0}),
                 json!([{"op": "replace", "path": "/a", "value": 1.0}]),
+            ),
+            // Removals and changes in key order, then additions in key order.
+            (
+                json!({"a": 1, "c": 2, "e": 3}),
+                json!({"b": 1, "c": 3, "d": 4, "e": 3}),
+                json!([
+                    {"op": "remove", "path": "/a"},
+                    {"op": "replace", "path": "/c", "value": 3},
+                    {"op": "add", "path": "/b", "value": 1},
+                    {"op": "add", "path": "/d", "value": 4},
+                ]),
+            ),
+            // Same length: a change at either end is patched in place.
+            (
+                json!({"l": [1, 2, 3]}),
+                json!({"l": [9, 2, 3]}),
+                json!([{"op": "replace", "path": "/l/0", "value": 9}]),
+            ),
+            (
+                json!({"l": [{"a": 1}, 2, {"b": 1}]}),
+                json!({"l": [{"a": 1}, 2, {"b": 1, "c": 2}]}),
+                json!([{"op": "add", "path": "/l/2/c", "value": 2}]),
+            ),
+            // As many element-wise ops as elements: one replace.
+            (
+                json!({"l": [{"a": 1}, {"a": 2}, {"a": 3}]}),
+                json!({"l": [{"a": 1, "x": 1}, {"a": 2, "x": 1}, {"a": 3, "x": 1}]}),
+                json!([{"op": "replace", "path": "/l", "value": [
+                    {"a": 1, "x": 1}, {"a": 2, "x": 1}, {"a": 3, "x": 1}
+                ]}]),
+            ),
+            (
+                json!({"l": [1, 2, 3]}),
+                json!({"l": [1, 2, 3, 4, 5]}),
+                json!([
+                    {"op": "add", "path": "/l/3", "value": 4},
+                    {"op": "add", "path": "/l/4", "value": 5},
+                ]),
             ),
             (
                 json!(1),

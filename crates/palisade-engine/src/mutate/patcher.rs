@@ -4,6 +4,7 @@
 use palisade_patch::json6902::Patch;
 use palisade_patch::{ConditionMatcher, Preprocessed, anchors, strategic_merge};
 use serde_json::Value;
+use std::borrow::Cow;
 
 use crate::validate::pattern::match_pattern;
 use crate::variables::{Resolver, substitute_all};
@@ -56,8 +57,12 @@ fn apply_strategic(
     patch: &Value,
     r: &Resolver<'_>,
 ) -> Result<Result<Value, String>, String> {
-    let patch =
-        substitute_all(patch, r).map_err(|e| format!("variable substitution failed: {e}"))?;
+    // A patch compiled without variables is used as it is, without searching it again.
+    let patch = if r.cache.is_plain_patch(patch) {
+        Cow::Borrowed(patch)
+    } else {
+        substitute_all(patch, r).map_err(|e| format!("variable substitution failed: {e}"))?
+    };
     let patch = match anchors::preprocess(resource, &patch, &PatternMatcher) {
         Ok(Preprocessed::Patch(p)) => p,
         Ok(Preprocessed::Skip { reason }) => {

@@ -378,3 +378,42 @@ fn autogen_wraps_foreach_patches() {
         false
     );
 }
+
+#[test]
+fn only_variable_free_patches_skip_substitution() {
+    let p = policy(json!([
+        rule(
+            "plain",
+            &["Pod"],
+            json!({"patchStrategicMerge": {"metadata": {"labels": {"+(a)": "1"}}}})
+        ),
+        rule(
+            "vars",
+            &["Pod"],
+            json!({"patchStrategicMerge": {"metadata": {"labels": {"b": "{{ request.object.metadata.name }}"}}}})
+        ),
+    ]));
+    let patch = |i: usize| {
+        p.rules[i]
+            .mutate
+            .as_ref()
+            .and_then(|m| m.patch_strategic_merge.as_ref())
+            .unwrap()
+    };
+    assert!(p.cache.is_plain_patch(patch(0)));
+    assert!(!p.cache.is_plain_patch(patch(1)));
+    // A copy is not the compiled patch: it is substituted as before.
+    assert!(!p.cache.is_plain_patch(&patch(0).clone()));
+    // Both still apply, the variable one with its value.
+    let request = Request::create(pod());
+    let mut ctx = request.context();
+    let inputs = Inputs {
+        source: &NoContext,
+        exceptions: &[],
+    };
+    let out = Engine::default().mutate(&p, &request, &mut ctx, &inputs);
+    assert_eq!(
+        out.patched["metadata"]["labels"],
+        json!({"app": "web", "a": "1", "b": "web"})
+    );
+}

@@ -39,34 +39,27 @@ pub(crate) fn delete_anchors(node: &mut Value, delete_scalar: bool, traverse_map
 }
 
 fn delete_anchors_in_map(map: &mut Map<String, Value>, traverse_maps: bool) -> bool {
-    let conditions: Vec<String> = map.keys().filter(|k| is_condition(k)).cloned().collect();
-    let mut anchors_left = false;
-    for key in &conditions {
-        let remove = map
-            .get_mut(key)
-            .is_some_and(|v| delete_anchors(v, true, traverse_maps));
-        if remove {
-            map.remove(key);
-        } else {
-            anchors_left = true;
+    // Condition keys are rare: the map's keys are copied only when it has one.
+    if map.keys().any(|k| is_condition(k)) {
+        let conditions: Vec<String> = map.keys().filter(|k| is_condition(k)).cloned().collect();
+        let mut anchors_left = false;
+        for key in &conditions {
+            let remove = map
+                .get_mut(key)
+                .is_some_and(|v| delete_anchors(v, true, traverse_maps));
+            if remove {
+                map.remove(key);
+            } else {
+                anchors_left = true;
+            }
+        }
+        if anchors_left {
+            strip_condition_keys(map);
         }
     }
-    if anchors_left {
-        strip_condition_keys(map);
-    }
-    let keys: Vec<String> = map.keys().cloned().collect();
-    let mut remove_me = true;
-    for key in keys {
-        let remove = map
-            .get_mut(&key)
-            .is_some_and(|v| delete_anchors(v, false, traverse_maps));
-        if remove {
-            map.remove(&key);
-        } else {
-            remove_me = false;
-        }
-    }
-    remove_me
+    // Removes in place rather than by a copy of every key.
+    map.retain(|_, v| !delete_anchors(v, false, traverse_maps));
+    map.is_empty()
 }
 
 /// Renames `(key)` and `<(key)` to `key`.

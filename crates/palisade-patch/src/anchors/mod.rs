@@ -24,6 +24,7 @@ use crate::value::{MAX_DEPTH, scalar_text};
 use cleanup::{delete_anchors, has_anchors};
 use key::{AnchorKind, is_condition, is_global, is_mutate_anchor, parse};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 
 /// Kyverno's pattern matching (wildcards, operators, ...), implemented by the engine.
 pub trait ConditionMatcher {
@@ -136,9 +137,12 @@ impl Walker<'_> {
         resource: Option<&Value>,
         path: &Path<'_>,
     ) -> Result<(), Stop> {
-        add_if_not_present_in_map(pattern, resource);
-        self.check_conditions(pattern, resource, path, AnchorKind::Global)?;
-        self.check_conditions(pattern, resource, path, AnchorKind::Condition)?;
+        // Most maps of a patch have no anchor key: one scan spares them the three passes.
+        if pattern.keys().any(|k| parse(k).is_some()) {
+            add_if_not_present_in_map(pattern, resource);
+            self.check_conditions(pattern, resource, path, AnchorKind::Global)?;
+            self.check_conditions(pattern, resource, path, AnchorKind::Condition)?;
+        }
         // Walk the map in place: collecting its keys first would copy every key at every level.
         for (k, v) in pattern.iter_mut() {
             if is_mutate_anchor(k) {
@@ -171,14 +175,14 @@ impl Walker<'_> {
             }
         };
         for anchored_key in anchored {
-            let Some(bare) = parse(&anchored_key).map(|a| a.key.to_string()) else {
+            let Some(bare) = parse(&anchored_key).map(|a| a.key) else {
                 continue;
             };
             // The path is rendered only for a message.
-            let at = || path.key(&bare).render();
+            let at = || path.key(bare).render();
             let Some(resource_value) = resource
                 .and_then(|r| r.as_object())
-                .and_then(|r| r.get(&bare))
+                .and_then(|r| r.get(bare))
             else {
                 return Err(fail(format!(
                     "could not found \"{bare}\" key in the resource at {}",
@@ -330,10 +334,11 @@ fn add_if_not_present_in_map(map: &mut Map<String, Value>, resource: Option<&Val
     anchored.len()
 }
 
-/// What Kyverno hands its matcher: scalars as their YAML text, structures as they are.
-fn as_pattern_input(v: &Value) -> Value {
+/// What Kyverno hands its matcher: scalars as their YAML text, structures as they are. A string
+/// is its own text, so it (and any structure) is lent rather than copied.
+fn as_pattern_input(v: &Value) -> Cow<'_, Value> {
     match v {
-        Value::Object(_) | Value::Array(_) => v.clone(),
-        other => Value::String(scalar_text(other).unwrap_or_default()),
+        Value::Object(_) | Value::Array(_) | Value::String(_) => Cow::Borrowed(v),
+        other => Cow::Owned(Value::String(scalar_text(other).unwrap_or_default())),
     }
 }

@@ -57,7 +57,7 @@ impl Merger {
         }
         let mut out: Vec<Value> = Vec::with_capacity(dest.len() + patch.len());
         let mut rest: Vec<Option<Value>> = dest.into_iter().map(Some).collect();
-        let mut seen: HashSet<KeyTuple> = HashSet::new();
+        let mut seen = Seen::new(patch.len());
         for (i, p) in patch.iter().enumerate() {
             let elem_path = path.index(i);
             let tuple = key_tuple(p, list, &elem_path)?;
@@ -101,6 +101,39 @@ impl Merger {
             }
         }
         Ok(Some(Value::Array(out)))
+    }
+}
+
+/// The key tuples of the patch elements merged so far. Patch lists are short, where scanning
+/// a few tuples is cheaper than hashing them; long ones use a set.
+enum Seen {
+    Few(Vec<KeyTuple>),
+    Many(HashSet<KeyTuple>),
+}
+
+impl Seen {
+    fn new(patch_len: usize) -> Self {
+        if patch_len <= 16 {
+            Seen::Few(Vec::with_capacity(patch_len))
+        } else {
+            Seen::Many(HashSet::with_capacity(patch_len))
+        }
+    }
+
+    fn contains(&self, tuple: &KeyTuple) -> bool {
+        match self {
+            Seen::Few(v) => v.contains(tuple),
+            Seen::Many(set) => set.contains(tuple),
+        }
+    }
+
+    fn insert(&mut self, tuple: KeyTuple) {
+        match self {
+            Seen::Few(v) => v.push(tuple),
+            Seen::Many(set) => {
+                set.insert(tuple);
+            }
+        }
     }
 }
 

@@ -101,6 +101,9 @@ impl Merger {
         let Some(patch) = patch else {
             // Resource content the patch does not touch: pruned in place, not rebuilt.
             let Some(mut d) = dest else { return Ok(None) };
+            if is_clean(&d, path.depth()) {
+                return Ok(Some(d));
+            }
             return Ok(self.prune(&mut d, ctx, field, path)?.then_some(d));
         };
         let dest = dest.filter(|v| !v.is_null());
@@ -170,7 +173,7 @@ impl Merger {
             }
         }
         // What is left in `rest` is untouched by the patch.
-        self.prune_map(&mut rest, ctx, path)?;
+        self.prune_map(&mut rest, ctx, path, true)?;
         rest.extend(merged);
         directives::delete_from_primitive_lists(&mut rest, patch, path)?;
         directives::apply_orders(&mut rest, orders, self.meta, ctx);
@@ -192,7 +195,7 @@ impl Merger {
         }
         match v {
             Value::Null => Ok(false),
-            Value::Object(m) => self.prune_map(m, ctx, path).map(|()| true),
+            Value::Object(m) => self.prune_map(m, ctx, path, false).map(|()| true),
             Value::Array(items) => {
                 if let Some(list) = field.and_then(|f| f.list.as_ref()).filter(|l| l.merge) {
                     let taken = std::mem::take(items);
@@ -208,15 +211,20 @@ impl Merger {
         }
     }
 
+    /// Prunes a map's fields. `check_clean` first skips fields with nothing to prune; it is
+    /// set only where an untouched subtree is entered, so a subtree is checked once.
     fn prune_map(
         &self,
         map: &mut Map<String, Value>,
         ctx: Ctx,
         path: &Path<'_>,
+        check_clean: bool,
     ) -> Result<(), PatchError> {
         let mut doomed: Vec<String> = Vec::new();
         for (key, v) in map.iter_mut() {
-            if matches!(v, Value::Bool(_) | Value::Number(_) | Value::String(_)) {
+            if matches!(v, Value::Bool(_) | Value::Number(_) | Value::String(_))
+                || (check_clean && is_clean(v, path.depth() + 1))
+            {
                 continue;
             }
             let (child_ctx, field) = self.meta.field(ctx, key);
@@ -228,5 +236,72 @@ impl Merger {
             map.remove(&key);
         }
         Ok(())
+    }
+}
+
+/// Whether pruning `v` (at nesting `depth`) would leave it as it is: it holds no null, no empty
+/// map (dropped from merge lists) and no list of two or more scalars (a merge list of them is
+/// deduplicated). A read-only walk without schema lookups, so the resource content a patch does
+/// not touch is checked cheaply; anything it cannot vouch for (including nesting past the
+/// depth limit, which pruning reports) goes through [`Merger::prune`].
+fn is_clean(v: &Value, depth: usize) -> bool {
+    if depth > MAX_DEPTH {
+        return false;
+    }
+    match v {
+        Value::Null => false,
+        Value::Bool(_) | Value::Number(_) | Value::String(_) => true,
+        Value::Object(m) => !m.is_empty() && m.values().all(|c| is_clean(c, depth + 1)),
+        Value::Array(items) => {
+            let scalars = items
+                .iter()
+                .filter(|e| !e.is_object() && !e.is_array())
+                .count();
+            scalars < 2 && items.iter().all(|e| is_clean(e, depth + 1))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn is_clean_vouches_only_for_content_pruning_leaves_alone() {
+        let cases = [
+            (json!({"a": 1, "b": [{"c": "x"}], "d": {"e": true}}), true),
+            (json!([1]), true),
+            (json!({"a": null}), false),
+            (json!({"a": {}}), false),
+            (json!({"a": [{"b": 1}, {}]}), false),
+            (json!({"a": ["x", "y"]}), false),
+            (json!({"a": [[null]]}), false),
+        ];
+        for (v, want) in cases {
+            assert_eq!(is_clean(&v, 0), want, "{v}");
+        }
+        assert!(!is_clean(&json!({"a": 1}), MAX_DEPTH + 1));
+    }
+
+    #[test]
+    fn untouched_content_is_pruned_as_before() {
+        let pod = json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "p", "annotations": null},
+        "spec": {"containers": [
+            {"name": "a", "ports": [{"containerPort": 80}, {}], "env": null},
+            {"name": "b", "image": "x"}
+        ]}});
+        let patch = json!({"metadata": {"labels": {"x": "1"}}});
+        let merged = strategic_merge(&pod, &patch, "v1", "Pod").unwrap();
+        assert_eq!(
+            merged,
+            json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "p", "labels": {"x": "1"}},
+            "spec": {"containers": [
+                {"name": "a", "ports": [{"containerPort": 80}]},
+                {"name": "b", "image": "x"}
+            ]}})
+        );
     }
 }
