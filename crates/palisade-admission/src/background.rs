@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::env::ReviewEnv;
+use crate::failure::{FailurePolicy, failure_policy};
 use crate::request::Shared;
 use crate::set::PolicySet;
 use crate::types::{AdmissionRequest, UserInfo};
@@ -129,6 +130,7 @@ fn has_work(p: &CompiledPolicy) -> bool {
 pub fn update_requests(
     set: &PolicySet,
     req: &AdmissionRequest,
+    only: Option<FailurePolicy>,
     env: &ReviewEnv,
 ) -> Vec<UpdateRequestSpec> {
     if req.is_dry_run() || !has_background_work(set) {
@@ -157,7 +159,8 @@ pub fn update_requests(
     };
     let mut ctx = request.context();
     let mut out = Vec::new();
-    for policy in set.policies().iter().filter(|p| has_work(p)) {
+    let served = |p: &CompiledPolicy| only.is_none_or(|f| failure_policy(&p.policy) == f);
+    for policy in set.policies().iter().filter(|p| has_work(p) && served(p)) {
         let key = policy.name();
         let spec = |request_type, rules: Vec<String>, delete_downstream| UpdateRequestSpec {
             request_type,
@@ -277,7 +280,7 @@ mod tests {
     fn namespace_creation_records_both_rules_with_the_creator() {
         let set = namespace_defaults();
         let req = request("CREATE", "Namespace", ns("team-a"), "alice");
-        let got = update_requests(&set, &req, &ReviewEnv::offline());
+        let got = update_requests(&set, &req, None, &ReviewEnv::offline());
         assert_eq!(got.len(), 1, "{got:?}");
         let ur = &got[0];
         assert_eq!(ur.request_type, RequestType::Generate);
@@ -298,14 +301,14 @@ mod tests {
         let set = namespace_defaults();
         let env = ReviewEnv::offline();
         let system = request("CREATE", "Namespace", ns("kube-public"), "alice");
-        assert!(update_requests(&set, &system, &env).is_empty());
+        assert!(update_requests(&set, &system, None, &env).is_empty());
         let mut dry = request("CREATE", "Namespace", ns("team-a"), "alice");
         dry.dry_run = Some(true);
-        assert!(update_requests(&set, &dry, &env).is_empty());
+        assert!(update_requests(&set, &dry, None, &env).is_empty());
         // The rules match CREATE only: an update of the Namespace is not a trigger.
         let mut update = request("UPDATE", "Namespace", ns("team-a"), "alice");
         update.old_object = ns("team-a");
-        assert!(update_requests(&set, &update, &env).is_empty());
+        assert!(update_requests(&set, &update, None, &env).is_empty());
     }
 
     #[test]
@@ -327,12 +330,12 @@ mod tests {
         let mut del = request("DELETE", "Secret", Value::Null, "bob");
         del.old_object = secret.clone();
         del.namespace = "team".into();
-        let got = update_requests(&set, &del, &ReviewEnv::offline());
+        let got = update_requests(&set, &del, None, &ReviewEnv::offline());
         assert_eq!(got.len(), 1, "{got:?}");
         assert!(got[0].delete_downstream);
         assert_eq!(got[0].trigger.uid, "s-uid");
         let create = request("CREATE", "Secret", secret, "bob");
-        let got = update_requests(&set, &create, &ReviewEnv::offline());
+        let got = update_requests(&set, &create, None, &ReviewEnv::offline());
         assert!(!got[0].delete_downstream);
     }
 
@@ -344,6 +347,7 @@ mod tests {
         let got = update_requests(
             &set,
             &request("CREATE", "Secret", secret, "bob"),
+            None,
             &ReviewEnv::offline(),
         );
         assert_eq!(got.len(), 1, "{got:?}");
@@ -355,6 +359,7 @@ mod tests {
             update_requests(
                 &set,
                 &request("CREATE", "ConfigMap", cm, "bob"),
+                None,
                 &ReviewEnv::offline()
             )
             .is_empty()

@@ -27,6 +27,7 @@
 pub mod background;
 mod cache;
 mod env;
+mod failure;
 mod load;
 pub mod message;
 mod mutate;
@@ -41,8 +42,11 @@ mod verdict;
 pub use background::{RequestType, TriggerRef, UpdateRequestSpec, update_requests};
 pub use cache::PolicyCache;
 pub use env::{ClusterView, NoCluster, ReviewEnv, Roles};
+pub use failure::{
+    FailurePolicy, failure_policy, mutating_policy_failure, validating_policy_failure,
+};
 pub use load::{expand, load_dir};
-pub use review::review;
+pub use review::{review, review_for};
 pub use scan::{Scanned, ScannedPolicy, Scanner};
 pub use set::{CelEntry, Entry, PolicySet, compile_document};
 pub use types::{

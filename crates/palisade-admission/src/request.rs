@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use palisade_celpolicy::{CelData, CelRequest};
 use palisade_engine::Request;
-use palisade_engine::matching::RequestInfo;
+use palisade_engine::matching::{Gvk, RequestInfo};
 use palisade_engine::validate::cel::inputs::Attributes;
 use serde_json::{Map, Value, json};
 
@@ -20,6 +20,8 @@ pub(crate) struct Shared {
     pub namespace_labels: Option<BTreeMap<String, String>>,
     /// `request.*` fields besides those the engine sets itself.
     pub admission: Map<String, Value>,
+    /// The kind matching selects on, for a subresource request (see [`parent_kind`]).
+    pub kind: Option<Gvk>,
 }
 
 impl Shared {
@@ -56,6 +58,7 @@ impl Shared {
             },
             namespace_labels,
             admission: admission_fields(req),
+            kind: parent_kind(req),
         }
     }
 
@@ -63,14 +66,73 @@ impl Shared {
     pub fn engine_request(&self, req: &AdmissionRequest, object: Value) -> Request {
         Request {
             operation: req.operation.clone(),
-            object,
+            object: with_request_namespace(req, object),
             old_object: req.old_object.clone(),
             user: self.user.clone(),
             subresource: req.sub_resource.clone(),
+            kind: self.kind.clone(),
             namespace_labels: self.namespace_labels.clone(),
             admission: self.admission.clone(),
         }
     }
+}
+
+/// The kind a subresource request is matched as: Kyverno looks up the kind of the request's
+/// resource (`pods` → `Pod`) and matches it with the subresource, so `Pod/exec` selects a
+/// `pods/exec` CONNECT whose object is a `PodExecOptions`, and `Deployment/scale` a `Scale`.
+/// Without discovery here, the built-in resources that have subresources are listed; for
+/// others (a custom resource's `status`, whose object is the resource itself) the object's
+/// own kind is used. `None` for requests without a subresource.
+pub(crate) fn parent_kind(req: &AdmissionRequest) -> Option<Gvk> {
+    if req.sub_resource.is_empty() {
+        return None;
+    }
+    let r = &req.resource;
+    let kind = match (r.group.as_str(), r.resource.as_str()) {
+        ("", "pods") => "Pod",
+        ("", "nodes") => "Node",
+        ("", "services") => "Service",
+        ("", "namespaces") => "Namespace",
+        ("", "serviceaccounts") => "ServiceAccount",
+        ("", "replicationcontrollers") => "ReplicationController",
+        ("", "persistentvolumeclaims") => "PersistentVolumeClaim",
+        ("", "persistentvolumes") => "PersistentVolume",
+        ("", "resourcequotas") => "ResourceQuota",
+        ("apps", "deployments") => "Deployment",
+        ("apps", "replicasets") => "ReplicaSet",
+        ("apps", "statefulsets") => "StatefulSet",
+        ("apps", "daemonsets") => "DaemonSet",
+        ("batch", "jobs") => "Job",
+        ("batch", "cronjobs") => "CronJob",
+        ("autoscaling", "horizontalpodautoscalers") => "HorizontalPodAutoscaler",
+        ("certificates.k8s.io", "certificatesigningrequests") => "CertificateSigningRequest",
+        _ => return None,
+    };
+    Some(Gvk {
+        group: r.group.clone(),
+        version: r.version.clone(),
+        kind: kind.to_string(),
+    })
+}
+
+/// A CONNECT request's object is an options object without metadata (`PodExecOptions`);
+/// Kyverno gives the resource it matches the request's namespace, so `namespaces` filters
+/// and namespaced Policies apply to `kubectl exec` too. Other objects are left as sent.
+fn with_request_namespace(req: &AdmissionRequest, mut object: Value) -> Value {
+    if req.operation != "CONNECT" || req.namespace.is_empty() {
+        return object;
+    }
+    if let Some(map) = object.as_object_mut() {
+        let meta = map
+            .entry("metadata")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Some(meta) = meta.as_object_mut()
+            && !meta.contains_key("namespace")
+        {
+            meta.insert("namespace".into(), Value::String(req.namespace.clone()));
+        }
+    }
+    object
 }
 
 /// The CEL view of the request, for ValidatingPolicies.
@@ -80,9 +142,20 @@ pub(crate) fn cel_request(
     cluster: &dyn ClusterView,
     data: &Arc<dyn CelData>,
 ) -> CelRequest {
+    cel_request_for(req, &req.object, shared, cluster, data)
+}
+
+/// As [`cel_request`] with `object` as the request's object (the mutate phase's current one).
+pub(crate) fn cel_request_for(
+    req: &AdmissionRequest,
+    object: &Value,
+    shared: &Shared,
+    cluster: &dyn ClusterView,
+    data: &Arc<dyn CelData>,
+) -> CelRequest {
     let attrs = Attributes {
         operation: req.operation.clone(),
-        object: req.object.clone(),
+        object: object.clone(),
         old_object: req.old_object.clone(),
         user_info: serde_json::to_value(&req.user_info).unwrap_or(Value::Null),
         sub_resource: req.sub_resource.clone(),
@@ -198,5 +271,44 @@ mod tests {
         assert_eq!(root["request"]["kind"]["kind"], "Pod");
         let s = Shared::new(&req("Pod", "a"), &NoCluster);
         assert!(s.user.roles.is_empty());
+    }
+
+    #[test]
+    fn subresource_requests_match_as_their_parent_kind() {
+        let mut exec = req("PodExecOptions", "a");
+        exec.operation = "CONNECT".into();
+        exec.resource = crate::types::GroupVersionResource {
+            group: String::new(),
+            version: "v1".into(),
+            resource: "pods".into(),
+        };
+        exec.sub_resource = "exec".into();
+        let s = Shared::new(&exec, &NoCluster);
+        let r = s.engine_request(&exec, exec.object.clone());
+        assert_eq!(r.gvk().kind, "Pod");
+        assert_eq!(r.object["kind"], "PodExecOptions");
+        assert_eq!(r.object["metadata"]["namespace"], "a");
+        let mut scale = exec.clone();
+        scale.operation = "UPDATE".into();
+        scale.resource.group = "apps".into();
+        scale.resource.resource = "deployments".into();
+        scale.sub_resource = "scale".into();
+        scale.object = json!({"kind": "Scale"});
+        let s = Shared::new(&scale, &NoCluster);
+        let r = s.engine_request(&scale, scale.object.clone());
+        assert_eq!(r.gvk().kind, "Deployment");
+        // Only CONNECT options objects get the request's namespace.
+        assert!(r.object.get("metadata").is_none());
+        let custom = AdmissionRequest {
+            resource: crate::types::GroupVersionResource {
+                group: "example.com".into(),
+                version: "v1".into(),
+                resource: "widgets".into(),
+            },
+            sub_resource: "status".into(),
+            ..req("Widget", "a")
+        };
+        assert_eq!(parent_kind(&custom), None);
+        assert_eq!(parent_kind(&req("Pod", "a")), None);
     }
 }

@@ -10,13 +10,20 @@
 //! - Dry-run requests are evaluated exactly like others; the verdict is marked so that
 //!   reports can skip them, as Kyverno skips admission reports for dry runs.
 //! - Subresources (`pods/status`, `pods/ephemeralcontainers`, `deployments/scale`,
-//!   `pods/exec`): the subresource is passed to matching, so only rules whose kinds name it
-//!   (`Pod/status`, `Pod/exec`, or `Pod` for ephemeralcontainers) apply. Matching uses the
-//!   kind of the object sent; for CONNECT requests that is the options kind
-//!   (`PodExecOptions`), so `Pod/exec` selectors do not match them yet (a known gap).
+//!   `pods/exec`): as in Kyverno, matching uses the kind of the request's resource (`Pod` for
+//!   `pods/…`) with the subresource, so only rules whose kinds name it (`Pod/status`,
+//!   `Pod/exec`, or `Pod` for ephemeralcontainers) apply, whatever object the request carries.
+//!   A CONNECT (`kubectl exec`, `attach`, `port-forward`) carries the options object
+//!   (`PodExecOptions`): rules see it as `request.object`, with the request's namespace, and
+//!   read the Pod's name from `request.name`.
 //! - Policies with `spec.admission: false` are skipped.
+//! - [`review_for`] evaluates only the policies of one failure policy: the `/…/fail` and
+//!   `/…/ignore` webhooks each serve their own policies (as Kyverno's per-failurePolicy
+//!   webhooks do), so every policy is evaluated once per request and an `Ignore` policy's
+//!   trouble never fails a request closed, nor a `Fail` policy's open.
 
 use crate::env::ReviewEnv;
+use crate::failure::FailurePolicy;
 use crate::request::Shared;
 use crate::set::PolicySet;
 use crate::types::AdmissionRequest;
@@ -26,6 +33,18 @@ use crate::{mutate, validate};
 /// Reviews one request in one phase. Never panics and never blocks on I/O: cluster data comes
 /// from `env`'s ports, which answer from memory.
 pub fn review(set: &PolicySet, req: &AdmissionRequest, phase: Phase, env: &ReviewEnv) -> Verdict {
+    review_for(set, req, phase, None, env)
+}
+
+/// As [`review`], evaluating only the policies whose failure policy is `only` (every policy
+/// when `None`).
+pub fn review_for(
+    set: &PolicySet,
+    req: &AdmissionRequest,
+    phase: Phase,
+    only: Option<FailurePolicy>,
+    env: &ReviewEnv,
+) -> Verdict {
     if let Err(message) = check(req) {
         return Verdict::bad_request(message);
     }
@@ -33,8 +52,8 @@ pub fn review(set: &PolicySet, req: &AdmissionRequest, phase: Phase, env: &Revie
     verdict.dry_run = req.is_dry_run();
     let shared = Shared::asking_roles(req, env.cluster.as_ref(), set.needs_roles());
     match phase {
-        Phase::Mutate => mutate::run(set, req, env, &shared, &mut verdict),
-        Phase::Validate => validate::run(set, req, env, &shared, &mut verdict),
+        Phase::Mutate => mutate::run(set, req, only, env, &shared, &mut verdict),
+        Phase::Validate => validate::run(set, req, only, env, &shared, &mut verdict),
     }
     verdict
 }

@@ -96,6 +96,7 @@ impl<'a> Scanner<'a> {
             old_object: Value::Null,
             user: Default::default(),
             subresource: String::new(),
+            kind: None,
             namespace_labels: shared.namespace_labels.clone(),
             admission: Map::new(),
         };

@@ -33,7 +33,7 @@ pub enum Entry {
 pub enum CelEntry {
     /// A ValidatingPolicy or NamespacedValidatingPolicy.
     Validating(Arc<CompiledValidatingPolicy>),
-    /// A MutatingPolicy (compiled so load errors surface; not applied at admission yet).
+    /// A MutatingPolicy or NamespacedMutatingPolicy (applied by the mutate phase).
     Mutating(Arc<CompiledMutatingPolicy>),
     /// A CEL PolicyException.
     Exception(Arc<CompiledException>),
@@ -185,7 +185,7 @@ impl PolicySet {
         &self.validating
     }
 
-    /// MutatingPolicies (loaded; not applied at admission yet).
+    /// MutatingPolicies, in load order (the order the mutate phase applies them in).
     pub fn mutating_policies(&self) -> &[Arc<CompiledMutatingPolicy>] {
         &self.mutating
     }

@@ -72,6 +72,40 @@ impl AdmissionReview {
         Ok(request)
     }
 
+    /// Checks the envelope as [`AdmissionReview::from_slice`] does and returns the request's
+    /// uid, without building the request: the objects are skipped, not allocated. A server
+    /// can then hold only the body while a request waits for an evaluation slot, and decode it
+    /// in full once it has one.
+    pub fn peek_uid(body: &[u8]) -> Result<String, ReviewError> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Envelope {
+            #[serde(default)]
+            api_version: String,
+            #[serde(default)]
+            kind: String,
+            #[serde(default)]
+            request: Option<UidOnly>,
+        }
+        #[derive(Deserialize)]
+        struct UidOnly {
+            #[serde(default)]
+            uid: String,
+        }
+        let envelope: Envelope = serde_json::from_slice(body)?;
+        if envelope.api_version != API_VERSION || envelope.kind != "AdmissionReview" {
+            return Err(ReviewError::WrongType {
+                api_version: envelope.api_version,
+                kind: envelope.kind,
+            });
+        }
+        let request = envelope.request.ok_or(ReviewError::NoRequest)?;
+        if request.uid.is_empty() {
+            return Err(ReviewError::NoUid);
+        }
+        Ok(request.uid)
+    }
+
     /// The envelope for a response.
     pub fn respond(response: AdmissionResponse) -> AdmissionReview {
         AdmissionReview {
@@ -308,6 +342,8 @@ mod tests {
         for (body, want) in cases {
             let err = AdmissionReview::from_slice(body.as_bytes()).unwrap_err();
             assert!(err.to_string().contains(want), "{body}: {err}");
+            let err = AdmissionReview::peek_uid(body.as_bytes()).unwrap_err();
+            assert!(err.to_string().contains(want), "peek {body}: {err}");
         }
     }
 
@@ -317,6 +353,7 @@ mod tests {
             "request":{"uid":"u1","operation":"DELETE","oldObject":{"kind":"Pod"}}}"#;
         let req = AdmissionReview::from_slice(body).unwrap();
         assert_eq!(req.uid, "u1");
+        assert_eq!(AdmissionReview::peek_uid(body).unwrap(), "u1");
         assert_eq!(req.resource()["kind"], "Pod");
         assert!(!req.is_dry_run());
     }

@@ -8,14 +8,17 @@
 //!   Audit violations at admission (the results are recorded either way).
 //! - A rule error blocks when the rule is `Enforce` and the policy's failurePolicy is `Fail`
 //!   (the default), as `BlockRequest` does for errors; otherwise it is a warning. Kyverno
-//!   takes the failurePolicy of any synchronously evaluated policy; we take the policy's own.
+//!   takes the failurePolicy of the webhook that called, which serves only policies of that
+//!   failurePolicy; we take the policy's own, which is the same under `/…/fail` and
+//!   `/…/ignore` and stays per policy under the plain `/validate` of file mode.
 //! - DELETE requests: only `deny` and `foreach` rules apply (see [`applies_on_delete`]).
 //! - UPDATE requests: an `Enforce` rule that fails on the new object is skipped when it also
 //!   failed on the old one, unless `allowExistingViolations: false` (Kyverno's default lets
 //!   existing violations through).
 //! - ValidatingPolicies (`pkg/webhooks/resource/vpol`): failures and errors of a policy whose
 //!   `validationActions` include `Deny` (the default) block with `Policy <name> failed: <msg>`
-//!   (joined by `; `); with `Warn` they become warnings; `Audit` only records.
+//!   (joined by `; `); with `Warn` they become warnings; `Audit` only records. Errors block
+//!   only under `failurePolicy: Fail` (the default); under `Ignore` they are warnings.
 //! - Denials carry no warnings, as Kyverno's do not.
 
 use std::collections::BTreeMap;
@@ -26,6 +29,7 @@ use palisade_engine::{
 };
 
 use crate::env::ReviewEnv;
+use crate::failure::{FailurePolicy, failure_policy, validating_policy_failure};
 use crate::message;
 use crate::request::{Shared, cel_request};
 use crate::set::PolicySet;
@@ -38,15 +42,16 @@ type Failures = BTreeMap<String, BTreeMap<String, String>>;
 pub(crate) fn run(
     set: &PolicySet,
     req: &AdmissionRequest,
+    only: Option<FailurePolicy>,
     env: &ReviewEnv,
     shared: &Shared,
     verdict: &mut Verdict,
 ) {
     let mut failures = Failures::new();
     let mut denials = Vec::new();
-    classic(set, req, env, shared, verdict, &mut failures);
+    classic(set, req, only, env, shared, verdict, &mut failures);
     if !set.validating_policies().is_empty() {
-        cel(set, req, env, shared, verdict, &mut denials);
+        cel(set, req, only, env, shared, verdict, &mut denials);
     }
     if failures.is_empty() && denials.is_empty() {
         return;
@@ -68,6 +73,7 @@ pub(crate) fn run(
 fn classic(
     set: &PolicySet,
     req: &AdmissionRequest,
+    only: Option<FailurePolicy>,
     env: &ReviewEnv,
     shared: &Shared,
     verdict: &mut Verdict,
@@ -76,7 +82,11 @@ fn classic(
     let mut policies = set
         .policies()
         .iter()
-        .filter(|p| admission_enabled(p) && p.rules.iter().any(|r| r.validate.is_some()))
+        .filter(|p| {
+            admission_enabled(p)
+                && only.is_none_or(|f| failure_policy(&p.policy) == f)
+                && p.rules.iter().any(|r| r.validate.is_some())
+        })
         .peekable();
     if policies.peek().is_none() {
         return;
@@ -161,7 +171,7 @@ fn record(
     failures: &mut Failures,
 ) {
     let bare = &policy.policy.metadata.name;
-    let fail_closed = failure_policy_fail(policy);
+    let fail_closed = failure_policy(&policy.policy) == FailurePolicy::Fail;
     let kind = if policy.policy.is_namespaced() {
         PolicyKind::Policy
     } else {
@@ -204,30 +214,46 @@ fn record(
 fn cel(
     set: &PolicySet,
     req: &AdmissionRequest,
+    only: Option<FailurePolicy>,
     env: &ReviewEnv,
     shared: &Shared,
     verdict: &mut Verdict,
     denials: &mut Vec<String>,
 ) {
+    let mut policies = set
+        .validating_policies()
+        .iter()
+        .filter(|p| only.is_none_or(|f| validating_policy_failure(p) == f))
+        .peekable();
+    if policies.peek().is_none() {
+        return;
+    }
     let request = cel_request(req, shared, env.cluster.as_ref(), &env.cel_data);
     let exceptions: Vec<_> = set.cel_exceptions().iter().map(AsRef::as_ref).collect();
-    for policy in set.validating_policies() {
+    for policy in policies {
         let response = policy.validate(&request, &exceptions);
         let actions = &policy.policy.spec.validation_actions;
         let has = |a: &str| actions.iter().any(|x| x == a);
         let deny = actions.is_empty() || has("Deny");
+        let fail_closed = validating_policy_failure(policy) == FailurePolicy::Fail;
         let name = &policy.policy.metadata.name;
         for rule in response.rules {
-            let text = match rule.status {
-                RuleStatus::Fail => Some(format!("Policy {name} failed: {}", rule.message)),
-                RuleStatus::Error => Some(format!("Policy {name} error: {}", rule.message)),
-                _ => None,
+            let (text, blocks) = match rule.status {
+                RuleStatus::Fail => (
+                    Some(format!("Policy {name} failed: {}", rule.message)),
+                    deny,
+                ),
+                RuleStatus::Error => (
+                    Some(format!("Policy {name} error: {}", rule.message)),
+                    deny && fail_closed,
+                ),
+                _ => (None, false),
             };
             if let Some(text) = &text {
-                if deny {
+                if blocks {
                     denials.push(text.clone());
-                }
-                if has("Warn") {
+                } else if has("Warn") || deny {
+                    // A Deny policy's error under Ignore is worth a warning, not a denial.
                     verdict.warnings.push(text.clone());
                 }
             }
@@ -239,7 +265,7 @@ fn cel(
                 status: rule.status,
                 message: rule.message,
                 failure_action: rule.failure_action,
-                blocking: deny && text.is_some(),
+                blocking: blocks,
             });
         }
     }
@@ -248,18 +274,6 @@ fn cel(
 /// `spec.admission` (default true): policies that opt out apply only in background scans.
 pub(crate) fn admission_enabled(policy: &CompiledPolicy) -> bool {
     policy.policy.spec.admission != Some(false)
-}
-
-/// The effective failurePolicy is `Fail` unless `webhookConfiguration.failurePolicy` (or the
-/// deprecated `spec.failurePolicy`) says `Ignore`.
-pub(crate) fn failure_policy_fail(policy: &CompiledPolicy) -> bool {
-    let spec = &policy.policy.spec;
-    let value = spec
-        .webhook_configuration
-        .as_ref()
-        .and_then(|w| w.failure_policy.as_deref())
-        .or(spec.failure_policy.as_deref());
-    value != Some("Ignore")
 }
 
 /// Kind, namespace and name for the denial message, from the object with the request's

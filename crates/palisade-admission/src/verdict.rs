@@ -10,7 +10,8 @@ use crate::types::AdmissionResponse;
 /// Which webhook is asking.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Phase {
-    /// The mutating webhook (`/mutate`): mutate rules, answered with a patch.
+    /// The mutating webhook (`/mutate`): mutate rules and MutatingPolicies, answered with a
+    /// patch.
     Mutate,
     /// The validating webhook (`/validate`): validate rules and ValidatingPolicies.
     Validate,
@@ -35,6 +36,8 @@ pub enum PolicyKind {
     Policy,
     /// A `policies.kyverno.io` ValidatingPolicy (or its namespaced variant).
     ValidatingPolicy,
+    /// A `policies.kyverno.io` MutatingPolicy (or its namespaced variant).
+    MutatingPolicy,
 }
 
 impl PolicyKind {
@@ -44,6 +47,7 @@ impl PolicyKind {
             PolicyKind::ClusterPolicy => "ClusterPolicy",
             PolicyKind::Policy => "Policy",
             PolicyKind::ValidatingPolicy => "ValidatingPolicy",
+            PolicyKind::MutatingPolicy => "MutatingPolicy",
         }
     }
 }

@@ -205,6 +205,7 @@ impl Run<'_> {
             old_object,
             user: self.user.clone(),
             subresource: String::new(),
+            kind: None,
             namespace_labels,
             admission: serde_json::Map::new(),
         }

@@ -21,6 +21,10 @@ pub struct Request {
     pub user: RequestInfo,
     /// The subresource, or "".
     pub subresource: String,
+    /// The kind matching selects on when it is not the resource's own: a subresource request
+    /// names its parent (Kyverno takes the kind of the request's resource, `Pod` for
+    /// `pods/exec`, whose object is a `PodExecOptions`). `None`: the resource's kind.
+    pub kind: Option<Gvk>,
     /// Labels of the resource's namespace, when known.
     pub namespace_labels: Option<BTreeMap<String, String>>,
     /// Further `request.*` fields of an AdmissionRequest (uid, name, namespace, kind, dryRun, ...).
@@ -46,9 +50,12 @@ impl Request {
         }
     }
 
-    /// Group, version and kind of the resource.
+    /// Group, version and kind matching selects on: [`Request::kind`], else the resource's.
     pub fn gvk(&self) -> Gvk {
-        Gvk::of(self.resource())
+        match &self.kind {
+            Some(kind) => kind.clone(),
+            None => Gvk::of(self.resource()),
+        }
     }
 
     /// Builds Kyverno's JSON context for this request.

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use palisade_celpolicy::CompiledValidatingPolicy;
-use palisade_celpolicy::api::admission::{FailurePolicy as CelFailure, MatchResources};
+use palisade_celpolicy::api::admission::MatchResources;
 use palisade_celpolicy::autogen;
 
 use crate::rules::{DEFAULT_TIMEOUT, FailurePolicy, HookRule, Operation, Phase};
@@ -16,10 +16,7 @@ pub fn validating_policy_hooks(policy: &CompiledValidatingPolicy) -> Vec<HookRul
     if !spec.admission() || spec.mode() != "Kubernetes" {
         return Vec::new();
     }
-    let failure = match spec.failure_policy {
-        Some(CelFailure::Ignore) => FailurePolicy::Ignore,
-        _ => FailurePolicy::Fail,
-    };
+    let failure = palisade_admission::validating_policy_failure(policy);
     let timeout = spec
         .webhook_configuration
         .as_ref()

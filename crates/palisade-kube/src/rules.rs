@@ -9,6 +9,10 @@ use palisade_engine::CompiledPolicy;
 
 use crate::kinds::KindSelector;
 
+// The server evaluates behind each webhook exactly the policies of its failure policy, so
+// both sides read it through the same function.
+pub use palisade_admission::{FailurePolicy, failure_policy};
+
 /// An admission operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Operation {
@@ -56,25 +60,6 @@ pub enum Phase {
     Mutate,
 }
 
-/// What the API server does when the webhook cannot answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum FailurePolicy {
-    /// Reject the request (fail closed). The default.
-    Fail,
-    /// Admit the request unchecked.
-    Ignore,
-}
-
-impl FailurePolicy {
-    /// The name in webhook configurations.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FailurePolicy::Fail => "Fail",
-            FailurePolicy::Ignore => "Ignore",
-        }
-    }
-}
-
 /// Default `timeoutSeconds` (Kyverno's and the API server's default).
 pub const DEFAULT_TIMEOUT: i32 = 10;
 
@@ -94,22 +79,6 @@ pub struct HookRule {
     pub resources: BTreeSet<(String, String, String)>,
     /// The operations matched.
     pub operations: BTreeSet<Operation>,
-}
-
-/// The policy's failure policy (`webhookConfiguration.failurePolicy`, else the deprecated
-/// `failurePolicy`); Fail unless it says Ignore.
-pub fn failure_policy(policy: &Policy) -> FailurePolicy {
-    let spec = &policy.spec;
-    let value = spec
-        .webhook_configuration
-        .as_ref()
-        .and_then(|w| w.failure_policy.as_deref())
-        .or(spec.failure_policy.as_deref());
-    if value == Some("Ignore") {
-        FailurePolicy::Ignore
-    } else {
-        FailurePolicy::Fail
-    }
 }
 
 /// The policy's webhook timeout, clamped to what the API server accepts (1 to 30 s).
@@ -392,5 +361,17 @@ mod tests {
             (k.kind.as_str(), k.subresource.as_str()),
             ("Pod", "ephemeralcontainers")
         );
+    }
+
+    #[test]
+    fn a_pod_exec_rule_needs_connect_on_the_subresource() {
+        let p = compiled(json!({"rules": [validate_rule(
+            json!({"any": [{"resources": {"kinds": ["Pod/exec"], "operations": ["CONNECT"]}}]})
+        )]}));
+        let hooks = hook_rules(&p);
+        assert_eq!(hooks.len(), 1);
+        assert_eq!(hooks[0].operations, ops(&[Operation::Connect]));
+        let k = hooks[0].kinds.iter().next().unwrap();
+        assert_eq!((k.kind.as_str(), k.subresource.as_str()), ("Pod", "exec"));
     }
 }

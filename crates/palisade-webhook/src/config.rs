@@ -65,6 +65,12 @@ pub struct LimitArgs {
     #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,
 
+    /// Connections open at once; further ones wait before their TLS handshake until one
+    /// closes. Each open connection costs its TLS and HTTP buffers (the API server keeps a
+    /// few per webhook, multiplexed over HTTP/2).
+    #[arg(long, value_name = "N", default_value_t = 128)]
+    pub max_connections: usize,
+
     /// Deadline of a request the API server sent without `?timeout=` (seconds).
     #[arg(long, value_name = "SECONDS", default_value_t = 10)]
     pub default_timeout: u64,
@@ -103,6 +109,7 @@ mod tests {
         assert_eq!(a.limits.max_body_bytes, 3 * 1024 * 1024 + 64 * 1024);
         assert_eq!(a.listen.port(), 9443);
         assert!(a.limits.concurrency() >= 1);
+        assert_eq!(a.limits.max_connections, 128);
         let missing_key = ServeArgs::try_parse_from(["palisade-serve", "--tls-cert", "c.pem"]);
         assert!(missing_key.is_err());
     }

@@ -4,8 +4,11 @@
 //! not an AdmissionReview get a 413 or 400 with a plain message (there is no uid to answer).
 //! Evaluation runs on the blocking pool under a semaphore (so the async workers keep
 //! accepting and answering), within a deadline derived from the API server's `?timeout=`.
+//! A request waiting for a slot holds only its body (its envelope and uid checked): the full
+//! decode, several times the body's size in memory, happens once the slot is granted.
 //! When the deadline passes first, the answer follows the webhook's failure policy: `/…/ignore`
 //! paths admit with a warning, every other path denies (Kyverno's default `Fail`).
+//! `/…/fail` and `/…/ignore` evaluate only the policies of their failure policy.
 
 use std::time::Instant;
 
@@ -13,27 +16,41 @@ use axum::body::{Body, Bytes};
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use palisade_admission::{
-    AdmissionRequest, AdmissionResponse, AdmissionReview, Phase, UpdateRequestSpec, Verdict,
-    review, update_requests,
+    AdmissionRequest, AdmissionResponse, AdmissionReview, FailurePolicy, Phase, UpdateRequestSpec,
+    Verdict, review_for, update_requests,
 };
 use tokio::time::timeout_at;
 
 use crate::state::ServerState;
 
-/// What happens when a request cannot be evaluated in time.
+/// Which policies an endpoint evaluates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OnTimeout {
-    /// Deny (failurePolicy Fail).
-    Deny,
-    /// Admit with a warning (failurePolicy Ignore).
-    Admit,
+pub enum Scope {
+    /// Every policy (`/validate`, `/mutate`: file mode); a deadline overrun denies.
+    All,
+    /// Only the policies of this failure policy (the cluster's `-fail` and `-ignore`
+    /// webhooks); a deadline overrun answers as the failure policy says.
+    Only(FailurePolicy),
+}
+
+impl Scope {
+    fn only(self) -> Option<FailurePolicy> {
+        match self {
+            Scope::All => None,
+            Scope::Only(f) => Some(f),
+        }
+    }
+
+    fn on_timeout(self) -> FailurePolicy {
+        self.only().unwrap_or(FailurePolicy::Fail)
+    }
 }
 
 /// Handles one admission call.
 pub async fn admit(
     state: ServerState,
     phase: Phase,
-    on_timeout: OnTimeout,
+    scope: Scope,
     uri: Uri,
     body: Body,
 ) -> Response {
@@ -64,35 +81,38 @@ pub async fn admit(
             );
         }
     };
-    let request = match AdmissionReview::from_slice(&bytes) {
-        Ok(r) => r,
-        Err(e) => {
-            state.metrics.error("bad_request");
-            tracing::warn!(error = %e, "rejected a request that is not an AdmissionReview");
-            return plain(StatusCode::BAD_REQUEST, e.to_string());
-        }
+    let uid = match AdmissionReview::peek_uid(&bytes) {
+        Ok(uid) => uid,
+        Err(e) => return bad_request(&state, &e),
     };
-    drop(bytes);
     state.metrics.in_flight(1);
-    let answer = evaluate(&state, request, phase, on_timeout, start, deadline, budget).await;
+    let answer = evaluate(&state, bytes, uid, phase, scope, start, deadline, budget).await;
     state.metrics.in_flight(-1);
     answer
 }
 
-/// Waits for an evaluation slot and evaluates, both within the deadline.
+fn bad_request(state: &ServerState, e: &palisade_admission::ReviewError) -> Response {
+    state.metrics.error("bad_request");
+    tracing::warn!(error = %e, "rejected a request that is not an AdmissionReview");
+    plain(StatusCode::BAD_REQUEST, e.to_string())
+}
+
+/// Waits for an evaluation slot, then decodes and evaluates, all within the deadline.
+#[allow(clippy::too_many_arguments)]
 async fn evaluate(
     state: &ServerState,
-    request: AdmissionRequest,
+    bytes: Bytes,
+    uid: String,
     phase: Phase,
-    on_timeout: OnTimeout,
+    scope: Scope,
     start: Instant,
     deadline: tokio::time::Instant,
     budget: std::time::Duration,
 ) -> Response {
-    let uid = request.uid.clone();
+    let on_timeout = scope.on_timeout();
     let Ok(permit) = timeout_at(deadline, state.limits.permits.clone().acquire_owned()).await
     else {
-        return deadline_passed(state, &request, phase, on_timeout, budget);
+        return deadline_passed(state, &uid, phase, on_timeout, budget);
     };
     let Ok(permit) = permit else {
         state.metrics.error("internal");
@@ -109,16 +129,21 @@ async fn evaluate(
     let task = tokio::task::spawn_blocking(move || {
         // The permit lives as long as the evaluation, even one whose caller gave up waiting.
         let _permit = permit;
-        let verdict = review(&set, &request, phase, &env);
+        let request = AdmissionReview::from_slice(&bytes)?;
+        drop(bytes);
+        let only = scope.only();
+        let verdict = review_for(&set, &request, phase, only, &env);
+        // Background work is recorded by the endpoint that serves its policy, so a request
+        // sent to both the Fail and the Ignore webhook records it once.
         let work = if records && verdict.allowed {
-            update_requests(&set, &request, &env)
+            update_requests(&set, &request, only, &env)
         } else {
             Vec::new()
         };
-        (verdict, request, work)
+        Ok::<_, palisade_admission::ReviewError>((verdict, request, work))
     });
     match timeout_at(deadline, task).await {
-        Ok(Ok((verdict, request, work))) => {
+        Ok(Ok(Ok((verdict, request, work)))) => {
             let mut response = verdict.response(&uid);
             if let Some(recorder) = state.background.as_ref().filter(|_| !work.is_empty()) {
                 record(state, recorder, &work, deadline, &mut response).await;
@@ -134,6 +159,7 @@ async fn evaluate(
             );
             answer(response)
         }
+        Ok(Ok(Err(e))) => bad_request(state, &e),
         Ok(Err(join)) => {
             state.metrics.error("internal");
             tracing::error!(%uid, error = %join, "evaluation failed");
@@ -195,31 +221,31 @@ async fn read_body(body: Body, limit: usize) -> Result<Bytes, Response> {
 
 fn deadline_passed(
     state: &ServerState,
-    request: &AdmissionRequest,
+    uid: &str,
     phase: Phase,
-    on_timeout: OnTimeout,
+    on_timeout: FailurePolicy,
     budget: std::time::Duration,
 ) -> Response {
     state.metrics.error("deadline");
     tracing::warn!(
-        uid = %request.uid,
+        %uid,
         phase = phase.as_str(),
         "no evaluation slot before the deadline"
     );
-    timeout_answer(&request.uid, on_timeout, budget)
+    timeout_answer(uid, on_timeout, budget)
 }
 
-fn timeout_answer(uid: &str, on_timeout: OnTimeout, budget: std::time::Duration) -> Response {
+fn timeout_answer(uid: &str, on_timeout: FailurePolicy, budget: std::time::Duration) -> Response {
     let secs = budget.as_secs_f64();
     match on_timeout {
-        OnTimeout::Admit => {
+        FailurePolicy::Ignore => {
             let mut r = AdmissionResponse::allow(uid);
             r.warnings.push(format!(
                 "palisade could not evaluate the request within {secs:.1}s; admitted because the webhook's failurePolicy is Ignore"
             ));
             answer(r)
         }
-        OnTimeout::Deny => answer(AdmissionResponse::deny(
+        FailurePolicy::Fail => answer(AdmissionResponse::deny(
             uid,
             504,
             "Timeout",

@@ -16,6 +16,7 @@ pub mod certs;
 pub mod client;
 pub mod cluster;
 pub mod config;
+pub mod connections;
 pub mod handler;
 pub mod loadgen;
 pub mod logging;

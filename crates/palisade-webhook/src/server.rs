@@ -13,29 +13,45 @@ use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum_server::Handle;
-use axum_server::tls_rustls::RustlsConfig;
-use palisade_admission::Phase;
+use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
+use hyper_util::rt::TokioExecutor;
+use palisade_admission::{FailurePolicy, Phase};
 use tokio::task::JoinHandle;
 
 use crate::config::ServeArgs;
-use crate::handler::{OnTimeout, admit};
+use crate::connections::ConnectionLimit;
+use crate::handler::{Scope, admit};
 use crate::state::{Limits, ServerState};
 
-/// The HTTP routes: `/validate` and `/mutate` (also `/…/fail` and `/…/ignore`, which choose
-/// what a deadline overrun answers), health probes and metrics.
+/// The HTTP routes: `/validate` and `/mutate` evaluate every policy (file mode); `/…/fail`
+/// and `/…/ignore` (the cluster's webhooks) evaluate only the policies of that failure
+/// policy and answer a deadline overrun as it says. Health probes and metrics.
 pub fn router(state: ServerState) -> Router {
-    let route = |phase: Phase, on_timeout: OnTimeout| {
+    let route = |phase: Phase, scope: Scope| {
         post(move |State(s): State<ServerState>, uri: Uri, body: Body| {
-            admit(s, phase, on_timeout, uri, body)
+            admit(s, phase, scope, uri, body)
         })
     };
+    let only = Scope::Only;
     Router::new()
-        .route("/validate", route(Phase::Validate, OnTimeout::Deny))
-        .route("/validate/fail", route(Phase::Validate, OnTimeout::Deny))
-        .route("/validate/ignore", route(Phase::Validate, OnTimeout::Admit))
-        .route("/mutate", route(Phase::Mutate, OnTimeout::Deny))
-        .route("/mutate/fail", route(Phase::Mutate, OnTimeout::Deny))
-        .route("/mutate/ignore", route(Phase::Mutate, OnTimeout::Admit))
+        .route("/validate", route(Phase::Validate, Scope::All))
+        .route(
+            "/validate/fail",
+            route(Phase::Validate, only(FailurePolicy::Fail)),
+        )
+        .route(
+            "/validate/ignore",
+            route(Phase::Validate, only(FailurePolicy::Ignore)),
+        )
+        .route("/mutate", route(Phase::Mutate, Scope::All))
+        .route(
+            "/mutate/fail",
+            route(Phase::Mutate, only(FailurePolicy::Fail)),
+        )
+        .route(
+            "/mutate/ignore",
+            route(Phase::Mutate, only(FailurePolicy::Ignore)),
+        )
         .route("/health/liveness", get(|| async { "ok\n" }))
         .route("/health/readiness", get(readiness))
         .route("/metrics", get(metrics))
@@ -117,8 +133,13 @@ pub async fn start(state: ServerState, listen: SocketAddr) -> anyhow::Result<Run
         .context("building the TLS configuration")?;
     let config = RustlsConfig::from_config(Arc::new(tls));
     let handle: Handle<SocketAddr> = Handle::new();
+    let acceptor =
+        RustlsAcceptor::new(config).acceptor(ConnectionLimit::new(state.limits.max_connections));
     let app = router(state);
-    let server = axum_server::bind_rustls(listen, config).handle(handle.clone());
+    let mut server = axum_server::bind(listen)
+        .acceptor(acceptor)
+        .handle(handle.clone());
+    bound_buffers(server.http_builder());
     let task = tokio::spawn(server.serve(app.into_make_service()));
     let addr = match handle.listening().await {
         Some(addr) => addr,
@@ -131,6 +152,25 @@ pub async fn start(state: ServerState, listen: SocketAddr) -> anyhow::Result<Run
         }
     };
     Ok(RunningServer { addr, handle, task })
+}
+
+/// Per-connection HTTP buffers sized for AdmissionReviews rather than hyper's defaults for
+/// arbitrary traffic. Bodies stream through whatever the buffer size; these bound what an
+/// idle or slow connection can hold.
+fn bound_buffers(builder: &mut hyper_util::server::conn::auto::Builder<TokioExecutor>) {
+    // HTTP/1: the read buffer grows from 8 KiB up to this (default ~400 KiB) for headers
+    // and pipelined requests; the API server's headers are small.
+    builder.http1().max_buf_size(64 * 1024);
+    // HTTP/2 (the API server's choice): receive windows bound what a peer may send ahead of
+    // our reads (default 1 MiB per stream and per connection), the send buffer what waits
+    // to be written per stream (default ~400 KiB); answers are a few KiB. More streams than
+    // evaluation slots only queue, so a peer gets fewer at once (default 200).
+    builder
+        .http2()
+        .initial_stream_window_size(256 * 1024)
+        .initial_connection_window_size(512 * 1024)
+        .max_send_buf_size(64 * 1024)
+        .max_concurrent_streams(64);
 }
 
 /// The state `palisade-serve` starts with: limits from the command line, and in file mode

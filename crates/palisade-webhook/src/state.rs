@@ -23,6 +23,8 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Evaluations allowed at once.
     pub permits: Arc<Semaphore>,
+    /// Connections open at once (see [`crate::connections`]).
+    pub max_connections: usize,
     /// The timeout assumed when the API server sends none.
     pub default_timeout: Duration,
     /// Time kept back from the timeout to answer.
@@ -37,6 +39,7 @@ impl Limits {
         Limits {
             max_body_bytes: args.max_body_bytes,
             permits: Arc::new(Semaphore::new(args.concurrency())),
+            max_connections: args.max_connections,
             default_timeout: Duration::from_secs(args.default_timeout),
             margin: args.margin(),
             shutdown_grace: Duration::from_secs(args.shutdown_grace),
@@ -101,6 +104,7 @@ mod tests {
         Limits {
             max_body_bytes: 1,
             permits: Arc::new(Semaphore::new(1)),
+            max_connections: 8,
             default_timeout: Duration::from_secs(10),
             margin: Duration::from_millis(margin_ms),
             shutdown_grace: Duration::from_secs(1),

@@ -30,6 +30,7 @@ fn limits(max_body_bytes: usize, concurrency: usize) -> Limits {
     Limits {
         max_body_bytes,
         permits: Arc::new(Semaphore::new(concurrency)),
+        max_connections: 64,
         default_timeout: Duration::from_secs(10),
         margin: Duration::from_millis(0),
         shutdown_grace: Duration::from_secs(30),
@@ -438,4 +439,270 @@ async fn shutdown_drains_in_flight_requests() {
     )
     .await;
     assert!(refused.is_err());
+}
+
+/// A ClusterPolicy on ConfigMaps whose rule requires `label`; with `erroring`, the rule
+/// reads a ConfigMap that file mode cannot look up, so it ends in an error.
+fn configmap_policy(
+    name: &str,
+    failure: &str,
+    label: &str,
+    erroring: bool,
+) -> palisade_admission::Entry {
+    let mut rule = serde_json::json!({
+        "name": "needs-label",
+        "match": {"any": [{"resources": {"kinds": ["ConfigMap"]}}]},
+        "validate": {
+            "message": format!("label {label} is required"),
+            "pattern": {"metadata": {"labels": {label: "?*"}}}
+        }
+    });
+    if erroring {
+        rule["context"] =
+            serde_json::json!([{"name": "cm", "configMap": {"name": "x", "namespace": "y"}}]);
+        rule["validate"] = serde_json::json!({
+            "message": "lookup",
+            "deny": {"conditions": {"any": [{"key": "{{ cm.data.a }}", "operator": "Equals", "value": "b"}]}}
+        });
+    }
+    let doc = serde_json::json!({
+        "apiVersion": "kyverno.io/v1", "kind": "ClusterPolicy", "metadata": {"name": name},
+        "spec": {"validationFailureAction": "Enforce", "background": false,
+            "failurePolicy": failure, "rules": [rule]}
+    });
+    palisade_admission::compile_document(name, 0, &doc).unwrap()
+}
+
+fn configmap_create() -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+        "request": {"uid": "cm-1", "operation": "CREATE",
+            "kind": {"group": "", "version": "v1", "kind": "ConfigMap"},
+            "resource": {"group": "", "version": "v1", "resource": "configmaps"},
+            "namespace": "tenant-a", "name": "settings",
+            "object": {"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "settings", "namespace": "tenant-a"}}}
+    }))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn each_failure_policy_endpoint_evaluates_only_its_own_policies() {
+    let set = PolicySet::new([
+        configmap_policy("fail-policy", "Fail", "owner", false),
+        configmap_policy("ignore-policy", "Ignore", "team", false),
+    ]);
+    let h = Harness::start(Some(set), limits(1 << 20, 2)).await;
+    let mut c = h.connect().await;
+    let mut message = async |path: &str| {
+        let body = c
+            .post(path, configmap_create())
+            .await
+            .unwrap()
+            .json()
+            .unwrap();
+        assert_eq!(response(&body)["allowed"], false, "{path}: {body}");
+        response(&body)["status"]["message"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let fail = message("/validate/fail").await;
+    assert!(
+        fail.contains("fail-policy") && !fail.contains("ignore-policy"),
+        "{fail}"
+    );
+    let ignore = message("/validate/ignore").await;
+    assert!(
+        ignore.contains("ignore-policy") && !ignore.contains("fail-policy"),
+        "{ignore}"
+    );
+    // File mode's plain endpoint has no webhook split: it evaluates everything.
+    let all = message("/validate").await;
+    assert!(
+        all.contains("ignore-policy") && all.contains("fail-policy"),
+        "{all}"
+    );
+    let text = c.get("/metrics").await.unwrap().text();
+    for policy in ["fail-policy", "ignore-policy"] {
+        let want = format!(
+            r#"palisade_policy_results_total{{policy_name="{policy}",rule_name="needs-label",rule_result="fail",rule_type="validate",resource_request_operation="CREATE"}} 2"#
+        );
+        assert!(text.contains(&want), "missing {want}\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn an_ignore_policys_error_never_fails_a_request_closed() {
+    let set = PolicySet::new([
+        configmap_policy("fail-errors", "Fail", "", true),
+        configmap_policy("ignore-errors", "Ignore", "", true),
+    ]);
+    let h = Harness::start(Some(set), limits(1 << 20, 2)).await;
+    let mut c = h.connect().await;
+    let body = c
+        .post("/validate/ignore", configmap_create())
+        .await
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(response(&body)["allowed"], true, "{body}");
+    let warnings = response(&body)["warnings"].to_string();
+    assert!(warnings.contains("ignore-errors"), "{warnings}");
+    assert!(!warnings.contains("fail-errors"), "{warnings}");
+    let body = c
+        .post("/validate/fail", configmap_create())
+        .await
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(response(&body)["allowed"], false, "{body}");
+    let message = response(&body)["status"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("fail-errors") && !message.contains("ignore-errors"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn a_pod_exec_policy_denies_kubectl_exec() {
+    let doc = serde_json::json!({
+        "apiVersion": "kyverno.io/v1", "kind": "ClusterPolicy",
+        "metadata": {"name": "deny-exec"},
+        "spec": {"validationFailureAction": "Enforce", "background": false, "rules": [{
+            "name": "no-shells",
+            "match": {"any": [{"resources": {"kinds": ["Pod/exec"], "operations": ["CONNECT"],
+                "namespaces": ["tenant-a"]}}]},
+            "validate": {
+                "message": "exec into {{ request.name }} is not allowed",
+                "deny": {"conditions": {"all": [
+                    {"key": "{{ request.object.container }}", "operator": "Equals", "value": "app"}
+                ]}}
+            }
+        }]}
+    });
+    let set = PolicySet::new([palisade_admission::compile_document("p", 0, &doc).unwrap()]);
+    let h = Harness::start(Some(set), limits(1 << 20, 2)).await;
+    let mut c = h.connect().await;
+    let body = c
+        .post("/validate/fail", fixture("pod-exec-connect.json"))
+        .await
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(response(&body)["allowed"], false, "{body}");
+    let message = response(&body)["status"]["message"].as_str().unwrap();
+    assert!(message.contains("deny-exec:"), "{message}");
+    assert!(
+        message.contains("exec into web is not allowed"),
+        "{message}"
+    );
+    // The same policy leaves Pod creation alone.
+    let body = c
+        .post("/validate/fail", fixture("privileged-pod-create.json"))
+        .await
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(response(&body)["allowed"], true, "{body}");
+}
+
+#[tokio::test]
+async fn mutating_policies_patch_at_admission() {
+    let mpol = |name: &str, failure: &str, expression: &str| {
+        let doc = serde_json::json!({
+            "apiVersion": "policies.kyverno.io/v1", "kind": "MutatingPolicy",
+            "metadata": {"name": name},
+            "spec": {
+                "failurePolicy": failure,
+                "matchConstraints": {"resourceRules": [{"apiGroups": [""], "apiVersions": ["v1"],
+                    "operations": ["CREATE"], "resources": ["pods"]}]},
+                "mutations": [{"patchType": "ApplyConfiguration",
+                    "applyConfiguration": {"expression": expression}}]
+            }
+        });
+        palisade_admission::compile_document(name, 0, &doc).unwrap()
+    };
+    let set = PolicySet::new([
+        mpol(
+            "add-team-label",
+            "Fail",
+            "Object{metadata: Object.metadata{labels: {'team': 'a'}}}",
+        ),
+        // Runs on the first one's result.
+        mpol(
+            "copy-team-label",
+            "Ignore",
+            "Object{metadata: Object.metadata{annotations: {'team': object.metadata.labels['team']}}}",
+        ),
+    ]);
+    let h = Harness::start(Some(set), limits(1 << 20, 2)).await;
+    let mut c = h.connect().await;
+    let patched = async |c: &mut Connection, path: &str| {
+        let answer = c
+            .post(path, fixture("plain-pod-create.json"))
+            .await
+            .unwrap();
+        let review: palisade_admission::AdmissionReview =
+            serde_json::from_slice(&answer.body).unwrap();
+        let r = review.response.unwrap();
+        assert!(r.allowed, "{path}: {r:?}");
+        let mut pod: Value = serde_json::from_slice::<Value>(&fixture("plain-pod-create.json"))
+            .unwrap()["request"]["object"]
+            .clone();
+        if let Some(patch) = r.decoded_patch() {
+            let patch = palisade_patch::json6902::Patch::from_value(&patch).unwrap();
+            pod = patch.apply(&pod).unwrap();
+        }
+        pod
+    };
+    let pod = patched(&mut c, "/mutate").await;
+    assert_eq!(pod["metadata"]["labels"]["team"], "a", "{pod}");
+    assert_eq!(pod["metadata"]["annotations"]["team"], "a", "{pod}");
+    // Behind the cluster's webhooks each applies only its own failure policy's.
+    let pod = patched(&mut c, "/mutate/fail").await;
+    assert_eq!(pod["metadata"]["labels"]["team"], "a", "{pod}");
+    assert!(
+        pod["metadata"]["annotations"].get("team").is_none(),
+        "{pod}"
+    );
+    let text = c.get("/metrics").await.unwrap().text();
+    assert!(
+        text.contains(
+            r#"policy_name="add-team-label",rule_name="",rule_result="pass",rule_type="mutate""#
+        ),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn connections_past_the_bound_wait_for_a_free_slot() {
+    let mut bounded = limits(1 << 20, 2);
+    bounded.max_connections = 1;
+    let h = Harness::start(Some(baseline()), bounded).await;
+    let mut first = h.connect().await;
+    assert_eq!(first.get("/health/liveness").await.unwrap().status, 200);
+    let addr = h.server.addr;
+    let config = tls_config(h.pki.ca_pem.as_bytes()).unwrap();
+    let second = tokio::spawn(async move {
+        let mut c = Connection::open(addr, "localhost", config).await.unwrap();
+        c.post("/validate", fixture("compliant-pod-create.json"))
+            .await
+            .unwrap()
+            .json()
+            .unwrap()
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !second.is_finished(),
+        "the second connection was served past the bound"
+    );
+    // The first keeps being served meanwhile; closing it lets the second through.
+    assert_eq!(first.get("/health/liveness").await.unwrap().status, 200);
+    drop(first);
+    let body = tokio::time::timeout(Duration::from_secs(10), second)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(response(&body)["allowed"], true);
 }

@@ -608,6 +608,7 @@ impl Generator {
             old_object: Value::Null,
             user,
             subresource: String::new(),
+            kind: None,
             namespace_labels,
             admission: Map::new(),
         }

@@ -2,7 +2,9 @@
 //! needs ([`HookRule`]) and the cluster's API resources ([`ResourceIndex`]).
 //!
 //! One webhook per (phase, failure policy) that has rules, like Kyverno's `-fail`/`-ignore`
-//! pair; its timeout is the largest any of its policies asks for.
+//! pair; its timeout is the largest any of its policies asks for. The server evaluates
+//! behind each webhook only the policies of its failure policy, so a request that policies of
+//! both kinds match goes to both webhooks, and each policy is evaluated once.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -187,9 +189,6 @@ pub fn desired(
             }
         }
     }
-    for phase in [Phase::Validate, Phase::Mutate] {
-        one_webhook_per_request(&mut groups, phase);
-    }
     let ca = base64::engine::general_purpose::STANDARD.encode(ca_bundle_pem);
     let mut webhooks = BTreeMap::<Phase, Vec<Value>>::new();
     for ((phase, failure), group) in &groups {
@@ -215,61 +214,6 @@ pub fn desired(
         ),
         unresolved: unresolved.into_iter().collect(),
     }
-}
-
-/// The server evaluates every policy on each call, so a request must reach only one webhook
-/// per phase: where the Fail webhook already receives a resource and operation, the Ignore
-/// webhook drops it (and the Fail webhook takes the longer timeout). Observable behaviour is
-/// Kyverno's: while Palisade is down such a request is denied either way.
-fn one_webhook_per_request(groups: &mut BTreeMap<(Phase, FailurePolicy), Group>, phase: Phase) {
-    let Some(fail) = groups.get(&(phase, FailurePolicy::Fail)) else {
-        return;
-    };
-    let fail_targets = fail.targets.clone();
-    let Some(ignore) = groups.get_mut(&(phase, FailurePolicy::Ignore)) else {
-        return;
-    };
-    let mut moved = false;
-    for (target, ops) in ignore.targets.iter_mut() {
-        for (f, fail_ops) in &fail_targets {
-            if covers(f, target) {
-                let before = ops.len();
-                ops.retain(|o| !fail_ops.contains(o));
-                moved |= ops.len() != before;
-            }
-        }
-    }
-    ignore.targets.retain(|_, ops| !ops.is_empty());
-    let ignore_timeout = ignore.timeout;
-    if moved && let Some(fail) = groups.get_mut(&(phase, FailurePolicy::Fail)) {
-        fail.timeout = fail.timeout.max(ignore_timeout);
-    }
-}
-
-/// True when every request for `inner` also matches the rule entry `outer` (`*` wildcards as
-/// the API server reads them: `*` all resources, `*/*` all with subresources, `pods/*`,
-/// `*/status`).
-fn covers(outer: &Target, inner: &Target) -> bool {
-    let any_or = |o: &str, i: &str| o == "*" || o == i;
-    if !any_or(&outer.group, &inner.group) || !any_or(&outer.version, &inner.version) {
-        return false;
-    }
-    let split = |r: &str| -> (String, Option<String>) {
-        match r.split_once('/') {
-            Some((res, sub)) => (res.to_string(), Some(sub.to_string())),
-            None => (r.to_string(), None),
-        }
-    };
-    let (o_res, o_sub) = split(&outer.resource);
-    let (i_res, i_sub) = split(&inner.resource);
-    let res_ok = o_res == "*" || o_res == i_res;
-    let sub_ok = match (o_sub.as_deref(), i_sub.as_deref()) {
-        (None, None) => true,
-        (Some("*"), Some(_)) => true,
-        (Some(o), Some(i)) => o == i,
-        _ => false,
-    };
-    res_ok && sub_ok
 }
 
 fn describe(sel: &KindSelector) -> String {

@@ -201,3 +201,64 @@ fn file_mode_serves_policies_from_files_to_the_apiserver() {
         t.palisade_log()
     );
 }
+
+/// A `Pod/exec` ClusterPolicy, as Kyverno's sample policies write them.
+const DENY_EXEC: &str = r#"apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: deny-exec
+spec:
+  background: false
+  rules:
+    - name: no-exec
+      match:
+        any:
+          - resources:
+              kinds: ["Pod/exec"]
+              operations: ["CONNECT"]
+      validate:
+        failureAction: Enforce
+        message: "exec into {{ request.name }} is not allowed"
+        deny:
+          conditions:
+            any:
+              - key: "{{ request.operation }}"
+                operator: Equals
+                value: CONNECT
+"#;
+
+#[test]
+fn kubectl_exec_is_denied_by_a_pod_exec_policy() {
+    let Some(mut t) = Test::begin("exec") else {
+        return;
+    };
+    t.policy(DENY_EXEC);
+    t.start_palisade();
+    let tenant = t.c.tenant.clone();
+    // Only the subresource is registered: Pods themselves are admitted.
+    let out = tenant.create(&plain_pod("shell-target", TENANT_NS));
+    assert!(out.ok, "the Pod was not admitted: {out}");
+    // The API server admits a CONNECT before it reaches the kubelet, so the Pod need not
+    // run (this cluster has no nodes); retried until the webhook configuration is picked up.
+    let start = std::time::Instant::now();
+    let out = loop {
+        let out = tenant.run(&["-n", TENANT_NS, "exec", "shell-target", "--", "true"]);
+        if blocked(&out) || start.elapsed() > std::time::Duration::from_secs(30) {
+            break out;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert!(
+        blocked(&out) && out.stderr.contains("exec into shell-target is not allowed"),
+        "kubectl exec was not denied: {out}\n{}",
+        t.palisade_log()
+    );
+    let rules =
+        t.c.admin
+            .get_json(&["validatingwebhookconfigurations"])
+            .to_string();
+    assert!(
+        rules.contains("pods/exec") && rules.contains("CONNECT"),
+        "{rules}"
+    );
+}
