@@ -182,16 +182,16 @@ fn record(
             failures
                 .entry(bare.clone())
                 .or_default()
-                .insert(rule.name.clone(), rule.message.clone());
+                .insert(rule.name.to_string(), rule.message.clone());
         } else if noteworthy {
             verdict
                 .warnings
                 .push(message::warning(bare, &rule.name, &rule.message));
         }
         verdict.results.push(RuleResult {
-            policy: response.policy.clone(),
+            policy: response.policy.to_string(),
             policy_kind: kind,
-            rule: rule.name,
+            rule: rule.name.to_string(),
             rule_type: RuleType::Validation,
             status: rule.status,
             message: rule.message,
@@ -232,9 +232,9 @@ fn cel(
                 }
             }
             verdict.results.push(RuleResult {
-                policy: response.policy.clone(),
+                policy: response.policy.to_string(),
                 policy_kind: PolicyKind::ValidatingPolicy,
-                rule: rule.name,
+                rule: rule.name.to_string(),
                 rule_type: RuleType::Validation,
                 status: rule.status,
                 message: rule.message,
