@@ -100,9 +100,9 @@ fn record(
                 .push(message::warning(bare, &rule.name, &rule.message));
         }
         verdict.results.push(RuleResult {
-            policy: response.policy.to_string(),
+            policy: response.policy.clone(),
             policy_kind: kind,
-            rule: rule.name.to_string(),
+            rule: rule.name.clone(),
             rule_type: RuleType::Mutation,
             status: rule.status,
             message: rule.message.clone(),

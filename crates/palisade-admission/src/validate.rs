@@ -189,9 +189,9 @@ fn record(
                 .push(message::warning(bare, &rule.name, &rule.message));
         }
         verdict.results.push(RuleResult {
-            policy: response.policy.to_string(),
+            policy: response.policy.clone(),
             policy_kind: kind,
-            rule: rule.name.to_string(),
+            rule: rule.name,
             rule_type: RuleType::Validation,
             status: rule.status,
             message: rule.message,
@@ -232,9 +232,9 @@ fn cel(
                 }
             }
             verdict.results.push(RuleResult {
-                policy: response.policy.to_string(),
+                policy: response.policy.clone(),
                 policy_kind: PolicyKind::ValidatingPolicy,
-                rule: rule.name.to_string(),
+                rule: rule.name,
                 rule_type: RuleType::Validation,
                 status: rule.status,
                 message: rule.message,
