@@ -177,9 +177,9 @@ pub fn update_requests(
                 match r.status {
                     // An error here is most often data the webhook cannot read (a clone source,
                     // an API call); the controller reads the cluster and decides.
-                    RuleStatus::Pass | RuleStatus::Error => generate.push(r.name.clone()),
+                    RuleStatus::Pass | RuleStatus::Error => generate.push(r.name.to_string()),
                     RuleStatus::Fail if synchronizes(policy, &r.name) => {
-                        delete.push(r.name.clone());
+                        delete.push(r.name.to_string());
                     }
                     _ => {}
                 }

@@ -226,7 +226,7 @@ mod tests {
                 s.response
                     .rules
                     .iter()
-                    .map(|r| (s.response.policy.clone(), r.status))
+                    .map(|r| (s.response.policy.to_string(), r.status))
             })
             .collect()
     }

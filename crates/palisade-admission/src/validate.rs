@@ -192,7 +192,7 @@ fn record(
             failures
                 .entry(bare.clone())
                 .or_default()
-                .insert(rule.name.clone(), rule.message.clone());
+                .insert(rule.name.to_string(), rule.message.clone());
         } else if noteworthy {
             verdict
                 .warnings

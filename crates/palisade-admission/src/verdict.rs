@@ -1,5 +1,7 @@
 //! The outcome of one review: the admission decision and every rule result behind it.
 
+use std::sync::Arc;
+
 use palisade_api::{FailureAction, RuleType};
 use palisade_engine::RuleStatus;
 use palisade_patch::json6902::Patch;
@@ -55,12 +57,13 @@ impl PolicyKind {
 /// One rule's result on this request (for metrics and, later, PolicyReports).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RuleResult {
-    /// The policy as reports name it (`namespace/name` for a namespaced Policy).
-    pub policy: String,
+    /// The policy as reports name it (`namespace/name` for a namespaced Policy); shared with
+    /// the engine's response.
+    pub policy: Arc<str>,
     /// Its kind.
     pub policy_kind: PolicyKind,
     /// The rule (autogen rules carry their `autogen-` name; "" for a ValidatingPolicy).
-    pub rule: String,
+    pub rule: Arc<str>,
     /// Validation or mutation.
     pub rule_type: RuleType,
     /// The outcome.

@@ -104,7 +104,7 @@ impl CompiledMutatingPolicy {
     ) -> MutateOutcome {
         let mut out = MutateOutcome {
             response: PolicyResponse {
-                policy: self.name(),
+                policy: self.name().into(),
                 rules: Vec::new(),
             },
             patched: None,
@@ -262,7 +262,7 @@ impl CompiledMap {
     pub fn mutate(&self, req: &CelRequest, object: &Value) -> MutateOutcome {
         let mut out = MutateOutcome {
             response: PolicyResponse {
-                policy: self.name(),
+                policy: self.name().into(),
                 rules: Vec::new(),
             },
             patched: None,

@@ -77,7 +77,7 @@ impl CompiledVap {
     /// Evaluates the policy through its first matching binding (or directly when unbound).
     pub fn validate(&self, req: &CelRequest, data: &dyn CelData) -> PolicyResponse {
         let mut response = PolicyResponse {
-            policy: self.name(),
+            policy: self.name().into(),
             rules: Vec::new(),
         };
         if req.is_json() {

@@ -189,7 +189,7 @@ impl CompiledValidatingPolicy {
             rules.push(r);
         }
         PolicyResponse {
-            policy: self.name(),
+            policy: self.name().into(),
             rules,
         }
     }

@@ -118,7 +118,7 @@ fn mutating_admission_policies_are_named_after_the_policy() {
     let p = CompiledMap::compile(*p, &[]).unwrap();
     let object = pod();
     let out = p.mutate(&request(&object), &object);
-    assert_eq!(out.response.rules[0].name, "map");
+    assert_eq!(&*out.response.rules[0].name, "map");
     assert_eq!(out.patched.unwrap()["metadata"]["labels"]["x"], "y");
 }
 

@@ -219,7 +219,7 @@ fn admission_policies_with_params_and_bindings() {
     );
     let d = data();
     let r = p.validate(&request(pod("web", false)), d.as_ref());
-    assert_eq!(r.rules[0].name, "vap");
+    assert_eq!(&*r.rules[0].name, "vap");
     assert_eq!(r.rules[0].status, RuleStatus::Pass);
     assert!(
         p.validate(&request(pod("other", false)), d.as_ref())

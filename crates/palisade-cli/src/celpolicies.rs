@@ -488,7 +488,7 @@ fn namespace_object<'r>(run: &'r Run<'_>, ns: &str) -> Option<&'r Value> {
 
 fn outcome(resource: &Value, response: palisade_engine::PolicyResponse) -> Outcome {
     Outcome {
-        policy: response.policy.clone(),
+        policy: response.policy.to_string(),
         resource: resource.clone(),
         response,
         artifacts: Default::default(),

@@ -62,7 +62,7 @@ pub fn with_targets(outcomes: Vec<Outcome>) -> Vec<Outcome> {
                     .response
                     .rules
                     .iter()
-                    .find(|r| r.name == t.rule && r.status == RuleStatus::Pass)?;
+                    .find(|r| *r.name == *t.rule && r.status == RuleStatus::Pass)?;
                 Some(Outcome {
                     policy: o.policy.clone(),
                     resource: t.original.clone(),
@@ -104,7 +104,7 @@ fn generated(dir: &Path, expected: &TestResult, o: &Outcome, r: &RuleResponse) -
         .artifacts
         .generated
         .iter()
-        .filter(|g| g.rule == r.name && g.action == Action::Create)
+        .filter(|g| *g.rule == *r.name && g.action == Action::Create)
         .map(|g| &g.resource)
         .collect();
     if created.is_empty() {

@@ -230,9 +230,9 @@ fn check(path: &Path, expected: &palisade_api::cli::TestResult, outcomes: &[Outc
         for o in &matching {
             for r in &o.response.rules {
                 let rule_ok = expected.rule.is_empty()
-                    || r.name == expected.rule
-                    || r.name == format!("autogen-{}", expected.rule)
-                    || r.name == format!("autogen-cronjob-{}", expected.rule);
+                    || *r.name == *expected.rule
+                    || *r.name == *format!("autogen-{}", expected.rule)
+                    || *r.name == *format!("autogen-cronjob-{}", expected.rule);
                 if rule_ok {
                     match crate::compare::resources(dir, expected, o, r) {
                         Verdict::Same => {}

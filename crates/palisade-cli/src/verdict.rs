@@ -142,7 +142,7 @@ impl Counts {
             .rules
             .iter()
             .filter(|rule| rule.validate.is_some() || rule.verify_images.is_some())
-            .filter(|rule| !response.rules.iter().any(|r| r.name == rule.name));
+            .filter(|rule| !response.rules.iter().any(|r| *r.name == *rule.name));
         self.skip += unanswered.count();
     }
 }

@@ -22,6 +22,11 @@ pub struct ExprCache {
     /// one of which a resource must have for the rule to match (see
     /// [`crate::matching::required_kinds`]).
     rule_kinds: Vec<(usize, Option<Box<[String]>>)>,
+    /// Per rule of `CompiledPolicy::rules`, in order (so sorted by address): the rule's
+    /// address and its name, shared by every response to the rule.
+    rule_names: Vec<(usize, Arc<str>)>,
+    /// The policy (to recognise it) and its report name, shared by every response.
+    report_name: Option<(Arc<palisade_api::Policy>, Arc<str>)>,
     /// Context-entry JMESPath texts without variables, compiled: by the address of the text
     /// in `CompiledPolicy::rules`, sorted, with the trimmed text.
     entry_paths: Vec<(usize, Box<str>, Arc<Expression>)>,
@@ -45,6 +50,36 @@ impl ExprCache {
                 )
             })
             .collect();
+        self.rule_names = rules
+            .iter()
+            .map(|r| (std::ptr::from_ref(r).addr(), Arc::from(r.name.as_str())))
+            .collect();
+    }
+
+    /// The shared name of `rule` when it is one of the compiled policy's rules, unchanged.
+    pub(crate) fn rule_name(&self, rule: &palisade_api::Rule) -> Option<&Arc<str>> {
+        let addr = std::ptr::from_ref(rule).addr();
+        let i = self
+            .rule_names
+            .binary_search_by_key(&addr, |(a, _)| *a)
+            .ok()?;
+        self.rule_names
+            .get(i)
+            .map(|(_, name)| name)
+            .filter(|name| ***name == *rule.name)
+    }
+
+    /// Records the policy's report name (see [`ExprCache::report_name`]).
+    pub(crate) fn set_report_name(&mut self, policy: &Arc<palisade_api::Policy>) {
+        self.report_name = Some((policy.clone(), Arc::from(policy.report_name())));
+    }
+
+    /// The shared report name of `policy` when it is the one compiled.
+    pub(crate) fn report_name(&self, policy: &Arc<palisade_api::Policy>) -> Option<&Arc<str>> {
+        self.report_name
+            .as_ref()
+            .filter(|(p, _)| Arc::ptr_eq(p, policy))
+            .map(|(_, name)| name)
     }
 
     /// True when rule `index` of the compiled policy, `rule`, cannot match a resource of

@@ -132,7 +132,7 @@ impl Engine {
         ctx: &mut EvalContext,
         inputs: &Inputs<'_>,
     ) -> PolicyResponse {
-        let name = policy.name();
+        let name = policy.shared_name();
         let mut rules = Vec::new();
         // Up to 64 rules are matched at once (one look at the resource for the policy); a
         // longer list, from where the mask ends, one matching rule at a time.

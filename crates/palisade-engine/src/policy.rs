@@ -44,6 +44,15 @@ impl CompiledPolicy {
         self.policy.report_name()
     }
 
+    /// [`CompiledPolicy::name`], shared: computed once when compiling (computed again if
+    /// `policy` was replaced since).
+    pub fn shared_name(&self) -> Arc<str> {
+        match self.cache.report_name(&self.policy) {
+            Some(name) => name.clone(),
+            None => Arc::from(self.policy.report_name()),
+        }
+    }
+
     /// The namespace a namespaced Policy is confined to.
     pub fn namespace(&self) -> Option<&str> {
         if self.policy.is_namespaced() {
@@ -110,8 +119,10 @@ pub fn compile(policy: Policy) -> Result<CompiledPolicy, CompileError> {
     cache.set_conditions(conditions);
     cache.set_entry_paths(&rules);
     cache.set_plain_patches(&rules);
+    let policy = Arc::new(policy);
+    cache.set_report_name(&policy);
     Ok(CompiledPolicy {
-        policy: Arc::new(policy),
+        policy,
         rules,
         cache,
     })

@@ -1,5 +1,7 @@
 //! Rule outcomes as data: what the CLI prints, the webhook enforces and reports record.
 
+use std::sync::Arc;
+
 use palisade_api::{FailureAction, RuleType};
 use serde::Serialize;
 
@@ -48,8 +50,9 @@ impl RuleStatus {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RuleResponse {
-    /// Rule name (autogen rules carry their `autogen-` name).
-    pub name: String,
+    /// Rule name (autogen rules carry their `autogen-` name); shared with the compiled
+    /// policy, so a response does not copy it.
+    pub name: Arc<str>,
     /// The kind of rule.
     #[serde(skip)]
     pub rule_type: RuleType,
@@ -76,8 +79,18 @@ impl RuleResponse {
         status: RuleStatus,
         message: impl Into<String>,
     ) -> Self {
+        RuleResponse::named(Arc::from(name), rule_type, status, message)
+    }
+
+    /// [`RuleResponse::new`] with a shared name.
+    pub fn named(
+        name: Arc<str>,
+        rule_type: RuleType,
+        status: RuleStatus,
+        message: impl Into<String>,
+    ) -> Self {
         RuleResponse {
-            name: name.to_string(),
+            name,
             rule_type,
             status,
             message: message.into(),
@@ -92,8 +105,9 @@ impl RuleResponse {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PolicyResponse {
-    /// The policy name as reports show it (`namespace/name` for a namespaced Policy).
-    pub policy: String,
+    /// The policy name as reports show it (`namespace/name` for a namespaced Policy); shared
+    /// with the compiled policy.
+    pub policy: Arc<str>,
     /// Responses, in rule order; rules that do not match the resource have none.
     pub rules: Vec<RuleResponse>,
 }

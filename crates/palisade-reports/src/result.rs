@@ -171,7 +171,7 @@ pub fn row(
     }
     ReportResult {
         policy: info.key.clone(),
-        rule: rule.name.clone(),
+        rule: rule.name.to_string(),
         result,
         message,
         scored: info.scored,

@@ -161,8 +161,8 @@ impl Metrics {
 
     fn result(&self, phase: Phase, operation: &str, r: &RuleResult) {
         let labels = ResultLabels {
-            policy_name: r.policy.clone(),
-            rule_name: r.rule.clone(),
+            policy_name: r.policy.to_string(),
+            rule_name: r.rule.to_string(),
             rule_result: r.status.as_str().to_string(),
             rule_type: phase.as_str().to_string(),
             resource_request_operation: operation.to_string(),

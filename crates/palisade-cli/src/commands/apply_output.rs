@@ -45,7 +45,7 @@ pub fn failures(
                     status == wanted
                         && (wanted != RuleStatus::Warn || (r.status == RuleStatus::Fail && scored))
                 })
-                .map(|(i, r)| match r.name.as_str() {
+                .map(|(i, r)| match &*r.name {
                     // CEL policies (ValidatingPolicy, VAP) report one unnamed result.
                     "" => format!("{}. {}", i + 1, r.message),
                     name => format!("{}. {name}: {}", i + 1, r.message),
@@ -95,7 +95,7 @@ pub fn table(
             table.push(vec![
                 Cell::plain(id.to_string()),
                 Cell::new(o.policy.clone(), Paint::Name),
-                Cell::new(r.name.clone(), Paint::Name),
+                Cell::new(r.name.to_string(), Paint::Name),
                 Cell::new(resource_label(&o.resource), Paint::Name),
                 Cell::new(title(status), status_paint(status)),
                 Cell::plain(r.message.clone()),

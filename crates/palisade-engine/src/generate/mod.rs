@@ -150,7 +150,7 @@ impl Engine {
         }
         GenerateResponse {
             response: PolicyResponse {
-                policy: name,
+                policy: name.into(),
                 rules,
             },
             resources,

@@ -295,7 +295,7 @@ impl Engine {
         };
         MutateResponse {
             response: PolicyResponse {
-                policy: name,
+                policy: name.into(),
                 rules,
             },
             patched,

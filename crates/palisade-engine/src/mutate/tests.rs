@@ -49,7 +49,7 @@ fn statuses(r: &MutateResponse) -> Vec<(String, RuleStatus)> {
     r.response
         .rules
         .iter()
-        .map(|r| (r.name.clone(), r.status))
+        .map(|r| (r.name.to_string(), r.status))
         .collect()
 }
 

@@ -10,6 +10,7 @@ use palisade_api::validate::{Deny, ForEachValidation, Validation};
 use palisade_api::{Conditions, Rule, RuleType};
 use serde_json::Value;
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use crate::EvalEnv;
 use crate::conditions;
@@ -23,6 +24,8 @@ use pattern::{CompiledPattern, Mismatch};
 /// One validator: the rule itself, or a foreach block inside it.
 struct Validator<'a> {
     rule_name: &'a str,
+    /// `rule_name` as compiled with the policy, for responses without a copy.
+    shared_name: Option<&'a Arc<str>>,
     message: Option<&'a str>,
     context: &'a [ContextEntry],
     preconditions: Option<&'a Conditions>,
@@ -36,7 +39,10 @@ struct Validator<'a> {
 }
 
 fn response(v: &Validator<'_>, status: RuleStatus, message: impl Into<String>) -> RuleResponse {
-    RuleResponse::new(v.rule_name, RuleType::Validation, status, message)
+    match v.shared_name {
+        Some(name) => RuleResponse::named(name.clone(), RuleType::Validation, status, message),
+        None => RuleResponse::new(v.rule_name, RuleType::Validation, status, message),
+    }
 }
 
 /// Evaluates the validation parts of a matched rule (everything after match and exceptions).
@@ -62,6 +68,7 @@ pub(crate) fn validate_rule(
     }
     let v = Validator {
         rule_name: &rule.name,
+        shared_name: env.cache.rule_name(rule),
         message: validation.message.as_deref(),
         context: rule.context.as_deref().unwrap_or_default(),
         preconditions: rule.preconditions.as_ref(),
@@ -423,6 +430,7 @@ fn static_elements(
             };
             let inner = Validator {
                 rule_name: v.rule_name,
+                shared_name: v.shared_name,
                 message: v.message,
                 context: &[],
                 preconditions: f.preconditions.as_ref(),
@@ -520,6 +528,7 @@ fn validate_elements(
         };
         let inner = Validator {
             rule_name: v.rule_name,
+            shared_name: v.shared_name,
             message: v.message,
             context: f.context.as_deref().unwrap_or_default(),
             preconditions: f.preconditions.as_ref(),
@@ -654,7 +663,7 @@ mod tests {
         .unwrap();
         let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}});
         let r = validate_resource(&policy, pod);
-        let names: Vec<&str> = r.rules.iter().map(|r| r.name.as_str()).collect();
+        let names: Vec<&str> = r.rules.iter().map(|r| &*r.name).collect();
         assert_eq!(names, ["r3", "r63", "r64", "r69"]);
     }
 
