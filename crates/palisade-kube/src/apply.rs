@@ -13,7 +13,7 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use crate::Error;
-use crate::cel_rules::validating_policy_hooks;
+use crate::cel_rules::{mutating_policy_hooks, validating_policy_hooks};
 use crate::discovery::resource_index;
 use crate::rules::hook_rules;
 use crate::webhooks::{self, ResourceIndex, WebhookSettings};
@@ -84,6 +84,11 @@ impl WebhookManager {
             set.validating_policies()
                 .iter()
                 .flat_map(|p| validating_policy_hooks(p)),
+        );
+        hooks.extend(
+            set.mutating_policies()
+                .iter()
+                .flat_map(|p| mutating_policy_hooks(p)),
         );
         let index = self.index().await?;
         let desired = webhooks::desired(&hooks, &index, &self.settings, ca_bundle);
