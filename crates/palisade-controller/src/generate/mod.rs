@@ -38,7 +38,7 @@ use palisade_admission::{
 };
 use palisade_engine::generate::Action;
 use palisade_engine::matching::RequestInfo;
-use palisade_engine::{CompiledPolicy, Inputs, Request};
+use palisade_engine::{CompiledPolicy, Engine, EvalContext, Inputs, Request};
 use palisade_kube::updaterequest;
 use serde_json::{Map, Value, json};
 use tokio::runtime::Handle;
@@ -633,27 +633,17 @@ impl Generator {
         operation: &str,
     ) -> Result<(), String> {
         let request = self.request_for(trigger, user, operation);
-        let source = self.source();
-        let env = self.env.clone();
-        let response = tokio::task::spawn_blocking(move || {
-            let mut ctx = request.context();
-            let inputs = Inputs {
-                source: &source,
-                exceptions: set.exceptions(),
-            };
-            env.engine.generate(&policy, &request, &mut ctx, &inputs)
-        })
-        .await
-        .map_err(|e| format!("generation panicked: {e}"))?;
-        let wanted = |r: &str| rules.iter().any(|n| n == r);
-        let mut errors: Vec<String> = response
-            .response
-            .rules
-            .iter()
-            .filter(|r| wanted(&r.name) && r.status == palisade_engine::RuleStatus::Error)
-            .map(|r| format!("rule {}: {}", r.name, r.message))
-            .collect();
-        for g in response.resources.iter().filter(|g| wanted(&g.rule)) {
+        let response = self
+            .evaluate(
+                set,
+                policy,
+                request,
+                "generation",
+                |engine, p, r, ctx, inputs| engine.generate(p, r, ctx, inputs),
+            )
+            .await?;
+        let mut errors = rule_errors(rules, &response.response.rules);
+        for g in response.resources.iter().filter(|g| wanted(rules, &g.rule)) {
             if g.action == Action::Unchanged {
                 continue;
             }
@@ -663,11 +653,7 @@ impl Generator {
                 errors.push(e);
             }
         }
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(errors.join("; "))
-        }
+        joined(errors)
     }
 
     /// Evaluates the mutate-existing `rules` of `policy` for `trigger` and writes the targets
@@ -682,38 +668,54 @@ impl Generator {
         operation: &str,
     ) -> Result<(), String> {
         let request = self.request_for(trigger, user, operation);
-        let source = self.source();
-        let env = self.env.clone();
-        let response = tokio::task::spawn_blocking(move || {
-            let mut ctx = request.context();
-            let inputs = Inputs {
-                source: &source,
-                exceptions: set.exceptions(),
-            };
-            env.engine.mutate(&policy, &request, &mut ctx, &inputs)
-        })
-        .await
-        .map_err(|e| format!("mutation panicked: {e}"))?;
-        let wanted = |r: &str| rules.iter().any(|n| n == r);
-        let mut errors: Vec<String> = response
-            .response
-            .rules
-            .iter()
-            .filter(|r| wanted(&r.name) && r.status == palisade_engine::RuleStatus::Error)
-            .map(|r| format!("rule {}: {}", r.name, r.message))
-            .collect();
-        for t in response.targets.iter().filter(|t| wanted(&t.rule)) {
+        let response = self
+            .evaluate(
+                set,
+                policy,
+                request,
+                "mutation",
+                |engine, p, r, ctx, inputs| engine.mutate(p, r, ctx, inputs),
+            )
+            .await?;
+        let mut errors = rule_errors(rules, &response.response.rules);
+        for t in response.targets.iter().filter(|t| wanted(rules, &t.rule)) {
             let (_, kind, namespace, name) = cluster::identity(&t.patched);
             tracing::info!(rule = %t.rule, kind = %kind, namespace = %namespace, name = %name, "mutating existing target");
             if let Err(e) = cluster::replace(&self.client, &self.resources, &t.patched).await {
                 errors.push(e);
             }
         }
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(errors.join("; "))
-        }
+        joined(errors)
+    }
+
+    /// Runs one engine evaluation of `policy` for `request` on a blocking thread (it may read
+    /// the cluster through [`LiveSource`], which blocks on this runtime).
+    async fn evaluate<R, F>(
+        &self,
+        set: Arc<PolicySet>,
+        policy: Arc<CompiledPolicy>,
+        request: Request,
+        what: &str,
+        run: F,
+    ) -> Result<R, String>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Engine, &CompiledPolicy, &Request, &mut EvalContext, &Inputs) -> R
+            + Send
+            + 'static,
+    {
+        let source = self.source();
+        let env = self.env.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut ctx = request.context();
+            let inputs = Inputs {
+                source: &source,
+                exceptions: set.exceptions(),
+            };
+            run(&env.engine, &policy, &request, &mut ctx, &inputs)
+        })
+        .await
+        .map_err(|e| format!("{what} panicked: {e}"))
     }
 
     /// Deletes the downstream resources of `rule` of `policy` (of one trigger, or all).
@@ -755,6 +757,29 @@ impl Generator {
         } else {
             Err(errors.join("; "))
         }
+    }
+}
+
+/// Whether `rule` is one of the `rules` a job asked for.
+fn wanted(rules: &[String], rule: &str) -> bool {
+    rules.iter().any(|n| n == rule)
+}
+
+/// The error results among the asked-for `rules`, as `rule NAME: message`.
+fn rule_errors(rules: &[String], results: &[palisade_engine::RuleResponse]) -> Vec<String> {
+    results
+        .iter()
+        .filter(|r| wanted(rules, &r.name) && r.status == palisade_engine::RuleStatus::Error)
+        .map(|r| format!("rule {}: {}", r.name, r.message))
+        .collect()
+}
+
+/// `Ok` when nothing failed, else every error in one message.
+fn joined(errors: Vec<String>) -> Result<(), String> {
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors.join("; "))
     }
 }
 
