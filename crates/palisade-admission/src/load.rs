@@ -4,7 +4,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use palisade_api::load::{LoadError, PolicyDocument, load_policy_documents};
+use palisade_api::load::{LoadError, PolicyDocument, load_policy_documents, relocate};
 use palisade_engine::Exception;
 
 use crate::set::{Entry, PolicySet, compile_cel, compile_policy};
@@ -18,9 +18,13 @@ pub fn load_dir(paths: &[PathBuf]) -> Result<PolicySet, LoadError> {
             let name = file.display().to_string();
             let text = fs::read_to_string(&file)
                 .map_err(|e| LoadError::file(&name, format!("cannot read: {e}")))?;
-            for doc in load_policy_documents(&name, &text)? {
+            for mut doc in load_policy_documents(&name, &text)? {
+                let positions = doc.positions.take();
+                let at = |e| relocate(e, positions.as_ref());
                 entries.push(match doc.value {
-                    PolicyDocument::Policy(p) => compile_policy(&doc.file, doc.line, *p)?,
+                    PolicyDocument::Policy(p) => {
+                        compile_policy(&doc.file, doc.line, *p).map_err(at)?
+                    }
                     PolicyDocument::Exception(e) => {
                         Entry::Exception(Arc::new(Exception { exception: *e }))
                     }
@@ -28,7 +32,9 @@ pub fn load_dir(paths: &[PathBuf]) -> Result<PolicySet, LoadError> {
                         api_version,
                         kind,
                         value,
-                    } => compile_cel(&doc.file, doc.line, &api_version, &kind, &value)?,
+                    } => {
+                        compile_cel(&doc.file, doc.line, &api_version, &kind, &value).map_err(at)?
+                    }
                 });
             }
         }

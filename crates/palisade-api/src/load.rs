@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use palisade_yaml::{Document as YamlDocument, Options, PathSegment};
+use palisade_yaml::{Document as YamlDocument, Options, PathSegment, Positions};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -74,6 +74,19 @@ pub struct Located<T> {
     pub file: String,
     /// First line of the document.
     pub line: usize,
+    /// Where each of its nodes is, when the loader kept positions (policy files).
+    pub positions: Option<Positions>,
+}
+
+/// Moves `err` to the line of the field its path names (a compile error found after decoding
+/// knows its field path but only the document's first line).
+pub fn relocate(mut err: LoadError, positions: Option<&Positions>) -> LoadError {
+    if let (Some(path), Some(positions)) = (&err.path, positions)
+        && let Some(at) = positions.lookup(&palisade_yaml::parse_path(path))
+    {
+        err.line = Some(at.line);
+    }
+    err
 }
 
 /// Parses YAML or JSON text into plain documents (empty documents are dropped).
@@ -85,6 +98,7 @@ pub fn parse_values(file: &str, src: &str) -> Result<Vec<Located<Value>>, LoadEr
             value: d.value,
             file: file.to_string(),
             line: d.line,
+            positions: None,
         })
         .collect())
 }
@@ -117,6 +131,7 @@ pub fn load_policy_documents(
             value,
             file: file.to_string(),
             line,
+            positions: doc.positions,
         });
     }
     Ok(out)

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use palisade_api::Policy;
-use palisade_api::load::{LoadError, Located, PolicyDocument, load_policy_documents, parse_values};
+use palisade_api::load::{
+    LoadError, Located, PolicyDocument, load_policy_documents, parse_values, relocate,
+};
 use palisade_engine::{CompiledPolicy, Exception, compile};
 use serde_json::Value;
 
@@ -53,8 +55,9 @@ pub fn load_policies(paths: &[PathBuf]) -> std::result::Result<Loaded, LoadError
         for file in files {
             let name = file.display().to_string();
             let text = read(&file).map_err(|e| LoadError::file(&name, e.to_string()))?;
-            for doc in load_policy_documents(&name, &text)? {
-                add(&mut loaded, doc)?;
+            for mut doc in load_policy_documents(&name, &text)? {
+                let positions = doc.positions.take();
+                add(&mut loaded, doc).map_err(|e| relocate(e, positions.as_ref()))?;
             }
         }
     }

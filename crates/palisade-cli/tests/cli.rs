@@ -222,6 +222,25 @@ fn apply_unknown_field_names_file_line_and_path() {
     );
 }
 
+/// Errors found after decoding (JMESPath, CEL) point at the field's line, not the document's.
+#[test]
+fn apply_compile_errors_name_the_fields_line() {
+    for (file, start) in [
+        (
+            "bad/invalid-jmespath.yaml",
+            "error: bad/invalid-jmespath.yaml:23: spec.rules[1].preconditions.all[0].key: policy bad-jp: invalid JMESPath",
+        ),
+        (
+            "bad/invalid-cel.yaml",
+            "error: bad/invalid-cel.yaml:15: spec.rules[0].validate.cel.expressions[0].expression: policy bad-cel: unexpected ')' (at 1:40 in",
+        ),
+    ] {
+        let o = palisade(&["apply", file, "-r", PODS]);
+        assert_eq!(code(&o), 2, "{file}");
+        assert!(stderr(&o).starts_with(start), "{}", stderr(&o));
+    }
+}
+
 #[test]
 fn test_all_met_exits_0() {
     let o = palisade(&["test", "suite-pass"]);

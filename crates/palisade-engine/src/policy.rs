@@ -211,8 +211,7 @@ fn check_rule(rule: &Rule, path: &str, cache: &ExprCache) -> Result<(), CompileE
         check_validate(v, &format!("{path}.validate"))?;
         // CEL is parsed and type-checked when the policy loads, not at its first request.
         if v.cel.is_some() {
-            crate::validate::cel::check(rule)
-                .map_err(|e| err(format!("{path}.validate.cel"), e))?;
+            crate::validate::cel::check(rule, path).map_err(|(at, e)| err(at, e))?;
         }
     }
     for (i, entry) in rule.context.iter().flatten().enumerate() {

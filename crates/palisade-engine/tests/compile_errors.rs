@@ -39,14 +39,14 @@ fn load_errors_name_the_field_and_the_problem() {
         ),
         (
             json!([cel_rule("object.spec.containers.all(c, ")]),
-            "spec.rules[0].validate.cel",
-            "expressions[0]",
+            "spec.rules[0].validate.cel.expressions[0].expression",
+            "at 1:31",
         ),
         (
             json!([cel_rule(
                 "object.metadata.name + 1 == 2 && undefined_function(object)"
             )]),
-            "spec.rules[0].validate.cel",
+            "spec.rules[0].validate.cel.expressions[0].expression",
             "undefined_function",
         ),
         (

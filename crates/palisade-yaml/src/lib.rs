@@ -55,7 +55,7 @@ pub use emit::{to_yaml_stream, to_yaml_string};
 pub use error::{Error, ErrorKind};
 pub use options::{Limits, Options};
 pub use pieces::{Pieces, pieces};
-pub use positions::{Location, PathSegment, Positions, render_path};
+pub use positions::{Location, PathSegment, Positions, parse_path, render_path};
 
 use serde_json::Value;
 

@@ -55,6 +55,65 @@ pub fn render_path(path: &[PathSegment]) -> String {
     out
 }
 
+/// Reads a path written by [`render_path`] back into segments, so that a field path reported
+/// as text (for example by a policy compiler) can be located in the source. Best effort:
+/// text that is not a well-formed path yields the segments read before it.
+pub fn parse_path(text: &str) -> Vec<PathSegment> {
+    let mut out = Vec::new();
+    let mut chars = text.chars().peekable();
+    let mut key = String::new();
+    while let Some(c) = chars.next() {
+        match c {
+            '.' => {
+                if !key.is_empty() {
+                    out.push(PathSegment::Key(std::mem::take(&mut key)));
+                }
+            }
+            '[' => {
+                if !key.is_empty() {
+                    out.push(PathSegment::Key(std::mem::take(&mut key)));
+                }
+                if chars.peek() == Some(&'"') {
+                    chars.next();
+                    let mut quoted = String::new();
+                    let mut closed = false;
+                    while let Some(q) = chars.next() {
+                        match q {
+                            '\\' => match chars.next() {
+                                Some('n') => quoted.push('\n'),
+                                Some('t') => quoted.push('\t'),
+                                Some('r') => quoted.push('\r'),
+                                Some(other) => quoted.push(other),
+                                None => return out,
+                            },
+                            '"' => {
+                                closed = true;
+                                break;
+                            }
+                            other => quoted.push(other),
+                        }
+                    }
+                    if !closed || chars.next() != Some(']') {
+                        return out;
+                    }
+                    out.push(PathSegment::Key(quoted));
+                } else {
+                    let digits: String = chars.by_ref().take_while(|d| *d != ']').collect();
+                    match digits.parse() {
+                        Ok(i) => out.push(PathSegment::Index(i)),
+                        Err(_) => return out,
+                    }
+                }
+            }
+            other => key.push(other),
+        }
+    }
+    if !key.is_empty() {
+        out.push(PathSegment::Key(key));
+    }
+    out
+}
+
 /// Keys printed bare in a rendered path.
 fn is_plain_key(k: &str) -> bool {
     !k.is_empty()
@@ -170,6 +229,35 @@ pub(crate) enum Children {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parses_what_it_renders() {
+        let paths: Vec<Vec<PathSegment>> = vec![
+            vec!["spec".into(), "rules".into(), 2.into(), "validate".into()],
+            vec![
+                "metadata".into(),
+                "labels".into(),
+                "app.kubernetes.io/name".into(),
+            ],
+            vec![
+                "a b".into(),
+                "".into(),
+                "q\"uo\\te".into(),
+                0.into(),
+                1.into(),
+            ],
+            vec!["spec".into(), "=(securityContext)".into(), "x\ny".into()],
+        ];
+        for path in paths {
+            assert_eq!(parse_path(&render_path(&path)), path);
+        }
+        // Malformed text keeps what was read before it.
+        assert_eq!(
+            parse_path("spec.rules[x].name"),
+            vec![PathSegment::from("spec"), PathSegment::from("rules")]
+        );
+        assert_eq!(parse_path("a[\"open"), vec![PathSegment::from("a")]);
+    }
 
     #[test]
     fn renders_kubernetes_style() {

@@ -136,11 +136,12 @@ pub fn parse(cel: &Value) -> Result<CelRule, String> {
     serde_json::from_value(cel.clone()).map_err(|e| format!("invalid validate.cel: {e}"))
 }
 
-/// Compiles a rule's `validate.cel` and `celPreconditions`; errors name the field and position.
-pub fn compile_rule(rule: &Rule, cel: &CelRule) -> Result<CompiledCelRule, ExprError> {
+/// Compiles a rule's `validate.cel` and `celPreconditions`; errors name the field (under
+/// `base`, the rule's own path) and the position in the expression.
+pub fn compile_rule(rule: &Rule, cel: &CelRule, base: &str) -> Result<CompiledCelRule, ExprError> {
     let target = autogen_of(&rule.name);
     let fix = |s: &str| rewrite(s, target);
-    let path = format!("rules[{}].validate.cel", rule.name);
+    let path = format!("{base}.validate.cel");
     let conditions: Vec<MatchCondition> = rule
         .cel_preconditions
         .iter()
@@ -171,7 +172,7 @@ pub fn compile_rule(rule: &Rule, cel: &CelRule) -> Result<CompiledCelRule, ExprE
     Ok(CompiledCelRule {
         conditions: admission::compile_conditions(
             &ENV,
-            &format!("rules[{}].celPreconditions", rule.name),
+            &format!("{base}.celPreconditions"),
             &conditions,
         )?,
         variables: admission::compile_variables(&ENV, &format!("{path}.variables"), &variables)?,
@@ -186,15 +187,17 @@ pub fn compile_rule(rule: &Rule, cel: &CelRule) -> Result<CompiledCelRule, ExprE
     })
 }
 
-/// Checks that a rule's CEL compiles (for load-time validation).
-pub fn check(rule: &Rule) -> Result<(), String> {
+/// Checks that a rule's CEL compiles (for load-time validation). `base` is the rule's field
+/// path (`spec.rules[2]`); an error is `(field path, message)`.
+pub fn check(rule: &Rule, base: &str) -> Result<(), (String, String)> {
     let Some(cel) = rule.validate.as_ref().and_then(|v| v.cel.as_ref()) else {
         return Ok(());
     };
-    let parsed = parse(cel)?;
-    compile_rule(rule, &parsed)
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+    let parsed = parse(cel).map_err(|e| (format!("{base}.validate.cel"), e))?;
+    compile_rule(rule, &parsed, base).map(|_| ()).map_err(|e| {
+        let message = format!("{} (at {} in `{}`)", e.message, e.position, e.expression);
+        (e.path, message)
+    })
 }
 
 fn cached(rule: &Rule, cel: &Value) -> Cached {
@@ -213,8 +216,9 @@ fn cached(rule: &Rule, cel: &Value) -> Cached {
     {
         return c.clone();
     }
-    let compiled =
-        Arc::new(parse(cel).and_then(|p| compile_rule(rule, &p).map_err(|e| e.to_string())));
+    let compiled = Arc::new(parse(cel).and_then(|p| {
+        compile_rule(rule, &p, &format!("rules[{}]", rule.name)).map_err(|e| e.to_string())
+    }));
     if let Ok(mut map) = CACHE.write()
         && map.len() < CACHE_LIMIT
     {
