@@ -7,7 +7,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::{Cluster, Controller, Ports, eventually};
+use support::{Cluster, Controller, eventually};
 
 const NS: &str = "lease-a";
 
@@ -72,15 +72,9 @@ fn is_leader(c: &Controller) -> bool {
 
 #[test]
 fn only_the_leader_writes_and_a_follower_takes_over() {
-    let cluster = Cluster::up(
-        "leader",
-        Ports {
-            apiserver: 29843,
-            etcd: 25879,
-            etcd_peer: 25880,
-            kcm: 29857,
-        },
-    );
+    let Some(cluster) = support::cluster("leader") else {
+        return;
+    };
     cluster.namespace("palisade");
     cluster.namespace(NS);
     cluster.kubectl_stdin(&["apply", "-f", "-"], POLICY);

@@ -213,7 +213,7 @@ async fn start(cluster: &Cluster) -> Running {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn controller_against_a_real_api_server() {
-    let Some(cluster) = Cluster::up("it") else {
+    let Some(cluster) = Cluster::up("kube-it") else {
         return;
     };
     let root = repo_root();

@@ -2,12 +2,12 @@
 //! `scripts/cluster.sh up` in a directory and on ports of its own, and torn
 //! down by a watchdog process when the test binary exits (however it exits).
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 use super::kubectl::Kubectl;
+pub use palisade_testcluster::{free_port, required};
 
 /// A running control plane.
 #[derive(Debug)]
@@ -27,16 +27,6 @@ pub struct Cluster {
 }
 
 static CLUSTER: OnceLock<Result<Cluster, String>> = OnceLock::new();
-
-/// Whether a missing control plane is a failure (CI, PALISADE_E2E=1) or a skip.
-/// PALISADE_E2E decides when set (1: required, 0: skipped), else CI does.
-pub fn required() -> bool {
-    match std::env::var("PALISADE_E2E").as_deref() {
-        Ok("1") => true,
-        Ok("0") => false,
-        _ => std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0"),
-    }
-}
 
 /// The shared cluster; `None` means "skip" (printed once), a failure to
 /// start when it is required panics with the script's output.
@@ -65,15 +55,6 @@ fn repo_root() -> PathBuf {
         .join("../..")
         .canonicalize()
         .unwrap()
-}
-
-/// A port that was free a moment ago on 127.0.0.1.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn start() -> Result<Cluster, String> {
