@@ -32,7 +32,7 @@ pub const DEBOUNCE: Duration = Duration::from_millis(150);
 /// The longest a change waits during a continuing burst.
 pub const MAX_DELAY: Duration = Duration::from_millis(500);
 /// How often discovery looks again for CEL policy CRDs that were not installed.
-pub const CRD_RECHECK: Duration = Duration::from_secs(30);
+pub const CRD_RECHECK: Duration = Duration::from_secs(10);
 /// The group of Kyverno's CEL policy kinds.
 pub const CEL_GROUP: &str = "policies.kyverno.io";
 /// Failed list attempts of an installed CEL kind before the first set is installed without it
