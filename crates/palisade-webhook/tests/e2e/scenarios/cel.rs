@@ -1,7 +1,8 @@
 //! Kyverno's CEL policy kinds applied with kubectl and served in cluster
 //! mode: a ValidatingPolicy denies the tenant's privileged Pod with
 //! Kyverno's message, a broken one reports its expression in its status
-//! without disturbing the others, and a MutatingPolicy's change is stored.
+//! without disturbing the others, a NamespacedValidatingPolicy applies in its
+//! namespace only, and a MutatingPolicy's change is stored.
 
 use std::thread::sleep;
 use std::time::{Duration, Instant};
@@ -47,6 +48,22 @@ spec:
   - patchType: ApplyConfiguration
     applyConfiguration:
       expression: "Object{metadata: Object.metadata{labels: {'mutated-by': 'palisade'}}}"
+"#;
+
+const RED_NVPOL: &str = r#"apiVersion: policies.kyverno.io/v1beta1
+kind: NamespacedValidatingPolicy
+metadata: {name: no-red, namespace: tenant-a}
+spec:
+  validationActions: [Deny]
+  matchConstraints:
+    resourceRules:
+    - apiGroups: ['']
+      apiVersions: [v1]
+      operations: [CREATE, UPDATE]
+      resources: [configmaps]
+  validations:
+  - expression: "object.data.?color.orValue('') != 'red'"
+    message: red is not allowed here
 "#;
 
 fn vpol_denied(out: &Out) -> bool {
@@ -156,5 +173,34 @@ fn mutating_policy_change_appears_on_the_stored_object() {
     assert_eq!(labels["mutated-by"], "palisade", "stored labels: {labels}");
     assert_eq!(labels["e2e"], "true", "stored labels: {labels}");
     let status = wait_condition_status(&t, &["mpol", "label-configmaps"], |s| s["ready"] == true);
+    assert_eq!(status["conditions"][0]["type"], "PolicyCached", "{status}");
+}
+
+#[test]
+fn namespaced_validating_policy_applies_in_its_namespace_only() {
+    let Some(mut t) = Test::begin("cel-namespaced") else {
+        return;
+    };
+    t.policy(RED_NVPOL);
+    t.start_palisade();
+    let tenant = t.c.tenant.clone();
+    let denial = "denied the request: Policy no-red failed: red is not allowed here";
+    let red = configmap("paint", TENANT_NS, "red");
+    let out = t.dry_run_until(&tenant, &red, |o| !o.ok && o.stderr.contains(denial));
+    assert!(
+        !out.ok && out.stderr.contains(denial),
+        "the tenant-a NamespacedValidatingPolicy did not deny in tenant-a: {out}\n{}",
+        t.palisade_log()
+    );
+    let out = tenant.create(&configmap("paint", TENANT_NS, "blue"));
+    assert!(out.ok, "a blue ConfigMap was refused: {out}");
+    let out = t.c.admin.create(&configmap("paint", "e2e", "red"));
+    assert!(
+        out.ok,
+        "the tenant-a NamespacedValidatingPolicy applied in another namespace: {out}"
+    );
+    let status = wait_condition_status(&t, &["-n", TENANT_NS, "nvpol", "no-red"], |s| {
+        s["ready"] == true
+    });
     assert_eq!(status["conditions"][0]["type"], "PolicyCached", "{status}");
 }
