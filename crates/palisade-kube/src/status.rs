@@ -1,5 +1,8 @@
-//! Policy status in Kyverno's shape: `ready`, a `Ready` condition (reason `Succeeded` or
-//! `Failed`, the load error with its field path as message), `rulecount` and `autogen.rules`.
+//! Policy status in Kyverno's shape. Classic policies: `ready`, a `Ready` condition (reason
+//! `Succeeded` or `Failed`, the load error with its field path as message), `rulecount` and
+//! `autogen.rules`. CEL policies (ValidatingPolicy, MutatingPolicy, ...):
+//! `conditionStatus.ready`, `conditionStatus.message` and a `PolicyCached` condition, as
+//! Kyverno's status controller writes them.
 
 use palisade_api::LoadError;
 use palisade_engine::CompiledPolicy;
@@ -138,6 +141,88 @@ pub fn render(current: Option<&Value>, outcome: &Outcome, now_rfc3339: &str) -> 
     }
 }
 
+/// How loading a CEL policy (ValidatingPolicy, MutatingPolicy, their namespaced forms) went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CelOutcome {
+    /// Compiled and in the policy set.
+    Ready,
+    /// Not loaded: `field.path: message (at line:column in `expression`)`.
+    Failed {
+        /// Why, with the field path and, for an expression, the position in it.
+        message: String,
+    },
+}
+
+/// Kyverno's condition type for "compiled and in the engine's cache".
+pub const POLICY_CACHED: &str = "PolicyCached";
+/// Kyverno's message of a true `PolicyCached` condition.
+pub const CACHED_MESSAGE: &str = "Policy compiled and cached.";
+
+impl CelOutcome {
+    /// The outcome for a CEL policy that did not load. The message of an expression error
+    /// already names its field path (`spec.validations[0].expression: ... (at 1:9 in `...`)`);
+    /// the policy's kind and name, which the status's object already says, are left out.
+    pub fn failed(error: &LoadError) -> CelOutcome {
+        let path = error.path.as_deref().filter(|p| !p.is_empty());
+        let message = match path {
+            Some(path) => match error.message.find(path) {
+                Some(at) => error.message[at..].to_string(),
+                None => format!("{path}: {}", error.message),
+            },
+            None => error.message.clone(),
+        };
+        CelOutcome::Failed { message }
+    }
+}
+
+/// The `status.conditionStatus` to write, or `None` when `current` (the whole status) already
+/// says the same. `ready` is true when every condition is, as Kyverno computes it; an
+/// unchanged condition keeps its transition time.
+pub fn render_cel(
+    current: Option<&Value>,
+    outcome: &CelOutcome,
+    now_rfc3339: &str,
+) -> Option<Value> {
+    let (status_word, reason, message, summary) = match outcome {
+        CelOutcome::Ready => ("True", "Succeeded", CACHED_MESSAGE, ""),
+        CelOutcome::Failed { message } => ("False", "Failed", message.as_str(), message.as_str()),
+    };
+    let old = current.and_then(|s| s.get("conditionStatus"));
+    let old_cached = old
+        .and_then(|c| c.get("conditions"))
+        .and_then(Value::as_array)
+        .and_then(|all| {
+            all.iter()
+                .find(|c| c.get("type") == Some(&json!(POLICY_CACHED)))
+        });
+    let transition = match old_cached {
+        Some(c) if c.get("status") == Some(&json!(status_word)) => c
+            .get("lastTransitionTime")
+            .cloned()
+            .unwrap_or_else(|| json!(now_rfc3339)),
+        _ => json!(now_rfc3339),
+    };
+    // Bounded like a condition message (32768 in metav1.Condition), so a write cannot fail.
+    let message: String = message.chars().take(32_000).collect();
+    let summary: String = summary.chars().take(32_000).collect();
+    let rendered = json!({
+        "ready": status_word == "True",
+        "message": summary,
+        "conditions": [{
+            "type": POLICY_CACHED,
+            "status": status_word,
+            "reason": reason,
+            "message": message,
+            "lastTransitionTime": transition,
+        }],
+    });
+    if old == Some(&rendered) {
+        None
+    } else {
+        Some(rendered)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,5 +281,61 @@ mod tests {
             json!({"validate": 1, "mutate": 1, "generate": 0, "verifyimages": 0})
         );
         assert_eq!(failed["autogen"], json!({}));
+    }
+
+    #[test]
+    fn cel_status_ready_then_failed_with_the_expression() {
+        let ready = render_cel(None, &CelOutcome::Ready, T0).unwrap();
+        assert_eq!(
+            ready,
+            json!({
+                "ready": true,
+                "message": "",
+                "conditions": [{
+                    "type": "PolicyCached", "status": "True", "reason": "Succeeded",
+                    "message": "Policy compiled and cached.", "lastTransitionTime": T0,
+                }],
+            })
+        );
+        let current = json!({"conditionStatus": ready, "generated": false});
+        assert_eq!(render_cel(Some(&current), &CelOutcome::Ready, T1), None);
+
+        let err = LoadError {
+            file: "ValidatingPolicy/v".into(),
+            line: None,
+            path: Some("spec.validations[0].expression".into()),
+            message: "ValidatingPolicy v: spec.validations[0].expression: undeclared reference to 'objekt' (at 1:1 in `objekt.x`)".into(),
+        };
+        let outcome = CelOutcome::failed(&err);
+        let want = "spec.validations[0].expression: undeclared reference to 'objekt' (at 1:1 in `objekt.x`)";
+        assert_eq!(
+            outcome,
+            CelOutcome::Failed {
+                message: want.into()
+            }
+        );
+        let failed = render_cel(Some(&current), &outcome, T1).unwrap();
+        assert_eq!(failed["ready"], false);
+        assert_eq!(failed["message"], want);
+        assert_eq!(failed["conditions"][0]["status"], "False");
+        assert_eq!(failed["conditions"][0]["reason"], "Failed");
+        assert_eq!(failed["conditions"][0]["message"], want);
+        assert_eq!(failed["conditions"][0]["lastTransitionTime"], T1);
+    }
+
+    #[test]
+    fn cel_failure_without_the_path_in_its_message_gets_it_prefixed() {
+        let err = LoadError {
+            file: "f".into(),
+            line: None,
+            path: Some("spec.matchConstraints".into()),
+            message: "missing".into(),
+        };
+        assert_eq!(
+            CelOutcome::failed(&err),
+            CelOutcome::Failed {
+                message: "spec.matchConstraints: missing".into()
+            }
+        );
     }
 }

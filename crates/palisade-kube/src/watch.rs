@@ -1,6 +1,13 @@
-//! Watching ClusterPolicies, Policies and PolicyExceptions: each object compiled once (again
-//! only when its spec or annotations change, not its status), the set rebuilt and swapped into
-//! the cache shortly after a change, each policy's status written when it changes.
+//! Watching ClusterPolicies, Policies and PolicyExceptions, and Kyverno's CEL policy kinds
+//! (ValidatingPolicy, MutatingPolicy and their namespaced forms) where their CRDs are installed:
+//! each object compiled once (again only when its spec or annotations change, not its status),
+//! the set rebuilt and swapped into the cache shortly after a change, each policy's status
+//! written when it changes.
+//!
+//! The CEL kinds are optional: their versions are found by discovery (the CRD's preferred
+//! version, so a cluster with only v1beta1 or v1alpha1 served works too). A kind whose CRD is
+//! not installed is logged once and looked for again every [`CRD_RECHECK`]; the classic kinds
+//! work meanwhile, and the kind is watched as soon as its CRD appears.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -17,13 +24,20 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::Error;
-use crate::status::{self, Outcome};
+use crate::status::{self, CelOutcome, Outcome};
 
 /// How long the set waits for more changes before it is rebuilt: a burst of changes (an
 /// `apply -f dir/`) costs one rebuild, and a single change takes effect after this delay.
 pub const DEBOUNCE: Duration = Duration::from_millis(150);
 /// The longest a change waits during a continuing burst.
 pub const MAX_DELAY: Duration = Duration::from_millis(500);
+/// How often discovery looks again for CEL policy CRDs that were not installed.
+pub const CRD_RECHECK: Duration = Duration::from_secs(10);
+/// The group of Kyverno's CEL policy kinds.
+pub const CEL_GROUP: &str = "policies.kyverno.io";
+/// Failed list attempts of an installed CEL kind before the first set is installed without it
+/// (a watch that is forbidden must not keep the classic policies from being served).
+const CEL_LIST_ATTEMPTS: u32 = 3;
 
 /// The watched kinds, in the order their entries go into the set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -34,27 +48,69 @@ pub enum Watched {
     Policy,
     /// kyverno.io/v2 PolicyException.
     PolicyException,
+    /// policies.kyverno.io ValidatingPolicy.
+    ValidatingPolicy,
+    /// policies.kyverno.io NamespacedValidatingPolicy.
+    NamespacedValidatingPolicy,
+    /// policies.kyverno.io MutatingPolicy.
+    MutatingPolicy,
+    /// policies.kyverno.io NamespacedMutatingPolicy.
+    NamespacedMutatingPolicy,
 }
 
 impl Watched {
-    const ALL: [Watched; 3] = [
+    /// The kinds every cluster must serve (the `kyverno.io` CRDs).
+    const CLASSIC: [Watched; 3] = [
         Watched::ClusterPolicy,
         Watched::Policy,
         Watched::PolicyException,
     ];
+    /// The CEL kinds, watched where their CRDs are installed.
+    pub const CEL: [Watched; 4] = [
+        Watched::ValidatingPolicy,
+        Watched::NamespacedValidatingPolicy,
+        Watched::MutatingPolicy,
+        Watched::NamespacedMutatingPolicy,
+    ];
+    const COUNT: usize = 7;
 
-    /// The API resource watched.
+    /// The kind's name.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Watched::ClusterPolicy => "ClusterPolicy",
+            Watched::Policy => "Policy",
+            Watched::PolicyException => "PolicyException",
+            Watched::ValidatingPolicy => "ValidatingPolicy",
+            Watched::NamespacedValidatingPolicy => "NamespacedValidatingPolicy",
+            Watched::MutatingPolicy => "MutatingPolicy",
+            Watched::NamespacedMutatingPolicy => "NamespacedMutatingPolicy",
+        }
+    }
+
+    /// True for the `policies.kyverno.io` kinds.
+    pub fn is_cel(self) -> bool {
+        self >= Watched::ValidatingPolicy
+    }
+
+    /// The API resource at the version Palisade's CRDs store (for the CEL kinds, the version
+    /// actually watched comes from discovery).
     pub fn api_resource(self) -> ApiResource {
-        let (version, kind, plural) = match self {
-            Watched::ClusterPolicy => ("v1", "ClusterPolicy", "clusterpolicies"),
-            Watched::Policy => ("v1", "Policy", "policies"),
-            Watched::PolicyException => ("v2", "PolicyException", "policyexceptions"),
+        let (group, version, plural) = match self {
+            Watched::ClusterPolicy => ("kyverno.io", "v1", "clusterpolicies"),
+            Watched::Policy => ("kyverno.io", "v1", "policies"),
+            Watched::PolicyException => ("kyverno.io", "v2", "policyexceptions"),
+            Watched::ValidatingPolicy => (CEL_GROUP, "v1", "validatingpolicies"),
+            Watched::NamespacedValidatingPolicy => {
+                (CEL_GROUP, "v1", "namespacedvalidatingpolicies")
+            }
+            Watched::MutatingPolicy => (CEL_GROUP, "v1", "mutatingpolicies"),
+            Watched::NamespacedMutatingPolicy => (CEL_GROUP, "v1", "namespacedmutatingpolicies"),
         };
         ApiResource {
-            group: "kyverno.io".into(),
+            group: group.into(),
             version: version.into(),
-            api_version: format!("kyverno.io/{version}"),
-            kind: kind.into(),
+            api_version: format!("{group}/{version}"),
+            kind: self.kind().into(),
             plural: plural.into(),
         }
     }
@@ -73,7 +129,7 @@ struct Key {
 
 impl Key {
     fn source(&self) -> String {
-        let kind = self.kind.api_resource().kind;
+        let kind = self.kind.kind();
         match &self.namespace {
             Some(ns) => format!("{kind}/{ns}/{}", self.name),
             None => format!("{kind}/{}", self.name),
@@ -90,8 +146,28 @@ struct Loaded {
 /// A status to write.
 struct StatusWrite {
     key: Key,
+    /// Where the object is served (its status is written at the version it was read at).
+    resource: ApiResource,
     current: Option<Value>,
-    outcome: Outcome,
+    outcome: Written,
+}
+
+/// A status in the shape of the object's kind.
+#[derive(Debug)]
+enum Written {
+    /// `kyverno.io` policies: `ready`, `conditions`, `rulecount`, `autogen`.
+    Classic(Outcome),
+    /// `policies.kyverno.io` policies: `conditionStatus`.
+    Cel(CelOutcome),
+}
+
+/// What the watch loop is told besides watch events.
+#[derive(Debug)]
+enum Found {
+    /// The CEL kind is served at this resource: watch it.
+    Served(Watched, ApiResource),
+    /// The CEL kind's CRD is not installed (yet).
+    Absent(Watched),
 }
 
 /// The object without what does not change what it compiles to (status, resourceVersion,
@@ -132,15 +208,81 @@ struct State {
     entries: BTreeMap<Key, Loaded>,
     /// Objects listed since the last `Init`, per kind, until its `InitDone`.
     relisting: BTreeMap<Watched, Vec<DynamicObject>>,
-    initialised: [bool; 3],
+    /// Per kind: listed once, or (CEL kinds) known not to be served, so the first set need
+    /// not wait for it.
+    initialised: [bool; Watched::COUNT],
+    /// Per kind: failed list attempts before its first complete list.
+    failures: [u32; Watched::COUNT],
+    /// The resource each CEL kind is watched at.
+    resources: BTreeMap<Watched, ApiResource>,
     dirty: bool,
     status_tx: mpsc::UnboundedSender<StatusWrite>,
 }
 
 impl State {
+    fn new(status_tx: mpsc::UnboundedSender<StatusWrite>) -> State {
+        State {
+            entries: BTreeMap::new(),
+            relisting: BTreeMap::new(),
+            initialised: [false; Watched::COUNT],
+            failures: [0; Watched::COUNT],
+            resources: BTreeMap::new(),
+            dirty: false,
+            status_tx,
+        }
+    }
+
+    fn resource(&self, kind: Watched) -> ApiResource {
+        self.resources
+            .get(&kind)
+            .cloned()
+            .unwrap_or_else(|| kind.api_resource())
+    }
+
+    /// True once every kind is listed or known not to be served.
+    fn all_initialised(&self) -> bool {
+        self.initialised.iter().all(|i| *i)
+    }
+
+    fn on_found(&mut self, found: &Found) {
+        match found {
+            Found::Served(kind, ar) => {
+                self.resources.insert(*kind, ar.clone());
+            }
+            Found::Absent(kind) => {
+                if let Some(flag) = self.initialised.get_mut(*kind as usize) {
+                    *flag = true;
+                }
+                self.dirty = true;
+            }
+        }
+    }
+
+    /// A failed watch request. A CEL kind that cannot be listed stops holding back the first
+    /// set after a few attempts; the watch keeps retrying and loads it when it can.
+    fn on_error(&mut self, kind: Watched) {
+        let i = kind as usize;
+        if !kind.is_cel() || self.initialised.get(i).copied().unwrap_or(true) {
+            return;
+        }
+        if let Some(n) = self.failures.get_mut(i) {
+            *n += 1;
+            if *n >= CEL_LIST_ATTEMPTS {
+                tracing::warn!(
+                    kind = kind.kind(),
+                    "cannot list; serving without this kind until the watch succeeds"
+                );
+                if let Some(flag) = self.initialised.get_mut(i) {
+                    *flag = true;
+                }
+                self.dirty = true;
+            }
+        }
+    }
+
     /// Compiles an object unless what it compiles from is unchanged.
     fn upsert(&mut self, kind: Watched, obj: &DynamicObject) {
-        let ar = kind.api_resource();
+        let ar = self.resource(kind);
         let key = Key {
             kind,
             namespace: obj.metadata.namespace.clone(),
@@ -156,15 +298,18 @@ impl State {
             Err(e) => tracing::warn!(policy = %key.source(), error = %e, "not loaded"),
         }
         if kind.has_status() {
-            let outcome = match &entry {
-                Ok(Entry::Policy(p)) => Some(Outcome::ready(p)),
-                Ok(_) => None,
-                Err(e) => Some(Outcome::failed(e, &input)),
+            let outcome = match (&entry, kind.is_cel()) {
+                (Ok(Entry::Policy(p)), false) => Some(Written::Classic(Outcome::ready(p))),
+                (Err(e), false) => Some(Written::Classic(Outcome::failed(e, &input))),
+                (Ok(Entry::Cel(_)), true) => Some(Written::Cel(CelOutcome::Ready)),
+                (Err(e), true) => Some(Written::Cel(CelOutcome::failed(e))),
+                (Ok(_), _) => None,
             };
             if let Some(outcome) = outcome {
                 // The receiver lives as long as the watch loop; a send error means shutdown.
                 let _ = self.status_tx.send(StatusWrite {
                     key: key.clone(),
+                    resource: ar,
                     current: obj.data.get("status").cloned(),
                     outcome,
                 });
@@ -217,6 +362,9 @@ impl State {
                 if let Some(flag) = self.initialised.get_mut(kind as usize) {
                     *flag = true;
                 }
+                if let Some(n) = self.failures.get_mut(kind as usize) {
+                    *n = 0;
+                }
                 // An empty list is a change too: the first set must be installed.
                 self.dirty = true;
             }
@@ -234,26 +382,34 @@ impl State {
     }
 }
 
-/// Watches the three kinds until the process ends; installs a new set in `cache` after each
-/// change (the first one once all three kinds are listed, which marks the cache loaded).
+type EventStream = futures::stream::BoxStream<
+    'static,
+    (
+        Watched,
+        Result<watcher::Event<DynamicObject>, watcher::Error>,
+    ),
+>;
+
+fn watch_stream(client: &Client, kind: Watched, ar: &ApiResource) -> EventStream {
+    let api: Api<DynamicObject> = Api::all_with(client.clone(), ar);
+    watcher(api, watcher::Config::default())
+        .default_backoff()
+        .map(move |ev| (kind, ev))
+        .boxed()
+}
+
+/// Watches the policy kinds until the process ends; installs a new set in `cache` after each
+/// change (the first one once every kind is listed or known not to be served, which marks the
+/// cache loaded).
 pub async fn run(client: Client, cache: Arc<PolicyCache>) -> Result<(), Error> {
     let (status_tx, status_rx) = mpsc::unbounded_channel();
     let writer = tokio::spawn(write_statuses(client.clone(), status_rx));
-    let streams = Watched::ALL.map(|kind| {
-        let api: Api<DynamicObject> = Api::all_with(client.clone(), &kind.api_resource());
-        watcher(api, watcher::Config::default())
-            .default_backoff()
-            .map(move |ev| (kind, ev))
-            .boxed()
-    });
-    let mut events = stream::select_all(streams);
-    let mut state = State {
-        entries: BTreeMap::new(),
-        relisting: BTreeMap::new(),
-        initialised: [false; 3],
-        dirty: false,
-        status_tx,
-    };
+    let (found_tx, mut found_rx) = mpsc::unbounded_channel();
+    let discover = tokio::spawn(discover_cel_kinds(client.clone(), found_tx));
+    let mut events = stream::select_all(
+        Watched::CLASSIC.map(|kind| watch_stream(&client, kind, &kind.api_resource())),
+    );
+    let mut state = State::new(status_tx);
     let mut deadline: Option<Instant> = None;
     let mut burst_start: Option<Instant> = None;
     loop {
@@ -262,26 +418,102 @@ pub async fn run(client: Client, cache: Arc<PolicyCache>) -> Result<(), Error> {
                 let Some((kind, event)) = next else { break };
                 match event {
                     Ok(ev) => state.on_event(kind, ev),
-                    Err(e) => tracing::warn!(kind = ?kind, error = %e, "watch failed; retrying"),
+                    Err(e) => {
+                        tracing::warn!(kind = ?kind, error = %e, "watch failed; retrying");
+                        state.on_error(kind);
+                    }
                 }
-                if state.dirty && state.initialised.iter().all(|i| *i) {
-                    let now = Instant::now();
-                    let first = *burst_start.get_or_insert(now);
-                    deadline = Some((now + DEBOUNCE).min(first + MAX_DELAY));
+            }
+            Some(found) = found_rx.recv() => {
+                if let Found::Served(kind, ar) = &found {
+                    tracing::info!(kind = kind.kind(), version = %ar.version, "watching");
+                    events.push(watch_stream(&client, *kind, ar));
                 }
+                state.on_found(&found);
             }
             () = sleep_until(deadline), if deadline.is_some() => {
                 deadline = None;
                 burst_start = None;
                 state.dirty = false;
                 let set = state.set();
-                tracing::info!(policies = set.len(), exceptions = set.exceptions().len(), "policy set updated");
+                tracing::info!(
+                    policies = set.len(),
+                    exceptions = set.exceptions().len(),
+                    validating_policies = set.validating_policies().len(),
+                    mutating_policies = set.mutating_policies().len(),
+                    "policy set updated"
+                );
                 cache.replace(set);
+                continue;
             }
+        }
+        if state.dirty && state.all_initialised() {
+            let now = Instant::now();
+            let first = *burst_start.get_or_insert(now);
+            deadline = Some((now + DEBOUNCE).min(first + MAX_DELAY));
         }
     }
     writer.abort();
+    discover.abort();
     Ok(())
+}
+
+/// Finds the served version of each CEL kind by discovery and reports it once; a kind that is
+/// not served is reported absent once and looked for again every [`CRD_RECHECK`]. Discovery
+/// errors other than "group not served" are retried sooner before a kind counts as absent, so
+/// a brief API hiccup at start does not install a first set without the CEL policies.
+async fn discover_cel_kinds(client: Client, found: mpsc::UnboundedSender<Found>) {
+    let mut pending: Vec<Watched> = Watched::CEL.to_vec();
+    let mut reported_absent = false;
+    let mut attempts = 0u32;
+    while !pending.is_empty() {
+        attempts += 1;
+        let group = match kube::discovery::group(&client, CEL_GROUP).await {
+            Ok(g) => Some(g),
+            Err(kube::Error::Discovery(e)) => {
+                tracing::debug!(error = %e, "CEL policy group not served");
+                None
+            }
+            Err(e) if attempts < 4 && !reported_absent => {
+                tracing::warn!(error = %e, "discovery of {CEL_GROUP} failed; retrying");
+                tokio::time::sleep(Duration::from_secs(1 << attempts)).await;
+                continue;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "discovery of {CEL_GROUP} failed");
+                None
+            }
+        };
+        let mut absent = Vec::new();
+        for kind in pending {
+            match group.as_ref().and_then(|g| g.recommended_kind(kind.kind())) {
+                Some((ar, _)) => {
+                    if found.send(Found::Served(kind, ar)).is_err() {
+                        return;
+                    }
+                }
+                None => absent.push(kind),
+            }
+        }
+        if !reported_absent && !absent.is_empty() {
+            let kinds: Vec<&str> = absent.iter().map(|k| k.kind()).collect();
+            tracing::info!(
+                kinds = ?kinds,
+                "CEL policy CRDs not installed; serving without them and checking again every {}s",
+                CRD_RECHECK.as_secs()
+            );
+            for kind in &absent {
+                if found.send(Found::Absent(*kind)).is_err() {
+                    return;
+                }
+            }
+            reported_absent = true;
+        }
+        pending = absent;
+        if !pending.is_empty() {
+            tokio::time::sleep(CRD_RECHECK).await;
+        }
+    }
 }
 
 async fn sleep_until(deadline: Option<Instant>) {
@@ -293,28 +525,40 @@ async fn sleep_until(deadline: Option<Instant>) {
 /// Writes statuses one at a time, through the status subresource, only when they change.
 async fn write_statuses(client: Client, mut rx: mpsc::UnboundedReceiver<StatusWrite>) {
     while let Some(w) = rx.recv().await {
-        let ar = w.key.kind.api_resource();
         let api: Api<DynamicObject> = match &w.key.namespace {
-            Some(ns) => Api::namespaced_with(client.clone(), ns, &ar),
-            None => Api::all_with(client.clone(), &ar),
+            Some(ns) => Api::namespaced_with(client.clone(), ns, &w.resource),
+            None => Api::all_with(client.clone(), &w.resource),
         };
         let now = jiff::Timestamp::now()
             .strftime("%Y-%m-%dT%H:%M:%SZ")
             .to_string();
-        let Some(status) = status::render(w.current.as_ref(), &w.outcome, &now) else {
+        let Some(patch) = status_patch(w.current.as_ref(), &w.outcome, &now) else {
             continue;
         };
-        let mut status = status;
-        // A merge patch keeps keys it does not mention: drop old autogen rules explicitly.
-        if status.pointer("/autogen/rules").is_none() {
-            status["autogen"] = json!({"rules": null});
-        }
-        let patch = Patch::Merge(json!({"status": status}));
+        let patch = Patch::Merge(patch);
         if let Err(e) = api
             .patch_status(&w.key.name, &PatchParams::default(), &patch)
             .await
         {
             tracing::warn!(policy = %w.key.source(), error = %e, "cannot write status");
+        }
+    }
+}
+
+/// The merge patch that brings `current` to `outcome`, or `None` when it already says so.
+fn status_patch(current: Option<&Value>, outcome: &Written, now: &str) -> Option<Value> {
+    match outcome {
+        Written::Classic(o) => {
+            let mut status = status::render(current, o, now)?;
+            // A merge patch keeps keys it does not mention: drop old autogen rules explicitly.
+            if status.pointer("/autogen/rules").is_none() {
+                status["autogen"] = json!({"rules": null});
+            }
+            Some(json!({"status": status}))
+        }
+        Written::Cel(o) => {
+            let conditions = status::render_cel(current, o, now)?;
+            Some(json!({"status": {"conditionStatus": conditions}}))
         }
     }
 }
@@ -364,14 +608,7 @@ mod tests {
 
     fn state() -> (State, mpsc::UnboundedReceiver<StatusWrite>) {
         let (status_tx, rx) = mpsc::unbounded_channel();
-        let state = State {
-            entries: BTreeMap::new(),
-            relisting: BTreeMap::new(),
-            initialised: [false; 3],
-            dirty: false,
-            status_tx,
-        };
-        (state, rx)
+        (State::new(status_tx), rx)
     }
 
     fn names(set: &PolicySet) -> Vec<String> {
@@ -390,9 +627,12 @@ mod tests {
         assert_eq!(names(&s.set()), vec!["a"]);
         let writes: Vec<StatusWrite> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
         assert_eq!(writes.len(), 2);
-        assert!(matches!(writes[0].outcome, Outcome::Ready { .. }));
+        assert!(matches!(
+            writes[0].outcome,
+            Written::Classic(Outcome::Ready { .. })
+        ));
         match &writes[1].outcome {
-            Outcome::Failed { message, .. } => {
+            Written::Classic(Outcome::Failed { message, .. }) => {
                 assert!(
                     message.starts_with("spec.rules[0].validate.deny"),
                     "{message}"
@@ -456,6 +696,134 @@ mod tests {
         assert!(rx.try_recv().is_err());
         s.on_event(Watched::PolicyException, watcher::Event::Delete(polex));
         assert!(s.set().exceptions().is_empty());
-        assert_eq!(s.initialised, [true, false, false]);
+        assert_eq!(
+            s.initialised,
+            [true, false, false, false, false, false, false]
+        );
+    }
+
+    fn vpol(expression: &str) -> Value {
+        json!({
+            "validationActions": ["Deny"],
+            "matchConstraints": {"resourceRules": [{
+                "apiGroups": [""], "apiVersions": ["v1"],
+                "operations": ["CREATE"], "resources": ["configmaps"]
+            }]},
+            "validations": [{"expression": expression, "message": "m"}]
+        })
+    }
+
+    fn list(s: &mut State, kind: Watched, objs: Vec<DynamicObject>) {
+        s.on_event(kind, watcher::Event::Init);
+        for o in objs {
+            s.on_event(kind, watcher::Event::InitApply(o));
+        }
+        s.on_event(kind, watcher::Event::InitDone);
+    }
+
+    #[test]
+    fn cel_policies_join_the_set_and_a_broken_one_gets_a_cel_status() {
+        let (mut s, mut rx) = state();
+        for kind in Watched::CLASSIC {
+            list(&mut s, kind, Vec::new());
+        }
+        assert!(!s.all_initialised(), "the CEL kinds are not settled yet");
+        let good = obj(
+            Watched::ValidatingPolicy,
+            "good",
+            None,
+            vpol("has(object.data)"),
+            None,
+        );
+        let bad = obj(
+            Watched::ValidatingPolicy,
+            "bad",
+            None,
+            vpol("objekt.data == 1"),
+            None,
+        );
+        list(&mut s, Watched::ValidatingPolicy, vec![good, bad]);
+        let mpol = obj(
+            Watched::NamespacedMutatingPolicy,
+            "m",
+            Some("ns"),
+            json!({
+                "matchConstraints": {"resourceRules": [{
+                    "apiGroups": [""], "apiVersions": ["v1"],
+                    "operations": ["CREATE"], "resources": ["configmaps"]
+                }]},
+                "mutations": [{"patchType": "ApplyConfiguration", "applyConfiguration": {
+                    "expression": "Object{metadata: Object.metadata{labels: {'a': 'b'}}}"
+                }}]
+            }),
+            None,
+        );
+        list(&mut s, Watched::NamespacedMutatingPolicy, vec![mpol]);
+        s.on_found(&Found::Absent(Watched::NamespacedValidatingPolicy));
+        s.on_found(&Found::Absent(Watched::MutatingPolicy));
+        assert!(s.all_initialised());
+
+        let set = s.set();
+        let names: Vec<String> = set
+            .validating_policies()
+            .iter()
+            .map(|p| p.policy.metadata.name.clone())
+            .collect();
+        assert_eq!(names, vec!["good"]);
+        assert_eq!(set.mutating_policies().len(), 1);
+
+        let writes: Vec<StatusWrite> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
+        let sources: Vec<String> = writes.iter().map(|w| w.key.source()).collect();
+        assert_eq!(
+            sources,
+            vec![
+                "ValidatingPolicy/good",
+                "ValidatingPolicy/bad",
+                "NamespacedMutatingPolicy/ns/m"
+            ]
+        );
+        assert!(matches!(writes[0].outcome, Written::Cel(CelOutcome::Ready)));
+        match &writes[1].outcome {
+            Written::Cel(CelOutcome::Failed { message }) => {
+                assert!(
+                    message.starts_with("spec.validations[0].expression: ")
+                        && message.contains("objekt")
+                        && message.contains("(at 1:1"),
+                    "{message}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(writes[2].resource.plural, "namespacedmutatingpolicies");
+    }
+
+    #[test]
+    fn a_cel_kind_that_cannot_be_listed_stops_holding_back_the_first_set() {
+        let (mut s, _rx) = state();
+        for kind in Watched::CLASSIC {
+            list(&mut s, kind, Vec::new());
+        }
+        for kind in Watched::CEL {
+            if kind != Watched::ValidatingPolicy {
+                s.on_found(&Found::Absent(kind));
+            }
+        }
+        // Classic kinds never stop holding back: their errors are retried.
+        s.on_error(Watched::ClusterPolicy);
+        for _ in 1..CEL_LIST_ATTEMPTS {
+            s.on_error(Watched::ValidatingPolicy);
+            assert!(!s.all_initialised());
+        }
+        s.on_error(Watched::ValidatingPolicy);
+        assert!(s.all_initialised());
+        // A served version found later is where its statuses are written.
+        let ar = ApiResource {
+            version: "v1beta1".into(),
+            api_version: "policies.kyverno.io/v1beta1".into(),
+            ..Watched::ValidatingPolicy.api_resource()
+        };
+        s.on_found(&Found::Served(Watched::ValidatingPolicy, ar));
+        assert_eq!(s.resource(Watched::ValidatingPolicy).version, "v1beta1");
+        assert_eq!(s.resource(Watched::MutatingPolicy).version, "v1");
     }
 }

@@ -14,6 +14,8 @@ mod support;
 mod admission;
 #[path = "e2e/scenarios/availability.rs"]
 mod availability;
+#[path = "e2e/scenarios/cel.rs"]
+mod cel;
 #[path = "e2e/scenarios/policies.rs"]
 mod policies;
 

@@ -49,6 +49,10 @@ pub fn reset(c: &Cluster) {
         "clusterpolicies.kyverno.io",
         "policies.kyverno.io",
         "policyexceptions.kyverno.io",
+        "validatingpolicies.policies.kyverno.io",
+        "namespacedvalidatingpolicies.policies.kyverno.io",
+        "mutatingpolicies.policies.kyverno.io",
+        "namespacedmutatingpolicies.policies.kyverno.io",
     ] {
         c.admin
             .must(&["delete", kind, "--all", "--all-namespaces", "--wait=true"]);

@@ -1,0 +1,252 @@
+//! Kyverno's CEL policy kinds in cluster mode against a real kube-apiserver and etcd: the
+//! watch starts without their CRDs (classic policies are served), picks the CRDs up when they
+//! are installed, loads ValidatingPolicies and NamespacedValidatingPolicies into the policy
+//! set, writes their status in Kyverno's `conditionStatus` shape (a compile error names the
+//! field and the position in the expression) and adds their resources to the webhooks.
+
+#![allow(clippy::unwrap_used)]
+
+#[allow(dead_code)]
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use palisade_admission::PolicyCache;
+use palisade_kube::{ClientTarget, KubeOptions, ReadyFlag, run_with_client};
+use serde_json::Value;
+use support::{Cluster, RecordingSink, eventually, repo_root};
+
+const WAIT: Duration = Duration::from_secs(60);
+const NS: &str = "palisade-system";
+
+const BROKEN: &str = r#"
+apiVersion: policies.kyverno.io/v1
+kind: ValidatingPolicy
+metadata:
+  name: broken-cel
+spec:
+  validationActions: [Deny]
+  matchConstraints:
+    resourceRules:
+    - apiGroups: ['']
+      apiVersions: [v1]
+      operations: [CREATE]
+      resources: [pods]
+  validations:
+  - expression: object.spec.containers.all(c, c.image == nope)
+    message: never
+"#;
+
+const NAMESPACED: &str = r#"
+apiVersion: policies.kyverno.io/v1beta1
+kind: NamespacedValidatingPolicy
+metadata:
+  name: configmap-color
+  namespace: default
+spec:
+  validationActions: [Deny]
+  matchConstraints:
+    resourceRules:
+    - apiGroups: ['']
+      apiVersions: [v1]
+      operations: [CREATE, UPDATE]
+      resources: [configmaps]
+  validations:
+  - expression: "!has(object.data) || object.data.?color.orValue('') != 'red'"
+    message: red is not allowed
+"#;
+
+fn condition_status(cluster: &Cluster, args: &[&str]) -> Option<Value> {
+    let obj = cluster.get_json(args)?;
+    let status = obj.pointer("/status/conditionStatus")?;
+    status.get("ready")?;
+    Some(status.clone())
+}
+
+fn webhook_resources(cluster: &Cluster) -> Vec<String> {
+    let Some(config) = cluster.get_json(&[
+        "validatingwebhookconfiguration",
+        "palisade-validating-webhook-cfg",
+    ]) else {
+        return Vec::new();
+    };
+    config["webhooks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|w| w["rules"].as_array().cloned().unwrap_or_default())
+        .flat_map(|r| r["resources"].as_array().cloned().unwrap_or_default())
+        .filter_map(|r| r.as_str().map(str::to_string))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cel_policies_are_watched_once_their_crds_exist() {
+    let Some(cluster) = Cluster::up("cel") else {
+        return;
+    };
+    let root = repo_root();
+    let crds = root.join("deploy/crds");
+    let crd = |file: &str| crds.join(file).display().to_string();
+
+    // Only the kyverno.io CRDs, as on a cluster set up before the CEL kinds existed.
+    for file in [
+        "kyverno.io_clusterpolicies.yaml",
+        "kyverno.io_policies.yaml",
+        "kyverno.io_policyexceptions.yaml",
+    ] {
+        cluster.kubectl(&["apply", "--server-side", "-f", &crd(file)]);
+    }
+    cluster.kubectl(&[
+        "wait",
+        "--for",
+        "condition=established",
+        "crd",
+        "--all",
+        "--timeout=60s",
+    ]);
+    let pss = root.join(
+        "policies/pod-security/baseline/disallow-privileged-containers/disallow-privileged-containers.yaml",
+    );
+    cluster.kubectl(&["apply", "-f", &pss.display().to_string()]);
+
+    let client = palisade_kube::client(Some(&cluster.kubeconfig))
+        .await
+        .unwrap();
+    let opts = KubeOptions::new(NS, ClientTarget::Url("https://127.0.0.1:9443".into()));
+    let cache = Arc::new(PolicyCache::new());
+    let ready: ReadyFlag = Arc::new(AtomicBool::new(false));
+    let task = tokio::spawn(run_with_client(
+        client,
+        opts,
+        cache.clone(),
+        Arc::new(RecordingSink::default()),
+        ready.clone(),
+    ));
+
+    // Absent CEL CRDs do not hold the classic policies back.
+    eventually("ready without the CEL CRDs", WAIT, || {
+        ready.load(Ordering::Acquire).then_some(())
+    })
+    .await;
+    let set = cache.snapshot();
+    assert_eq!(set.policies().len(), 1);
+    assert!(set.validating_policies().is_empty());
+
+    // The CRDs are installed later, then the policies (one of them broken, one namespaced and
+    // written at v1beta1).
+    for file in [
+        "policies.kyverno.io_validatingpolicies.yaml",
+        "policies.kyverno.io_namespacedvalidatingpolicies.yaml",
+        "policies.kyverno.io_mutatingpolicies.yaml",
+        "policies.kyverno.io_namespacedmutatingpolicies.yaml",
+    ] {
+        cluster.kubectl(&["apply", "--server-side", "-f", &crd(file)]);
+    }
+    cluster.kubectl(&[
+        "wait",
+        "--for",
+        "condition=established",
+        "crd",
+        "--all",
+        "--timeout=60s",
+    ]);
+    let vpol = root.join(
+        "policies/pod-security-vpol/baseline/disallow-privileged-containers/disallow-privileged-containers.yaml",
+    );
+    cluster.kubectl(&["apply", "-f", &vpol.display().to_string()]);
+    cluster.kubectl_stdin(&["apply", "-f", "-"], BROKEN);
+    cluster.kubectl_stdin(&["apply", "-f", "-"], NAMESPACED);
+
+    let started = std::time::Instant::now();
+    let names = eventually("the CEL policies in the set", WAIT, || {
+        let set = cache.snapshot();
+        let mut names: Vec<String> = set
+            .validating_policies()
+            .iter()
+            .map(|p| p.policy.metadata.name.clone())
+            .collect();
+        names.sort();
+        (names.len() == 2).then_some(names)
+    })
+    .await;
+    eprintln!(
+        "CEL policies loaded {:?} after they were applied",
+        started.elapsed()
+    );
+    assert_eq!(
+        names,
+        vec!["configmap-color", "disallow-privileged-containers"]
+    );
+    assert_eq!(cache.snapshot().policies().len(), 1);
+
+    // Status in Kyverno's shape.
+    let good = eventually("the ValidatingPolicy's status", WAIT, || {
+        condition_status(&cluster, &["vpol", "disallow-privileged-containers"])
+    })
+    .await;
+    assert_eq!(good["ready"], true, "{good}");
+    assert_eq!(good["conditions"][0]["type"], "PolicyCached");
+    assert_eq!(good["conditions"][0]["status"], "True");
+    assert_eq!(good["conditions"][0]["reason"], "Succeeded");
+    let namespaced = eventually("the NamespacedValidatingPolicy's status", WAIT, || {
+        condition_status(&cluster, &["-n", "default", "nvpol", "configmap-color"])
+    })
+    .await;
+    assert_eq!(namespaced["ready"], true, "{namespaced}");
+    let broken = eventually("the broken policy's status", WAIT, || {
+        condition_status(&cluster, &["vpol", "broken-cel"])
+    })
+    .await;
+    assert_eq!(broken["ready"], false, "{broken}");
+    let message = broken["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("spec.validations[0].expression: ")
+            && message.contains("nope")
+            && message.contains("(at 1:"),
+        "{broken}"
+    );
+    assert_eq!(broken["conditions"][0]["status"], "False");
+    assert_eq!(broken["conditions"][0]["reason"], "Failed");
+    assert_eq!(broken["conditions"][0]["message"], message);
+    let printed = cluster.kubectl(&["get", "vpol"]);
+    assert!(
+        printed.contains("broken-cel") && printed.contains("false"),
+        "{printed}"
+    );
+
+    // The webhooks now also carry what the CEL policies match.
+    let resources = eventually("configmaps in the webhook rules", WAIT, || {
+        let all = webhook_resources(&cluster);
+        all.iter().any(|r| r == "configmaps").then_some(all)
+    })
+    .await;
+    assert!(resources.iter().any(|r| r == "pods"), "{resources:?}");
+
+    // Fixing the broken policy loads it and flips its status; deleting one drops it.
+    cluster.kubectl_stdin(
+        &["apply", "-f", "-"],
+        &BROKEN.replace("c.image == nope", "c.image != ''"),
+    );
+    let fixed = eventually("the fixed policy's status", WAIT, || {
+        condition_status(&cluster, &["vpol", "broken-cel"]).filter(|s| s["ready"] == true)
+    })
+    .await;
+    assert_eq!(fixed["message"], "");
+    cluster.kubectl(&["-n", "default", "delete", "nvpol", "configmap-color"]);
+    eventually("the set after the edit and the deletion", WAIT, || {
+        let set = cache.snapshot();
+        let mut names: Vec<String> = set
+            .validating_policies()
+            .iter()
+            .map(|p| p.policy.metadata.name.clone())
+            .collect();
+        names.sort();
+        (names == ["broken-cel", "disallow-privileged-containers"]).then_some(())
+    })
+    .await;
+
+    task.abort();
+}
