@@ -9,7 +9,7 @@ mod support;
 use std::time::Instant;
 
 use serde_json::Value;
-use support::{Cluster, Controller, Ports, eventually, repo_root};
+use support::{Cluster, Controller, eventually, repo_root};
 
 const NS: &str = "scan-cel";
 const POLICY: &str = "disallow-privileged-containers";
@@ -77,15 +77,9 @@ fn wait_result(cluster: &Cluster, report: &str, want: &str) -> Value {
 
 #[test]
 fn background_validating_policies_are_reported() {
-    let cluster = Cluster::up(
-        "cel",
-        Ports {
-            apiserver: 30043,
-            etcd: 26079,
-            etcd_peer: 26080,
-            kcm: 30057,
-        },
-    );
+    let Some(cluster) = support::cluster("cel") else {
+        return;
+    };
     cluster.namespace(NS);
     cluster.kubectl_stdin(&["apply", "-f", "-"], &pod("priv", true));
     let priv_uid = uid(&cluster, "priv");

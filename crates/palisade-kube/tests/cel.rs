@@ -84,7 +84,7 @@ fn webhook_resources(cluster: &Cluster) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cel_policies_are_watched_once_their_crds_exist() {
-    let Some(cluster) = Cluster::up("cel") else {
+    let Some(cluster) = Cluster::up("kube-cel") else {
         return;
     };
     let root = repo_root();
