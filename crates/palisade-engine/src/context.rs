@@ -1,6 +1,7 @@
 //! The variable context of one evaluation: Kyverno's JSON context (`request`, `images`,
 //! `element`, context entries, ...) with cheap checkpoints for foreach and context entries.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
@@ -237,7 +238,16 @@ pub struct EvalContext {
     deleting: bool,
     /// `images` is still to be added (see [`EvalContext::ensure_images`]).
     images_pending: bool,
+    /// Results of expressions that read `request` alone, by text, found while `request` was
+    /// as the request built it (see [`EvalContext::query_shared`]).
+    shared: RefCell<Vec<SharedResult>>,
 }
+
+/// An expression's text and its result.
+type SharedResult = (Box<str>, Result<Value, VarError>);
+
+/// How many shared results a context keeps (a few preconditions recur across policies).
+const SHARED_RESULTS: usize = 32;
 
 impl EvalContext {
     /// A context holding `root` (an object whose keys are the top-level variables).
@@ -252,6 +262,7 @@ impl EvalContext {
             undo: Vec::new(),
             deleting,
             images_pending: false,
+            shared: RefCell::new(Vec::new()),
         }
     }
 
@@ -424,6 +435,30 @@ impl EvalContext {
         })
     }
 
+    /// [`EvalContext::query_compiled`] for an expression that reads `request` alone and
+    /// calls no function ([`jp::reads_only_request`]): the same precondition recurs in many
+    /// policies evaluated on one request, so its result is kept and reused as long as
+    /// `request` is the one the request built (no `request.*` variable set since).
+    pub(crate) fn query_shared(
+        &self,
+        compiled: &Expression,
+        expr: &str,
+        clock: &jp::Clock,
+    ) -> Result<Value, VarError> {
+        if self.undo.iter().any(|(key, _)| key == "request") {
+            return self.query_compiled(compiled, expr, clock);
+        }
+        if let Some((_, found)) = self.shared.borrow().iter().find(|(e, _)| **e == *expr) {
+            return found.clone();
+        }
+        let found = self.query_compiled(compiled, expr, clock);
+        let mut shared = self.shared.borrow_mut();
+        if shared.len() < SHARED_RESULTS {
+            shared.push((expr.into(), found.clone()));
+        }
+        found
+    }
+
     fn search_compiled<T>(
         &self,
         compiled: &Expression,
@@ -470,5 +505,25 @@ mod tests {
         ctx.restore(cp);
         assert_eq!(ctx.root()["request"]["operation"], json!("CREATE"));
         assert!(ctx.root().get("element").is_none());
+    }
+
+    #[test]
+    fn shared_results_follow_request_changes() {
+        let cache = ExprCache::default();
+        let clock = jp::Clock::default();
+        let mut root = Map::new();
+        root.insert("request".into(), json!({"operation": "CREATE"}));
+        let mut ctx = EvalContext::new(root);
+        let expr = "request.operation == 'CREATE'";
+        let compiled = cache.get(expr).unwrap();
+        let shared = |ctx: &EvalContext| ctx.query_shared(&compiled, expr, &clock).unwrap();
+        assert_eq!(shared(&ctx), json!(true));
+        let cp = ctx.checkpoint();
+        ctx.set("request.operation", json!("UPDATE"));
+        assert_eq!(shared(&ctx), json!(false));
+        ctx.restore(cp);
+        assert_eq!(shared(&ctx), json!(true));
+        ctx.set("other", json!(1));
+        assert_eq!(shared(&ctx), json!(true));
     }
 }
