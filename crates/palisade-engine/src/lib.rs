@@ -133,10 +133,10 @@ impl Engine {
         inputs: &Inputs<'_>,
     ) -> PolicyResponse {
         let name = policy.shared_name();
-        let mut rules = Vec::new();
         // Up to 64 rules are matched at once (one look at the resource for the policy); a
         // longer list, from where the mask ends, one matching rule at a time.
         let mut matched = match_mask(policy, &match_input(request, gvk, at.get(ctx)));
+        let mut rules = Vec::with_capacity(matched.count_ones() as usize);
         let mut from = 0;
         loop {
             let next = if matched != 0 {
