@@ -19,10 +19,11 @@ pub struct ExprCache {
     /// Patterns without variables, by the address of the pattern value inside
     /// `CompiledPolicy::rules` (which is not modified after compiling), sorted.
     patterns: Vec<(usize, CompiledPattern)>,
-    /// Per rule of `CompiledPolicy::rules`, in order: the rule's address and the plain kinds
+    /// Per rule of `CompiledPolicy::rules`, in order: the rule's address, the plain kinds
     /// one of which a resource must have for the rule to match (see
-    /// [`crate::matching::required_kinds`]).
-    rule_kinds: Vec<(usize, Option<Box<[String]>>)>,
+    /// [`crate::matching::required_kinds`]), and whether the kind decides the match (see
+    /// [`ExprCache::matches_by_kind`]).
+    rule_kinds: Vec<RuleKinds>,
     /// Per rule of `CompiledPolicy::rules`, in order (so sorted by address): the rule's
     /// address and its name, shared by every response to the rule.
     rule_names: Vec<(usize, Arc<str>)>,
@@ -45,9 +46,12 @@ impl ExprCache {
             .iter()
             .map(|r| {
                 let kinds = crate::matching::required_kinds(&r.match_);
+                let by_kind =
+                    r.exclude.is_none() && crate::matching::selects_by_kinds_alone(&r.match_);
                 (
                     std::ptr::from_ref(r).addr(),
                     kinds.map(Vec::into_boxed_slice),
+                    by_kind,
                 )
             })
             .collect();
@@ -87,9 +91,20 @@ impl ExprCache {
     /// `kind` (false when unknown: a rule list changed after compiling is matched in full).
     pub(crate) fn rejects_kind(&self, index: usize, rule: &palisade_api::Rule, kind: &str) -> bool {
         match self.rule_kinds.get(index) {
-            Some((addr, Some(kinds))) if *addr == std::ptr::from_ref(rule).addr() => {
+            Some((addr, Some(kinds), _)) if *addr == std::ptr::from_ref(rule).addr() => {
                 !kinds.iter().any(|k| k == kind)
             }
+            _ => false,
+        }
+    }
+
+    /// True when rule `index` of the compiled policy, `rule`, selects by plain kinds alone and
+    /// has no `exclude` ([`crate::matching::selects_by_kinds_alone`]): once
+    /// [`ExprCache::rejects_kind`] has let a resource through, its match is decided without
+    /// reading it (in a cluster-wide policy).
+    pub(crate) fn matches_by_kind(&self, index: usize, rule: &palisade_api::Rule) -> bool {
+        match self.rule_kinds.get(index) {
+            Some((addr, Some(_), by_kind)) => *by_kind && *addr == std::ptr::from_ref(rule).addr(),
             _ => false,
         }
     }
@@ -242,6 +257,9 @@ pub struct EvalContext {
     /// as the request built it (see [`EvalContext::query_shared`]).
     shared: RefCell<Vec<SharedResult>>,
 }
+
+/// A rule's address, the plain kinds it requires (if any), and whether they decide its match.
+type RuleKinds = (usize, Option<Box<[String]>>, bool);
 
 /// An expression's text and its result.
 type SharedResult = (Box<str>, Result<Value, VarError>);
