@@ -1,6 +1,7 @@
 //! The variable context of one evaluation: Kyverno's JSON context (`request`, `images`,
 //! `element`, context entries, ...) with cheap checkpoints for foreach and context entries.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
@@ -18,10 +19,11 @@ pub struct ExprCache {
     /// Patterns without variables, by the address of the pattern value inside
     /// `CompiledPolicy::rules` (which is not modified after compiling), sorted.
     patterns: Vec<(usize, CompiledPattern)>,
-    /// Per rule of `CompiledPolicy::rules`, in order: the rule's address and the plain kinds
+    /// Per rule of `CompiledPolicy::rules`, in order: the rule's address, the plain kinds
     /// one of which a resource must have for the rule to match (see
-    /// [`crate::matching::required_kinds`]).
-    rule_kinds: Vec<(usize, Option<Box<[String]>>)>,
+    /// [`crate::matching::required_kinds`]), and whether the kind decides the match (see
+    /// [`ExprCache::matches_by_kind`]).
+    rule_kinds: Vec<RuleKinds>,
     /// Per rule of `CompiledPolicy::rules`, in order (so sorted by address): the rule's
     /// address and its name, shared by every response to the rule.
     rule_names: Vec<(usize, Arc<str>)>,
@@ -44,9 +46,12 @@ impl ExprCache {
             .iter()
             .map(|r| {
                 let kinds = crate::matching::required_kinds(&r.match_);
+                let by_kind =
+                    r.exclude.is_none() && crate::matching::selects_by_kinds_alone(&r.match_);
                 (
                     std::ptr::from_ref(r).addr(),
                     kinds.map(Vec::into_boxed_slice),
+                    by_kind,
                 )
             })
             .collect();
@@ -86,9 +91,20 @@ impl ExprCache {
     /// `kind` (false when unknown: a rule list changed after compiling is matched in full).
     pub(crate) fn rejects_kind(&self, index: usize, rule: &palisade_api::Rule, kind: &str) -> bool {
         match self.rule_kinds.get(index) {
-            Some((addr, Some(kinds))) if *addr == std::ptr::from_ref(rule).addr() => {
+            Some((addr, Some(kinds), _)) if *addr == std::ptr::from_ref(rule).addr() => {
                 !kinds.iter().any(|k| k == kind)
             }
+            _ => false,
+        }
+    }
+
+    /// True when rule `index` of the compiled policy, `rule`, selects by plain kinds alone and
+    /// has no `exclude` ([`crate::matching::selects_by_kinds_alone`]): once
+    /// [`ExprCache::rejects_kind`] has let a resource through, its match is decided without
+    /// reading it (in a cluster-wide policy).
+    pub(crate) fn matches_by_kind(&self, index: usize, rule: &palisade_api::Rule) -> bool {
+        match self.rule_kinds.get(index) {
+            Some((addr, Some(_), by_kind)) => *by_kind && *addr == std::ptr::from_ref(rule).addr(),
             _ => false,
         }
     }
@@ -237,7 +253,19 @@ pub struct EvalContext {
     deleting: bool,
     /// `images` is still to be added (see [`EvalContext::ensure_images`]).
     images_pending: bool,
+    /// Results of expressions that read `request` alone, by text, found while `request` was
+    /// as the request built it (see [`EvalContext::query_shared`]).
+    shared: RefCell<Vec<SharedResult>>,
 }
+
+/// A rule's address, the plain kinds it requires (if any), and whether they decide its match.
+type RuleKinds = (usize, Option<Box<[String]>>, bool);
+
+/// An expression's text and its result.
+type SharedResult = (Box<str>, Result<Value, VarError>);
+
+/// How many shared results a context keeps (a few preconditions recur across policies).
+const SHARED_RESULTS: usize = 32;
 
 impl EvalContext {
     /// A context holding `root` (an object whose keys are the top-level variables).
@@ -252,6 +280,7 @@ impl EvalContext {
             undo: Vec::new(),
             deleting,
             images_pending: false,
+            shared: RefCell::new(Vec::new()),
         }
     }
 
@@ -424,6 +453,30 @@ impl EvalContext {
         })
     }
 
+    /// [`EvalContext::query_compiled`] for an expression that reads `request` alone and
+    /// calls no function ([`jp::reads_only_request`]): the same precondition recurs in many
+    /// policies evaluated on one request, so its result is kept and reused as long as
+    /// `request` is the one the request built (no `request.*` variable set since).
+    pub(crate) fn query_shared(
+        &self,
+        compiled: &Expression,
+        expr: &str,
+        clock: &jp::Clock,
+    ) -> Result<Value, VarError> {
+        if self.undo.iter().any(|(key, _)| key == "request") {
+            return self.query_compiled(compiled, expr, clock);
+        }
+        if let Some((_, found)) = self.shared.borrow().iter().find(|(e, _)| **e == *expr) {
+            return found.clone();
+        }
+        let found = self.query_compiled(compiled, expr, clock);
+        let mut shared = self.shared.borrow_mut();
+        if shared.len() < SHARED_RESULTS {
+            shared.push((expr.into(), found.clone()));
+        }
+        found
+    }
+
     fn search_compiled<T>(
         &self,
         compiled: &Expression,
@@ -470,5 +523,25 @@ mod tests {
         ctx.restore(cp);
         assert_eq!(ctx.root()["request"]["operation"], json!("CREATE"));
         assert!(ctx.root().get("element").is_none());
+    }
+
+    #[test]
+    fn shared_results_follow_request_changes() {
+        let cache = ExprCache::default();
+        let clock = jp::Clock::default();
+        let mut root = Map::new();
+        root.insert("request".into(), json!({"operation": "CREATE"}));
+        let mut ctx = EvalContext::new(root);
+        let expr = "request.operation == 'CREATE'";
+        let compiled = cache.get(expr).unwrap();
+        let shared = |ctx: &EvalContext| ctx.query_shared(&compiled, expr, &clock).unwrap();
+        assert_eq!(shared(&ctx), json!(true));
+        let cp = ctx.checkpoint();
+        ctx.set("request.operation", json!("UPDATE"));
+        assert_eq!(shared(&ctx), json!(false));
+        ctx.restore(cp);
+        assert_eq!(shared(&ctx), json!(true));
+        ctx.set("other", json!(1));
+        assert_eq!(shared(&ctx), json!(true));
     }
 }

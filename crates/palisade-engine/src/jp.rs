@@ -81,6 +81,60 @@ fn reads(node: &Node, field: &str) -> bool {
     }
 }
 
+/// True when `expr` reads nothing of the document but its `request` field and calls no
+/// function: its value is decided by `request` alone (not by other variables or the clock),
+/// so one request's policies can share it (see [`crate::EvalContext::query_shared`]).
+pub fn reads_only_request(expr: &Expression) -> bool {
+    root_reads_only_request(expr.node()) && !calls_functions(expr.node())
+}
+
+fn root_reads_only_request(node: &Node) -> bool {
+    match node {
+        Node::Identity => false,
+        Node::Field(key) => key == "request",
+        Node::Index(_) | Node::Slice(..) | Node::Literal(_) => true,
+        Node::Subexpr(a, _)
+        | Node::IndexExpr(a, _)
+        | Node::Pipe(a, _)
+        | Node::Projection(a, _)
+        | Node::ValueProjection(a, _)
+        | Node::FilterProjection(a, _, _)
+        | Node::Flatten(a)
+        | Node::Not(a)
+        | Node::ExpRef(a) => root_reads_only_request(a),
+        Node::Or(a, b) | Node::And(a, b) | Node::Compare(_, a, b) => {
+            root_reads_only_request(a) && root_reads_only_request(b)
+        }
+        Node::MultiList(items) | Node::Function(_, items) => {
+            items.iter().all(root_reads_only_request)
+        }
+        Node::MultiHash(pairs) => pairs.iter().all(|(_, n)| root_reads_only_request(n)),
+    }
+}
+
+fn calls_functions(node: &Node) -> bool {
+    match node {
+        Node::Function(..) => true,
+        Node::Identity | Node::Field(_) | Node::Index(_) | Node::Slice(..) | Node::Literal(_) => {
+            false
+        }
+        Node::Flatten(a) | Node::Not(a) | Node::ExpRef(a) => calls_functions(a),
+        Node::Subexpr(a, b)
+        | Node::IndexExpr(a, b)
+        | Node::Pipe(a, b)
+        | Node::Projection(a, b)
+        | Node::ValueProjection(a, b)
+        | Node::Or(a, b)
+        | Node::And(a, b)
+        | Node::Compare(_, a, b) => calls_functions(a) || calls_functions(b),
+        Node::FilterProjection(a, b, c) => {
+            calls_functions(a) || calls_functions(b) || calls_functions(c)
+        }
+        Node::MultiList(items) => items.iter().any(calls_functions),
+        Node::MultiHash(pairs) => pairs.iter().any(|(_, n)| calls_functions(n)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,6 +163,32 @@ mod tests {
         for (text, want) in cases {
             let expr = compile(text).unwrap();
             assert_eq!(may_read_root_field(&expr, "images"), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn request_only_expressions() {
+        let cases = [
+            ("request.object.spec.hostUsers == `false`", true),
+            ("request.object.spec.[a, b][].c", true),
+            ("request.object.metadata.labels.app || 'x'", true),
+            ("request.object.spec.containers[?name == 'a'].image", true),
+            ("request.object.spec.containers | [0]", true),
+            ("element.name", false),
+            ("request.object.x == element.x", false),
+            ("@", false),
+            ("length(request.object.spec.containers)", false),
+            ("time_now()", false),
+            (
+                "request.object.spec.containers[?starts_with(name, 'a')]",
+                false,
+            ),
+            ("{a: request.object}", true),
+            ("{a: images}", false),
+        ];
+        for (text, want) in cases {
+            let expr = compile(text).unwrap();
+            assert_eq!(reads_only_request(&expr), want, "{text}");
         }
     }
 }

@@ -133,10 +133,10 @@ impl Engine {
         inputs: &Inputs<'_>,
     ) -> PolicyResponse {
         let name = policy.shared_name();
-        let mut rules = Vec::new();
         // Up to 64 rules are matched at once (one look at the resource for the policy); a
         // longer list, from where the mask ends, one matching rule at a time.
-        let mut matched = match_mask(policy, &match_input(request, gvk, at.get(ctx)));
+        let mut matched = match_mask(policy, request, gvk, &|| at.get(ctx));
+        let mut rules = Vec::with_capacity(matched.count_ones() as usize);
         let mut from = 0;
         loop {
             let next = if matched != 0 {
@@ -247,11 +247,27 @@ impl Engine {
     }
 }
 
-/// Bit `i` set for each of the first 64 rules that is a validate rule matching the input.
-fn match_mask(policy: &CompiledPolicy, input: &MatchInput<'_>) -> u64 {
+/// Bit `i` set for each of the first 64 rules that is a validate rule matching the request.
+/// The resource is read only for rules that the kind alone does not decide.
+fn match_mask<'a>(
+    policy: &CompiledPolicy,
+    request: &'a Request,
+    gvk: &'a Gvk,
+    resource: &dyn Fn() -> &'a Value,
+) -> u64 {
+    let cluster_wide = policy.namespace().is_none_or(str::is_empty);
+    let mut input = None;
     let mut mask = 0u64;
     for (i, rule) in policy.rules.iter().take(64).enumerate() {
-        if applies(policy, i, rule, input).is_some() {
+        let applies = if rule.validate.is_none() || policy.cache.rejects_kind(i, rule, &gvk.kind) {
+            false
+        } else if cluster_wide && policy.cache.matches_by_kind(i, rule) {
+            matching::kinds_alone_match(gvk, &request.subresource)
+        } else {
+            let input = input.get_or_insert_with(|| match_input(request, gvk, resource()));
+            applies(policy, i, rule, input).is_some()
+        };
+        if applies {
             mask |= 1 << i;
         }
     }

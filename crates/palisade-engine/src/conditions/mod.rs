@@ -77,8 +77,8 @@ fn side<'v>(
 ) -> Result<Cow<'v, Value>, VarError> {
     match prepared {
         Some(Operand::Fixed) => Ok(Cow::Borrowed(v)),
-        Some(Operand::Variable(expr, compiled)) if !r.ctx.is_delete() => {
-            resolve_compiled(expr, compiled, r).map(Cow::Owned)
+        Some(Operand::Variable(expr, compiled, shared)) if !r.ctx.is_delete() => {
+            resolve_compiled(expr, compiled, *shared, r).map(Cow::Owned)
         }
         _ => substitute_all(v, r),
     }

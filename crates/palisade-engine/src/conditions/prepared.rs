@@ -19,8 +19,10 @@ use crate::variables::has_variables;
 pub(crate) enum Operand {
     /// No variables: the value as written.
     Fixed,
-    /// Exactly one `{{ }}` variable: its trimmed expression, compiled.
-    Variable(Box<str>, Arc<Expression>),
+    /// Exactly one `{{ }}` variable: its trimmed expression, compiled, and whether it reads
+    /// `request` alone ([`crate::jp::reads_only_request`]: its value is shared by a request's
+    /// policies).
+    Variable(Box<str>, Arc<Expression>, bool),
     /// Anything else: substituted on each evaluation.
     General,
 }
@@ -102,7 +104,10 @@ fn operand(v: &Value, cache: &ExprCache) -> Operand {
     }
     let expr = inner.trim();
     match cache.get(expr) {
-        Ok(compiled) if !expr.is_empty() => Operand::Variable(expr.into(), compiled),
+        Ok(compiled) if !expr.is_empty() => {
+            let shared = crate::jp::reads_only_request(&compiled);
+            Operand::Variable(expr.into(), compiled, shared)
+        }
         _ => Operand::General,
     }
 }
@@ -117,7 +122,7 @@ mod tests {
         let cache = ExprCache::default();
         let kind = |v: Value| match operand(&v, &cache) {
             Operand::Fixed => "fixed".to_string(),
-            Operand::Variable(e, _) => format!("var {e}"),
+            Operand::Variable(e, _, _) => format!("var {e}"),
             Operand::General => "general".to_string(),
         };
         assert_eq!(kind(json!(0)), "fixed");

@@ -130,6 +130,45 @@ pub(crate) fn required_kinds(m: &MatchResources) -> Option<Vec<String>> {
     plain(m.resources.as_ref()?)
 }
 
+/// True when `m` selects by plain kinds alone: an `any` list whose every filter names plain
+/// kinds and nothing else (no names, namespaces, selectors, operations or user information).
+/// For such a rule without `exclude`, in a cluster-wide policy, a resource whose kind is one
+/// of [`required_kinds`] matches unless it is a subresource other than a Pod's ephemeral
+/// containers ([`kinds_alone_match`]): the resource itself need not be read.
+pub(crate) fn selects_by_kinds_alone(m: &MatchResources) -> bool {
+    let Some(any) = m.any.as_ref().filter(|a| !a.is_empty()) else {
+        return false;
+    };
+    required_kinds(m).is_some()
+        && any.iter().all(|f| {
+            let ResourceDescription {
+                kinds,
+                name,
+                names,
+                namespaces,
+                annotations,
+                selector,
+                namespace_selector,
+                operations,
+            } = &f.resources;
+            kinds.as_ref().is_some_and(|k| !k.is_empty())
+                && name.is_none()
+                && names.is_none()
+                && namespaces.is_none()
+                && annotations.is_none()
+                && selector.is_none()
+                && namespace_selector.is_none()
+                && operations.is_none()
+                && !f.has_user_info()
+        })
+}
+
+/// Whether a rule that selects by kinds alone ([`selects_by_kinds_alone`]) matches a resource
+/// whose kind it names: what [`kind_matches`] decides for a plain kind.
+pub(crate) fn kinds_alone_match(gvk: &Gvk, subresource: &str) -> bool {
+    subresource.is_empty() || (gvk.kind == "Pod" && subresource == "ephemeralcontainers")
+}
+
 /// `d == ResourceDescription::default()` without building and dropping a default (this runs
 /// for every filter of every rule); the exhaustive pattern keeps it in step with the fields.
 fn is_empty_description(d: &ResourceDescription) -> bool {

@@ -237,3 +237,44 @@ fn required_kinds_only_when_every_way_to_match_names_plain_kinds() {
         assert_eq!(super::required_kinds(&parsed), want, "{m}");
     }
 }
+
+#[test]
+fn kinds_alone_decide_only_plain_kind_filters() {
+    let m = |v: Value| -> MatchResources { serde_json::from_value(v).unwrap() };
+    let alone = |v: Value| selects_by_kinds_alone(&m(v));
+    assert!(alone(json!({"any": [{"resources": {"kinds": ["Pod"]}}]})));
+    assert!(alone(json!({"any": [{"resources": {"kinds": ["Pod"]}},
+                                 {"resources": {"kinds": ["Deployment", "Job"]}}]})));
+    assert!(!alone(
+        json!({"any": [{"resources": {"kinds": ["apps/v1/Deployment"]}}]})
+    ));
+    assert!(!alone(
+        json!({"any": [{"resources": {"kinds": ["Pod"], "namespaces": ["a"]}}]})
+    ));
+    assert!(!alone(
+        json!({"any": [{"resources": {"kinds": ["Pod"]}, "roles": ["r"]}]})
+    ));
+    assert!(!alone(
+        json!({"any": [{"resources": {"kinds": ["Pod"]}}, {"resources": {}}]})
+    ));
+    assert!(!alone(json!({"all": [{"resources": {"kinds": ["Pod"]}}]})));
+    assert!(!alone(json!({"resources": {"kinds": ["Pod"]}})));
+    // What rule_matches decides for such a rule on a resource of a named kind.
+    let gvk = Gvk {
+        group: String::new(),
+        version: "v1".into(),
+        kind: "Pod".into(),
+    };
+    let rule = m(json!({"any": [{"resources": {"kinds": ["Pod"]}}]}));
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}});
+    let request = RequestInfo::default();
+    for sub in ["", "ephemeralcontainers", "exec", "status"] {
+        let mut input = input_for(&pod, &gvk, &request, None);
+        input.subresource = sub;
+        assert_eq!(
+            rule_matches(&rule, None, None, &input).is_ok(),
+            kinds_alone_match(&gvk, sub),
+            "{sub}"
+        );
+    }
+}

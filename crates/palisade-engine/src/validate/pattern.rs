@@ -59,6 +59,11 @@ impl CompiledPattern {
 
     /// Matches `resource` against the pattern.
     pub fn matches(&self, resource: &Value) -> Result<(), PatternError> {
+        // Most walks pass: decide that first without building paths; a walk that does not
+        // pass (or uses a rare construct) is walked again in full for Kyverno's outcome.
+        if quick(resource, &self.root) == Some(Quick::Pass) {
+            return Ok(());
+        }
         let mut walk = WALK_BUFFERS.take().unwrap_or_default();
         walk.path.push('/');
         let outcome = walk.element(resource, &self.root);
@@ -83,6 +88,115 @@ impl CompiledPattern {
             message: err.message,
         })
     }
+}
+
+/// What the full walk would return, as far as [`quick`] needs to know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Quick {
+    /// `Ok(())`.
+    Pass,
+    /// An error whose kind is a skip ([`ErrKind::is_skip`]).
+    Skip,
+    /// Any other error.
+    Fail,
+}
+
+/// The outcome of [`Walk::element`] on `resource`, without paths, messages or anchor notes
+/// (which only word and classify a failure); `None` for the constructs it leaves to the full
+/// walk (existence anchors, positional arrays, metadata wildcards). Each step
+/// mirrors the full walk's, in the same order, so `Some(Quick::Pass)` means `Ok(())`.
+fn quick(resource: &Value, pattern: &Node) -> Option<Quick> {
+    match pattern {
+        Node::Map(pattern_map) => {
+            let Value::Object(resource_map) = resource else {
+                return Some(Quick::Fail);
+            };
+            if pattern_map.expandable.is_some() {
+                return None;
+            }
+            quick_map(resource_map, pattern_map)
+        }
+        Node::Array(pattern_items) => {
+            let Value::Array(items) = resource else {
+                return Some(Quick::Fail);
+            };
+            match pattern_items.first() {
+                None => Some(Quick::Fail),
+                Some(first @ Node::Map(_)) => {
+                    let mut applied = false;
+                    let mut skipped = false;
+                    for item in items {
+                        match quick(item, first)? {
+                            Quick::Pass => applied = true,
+                            Quick::Skip => skipped = true,
+                            Quick::Fail => return Some(Quick::Fail),
+                        }
+                    }
+                    Some(if !applied && skipped {
+                        Quick::Skip
+                    } else {
+                        Quick::Pass
+                    })
+                }
+                Some(Node::Array(_)) => None,
+                Some(Node::Leaf(leaf)) => Some(pass_if(items.iter().all(|i| leaf.matches(i)))),
+            }
+        }
+        Node::Leaf(leaf) => Some(pass_if(match resource {
+            Value::Array(items) => items.iter().all(|item| leaf.matches(item)),
+            other => leaf.matches(other),
+        })),
+    }
+}
+
+fn pass_if(ok: bool) -> Quick {
+    if ok { Quick::Pass } else { Quick::Fail }
+}
+
+/// [`quick`] for a map: [`Walk::map_entries`]'s order, anchors first.
+fn quick_map(resource: &Map<String, Value>, pattern: &MapNode) -> Option<Quick> {
+    for a in &pattern.anchors {
+        let value = resource.get(&*a.key);
+        let outcome = match (a.kind, value) {
+            (AnchorKind::Negation, Some(_)) => Quick::Fail,
+            (AnchorKind::Equality, Some(v)) => quick(v, &a.node)?,
+            (AnchorKind::Condition, Some(v)) => match quick(v, &a.node)? {
+                Quick::Pass => Quick::Pass,
+                Quick::Skip | Quick::Fail => Quick::Skip,
+            },
+            (AnchorKind::Condition, None) => Quick::Skip,
+            (AnchorKind::Existence | AnchorKind::AddIfNotPresent | AnchorKind::Global, _) => {
+                return None;
+            }
+            (AnchorKind::Negation | AnchorKind::Equality, None) => Quick::Pass,
+        };
+        if outcome != Quick::Pass {
+            return Some(outcome);
+        }
+    }
+    for p in &pattern.plain {
+        let outcome = match p {
+            PlainEntry::Global(key, node) => match resource.get(&**key) {
+                Some(v) => match quick(v, node)? {
+                    Quick::Pass => Quick::Pass,
+                    Quick::Skip | Quick::Fail => Quick::Skip,
+                },
+                None => Quick::Pass,
+            },
+            PlainEntry::Key(key, node) => {
+                let value = resource.get(&**key).unwrap_or(&Value::Null);
+                if matches!(node, Node::Leaf(leaf) if leaf.pattern().as_str() == Some("*")) {
+                    pass_if(!value.is_null())
+                } else {
+                    quick(value, node)?
+                }
+            }
+        };
+        if outcome != Quick::Pass {
+            return Some(outcome);
+        }
+    }
+    Some(Quick::Pass)
 }
 
 thread_local! {

@@ -224,9 +224,15 @@ fn sole_variable(input: &str) -> Option<&str> {
 pub(crate) fn resolve_compiled(
     expr: &str,
     compiled: &crate::jp::Expression,
+    reads_only_request: bool,
     r: &Resolver<'_>,
 ) -> Result<Value, VarError> {
-    match r.ctx.query_compiled(compiled, expr, r.clock) {
+    let found = if reads_only_request {
+        r.ctx.query_shared(compiled, expr, r.clock)
+    } else {
+        r.ctx.query_compiled(compiled, expr, r.clock)
+    };
+    match found {
         Ok(v) => Ok(v),
         Err(_) if r.mode == Mode::Lenient => Ok(Value::String(String::new())),
         Err(e) => Err(e),
