@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use palisade_api::cli::UserInfoFile;
 use palisade_engine::matching::RequestInfo;
 use palisade_engine::{
-    CompiledPolicy, Engine, EvalContext, Exception, Inputs, PolicyResponse, Request,
+    CompiledPolicy, Engine, EvalContext, Exception, Inputs, PolicyResponse, PreparedRequest,
+    Request,
 };
 use serde_json::Value;
 
@@ -138,8 +139,11 @@ impl Run<'_> {
         } else {
             resource
         };
-        let request = self.request(resource);
-        let mut ctx = self.context(&request);
+        // The objects move into the prepared context: one copy of the resource, not two.
+        let mut prepared = PreparedRequest::new(self.request(resource));
+        for (k, v) in &self.data.values.global_values {
+            prepared.set(k, v.clone());
+        }
         for policy in policies.iter().filter(|p| crate::phases::validates(p)) {
             let inputs = Inputs {
                 source: &source,
@@ -148,13 +152,13 @@ impl Run<'_> {
             // Values may give one policy another operation for this resource.
             let policy_name = policy.name();
             let op = self.data.operation_for(&policy_name, &source.resource_name);
-            let response = match op.filter(|op| *op != request.operation) {
+            let response = match op.filter(|op| *op != prepared.request().operation) {
                 Some(op) => {
                     let own = self.request_with(resource, op);
                     let mut own_ctx = self.context(&own);
                     engine.validate(policy, &own, &mut own_ctx, &inputs)
                 }
-                None => engine.validate(policy, &request, &mut ctx, &inputs),
+                None => engine.validate_prepared(policy, &mut prepared, &inputs),
             };
             sink(OutcomeView {
                 policy: policy_name,

@@ -138,6 +138,12 @@ impl PreparedRequest {
     pub fn request(&self) -> &Request {
         &self.head
     }
+
+    /// Sets a variable for every policy evaluated on this request (values a caller supplies,
+    /// such as the CLI's values file), as [`EvalContext::set`] does.
+    pub fn set(&mut self, name: &str, value: Value) {
+        self.ctx.set(name, value);
+    }
 }
 
 fn service_account(username: &str) -> Option<(&str, &str)> {
