@@ -48,10 +48,6 @@ impl Op<'_> {
     }
 }
 
-fn is_container(v: &Value) -> bool {
-    matches!(v, Value::Object(_) | Value::Array(_))
-}
-
 fn diff_value<'a>(
     from: &Value,
     to: &'a Value,
@@ -130,8 +126,9 @@ fn diff_object<'a>(
             added.push(entry);
         }
         match rest.next_if(|(kb, _)| *kb == k) {
-            // Equal scalars, most of a document, need no path.
-            Some((_, vb)) if !is_container(va) && !is_container(vb) && va == vb => {}
+            // Equal values, most of a document, need no path: comparing is cheaper than the
+            // walk, which a changed subtree then does.
+            Some((_, vb)) if va == vb => {}
             None => {
                 let len = push_token(path, k);
                 ops.push(Op::Remove(path.clone()));
@@ -185,7 +182,7 @@ fn diff_array<'a>(
     let mut local = Vec::new();
     let common = a_mid.len().min(b_mid.len());
     for (i, (x, y)) in a_mid.iter().zip(b_mid).enumerate() {
-        if !is_container(x) && !is_container(y) && x == y {
+        if x == y {
             continue;
         }
         let len = push_index(path, prefix + i);
