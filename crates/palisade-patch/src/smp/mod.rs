@@ -177,7 +177,12 @@ impl Merger {
                 Some((k, v)) => (k, Some(v)),
                 None => (key.clone(), None),
             };
-            let (child_ctx, field) = self.meta.field(ctx, key);
+            // A scalar patch value needs no schema: only maps and lists descend or merge by key.
+            let (child_ctx, field) = if pv.is_object() || pv.is_array() {
+                self.meta.field(ctx, key)
+            } else {
+                (Ctx::Unknown, None)
+            };
             if let Some(v) = self.merge(dv, Some(pv), child_ctx, field, &path.key(key))? {
                 merged.push((owned_key, v));
             }
