@@ -16,10 +16,45 @@ pub fn diff(from: &Value, to: &Value) -> Patch {
     let mut ops = Vec::new();
     let mut path = String::new();
     diff_value(from, to, &mut path, 0, &mut ops);
-    Patch(ops)
+    Patch(ops.into_iter().map(Op::into_operation).collect())
 }
 
-fn diff_value(from: &Value, to: &Value, path: &mut String, depth: usize, ops: &mut Vec<Operation>) {
+/// An operation whose value is still borrowed from `to`: an array's element-wise operations
+/// are often dropped for one replace of the whole array, and only the kept ones are copied.
+enum Op<'a> {
+    Add(String, &'a Value),
+    Remove(String),
+    Replace(String, &'a Value),
+    ReplaceArray(String, &'a [Value]),
+}
+
+impl Op<'_> {
+    fn into_operation(self) -> Operation {
+        match self {
+            Op::Add(path, value) => Operation::Add {
+                path,
+                value: value.clone(),
+            },
+            Op::Remove(path) => Operation::Remove { path },
+            Op::Replace(path, value) => Operation::Replace {
+                path,
+                value: value.clone(),
+            },
+            Op::ReplaceArray(path, items) => Operation::Replace {
+                path,
+                value: Value::Array(items.to_vec()),
+            },
+        }
+    }
+}
+
+fn diff_value<'a>(
+    from: &Value,
+    to: &'a Value,
+    path: &mut String,
+    depth: usize,
+    ops: &mut Vec<Op<'a>>,
+) {
     match (from, to) {
         // Containers are walked rather than compared whole first, so each node is visited once.
         (Value::Object(a), Value::Object(b)) if depth < MAX_DEPTH => {
@@ -30,10 +65,7 @@ fn diff_value(from: &Value, to: &Value, path: &mut String, depth: usize, ops: &m
         }
         // Exact equality: `1` and `1.0` are equal JSON but serialise differently.
         _ if from == to => {}
-        _ => ops.push(Operation::Replace {
-            path: path.clone(),
-            value: to.clone(),
-        }),
+        _ => ops.push(Op::Replace(path.clone(), to)),
     }
 }
 
@@ -55,20 +87,35 @@ fn push_token(path: &mut String, token: &str) -> usize {
     len
 }
 
+/// Appends `/index`, returning the length to truncate back to. Digits are written directly:
+/// `fmt` machinery costs more than the rest of an element's walk when the element is equal.
 fn push_index(path: &mut String, index: usize) -> usize {
-    use std::fmt::Write;
     let len = path.len();
-    // Writing into a `String` cannot fail.
-    let _ = write!(path, "/{index}");
+    path.push('/');
+    let mut digits = [0u8; 20];
+    let mut n = index;
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        // `n % 10` is a single digit.
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[at..] {
+        path.push(char::from(d));
+    }
     len
 }
 
-fn diff_object(
+fn diff_object<'a>(
     a: &Map<String, Value>,
-    b: &Map<String, Value>,
+    b: &'a Map<String, Value>,
     path: &mut String,
     depth: usize,
-    ops: &mut Vec<Operation>,
+    ops: &mut Vec<Op<'a>>,
 ) {
     // Both maps iterate in key order (serde_json's map is a `BTreeMap` here), so one merged walk
     // pairs their keys without a lookup per key. Additions come after the other operations.
@@ -78,25 +125,37 @@ fn diff_object(
         while let Some(entry) = rest.next_if(|(kb, _)| kb.as_str() < k.as_str()) {
             added.push(entry);
         }
-        let len = push_token(path, k);
         match rest.next_if(|(kb, _)| *kb == k) {
-            None => ops.push(Operation::Remove { path: path.clone() }),
-            Some((_, vb)) => diff_value(va, vb, path, depth + 1, ops),
+            // Equal values, most of a document, need no path: comparing is cheaper than the
+            // walk, which a changed subtree then does.
+            Some((_, vb)) if va == vb => {}
+            None => {
+                let len = push_token(path, k);
+                ops.push(Op::Remove(path.clone()));
+                path.truncate(len);
+            }
+            Some((_, vb)) => {
+                let len = push_token(path, k);
+                diff_value(va, vb, path, depth + 1, ops);
+                path.truncate(len);
+            }
         }
-        path.truncate(len);
     }
     added.extend(rest);
     for (k, vb) in added {
         let len = push_token(path, k);
-        ops.push(Operation::Add {
-            path: path.clone(),
-            value: vb.clone(),
-        });
+        ops.push(Op::Add(path.clone(), vb));
         path.truncate(len);
     }
 }
 
-fn diff_array(a: &[Value], b: &[Value], path: &mut String, depth: usize, ops: &mut Vec<Operation>) {
+fn diff_array<'a>(
+    a: &[Value],
+    b: &'a [Value],
+    path: &mut String,
+    depth: usize,
+    ops: &mut Vec<Op<'a>>,
+) {
     // Equal elements produce no operations, so trimming the common prefix and suffix only
     // matters when the lengths differ (it decides which indices are added or removed); for
     // equal lengths the element-wise walk alone gives the same operations without comparing
@@ -120,37 +179,31 @@ fn diff_array(a: &[Value], b: &[Value], path: &mut String, depth: usize, ops: &m
     // One replace of the whole array when element-wise ops would be as many as its elements
     // (and more than one). Ops only accumulate, so the walk stops as soon as that is decided.
     let replace_at = b.len().max(2);
-    let replace = |path: &mut String, ops: &mut Vec<Operation>| {
-        ops.push(Operation::Replace {
-            path: path.clone(),
-            value: Value::Array(b.to_vec()),
-        })
-    };
     let mut local = Vec::new();
     let common = a_mid.len().min(b_mid.len());
     for (i, (x, y)) in a_mid.iter().zip(b_mid).enumerate() {
+        if x == y {
+            continue;
+        }
         let len = push_index(path, prefix + i);
         diff_value(x, y, path, depth + 1, &mut local);
         path.truncate(len);
         if local.len() >= replace_at {
-            return replace(path, ops);
+            return ops.push(Op::ReplaceArray(path.clone(), b));
         }
     }
     for (i, y) in b_mid.iter().enumerate().skip(common) {
         let len = push_index(path, prefix + i);
-        local.push(Operation::Add {
-            path: path.clone(),
-            value: y.clone(),
-        });
+        local.push(Op::Add(path.clone(), y));
         path.truncate(len);
     }
     for i in (common..a_mid.len()).rev() {
         let len = push_index(path, prefix + i);
-        local.push(Operation::Remove { path: path.clone() });
+        local.push(Op::Remove(path.clone()));
         path.truncate(len);
     }
     if local.len() >= replace_at {
-        replace(path, ops);
+        ops.push(Op::ReplaceArray(path.clone(), b));
     } else {
         ops.extend(local);
     }

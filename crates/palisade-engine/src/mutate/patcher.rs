@@ -5,8 +5,9 @@ use palisade_patch::json6902::Patch;
 use palisade_patch::{ConditionMatcher, Preprocessed, anchors, strategic_merge};
 use serde_json::Value;
 use std::borrow::Cow;
+use std::cell::RefCell;
 
-use crate::validate::pattern::match_pattern;
+use crate::validate::pattern::CompiledPattern;
 use crate::variables::{Resolver, substitute_all};
 
 /// What a patch did to the resource.
@@ -18,12 +19,26 @@ pub enum Applied {
     Unchanged(String),
 }
 
-/// Kyverno's anchor conditions are validate patterns (`validate.MatchPattern`).
-struct PatternMatcher;
+/// Kyverno's anchor conditions are validate patterns (`validate.MatchPattern`). A list
+/// template's condition is matched against every element with the same pattern, so the last
+/// prepared pattern is kept and reused while the pattern is equal.
+#[derive(Default)]
+struct PatternMatcher {
+    last: RefCell<Option<(Value, CompiledPattern)>>,
+}
 
 impl ConditionMatcher for PatternMatcher {
     fn matches(&self, resource_value: &Value, pattern: &Value) -> Result<bool, String> {
-        Ok(match_pattern(resource_value, pattern).is_ok())
+        let mut last = self.last.borrow_mut();
+        let compiled = match &mut *last {
+            Some((p, compiled)) if p == pattern => compiled,
+            slot => {
+                &mut slot
+                    .insert((pattern.clone(), CompiledPattern::new(pattern)))
+                    .1
+            }
+        };
+        Ok(compiled.matches(resource_value).is_ok())
     }
 }
 
@@ -63,7 +78,7 @@ fn apply_strategic(
     } else {
         substitute_all(patch, r).map_err(|e| format!("variable substitution failed: {e}"))?
     };
-    let patch = match anchors::preprocess(resource, &patch, &PatternMatcher) {
+    let patch = match anchors::preprocess(resource, &patch, &PatternMatcher::default()) {
         Ok(Preprocessed::Patch(p)) => p,
         Ok(Preprocessed::Skip { reason }) => {
             return Ok(Err(format!("no patches applied: {reason}")));

@@ -57,8 +57,17 @@ fn delete_anchors_in_map(map: &mut Map<String, Value>, traverse_maps: bool) -> b
             strip_condition_keys(map);
         }
     }
-    // Removes in place rather than by a copy of every key.
-    map.retain(|_, v| !delete_anchors(v, false, traverse_maps));
+    // Cleans every value in place and copies only the keys of values to drop (usually none):
+    // cheaper than `retain`, whose removal-capable cursor costs more per entry than the work.
+    let mut doomed: Vec<String> = Vec::new();
+    for (k, v) in map.iter_mut() {
+        if delete_anchors(v, false, traverse_maps) {
+            doomed.push(k.clone());
+        }
+    }
+    for k in &doomed {
+        map.remove(k);
+    }
     map.is_empty()
 }
 

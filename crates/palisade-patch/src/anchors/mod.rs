@@ -162,11 +162,11 @@ impl Walker<'_> {
         path: &Path<'_>,
         kind: AnchorKind,
     ) -> Result<(), Stop> {
-        let anchored: Vec<String> = pattern
-            .keys()
-            .filter(|k| parse(k).is_some_and(|a| a.kind == kind))
-            .cloned()
-            .collect();
+        let is_kind = |k: &str| parse(k).is_some_and(|a| a.kind == kind);
+        if !pattern.keys().any(|k| is_kind(k)) {
+            return Ok(());
+        }
+        let anchored: Vec<String> = pattern.keys().filter(|k| is_kind(k)).cloned().collect();
         let fail = |msg: String| {
             if kind == AnchorKind::Global {
                 Stop::Global(msg)
@@ -310,28 +310,30 @@ fn add_if_not_present(pattern: &mut Value, resource: Option<&Value>) -> usize {
 }
 
 fn add_if_not_present_in_map(map: &mut Map<String, Value>, resource: Option<&Value>) -> usize {
-    let anchored: Vec<String> = map
-        .keys()
-        .filter(|k| parse(k).is_some_and(|a| a.kind == AnchorKind::AddIfNotPresent))
-        .cloned()
-        .collect();
+    let is_add = |k: &str| parse(k).is_some_and(|a| a.kind == AnchorKind::AddIfNotPresent);
+    let count = map.keys().filter(|k| is_add(k)).count();
+    if count == 0 {
+        return 0;
+    }
+    let anchored: Vec<String> = map.keys().filter(|k| is_add(k)).cloned().collect();
     let present = |k: &str| {
         resource
             .and_then(Value::as_object)
             .is_some_and(|r| r.contains_key(k))
     };
-    for anchored_key in &anchored {
-        let Some(bare) = parse(anchored_key).map(|a| a.key.to_string()) else {
+    for mut key in anchored {
+        let Some(v) = map.remove(&key) else {
             continue;
         };
-        let Some(v) = map.remove(anchored_key) else {
-            continue;
-        };
-        if !present(&bare) {
-            map.insert(bare, v);
+        // `+(name)` becomes `name` in place: the bare key is the anchored one without its
+        // two-byte prefix and closing parenthesis.
+        key.pop();
+        key.drain(..2);
+        if !present(&key) {
+            map.insert(key, v);
         }
     }
-    anchored.len()
+    count
 }
 
 /// What Kyverno hands its matcher: scalars as their YAML text, structures as they are. A string

@@ -122,7 +122,11 @@ impl Merger {
         match patch {
             Value::Object(p) => self.merge_map(dest, p, ctx, path),
             Value::Array(_) => self.merge_list(dest, patch, ctx, field, path),
-            _ => Ok(Some(patch.clone())),
+            // A scalar the resource already holds (a list element's merge key) is kept, not copied.
+            _ => match dest {
+                Some(d) if d == *patch => Ok(Some(d)),
+                _ => Ok(Some(patch.clone())),
+            },
         }
     }
 
@@ -154,20 +158,31 @@ impl Merger {
         ctx: Ctx,
         path: &Path<'_>,
     ) -> Result<Map<String, Value>, PatchError> {
-        if let Some(retain) = patch.get("$retainKeys") {
-            directives::retain_keys(&mut rest, patch, retain, path)?;
-        }
-        let orders = directives::collect_orders(&rest, patch, path)?;
+        // Every directive key starts with `$`; most patch maps have none and skip their passes.
+        let has_directives = patch.keys().any(|k| k.starts_with('$'));
+        let orders = if has_directives {
+            if let Some(retain) = patch.get("$retainKeys") {
+                directives::retain_keys(&mut rest, patch, retain, path)?;
+            }
+            directives::collect_orders(&rest, patch, path)?
+        } else {
+            Vec::new()
+        };
         let mut merged: Vec<(String, Value)> = Vec::with_capacity(patch.len());
         for (key, pv) in patch {
-            if is_directive_key(key) {
+            if has_directives && is_directive_key(key) {
                 continue;
             }
             let (owned_key, dv) = match rest.remove_entry(key) {
                 Some((k, v)) => (k, Some(v)),
                 None => (key.clone(), None),
             };
-            let (child_ctx, field) = self.meta.field(ctx, key);
+            // A scalar patch value needs no schema: only maps and lists descend or merge by key.
+            let (child_ctx, field) = if pv.is_object() || pv.is_array() {
+                self.meta.field(ctx, key)
+            } else {
+                (Ctx::Unknown, None)
+            };
             if let Some(v) = self.merge(dv, Some(pv), child_ctx, field, &path.key(key))? {
                 merged.push((owned_key, v));
             }
@@ -175,8 +190,10 @@ impl Merger {
         // What is left in `rest` is untouched by the patch.
         self.prune_map(&mut rest, ctx, path, true)?;
         rest.extend(merged);
-        directives::delete_from_primitive_lists(&mut rest, patch, path)?;
-        directives::apply_orders(&mut rest, orders, self.meta, ctx);
+        if has_directives {
+            directives::delete_from_primitive_lists(&mut rest, patch, path)?;
+            directives::apply_orders(&mut rest, orders, self.meta, ctx);
+        }
         Ok(rest)
     }
 
