@@ -4,8 +4,10 @@
 //! not an AdmissionReview get a 413 or 400 with a plain message (there is no uid to answer).
 //! Evaluation runs on the blocking pool under a semaphore (so the async workers keep
 //! accepting and answering), within a deadline derived from the API server's `?timeout=`.
-//! A request waiting for a slot holds only its body (its envelope and uid checked): the full
-//! decode, several times the body's size in memory, happens once the slot is granted.
+//! A request waiting for a slot holds only its body: the decode (once per request), several
+//! times the body's size in memory, happens once the slot is granted, and a body that is not
+//! an AdmissionReview is answered 400 then. Only a request answered without evaluation (a
+//! missed deadline) has its uid read from the body separately.
 //! When the deadline passes first, the answer follows the webhook's failure policy: `/…/ignore`
 //! paths admit with a warning, every other path denies (Kyverno's default `Fail`).
 //! `/…/fail` and `/…/ignore` evaluate only the policies of their failure policy.
@@ -81,12 +83,8 @@ pub async fn admit(
             );
         }
     };
-    let uid = match AdmissionReview::peek_uid(&bytes) {
-        Ok(uid) => uid,
-        Err(e) => return bad_request(&state, &e),
-    };
     state.metrics.in_flight(1);
-    let answer = evaluate(&state, bytes, uid, phase, scope, start, deadline, budget).await;
+    let answer = evaluate(&state, bytes, phase, scope, start, deadline, budget).await;
     state.metrics.in_flight(-1);
     answer
 }
@@ -97,12 +95,17 @@ fn bad_request(state: &ServerState, e: &palisade_admission::ReviewError) -> Resp
     plain(StatusCode::BAD_REQUEST, e.to_string())
 }
 
+/// The uid of a request answered without evaluation (a missed deadline, an internal error).
+/// Only these slow paths read it from the body; an evaluated request is decoded once, on the
+/// blocking pool, where its uid comes with it.
+fn uid_of(state: &ServerState, bytes: &[u8]) -> Result<String, Box<Response>> {
+    AdmissionReview::peek_uid(bytes).map_err(|e| Box::new(bad_request(state, &e)))
+}
+
 /// Waits for an evaluation slot, then decodes and evaluates, all within the deadline.
-#[allow(clippy::too_many_arguments)]
 async fn evaluate(
     state: &ServerState,
     bytes: Bytes,
-    uid: String,
     phase: Phase,
     scope: Scope,
     start: Instant,
@@ -112,10 +115,17 @@ async fn evaluate(
     let on_timeout = scope.on_timeout();
     let Ok(permit) = timeout_at(deadline, state.limits.permits.clone().acquire_owned()).await
     else {
-        return deadline_passed(state, &uid, phase, on_timeout, budget);
+        return match uid_of(state, &bytes) {
+            Ok(uid) => deadline_passed(state, &uid, phase, on_timeout, budget),
+            Err(bad) => *bad,
+        };
     };
     let Ok(permit) = permit else {
         state.metrics.error("internal");
+        let uid = match uid_of(state, &bytes) {
+            Ok(uid) => uid,
+            Err(bad) => return *bad,
+        };
         return answer(AdmissionResponse::deny(
             &uid,
             500,
@@ -123,6 +133,8 @@ async fn evaluate(
             "palisade is shutting down",
         ));
     };
+    // Kept for the deadline answer: the body moves into the evaluation, which may outlive it.
+    let body = bytes.clone();
     let set = state.cache.snapshot();
     let env = state.env.clone();
     let records = state.background.is_some() && phase == Phase::Validate;
@@ -144,7 +156,7 @@ async fn evaluate(
     });
     match timeout_at(deadline, task).await {
         Ok(Ok(Ok((verdict, request, work)))) => {
-            let mut response = verdict.response(&uid);
+            let mut response = verdict.response(&request.uid);
             if let Some(recorder) = state.background.as_ref().filter(|_| !work.is_empty()) {
                 record(state, recorder, &work, deadline, &mut response).await;
             }
@@ -162,6 +174,10 @@ async fn evaluate(
         Ok(Ok(Err(e))) => bad_request(state, &e),
         Ok(Err(join)) => {
             state.metrics.error("internal");
+            let uid = match uid_of(state, &body) {
+                Ok(uid) => uid,
+                Err(bad) => return *bad,
+            };
             tracing::error!(%uid, error = %join, "evaluation failed");
             answer(AdmissionResponse::deny(
                 &uid,
@@ -171,6 +187,10 @@ async fn evaluate(
             ))
         }
         Err(_) => {
+            let uid = match uid_of(state, &body) {
+                Ok(uid) => uid,
+                Err(bad) => return *bad,
+            };
             state.metrics.error("deadline");
             tracing::warn!(%uid, budget_ms = budget.as_millis() as u64, "evaluation deadline exceeded");
             timeout_answer(&uid, on_timeout, budget)
