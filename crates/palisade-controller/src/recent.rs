@@ -16,11 +16,13 @@ use palisade_reports::change::Digest;
 pub const TTL: Duration = Duration::from_secs(30);
 
 type Key = (Option<String>, String);
+/// A write (`Some`) or deletion (`None`) and when it happened.
+type Record = (Option<Arc<Digest>>, Instant);
 
 /// Recent writes (`Some`) and deletions (`None`) by report namespace and name.
 #[derive(Debug, Default)]
 pub struct Recent {
-    entries: Mutex<HashMap<Key, (Option<Arc<Digest>>, Instant)>>,
+    entries: Mutex<HashMap<Key, Record>>,
 }
 
 impl Recent {
@@ -77,7 +79,7 @@ impl Recent {
         self.len() == 0
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<Key, (Option<Arc<Digest>>, Instant)>> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<Key, Record>> {
         // Each operation leaves the map consistent, so a poisoned lock is still usable.
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }

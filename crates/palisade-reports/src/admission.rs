@@ -37,7 +37,7 @@ fn admission_only(set: &PolicySet, result: &RuleResult) -> Option<PolicyInfo> {
         PolicyKind::ClusterPolicy | PolicyKind::Policy => set
             .policies()
             .iter()
-            .find(|p| p.name() == &*result.policy)
+            .find(|p| p.name() == *result.policy)
             .filter(|p| !p.background())
             .map(|p| PolicyInfo::classic(p)),
         PolicyKind::ValidatingPolicy => set

@@ -362,7 +362,7 @@ fn spawn_controller(args: &Args, health: u16) -> Result<Child> {
     if let Some(w) = args.workers {
         cmd.args(["--workers", &w.to_string()]);
     }
-    Ok(cmd.spawn().context("start the controller")?)
+    cmd.spawn().context("start the controller")
 }
 
 /// GET on the controller's health port (loopback, a few KiB: blocking is fine here).
