@@ -8,11 +8,15 @@ use std::time::{Duration, Instant};
 use futures::{StreamExt, stream};
 use kube::Client;
 use palisade_admission::{PolicyCache, ReviewEnv};
+use palisade_kube::admissionreport::{AdmissionReportSpec, spec_of};
 use palisade_kube::discovery::resource_index;
-use palisade_reports::ObjectRef;
+use palisade_reports::admission::{keep_admission_rows, merge};
+use palisade_reports::change::Digest;
+use palisade_reports::{ObjectRef, Report, ResourceResults, per_resource};
 use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 
+use crate::admission::{self, AdmissionInbox, Target, WAIT_FOR_OBJECT};
 use crate::decision::{Action, decide};
 use crate::health::Health;
 use crate::kinds::{self, WatchKind};
@@ -249,7 +253,7 @@ impl Controller {
             .iter()
             .cloned()
             .filter_map(|k| {
-                let object = serde_json::to_value(&*self.watchers.get(&k)?).ok()?;
+                let object = self.watchers.get(&k)?;
                 Some((k, object))
             })
             .unzip();
@@ -287,11 +291,43 @@ impl Controller {
     }
 
     /// Brings the stored report of one scanned resource in line with the scan; false when the
-    /// API server refused the write (worth retrying).
+    /// API server refused the write (worth retrying). Rows admission recorded stay.
     async fn settle(&self, s: ScanOutcome) -> bool {
         let namespace = (!s.resource.namespace.is_empty()).then_some(s.resource.namespace.as_str());
+        let _turn = self.reports.lock(namespace, &s.resource.uid).await;
         let stored = self.reports.get(namespace, &s.resource.uid);
-        match decide(stored.as_ref(), s.report) {
+        let mut next = s.report;
+        if let Some(d) = stored.as_ref().filter(|d| !d.admission.is_empty()) {
+            let set = self.cache.snapshot();
+            let report = next.get_or_insert_with(|| {
+                per_resource(&ResourceResults {
+                    resource: s.resource.clone(),
+                    results: Vec::new(),
+                })
+            });
+            keep_admission_rows(&set, &d.admission, report);
+        }
+        self.write_decision(
+            namespace,
+            &s.resource.uid,
+            &s.resource.name,
+            stored.as_deref(),
+            next,
+        )
+        .await
+    }
+
+    /// Writes, deletes or leaves the report as [`decide`] says; false when the API server
+    /// refused (worth retrying).
+    async fn write_decision(
+        &self,
+        namespace: Option<&str>,
+        name: &str,
+        resource: &str,
+        stored: Option<&Digest>,
+        next: Option<Report>,
+    ) -> bool {
+        match decide(stored, next) {
             Ok(Action::Nothing) => {
                 self.health.metrics.unchanged();
                 true
@@ -300,20 +336,100 @@ impl Controller {
                 let ok = match self.reports.apply(&report).await {
                     Ok(()) => true,
                     Err(e) => {
-                        tracing::warn!(report = %report.metadata.name, resource = %s.resource.name, error = %e, "cannot write report");
+                        tracing::warn!(report = %report.metadata.name, %resource, error = %e, "cannot write report");
                         false
                     }
                 };
                 self.health.metrics.write(WriteOp::Apply, ok);
                 ok
             }
-            Ok(Action::Delete) => self.delete(namespace, &s.resource.uid).await,
+            Ok(Action::Delete) => self.delete(namespace, name).await,
             Err(e) => {
                 // Retrying gives the same report: wait for the resource or policies to change.
-                tracing::error!(resource = %s.resource.name, error = %e, "report too large");
+                tracing::error!(%resource, error = %e, "report too large");
                 true
             }
         }
+    }
+
+    /// Merges the AdmissionReports the webhook writes into their resources' reports, while
+    /// this replica leads. Runs until the process ends.
+    pub async fn merge_admission_reports(self: Arc<Self>, inbox: Arc<AdmissionInbox>) {
+        let mut leader = self.leader.clone();
+        loop {
+            if leader.wait_for(|l| *l).await.is_err() {
+                return;
+            }
+            let batch = inbox.next().await;
+            for name in &batch {
+                self.merge_admission_report(&inbox, name).await;
+            }
+            inbox.done(&batch);
+        }
+    }
+
+    async fn merge_admission_report(&self, inbox: &AdmissionInbox, name: &str) {
+        // Deleted meanwhile: merged by another leader, or removed by hand.
+        let Some((obj, waited)) = inbox.get(name) else {
+            return;
+        };
+        let spec = match spec_of(&obj) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(report = %name, error = %e, "unreadable admission report; deleting it");
+                inbox.delete(name).await;
+                return;
+            }
+        };
+        match admission::find(&self.client, &spec).await {
+            Ok(Target::Live) => {
+                if self.merge_rows(&spec).await {
+                    inbox.delete(name).await;
+                } else {
+                    inbox.retry_later(name.to_string(), RETRY);
+                }
+            }
+            Ok(Target::Missing) if waited < WAIT_FOR_OBJECT => {
+                inbox.retry_later(name.to_string(), Duration::from_secs(1));
+            }
+            Ok(Target::Missing | Target::Replaced) => {
+                tracing::debug!(report = %name, resource = %spec.resource.name, "the admitted object is gone; dropping its admission report");
+                inbox.delete(name).await;
+            }
+            Err(e) => {
+                tracing::warn!(report = %name, error = %e, "cannot look up the admitted object");
+                inbox.retry_later(name.to_string(), RETRY);
+            }
+        }
+    }
+
+    /// Puts admission rows into their resource's report; false when worth retrying.
+    async fn merge_rows(&self, spec: &AdmissionReportSpec) -> bool {
+        let r = &spec.resource;
+        let namespace = (!r.namespace.is_empty()).then_some(r.namespace.as_str());
+        let _turn = self.reports.lock(namespace, &r.uid).await;
+        let stored = self.reports.get(namespace, &r.uid);
+        // The rows of a write replace the stored list, so merging needs the stored rows
+        // themselves, which the cache keeps only as a digest: read the report.
+        let current = match stored {
+            Some(_) => match self.reports.read(namespace, &r.uid).await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(report = %r.uid, error = %e, "cannot read report");
+                    return false;
+                }
+            },
+            None => None,
+        };
+        let mut next = current.unwrap_or_else(|| {
+            per_resource(&ResourceResults {
+                resource: r.clone(),
+                results: Vec::new(),
+            })
+        });
+        merge(&mut next, spec.results.clone());
+        self.write_decision(namespace, &r.uid, &r.name, stored.as_deref(), Some(next))
+            .await
     }
 
     async fn delete(&self, namespace: Option<&str>, name: &str) -> bool {
@@ -330,9 +446,10 @@ impl Controller {
 }
 
 /// A per-resource report of a kind no background policy matches any more. Reports of other
-/// layouts (admission's) are left to their writer.
+/// layouts, and those with rows from admission, are left alone.
 fn is_stale(report: &Stored, watched: &BTreeSet<WatchKind>) -> bool {
     report.layout.as_deref() == Some("resource")
+        && !report.admission
         && !report
             .scope
             .as_ref()
@@ -367,6 +484,7 @@ mod tests {
                 ..ObjectRef::default()
             }),
             layout: layout.map(str::to_string),
+            admission: false,
         };
         let cases = [
             (stored(Some("resource"), Some("Pod")), false),

@@ -1,7 +1,7 @@
 //! What to do with a resource's report after a scan: write it, delete it, or nothing.
 
 use palisade_reports::Report;
-use palisade_reports::change::{carry_over, needs_write};
+use palisade_reports::change::Digest;
 
 /// The largest report written, in bytes of JSON. etcd refuses requests over 1.5 MiB; the API
 /// server adds metadata (managedFields, timestamps), so a third is kept free. A per-resource
@@ -35,7 +35,7 @@ pub struct TooLarge {
 
 /// Decides what to do given the stored report and the scan's report (`None` or no rows: no
 /// policy matched the resource).
-pub fn decide(stored: Option<&Report>, next: Option<Report>) -> Result<Action, TooLarge> {
+pub fn decide(stored: Option<&Digest>, next: Option<Report>) -> Result<Action, TooLarge> {
     let next = next.filter(|r| !r.results.is_empty());
     let Some(mut next) = next else {
         return Ok(if stored.is_some() {
@@ -45,10 +45,10 @@ pub fn decide(stored: Option<&Report>, next: Option<Report>) -> Result<Action, T
         });
     };
     if let Some(stored) = stored {
-        carry_over(stored, &mut next);
-    }
-    if !needs_write(stored, &next) {
-        return Ok(Action::Nothing);
+        stored.carry_over(&mut next);
+        if !stored.differs(&next) {
+            return Ok(Action::Nothing);
+        }
     }
     let size = next.encoded_len();
     if size > MAX_REPORT_BYTES {
@@ -114,8 +114,8 @@ mod tests {
     #[test]
     fn decisions() {
         use Outcome::{Fail, Pass, Skip};
-        let stored = report(&[Fail, Pass], 10, "m");
-        let cases: [(&str, Option<&Report>, Option<Report>, &str); 7] = [
+        let stored = Digest::of(&report(&[Fail, Pass], 10, "m"));
+        let cases: [(&str, Option<&Digest>, Option<Report>, &str); 7] = [
             (
                 "new resource",
                 None,
@@ -156,7 +156,7 @@ mod tests {
 
     #[test]
     fn unchanged_rows_keep_their_timestamps_when_another_row_changes() {
-        let stored = report(&[Outcome::Fail, Outcome::Pass], 10, "m");
+        let stored = Digest::of(&report(&[Outcome::Fail, Outcome::Pass], 10, "m"));
         let next = report(&[Outcome::Skip, Outcome::Pass], 20, "m");
         let Ok(Action::Write(written)) = decide(Some(&stored), Some(next)) else {
             panic!("expected a write");

@@ -15,6 +15,8 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod admission;
+pub mod cache;
 pub mod controller;
 pub mod decision;
 pub mod generate;
@@ -127,6 +129,8 @@ pub async fn run(args: ControllerArgs) -> Result<(), Error> {
         },
     );
     let server = tokio::spawn(health::serve(listener, health));
+    let inbox = admission::AdmissionInbox::start(release_client.clone(), &args.namespace);
+    let merges = tokio::spawn(controller.clone().merge_admission_reports(inbox));
     let main = tokio::spawn(controller.run());
     let generation = tokio::spawn(generator.run());
     tracing::info!(workers = args.workers(), rescan_interval = ?args.rescan_interval, "palisade-controller started");
@@ -155,6 +159,7 @@ pub async fn run(args: ControllerArgs) -> Result<(), Error> {
         _ = policies => Err(Error::Stopped("the policy watch")),
         _ = server => Err(Error::Stopped("the health server")),
         _ = main => Err(Error::Stopped("the controller loop")),
+        _ = merges => Err(Error::Stopped("the admission report merge")),
         _ = generation => Err(Error::Stopped("the generate controller")),
         () = election => Err(Error::Stopped("leader election")),
     }

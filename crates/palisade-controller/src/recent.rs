@@ -8,18 +8,21 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use palisade_reports::Report;
-use palisade_reports::change::needs_write;
+use std::sync::Arc;
+
+use palisade_reports::change::Digest;
 
 /// How long a write is remembered at most (the watch normally shows it in milliseconds).
 pub const TTL: Duration = Duration::from_secs(30);
 
 type Key = (Option<String>, String);
+/// A write (`Some`) or deletion (`None`) and when it happened.
+type Record = (Option<Arc<Digest>>, Instant);
 
 /// Recent writes (`Some`) and deletions (`None`) by report namespace and name.
 #[derive(Debug, Default)]
 pub struct Recent {
-    entries: Mutex<HashMap<Key, (Option<Report>, Instant)>>,
+    entries: Mutex<HashMap<Key, Record>>,
 }
 
 impl Recent {
@@ -28,16 +31,16 @@ impl Recent {
         &self,
         namespace: Option<&str>,
         name: &str,
-        cached: Option<Report>,
+        cached: Option<Arc<Digest>>,
         now: Instant,
-    ) -> Option<Report> {
+    ) -> Option<Arc<Digest>> {
         let key = (namespace.map(str::to_string), name.to_string());
         let mut entries = self.lock();
         let Some((ours, at)) = entries.get(&key) else {
             return cached;
         };
         let caught_up = match (ours, &cached) {
-            (Some(ours), Some(c)) => !needs_write(Some(c), ours),
+            (Some(ours), Some(c)) => ours.same(c),
             (None, None) => true,
             _ => false,
         };
@@ -49,12 +52,9 @@ impl Recent {
     }
 
     /// Remembers a written report.
-    pub fn wrote(&self, report: &Report, now: Instant) {
-        let key = (
-            report.metadata.namespace.clone(),
-            report.metadata.name.clone(),
-        );
-        self.lock().insert(key, (Some(report.clone()), now));
+    pub fn wrote(&self, namespace: Option<&str>, name: &str, report: Arc<Digest>, now: Instant) {
+        let key = (namespace.map(str::to_string), name.to_string());
+        self.lock().insert(key, (Some(report), now));
     }
 
     /// Remembers a deleted report.
@@ -79,7 +79,7 @@ impl Recent {
         self.len() == 0
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<Key, (Option<Report>, Instant)>> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<Key, Record>> {
         // Each operation leaves the map consistent, so a poisoned lock is still usable.
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -88,11 +88,16 @@ impl Recent {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use palisade_reports::Report;
 
-    fn report(label: &str) -> Report {
+    fn report(label: &str) -> Option<Arc<Digest>> {
         let mut r = Report::new("uid-1".into(), Some("team".into()));
         r.metadata.labels.insert("v".into(), label.into());
-        r
+        Some(Arc::new(Digest::of(&r)))
+    }
+
+    fn wrote(recent: &Recent, label: &str, now: Instant) {
+        recent.wrote(Some("team"), "uid-1", report(label).unwrap(), now);
     }
 
     #[test]
@@ -100,18 +105,12 @@ mod tests {
         let t0 = Instant::now();
         let recent = Recent::default();
         let ns = Some("team");
-        recent.wrote(&report("new"), t0);
+        wrote(&recent, "new", t0);
         // The watch still has the old report (or none): the write is what counts.
-        assert_eq!(recent.newest(ns, "uid-1", None, t0), Some(report("new")));
-        assert_eq!(
-            recent.newest(ns, "uid-1", Some(report("old")), t0),
-            Some(report("new"))
-        );
+        assert_eq!(recent.newest(ns, "uid-1", None, t0), report("new"));
+        assert_eq!(recent.newest(ns, "uid-1", report("old"), t0), report("new"));
         // The watch caught up: the entry is dropped.
-        assert_eq!(
-            recent.newest(ns, "uid-1", Some(report("new")), t0),
-            Some(report("new"))
-        );
+        assert_eq!(recent.newest(ns, "uid-1", report("new"), t0), report("new"));
         assert!(recent.is_empty());
     }
 
@@ -121,21 +120,18 @@ mod tests {
         let recent = Recent::default();
         recent.deleted(Some("team"), "uid-1", t0);
         assert_eq!(
-            recent.newest(Some("team"), "uid-1", Some(report("old")), t0),
+            recent.newest(Some("team"), "uid-1", report("old"), t0),
             None
         );
         assert_eq!(recent.len(), 1);
         // Another report of the same name elsewhere is not affected.
-        assert_eq!(
-            recent.newest(None, "uid-1", Some(report("x")), t0),
-            Some(report("x"))
-        );
+        assert_eq!(recent.newest(None, "uid-1", report("x"), t0), report("x"));
         let later = t0 + TTL + Duration::from_secs(1);
         assert_eq!(
-            recent.newest(Some("team"), "uid-1", Some(report("old")), later),
-            Some(report("old"))
+            recent.newest(Some("team"), "uid-1", report("old"), later),
+            report("old")
         );
-        recent.wrote(&report("a"), t0);
+        wrote(&recent, "a", t0);
         recent.prune(later);
         assert!(recent.is_empty());
     }

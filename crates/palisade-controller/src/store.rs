@@ -1,18 +1,21 @@
-//! The PolicyReports and ClusterPolicyReports Palisade wrote, from watch caches (label
-//! `app.kubernetes.io/managed-by=palisade`), and writing them with server-side apply.
+//! The PolicyReports and ClusterPolicyReports Palisade wrote, from watches (label
+//! `app.kubernetes.io/managed-by=palisade`) kept as [`Digest`]s, and writing them with
+//! server-side apply.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use futures::StreamExt;
 use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParams, TypeMeta};
-use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, ResourceExt};
+use palisade_reports::change::Digest;
 use palisade_reports::layout::LAYOUT_LABEL;
 use palisade_reports::model::{MANAGED_BY, MANAGER};
 use palisade_reports::{ObjectRef as Scope, Report};
-use tokio::task::JoinHandle;
+use tokio::sync::OwnedMutexGuard;
 
+use crate::cache::{Compact, ObjKey};
 use crate::recent::Recent;
 use crate::watchers::strip;
 
@@ -50,107 +53,128 @@ pub struct Stored {
     pub scope: Option<Scope>,
     /// Its layout label (`resource` for the per-resource reports this controller writes).
     pub layout: Option<String>,
+    /// True when it holds rows from admission.
+    pub admission: bool,
+}
+
+/// What the cache keeps of a stored report.
+struct Entry {
+    digest: Arc<Digest>,
+    layout: Option<String>,
 }
 
 /// Palisade's reports in the cluster.
 pub struct ReportStore {
     client: Client,
-    namespaced: Store<DynamicObject>,
-    cluster: Store<DynamicObject>,
+    namespaced: Compact<Entry>,
+    cluster: Compact<Entry>,
     recent: Recent,
-    tasks: Vec<JoinHandle<()>>,
+    /// One lock per report being settled, so two writers of a report (a scan, an admission
+    /// merge) take turns and each sees what the other wrote.
+    locks: Mutex<HashMap<ObjKey, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl ReportStore {
     /// Starts watching both report kinds (on the current tokio runtime).
     pub fn start(client: Client) -> ReportStore {
-        let mut tasks = Vec::new();
-        let mut watch = |ar: ApiResource| {
-            let writer = reflector::store::Writer::<DynamicObject>::new(ar.clone());
-            let store = writer.as_reader();
+        let watch = |ar: ApiResource| {
             let api: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
             let types = TypeMeta {
                 api_version: ar.api_version.clone(),
                 kind: ar.kind.clone(),
             };
             let config = watcher::Config::default().labels(&format!("{MANAGED_BY}={MANAGER}"));
-            let stream = watcher(api, config)
-                .default_backoff()
-                .modify(move |o: &mut DynamicObject| strip(o, &types))
-                .reflect(writer);
-            tasks.push(tokio::spawn(async move {
-                let mut stream = std::pin::pin!(stream);
-                while let Some(event) = stream.next().await {
-                    if let Err(e) = event {
-                        tracing::warn!(kind = %ar.kind, error = %e, "report watch failed; retrying");
-                    }
-                }
-            }));
-            store
+            let events = watcher(api, config).default_backoff();
+            Compact::start(
+                ar.kind.clone(),
+                events,
+                move |mut o: DynamicObject| {
+                    strip(&mut o, &types);
+                    entry(o)
+                },
+                |_: &ObjKey| {},
+            )
         };
-        let namespaced = watch(policy_reports());
-        let cluster = watch(cluster_policy_reports());
         ReportStore {
+            namespaced: watch(policy_reports()),
+            cluster: watch(cluster_policy_reports()),
             client,
-            namespaced,
-            cluster,
             recent: Recent::default(),
-            tasks,
+            locks: Mutex::new(HashMap::new()),
         }
     }
 
     /// Waits until both kinds have been listed once.
     pub async fn wait_synced(&self) {
-        let _ = self.namespaced.wait_until_ready().await;
-        let _ = self.cluster.wait_until_ready().await;
+        self.namespaced.wait_ready().await;
+        self.cluster.wait_ready().await;
     }
 
     /// The current report `name` in `namespace` (`None`: the ClusterPolicyReport): what this
     /// process wrote or deleted last, else what the watch cache holds.
-    pub fn get(&self, namespace: Option<&str>, name: &str) -> Option<Report> {
-        let cached = self.cached(namespace, name);
+    pub fn get(&self, namespace: Option<&str>, name: &str) -> Option<Arc<Digest>> {
+        let cached = self
+            .cache(namespace)
+            .get(namespace, name)
+            .map(|e| e.digest.clone());
         self.recent.newest(namespace, name, cached, Instant::now())
     }
 
-    /// Forgets old write records (call now and then).
-    pub fn prune(&self) {
-        self.recent.prune(Instant::now());
+    /// Reads the report `name` from the API server (`None`: there is none).
+    pub async fn read(
+        &self,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<Option<Report>, kube::Error> {
+        let Some(obj) = self.api(namespace).get_opt(name).await? else {
+            return Ok(None);
+        };
+        let value = serde_json::to_value(&obj).map_err(kube::Error::SerdeError)?;
+        // An unreadable report is replaced by the next write, which is what it needs.
+        Ok(serde_json::from_value(value).ok())
     }
 
-    fn cached(&self, namespace: Option<&str>, name: &str) -> Option<Report> {
-        let obj = match namespace {
-            Some(ns) => self
-                .namespaced
-                .get(&ObjectRef::new_with(name, policy_reports()).within(ns)),
-            None => self
-                .cluster
-                .get(&ObjectRef::new_with(name, cluster_policy_reports())),
-        }?;
-        let value = serde_json::to_value(&*obj).ok()?;
-        match serde_json::from_value(value) {
-            Ok(r) => Some(r),
-            Err(e) => {
-                // Rewritten on the next write, which is what a broken report needs.
-                tracing::warn!(report = %name, error = %e, "stored report is not readable");
-                None
-            }
+    /// Waits for the lock of report `name`: hold it from reading the report until its write
+    /// is done.
+    pub async fn lock(&self, namespace: Option<&str>, name: &str) -> OwnedMutexGuard<()> {
+        let lock = self
+            .locks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry((namespace.map(str::to_string), name.to_string()))
+            .or_default()
+            .clone();
+        lock.lock_owned().await
+    }
+
+    /// Forgets old write records and unused locks (call now and then).
+    pub fn prune(&self) {
+        self.recent.prune(Instant::now());
+        self.locks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|_, l| Arc::strong_count(l) > 1);
+    }
+
+    fn cache(&self, namespace: Option<&str>) -> &Compact<Entry> {
+        match namespace {
+            Some(_) => &self.namespaced,
+            None => &self.cluster,
         }
     }
 
     /// Every stored report, with its scope.
     pub fn all(&self) -> Vec<Stored> {
         self.namespaced
-            .state()
+            .entries()
             .into_iter()
-            .chain(self.cluster.state())
-            .map(|o| Stored {
-                namespace: o.metadata.namespace.clone(),
-                name: o.name_any(),
-                scope: o
-                    .data
-                    .get("scope")
-                    .and_then(|s| serde_json::from_value(s.clone()).ok()),
-                layout: o.labels().get(LAYOUT_LABEL).cloned(),
+            .chain(self.cluster.entries())
+            .map(|((namespace, name), e)| Stored {
+                namespace,
+                name,
+                scope: e.digest.scope.clone(),
+                layout: e.layout.clone(),
+                admission: !e.digest.admission.is_empty(),
             })
             .collect()
     }
@@ -172,7 +196,12 @@ impl ReportStore {
                 &Patch::Apply(body),
             )
             .await?;
-        self.recent.wrote(report, Instant::now());
+        self.recent.wrote(
+            report.metadata.namespace.as_deref(),
+            &report.metadata.name,
+            Arc::new(Digest::of(report)),
+            Instant::now(),
+        );
         Ok(())
     }
 
@@ -192,10 +221,20 @@ impl ReportStore {
     }
 }
 
-impl Drop for ReportStore {
-    fn drop(&mut self) {
-        for t in &self.tasks {
-            t.abort();
+/// The cached form of a stored report (`None`: not a report this version can read; the next
+/// write replaces it).
+fn entry(o: DynamicObject) -> Option<Entry> {
+    let layout = o.labels().get(LAYOUT_LABEL).cloned();
+    let name = o.name_any();
+    let value = serde_json::to_value(&o).ok()?;
+    match serde_json::from_value::<Report>(value) {
+        Ok(r) => Some(Entry {
+            digest: Arc::new(Digest::of(&r)),
+            layout,
+        }),
+        Err(e) => {
+            tracing::warn!(report = %name, error = %e, "stored report is not readable");
+            None
         }
     }
 }

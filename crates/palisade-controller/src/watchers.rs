@@ -1,21 +1,21 @@
-//! Watches of the resources the background policies match, one reflector per API resource,
-//! started and stopped as the policy set changes.
+//! Watches of the resources the background policies match, one per API resource, started
+//! and stopped as the policy set changes.
 //!
 //! Every created or updated object (and every object of a new or re-listed watch) is queued
 //! for scanning. Deleted objects are not: their reports go with them through the owner
-//! reference. managedFields are dropped before caching (no policy reads them, and they are
-//! often the largest part of an object).
+//! reference. Objects are cached as their JSON text ([`Compact`]), without managedFields (no
+//! policy reads them, and they are often the largest part of an object): a scan parses the
+//! object again, which costs far less than keeping every object parsed.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use futures::{StreamExt, future};
+use kube::Client;
 use kube::api::{Api, DynamicObject, TypeMeta};
-use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
-use kube::{Client, ResourceExt};
-use tokio::task::JoinHandle;
+use serde_json::Value;
 
+use crate::cache::{self, Compact};
 use crate::kinds::WatchKind;
 use crate::queue::WorkQueue;
 
@@ -32,8 +32,7 @@ pub struct Key {
 
 struct Running {
     kind: Arc<WatchKind>,
-    store: Store<DynamicObject>,
-    task: JoinHandle<()>,
+    cache: Compact<Box<str>>,
 }
 
 /// The running watches.
@@ -60,11 +59,11 @@ impl Watchers {
     /// kinds started (their initial lists queue every object).
     pub fn reconcile(&self, wanted: &BTreeSet<WatchKind>) -> Vec<WatchKind> {
         let mut running = self.lock();
-        running.retain(|kind, r| {
+        running.retain(|kind, _| {
             let keep = wanted.contains(kind);
             if !keep {
+                // Dropping the cache stops its watch.
                 tracing::info!(kind = %kind, "stopping watch: no background policy matches it");
-                r.task.abort();
             }
             keep
         });
@@ -75,13 +74,12 @@ impl Watchers {
             }
             tracing::info!(kind = %kind, "watching for background scans");
             let kind_arc = Arc::new(kind.clone());
-            let (store, task) = self.start(kind_arc.clone());
+            let cache = self.start(kind_arc.clone());
             running.insert(
                 kind.clone(),
                 Running {
                     kind: kind_arc,
-                    store,
-                    task,
+                    cache,
                 },
             );
             started.push(kind.clone());
@@ -89,10 +87,8 @@ impl Watchers {
         started
     }
 
-    fn start(&self, kind: Arc<WatchKind>) -> (Store<DynamicObject>, JoinHandle<()>) {
+    fn start(&self, kind: Arc<WatchKind>) -> Compact<Box<str>> {
         let ar = kind.api_resource();
-        let writer = reflector::store::Writer::<DynamicObject>::new(ar.clone());
-        let store = writer.as_reader();
         let api: Api<DynamicObject> = Api::all_with(self.client.clone(), &ar);
         let types = TypeMeta {
             api_version: ar.api_version.clone(),
@@ -100,38 +96,41 @@ impl Watchers {
         };
         let queue = self.queue.clone();
         let excluded = self.excluded.clone();
-        // A field selector cannot do this: cluster-scoped kinds refuse `metadata.namespace`.
-        let stream = watcher(api, watcher::Config::default())
-            .default_backoff()
-            .filter(move |event| future::ready(!is_excluded(event, &excluded)))
-            .modify(move |o: &mut DynamicObject| strip(o, &types))
-            .reflect(writer);
-        let task = tokio::spawn(async move {
-            let mut stream = std::pin::pin!(stream);
-            while let Some(event) = stream.next().await {
-                match event {
-                    Ok(watcher::Event::Apply(obj) | watcher::Event::InitApply(obj)) => {
-                        queue.push(Key {
-                            kind: kind.clone(),
-                            namespace: obj.metadata.namespace.clone(),
-                            name: obj.name_any(),
-                        });
-                    }
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(kind = %kind, error = %e, "watch failed; retrying"),
+        let events = watcher(api, watcher::Config::default()).default_backoff();
+        let k = kind.clone();
+        Compact::start(
+            kind.to_string(),
+            events,
+            // A field selector cannot exclude namespaces: cluster-scoped kinds refuse
+            // `metadata.namespace`.
+            move |mut o: DynamicObject| {
+                if is_excluded(&o, &excluded) {
+                    return None;
                 }
-            }
-        });
-        (store, task)
+                strip(&mut o, &types);
+                serde_json::to_string(&o).ok().map(String::into_boxed_str)
+            },
+            move |(namespace, name): &cache::ObjKey| {
+                queue.push(Key {
+                    kind: k.clone(),
+                    namespace: namespace.clone(),
+                    name: name.clone(),
+                });
+            },
+        )
     }
 
-    /// The cached object for `key` (`None`: deleted, or its kind is no longer watched).
-    pub fn get(&self, key: &Key) -> Option<Arc<DynamicObject>> {
-        let running = self.lock();
-        let r = running.get(&key.kind)?;
-        let mut oref = ObjectRef::new_with(&key.name, r.kind.api_resource());
-        oref.namespace = key.namespace.clone();
-        r.store.get(&oref)
+    /// The cached object for `key`, parsed (`None`: deleted, or its kind is no longer
+    /// watched).
+    pub fn get(&self, key: &Key) -> Option<Value> {
+        let text = {
+            let running = self.lock();
+            running
+                .get(&key.kind)?
+                .cache
+                .get(key.namespace.as_deref(), &key.name)?
+        };
+        serde_json::from_str(&text).ok()
     }
 
     /// Every cached object's key (for a full rescan).
@@ -139,10 +138,10 @@ impl Watchers {
         let running = self.lock();
         let mut out = Vec::new();
         for r in running.values() {
-            out.extend(r.store.state().iter().map(|o| Key {
+            out.extend(r.cache.keys().into_iter().map(|(namespace, name)| Key {
                 kind: r.kind.clone(),
-                namespace: o.metadata.namespace.clone(),
-                name: o.name_any(),
+                namespace,
+                name,
             }));
         }
         out
@@ -153,13 +152,11 @@ impl Watchers {
         self.lock().keys().cloned().collect()
     }
 
-    /// True when every watch has listed its objects once.
+    /// Returns once every watch has listed its objects once.
     pub async fn wait_synced(&self) {
-        let stores: Vec<Store<DynamicObject>> =
-            self.lock().values().map(|r| r.store.clone()).collect();
-        for s in stores {
-            // An error means the watch was stopped meanwhile: nothing to wait for.
-            let _ = s.wait_until_ready().await;
+        let ready: Vec<_> = self.lock().values().map(|r| r.cache.readiness()).collect();
+        for r in ready {
+            cache::wait_ready(r).await;
         }
     }
 
@@ -169,20 +166,12 @@ impl Watchers {
     }
 }
 
-/// True for an event about an object in one of the `excluded` namespaces.
-fn is_excluded(
-    event: &Result<watcher::Event<DynamicObject>, watcher::Error>,
-    excluded: &[String],
-) -> bool {
-    match event {
-        Ok(watcher::Event::Apply(o) | watcher::Event::InitApply(o) | watcher::Event::Delete(o)) => {
-            o.metadata
-                .namespace
-                .as_ref()
-                .is_some_and(|ns| excluded.contains(ns))
-        }
-        _ => false,
-    }
+/// True for an object in one of the `excluded` namespaces.
+fn is_excluded(o: &DynamicObject, excluded: &[String]) -> bool {
+    o.metadata
+        .namespace
+        .as_ref()
+        .is_some_and(|ns| excluded.contains(ns))
 }
 
 /// Drops managedFields and fills in apiVersion and kind, which list responses leave out of
@@ -194,20 +183,12 @@ pub(crate) fn strip(o: &mut DynamicObject, types: &TypeMeta) {
     }
 }
 
-impl Drop for Watchers {
-    fn drop(&mut self) {
-        for r in self.lock().values() {
-            r.task.abort();
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn events_of_excluded_namespaces_are_dropped() {
+    fn objects_of_excluded_namespaces_are_dropped() {
         let excluded = ["kube-system".to_string()];
         let obj = |ns: Option<&str>| {
             let mut o: DynamicObject =
@@ -216,18 +197,12 @@ mod tests {
             o
         };
         let cases = [
-            (Ok(watcher::Event::Apply(obj(Some("kube-system")))), true),
-            (
-                Ok(watcher::Event::InitApply(obj(Some("kube-system")))),
-                true,
-            ),
-            (Ok(watcher::Event::Delete(obj(Some("kube-system")))), true),
-            (Ok(watcher::Event::Apply(obj(Some("team")))), false),
-            (Ok(watcher::Event::Apply(obj(None))), false),
-            (Ok(watcher::Event::InitDone), false),
+            (obj(Some("kube-system")), true),
+            (obj(Some("team")), false),
+            (obj(None), false),
         ];
-        for (event, want) in cases {
-            assert_eq!(is_excluded(&event, &excluded), want, "{event:?}");
+        for (o, want) in cases {
+            assert_eq!(is_excluded(&o, &excluded), want, "{o:?}");
         }
     }
 

@@ -7,6 +7,7 @@
 //! that installs serving certificates without a restart, and a readiness flag that `run` sets
 //! once policies are loaded and the webhook configurations are in place.
 
+pub mod admissionreport;
 pub mod apply;
 pub mod cel_rules;
 pub mod certs;

@@ -6,6 +6,7 @@
 //! (admission results with [`result::row`]), groups rows into report objects with a [`layout`], and
 //! writes only what [`change::needs_write`] says changed.
 
+pub mod admission;
 pub mod change;
 pub mod layout;
 pub mod model;

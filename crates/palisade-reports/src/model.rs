@@ -135,6 +135,24 @@ impl ReportResult {
         )
     }
 
+    /// Feeds everything but the timestamp to `h`: equal for rows that say the same thing.
+    pub fn hash_content<H: std::hash::Hasher>(&self, h: &mut H) {
+        use std::hash::Hash;
+        (
+            &self.policy,
+            &self.rule,
+            self.result,
+            &self.message,
+            self.scored,
+            &self.source,
+            &self.category,
+            &self.severity,
+            &self.resources,
+            &self.properties,
+        )
+            .hash(h);
+    }
+
     /// True when `other` says the same thing, whatever its timestamp.
     pub fn same_content(&self, other: &ReportResult) -> bool {
         ReportResult {
@@ -145,7 +163,7 @@ impl ReportResult {
 }
 
 /// Result counts by outcome.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Summary {
     /// Passed.
     pub pass: u64,
@@ -178,7 +196,7 @@ impl Summary {
 
 /// An owner reference, so the API server's garbage collector deletes a per-resource report
 /// together with its resource.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OwnerReference {
     /// The owner's apiVersion.

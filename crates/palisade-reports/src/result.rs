@@ -21,7 +21,7 @@ pub enum Process {
 }
 
 impl Process {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Process::Background => "background scan",
             Process::Admission => "admission review",

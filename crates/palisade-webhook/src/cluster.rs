@@ -206,6 +206,10 @@ pub async fn spawn(
         client.clone(),
         &opts.namespace,
     )));
+    state.reports = Some(palisade_kube::admissionreport::Writer::start(
+        client.clone(),
+        &opts.namespace,
+    ));
     let cache = state.cache.clone();
     let sink: Arc<dyn TlsSink> = state.certs.clone();
     let ready = state.ready.clone();

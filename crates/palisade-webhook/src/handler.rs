@@ -138,6 +138,7 @@ async fn evaluate(
     let set = state.cache.snapshot();
     let env = state.env.clone();
     let records = state.background.is_some() && phase == Phase::Validate;
+    let reports = state.reports.is_some() && phase == Phase::Validate;
     let task = tokio::task::spawn_blocking(move || {
         // The permit lives as long as the evaluation, even one whose caller gave up waiting.
         let _permit = permit;
@@ -152,13 +153,23 @@ async fn evaluate(
         } else {
             Vec::new()
         };
-        Ok::<_, palisade_admission::ReviewError>((verdict, request, work))
+        let report = reports
+            .then(|| crate::reports::admission_report(&set, &request, &verdict))
+            .flatten();
+        Ok::<_, palisade_admission::ReviewError>((verdict, request, work, report))
     });
     match timeout_at(deadline, task).await {
-        Ok(Ok(Ok((verdict, request, work)))) => {
+        Ok(Ok(Ok((verdict, request, work, report)))) => {
             let mut response = verdict.response(&request.uid);
             if let Some(recorder) = state.background.as_ref().filter(|_| !work.is_empty()) {
                 record(state, recorder, &work, deadline, &mut response).await;
+            }
+            // Written after answering; a full queue drops it (counted), which only delays the
+            // rows to the object's next admission.
+            if let (Some(writer), Some(report)) = (state.reports.as_ref(), report)
+                && !writer.submit(report)
+            {
+                state.metrics.error("admission_report");
             }
             let took = start.elapsed();
             log(&request, phase, &verdict, took);

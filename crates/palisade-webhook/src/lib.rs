@@ -21,6 +21,7 @@ pub mod handler;
 pub mod loadgen;
 pub mod logging;
 pub mod metrics;
+pub mod reports;
 pub mod server;
 pub mod state;
 pub mod timeout;

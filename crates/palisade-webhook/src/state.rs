@@ -74,6 +74,9 @@ pub struct ServerState {
     /// Cluster mode: where the background work of admitted requests (generate and
     /// mutate-existing rules) is recorded for the controller.
     pub background: Option<Arc<palisade_kube::updaterequest::Recorder>>,
+    /// Cluster mode: where admission results of policies without background scans go, for
+    /// the controller to merge into PolicyReports.
+    pub reports: Option<palisade_kube::admissionreport::Writer>,
 }
 
 impl ServerState {
@@ -87,6 +90,7 @@ impl ServerState {
             env: Arc::new(ReviewEnv::offline()),
             limits: Arc::new(limits),
             background: None,
+            reports: None,
         }
     }
 

@@ -26,6 +26,16 @@ pub struct Controller {
 
 impl Controller {
     pub fn start(cluster: &Cluster, name: &str, extra: &[&str]) -> Controller {
+        Controller::start_as(cluster, &cluster.kubeconfig, name, extra)
+    }
+
+    /// Like [`Controller::start`], with another identity's kubeconfig.
+    pub fn start_as(
+        _cluster: &Cluster,
+        kubeconfig: &Path,
+        name: &str,
+        extra: &[&str],
+    ) -> Controller {
         let health: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         // Outside the cluster directory, which `down` removes: kept for a look after a failure.
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("palisade-controller-logs");
@@ -34,7 +44,7 @@ impl Controller {
         let file = std::fs::File::create(&log).expect("controller log file");
         let child = Command::new(env!("CARGO_BIN_EXE_palisade-controller"))
             .arg("--kubeconfig")
-            .arg(&cluster.kubeconfig)
+            .arg(kubeconfig)
             .args(["--health-listen", &health.to_string()])
             .args(["--policy-rescan-gap", "1s"])
             .args(extra)
