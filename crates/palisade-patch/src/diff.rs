@@ -182,7 +182,9 @@ fn diff_array<'a>(
     let mut local = Vec::new();
     let common = a_mid.len().min(b_mid.len());
     for (i, (x, y)) in a_mid.iter().zip(b_mid).enumerate() {
-        if x == y {
+        // Maps are walked without comparing them whole first: the walk compares each field
+        // once, where a changed element would be compared twice.
+        if !(x.is_object() && y.is_object()) && x == y {
             continue;
         }
         let len = push_index(path, prefix + i);

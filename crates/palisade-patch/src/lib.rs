@@ -114,7 +114,7 @@ pub use anchors::{ConditionMatcher, Preprocessed};
 pub use diff::diff;
 pub use error::PatchError;
 pub use merge_patch::merge_patch;
-pub use smp::strategic_merge;
+pub use smp::{strategic_merge, strategic_merge_owned};
 
 /// Whether the embedded table knows `apiVersion`/`kind` (and so merges its lists by key).
 pub fn is_known_kind(api_version: &str, kind: &str) -> bool {

@@ -2,7 +2,7 @@
 //! variable substitution, as Kyverno's `mutate.Mutate` and `mutate.ForEach` do.
 
 use palisade_patch::json6902::Patch;
-use palisade_patch::{ConditionMatcher, Preprocessed, anchors, strategic_merge};
+use palisade_patch::{ConditionMatcher, Preprocessed, anchors, strategic_merge_owned};
 use serde_json::Value;
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -93,7 +93,8 @@ fn apply_strategic(
         .get("kind")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    strategic_merge(resource, &patch, api_version, kind)
+    // The preprocessed patch is this request's own copy: its content moves into the result.
+    strategic_merge_owned(resource.clone(), patch, api_version, kind)
         .map(Ok)
         .map_err(|e| format!("failed to patch resource: {e}"))
 }

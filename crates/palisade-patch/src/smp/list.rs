@@ -10,6 +10,7 @@ use crate::meta::{Ctx, FieldMeta, ListMeta};
 use crate::path::Path;
 use crate::value::{scalar_text, scalar_text_eq};
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 /// The merge-key values one patch element is matched on; `None` where the element lacks a key.
@@ -20,34 +21,53 @@ impl Merger {
     pub(super) fn merge_list(
         &self,
         dest: Option<Value>,
-        patch: &Value,
+        patch: Cow<'_, Value>,
         ctx: Ctx,
         field: Option<&FieldMeta>,
         path: &Path<'_>,
     ) -> Result<Option<Value>, PatchError> {
         let Some(list) = field.and_then(|f| f.list.as_ref()).filter(|l| l.merge) else {
             // Non-associative list: the patch's value wins as is.
-            return Ok(Some(patch.clone()));
-        };
-        let Value::Array(p) = patch else {
-            return Ok(None);
+            return Ok(Some(patch.into_owned()));
         };
         let dest_items = match dest {
             Some(Value::Array(items)) => items,
             _ => Vec::new(),
         };
-        let (directive, items) = split_list_directive(p, path)?;
+        let (directive, items) = match patch {
+            Cow::Borrowed(Value::Array(p)) => {
+                let (directive, position) = list_directive(p, path)?;
+                let items = p
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| Some(*i) != position)
+                    .map(|(_, v)| Cow::Borrowed(v))
+                    .collect();
+                (directive, items)
+            }
+            Cow::Owned(Value::Array(p)) => {
+                let (directive, position) = list_directive(&p, path)?;
+                let items = p
+                    .into_iter()
+                    .enumerate()
+                    .filter(|(i, _)| Some(*i) != position)
+                    .map(|(_, v)| Cow::Owned(v))
+                    .collect();
+                (directive, items)
+            }
+            _ => return Ok(None),
+        };
         match directive {
             Directive::Delete => Ok(None),
-            Directive::Replace => self.merge_elements(Vec::new(), &items, ctx, list, path),
-            Directive::Merge => self.merge_elements(dest_items, &items, ctx, list, path),
+            Directive::Replace => self.merge_elements(Vec::new(), items, ctx, list, path),
+            Directive::Merge => self.merge_elements(dest_items, items, ctx, list, path),
         }
     }
 
     pub(super) fn merge_elements(
         &self,
         dest: Vec<Value>,
-        patch: &[&Value],
+        patch: Vec<Cow<'_, Value>>,
         ctx: Ctx,
         list: &ListMeta,
         path: &Path<'_>,
@@ -55,24 +75,18 @@ impl Merger {
         if list.match_keys.is_empty() {
             return merge_primitives(dest, patch, path).map(|v| Some(Value::Array(v)));
         }
+        let keys = &list.match_keys;
         let mut out: Vec<Value> = Vec::with_capacity(dest.len() + patch.len());
         let mut rest: Vec<Option<Value>> = dest.into_iter().map(Some).collect();
         let mut seen = Seen::new(patch.len());
-        for (i, p) in patch.iter().enumerate() {
+        for (i, p) in patch.into_iter().enumerate() {
             let elem_path = path.index(i);
-            let tuple = key_tuple(p, list, &elem_path)?;
+            let tuple = key_tuple(&p, list, &elem_path)?;
             // kyaml walks each distinct key tuple once; a repeated patch element is ignored.
             if seen.contains(&tuple) {
                 continue;
             }
-            let keys: Vec<(&str, &str)> = list
-                .match_keys
-                .iter()
-                .zip(&tuple)
-                .filter_map(|(k, v)| v.as_deref().map(|v| (k.as_str(), v)))
-                .collect();
-            seen.insert(tuple.clone());
-            let current = take_match(&mut out, &mut rest, &keys);
+            let current = take_match(&mut out, &mut rest, keys, &tuple);
             let merged = self.merge(current.value, Some(p), ctx, None, &elem_path)?;
             match merged {
                 Some(v) if !is_empty_map(&v) => match current.slot {
@@ -81,10 +95,11 @@ impl Merger {
                 },
                 _ => {
                     // An element merged to nothing is a deletion of every element with these keys.
-                    out.retain(|e| !matches_keys(e, &keys));
-                    rest.retain(|e| !e.as_ref().is_some_and(|e| matches_keys(e, &keys)));
+                    out.retain(|e| !matches_keys(e, keys, &tuple));
+                    rest.retain(|e| !e.as_ref().is_some_and(|e| matches_keys(e, keys, &tuple)));
                 }
             }
+            seen.insert(tuple);
         }
         for (i, d) in rest.into_iter().enumerate() {
             let Some(d) = d else { continue };
@@ -143,9 +158,15 @@ struct Taken {
     slot: Option<usize>,
 }
 
-/// Finds the element matching `keys`, first among already-merged elements, then in the resource.
-fn take_match(out: &mut Vec<Value>, rest: &mut [Option<Value>], keys: &[(&str, &str)]) -> Taken {
-    if let Some(j) = out.iter().position(|e| matches_keys(e, keys)) {
+/// Finds the element matching the key tuple, first among already-merged elements, then in the
+/// resource.
+fn take_match(
+    out: &mut Vec<Value>,
+    rest: &mut [Option<Value>],
+    keys: &[String],
+    tuple: &KeyTuple,
+) -> Taken {
+    if let Some(j) = out.iter().position(|e| matches_keys(e, keys, tuple)) {
         return Taken {
             value: Some(out.remove(j)),
             slot: Some(j),
@@ -153,17 +174,20 @@ fn take_match(out: &mut Vec<Value>, rest: &mut [Option<Value>], keys: &[(&str, &
     }
     let found = rest
         .iter_mut()
-        .find(|e| e.as_ref().is_some_and(|e| matches_keys(e, keys)));
+        .find(|e| e.as_ref().is_some_and(|e| matches_keys(e, keys, tuple)));
     Taken {
         value: found.and_then(Option::take),
         slot: None,
     }
 }
 
-fn matches_keys(elem: &Value, keys: &[(&str, &str)]) -> bool {
+/// Whether `elem` has the tuple's values for the merge keys (keys the tuple lacks are ignored).
+fn matches_keys(elem: &Value, keys: &[String], tuple: &KeyTuple) -> bool {
     let Value::Object(m) = elem else { return false };
-    keys.iter()
-        .all(|(k, v)| m.get(*k).is_some_and(|x| scalar_text_eq(x, v)))
+    keys.iter().zip(tuple).all(|(k, v)| match v {
+        Some(v) => m.get(k).is_some_and(|x| scalar_text_eq(x, v)),
+        None => true,
+    })
 }
 
 fn is_empty_map(v: &Value) -> bool {
@@ -197,11 +221,11 @@ fn key_tuple(elem: &Value, list: &ListMeta, path: &Path<'_>) -> Result<KeyTuple,
     Ok(tuple)
 }
 
-/// Splits off a list-level directive element (a map whose only key is `$patch`).
-fn split_list_directive<'a>(
-    patch: &'a [Value],
+/// The list-level directive and the position of its element (a map whose only key is `$patch`).
+fn list_directive(
+    patch: &[Value],
     path: &Path<'_>,
-) -> Result<(Directive, Vec<&'a Value>), PatchError> {
+) -> Result<(Directive, Option<usize>), PatchError> {
     let position = patch.iter().position(|e| {
         e.as_object()
             .is_some_and(|m| m.len() == 1 && m.contains_key("$patch"))
@@ -213,37 +237,31 @@ fn split_list_directive<'a>(
         Some(v) => parse_directive(v, &path.key("$patch"))?,
         None => Directive::Merge,
     };
-    let items = patch
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| Some(*i) != position)
-        .map(|(_, v)| v)
-        .collect();
-    Ok((directive, items))
+    Ok((directive, position))
 }
 
 /// Merges a list of primitives: union, patch values first, duplicates dropped (compared as YAML text).
 fn merge_primitives(
     dest: Vec<Value>,
-    patch: &[&Value],
+    patch: Vec<Cow<'_, Value>>,
     path: &Path<'_>,
 ) -> Result<Vec<Value>, PatchError> {
     let mut out: Vec<Value> = Vec::with_capacity(dest.len() + patch.len());
     // A set keeps long resource lists (thousands of finalizers) linear.
     let mut texts: HashSet<String> = HashSet::with_capacity(dest.len() + patch.len());
-    for (i, v) in patch.iter().enumerate() {
+    for (i, v) in patch.into_iter().enumerate() {
         if v.is_null() {
             continue;
         }
-        let Some(text) = scalar_text(v) else {
+        let Some(text) = scalar_text(&v) else {
             return Err(PatchError::KindMismatch {
                 path: path.index(i).render(),
                 expected: "a scalar",
-                found: crate::value::kind_name(v),
+                found: crate::value::kind_name(&v),
             });
         };
         if texts.insert(text) {
-            out.push((*v).clone());
+            out.push(v.into_owned());
         }
     }
     for v in dest {

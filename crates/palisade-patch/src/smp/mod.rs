@@ -1,8 +1,9 @@
 //! Strategic merge patch with the semantics Kyverno gets from kustomize's kyaml
 //! `patchstrategicmerge` filter, plus the Kubernetes-only directives kyaml lacks.
 //!
-//! The walk takes the resource by value and the patch by reference, so each resource node is moved
-//! into the result instead of copied; only patch content that lands in the result is cloned.
+//! The walk takes the resource by value, so each resource node is moved into the result instead
+//! of copied. The patch is borrowed or owned ([`strategic_merge_owned`]): borrowed patch content
+//! that lands in the result is cloned, owned content is moved.
 
 mod directives;
 mod list;
@@ -12,6 +13,7 @@ use crate::meta::{self, Ctx, FieldMeta, Meta};
 use crate::path::Path;
 use crate::value::{MAX_DEPTH, kind_name, scalar_text};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 
 /// Applies a strategic merge patch to `original`, a resource of `apiVersion`/`kind`.
 ///
@@ -34,10 +36,40 @@ pub fn strategic_merge(
             what: "a strategic merge patch",
         });
     }
+    merge_root(original.clone(), Cow::Borrowed(patch), api_version, kind)
+}
+
+/// As [`strategic_merge`], consuming the resource and the patch: their content is moved into
+/// the result rather than copied (the caller's patch is usually a preprocessed copy anyway).
+pub fn strategic_merge_owned(
+    original: Value,
+    patch: Value,
+    api_version: &str,
+    kind: &str,
+) -> Result<Value, PatchError> {
+    if !original.is_object() {
+        return Err(PatchError::NotAnObject {
+            what: "the resource",
+        });
+    }
+    if !patch.is_object() {
+        return Err(PatchError::NotAnObject {
+            what: "a strategic merge patch",
+        });
+    }
+    merge_root(original, Cow::Owned(patch), api_version, kind)
+}
+
+fn merge_root(
+    original: Value,
+    patch: Cow<'_, Value>,
+    api_version: &str,
+    kind: &str,
+) -> Result<Value, PatchError> {
     let table = meta::table().map_err(PatchError::SchemaTable)?;
     let merger = Merger { meta: table };
     let ctx = table.root(api_version, kind);
-    let merged = merger.merge(Some(original.clone()), Some(patch), ctx, None, &Path::ROOT)?;
+    let merged = merger.merge(Some(original), Some(patch), ctx, None, &Path::ROOT)?;
     // A root-level `$patch: delete` leaves nothing; an empty object is the closest valid document.
     Ok(merged.unwrap_or_else(|| Value::Object(Map::new())))
 }
@@ -90,7 +122,7 @@ impl Merger {
     pub(crate) fn merge(
         &self,
         dest: Option<Value>,
-        patch: Option<&Value>,
+        patch: Option<Cow<'_, Value>>,
         ctx: Ctx,
         field: Option<&FieldMeta>,
         path: &Path<'_>,
@@ -111,21 +143,24 @@ impl Merger {
             return Ok(None);
         }
         if let Some(d) = &dest
-            && kind_class(d) != kind_class(patch)
+            && kind_class(d) != kind_class(&patch)
         {
             return Err(PatchError::KindMismatch {
                 path: path.render(),
                 expected: kind_name(d),
-                found: kind_name(patch),
+                found: kind_name(&patch),
             });
         }
         match patch {
-            Value::Object(p) => self.merge_map(dest, p, ctx, path),
-            Value::Array(_) => self.merge_list(dest, patch, ctx, field, path),
+            Cow::Borrowed(Value::Object(p)) => self.merge_map(dest, Cow::Borrowed(p), ctx, path),
+            Cow::Owned(Value::Object(p)) => self.merge_map(dest, Cow::Owned(p), ctx, path),
+            Cow::Borrowed(Value::Array(_)) | Cow::Owned(Value::Array(_)) => {
+                self.merge_list(dest, patch, ctx, field, path)
+            }
             // A scalar the resource already holds (a list element's merge key) is kept, not copied.
             _ => match dest {
                 Some(d) if d == *patch => Ok(Some(d)),
-                _ => Ok(Some(patch.clone())),
+                _ => Ok(Some(patch.into_owned())),
             },
         }
     }
@@ -133,7 +168,7 @@ impl Merger {
     fn merge_map(
         &self,
         dest: Option<Value>,
-        patch: &Map<String, Value>,
+        patch: Cow<'_, Map<String, Value>>,
         ctx: Ctx,
         path: &Path<'_>,
     ) -> Result<Option<Value>, PatchError> {
@@ -146,8 +181,80 @@ impl Merger {
             (Directive::Merge, Some(Value::Object(m))) => m,
             _ => Map::new(),
         };
-        self.merge_fields(base, patch, ctx, path)
-            .map(|m| Some(Value::Object(m)))
+        let merged = match patch {
+            // Directives need the whole patch map after the merge: such maps are borrowed.
+            Cow::Owned(p) if !p.keys().any(|k| k.starts_with('$')) => {
+                self.merge_owned_fields(base, p, ctx, path)?
+            }
+            Cow::Owned(p) => self.merge_fields(base, &p, ctx, path)?,
+            Cow::Borrowed(p) => self.merge_fields(base, p, ctx, path)?,
+        };
+        Ok(Some(Value::Object(merged)))
+    }
+
+    /// [`Merger::merge_fields`] for an owned patch map without directives: its values are moved
+    /// into the result, and a field the resource has is merged in its slot rather than removed
+    /// and inserted again. The merges and the pruning run in the same order as there.
+    fn merge_owned_fields(
+        &self,
+        mut rest: Map<String, Value>,
+        mut patch: Map<String, Value>,
+        ctx: Ctx,
+        path: &Path<'_>,
+    ) -> Result<Map<String, Value>, PatchError> {
+        // A merge never yields `Some(Null)`, so null marks a resource field merged to nothing
+        // and, in the patch, a new field that adds nothing (or one the resource has).
+        let mut added = false;
+        for (key, slot) in patch.iter_mut() {
+            let pv = std::mem::take(slot);
+            let (child_ctx, field) = if pv.is_object() || pv.is_array() {
+                self.meta.field(ctx, key)
+            } else {
+                (Ctx::Unknown, None)
+            };
+            let child = path.key(key);
+            match rest.get_mut(key) {
+                Some(d) => {
+                    let dv = std::mem::take(d);
+                    let merged = self.merge(Some(dv), Some(Cow::Owned(pv)), child_ctx, field, &child)?;
+                    *d = merged.unwrap_or(Value::Null);
+                }
+                None => {
+                    let merged = self.merge(None, Some(Cow::Owned(pv)), child_ctx, field, &child)?;
+                    if let Some(v) = merged {
+                        *slot = v;
+                        added = true;
+                    }
+                }
+            }
+        }
+        // The resource's fields the patch does not name are pruned; patched ones merged to
+        // nothing go. Both maps iterate in key order, so one merged walk tells them apart.
+        let mut doomed: Vec<String> = Vec::new();
+        let mut named = patch.keys().peekable();
+        for (key, v) in rest.iter_mut() {
+            while named.next_if(|k| k.as_str() < key.as_str()).is_some() {}
+            if named.next_if(|k| *k == key).is_some() {
+                if v.is_null() {
+                    doomed.push(key.clone());
+                }
+                continue;
+            }
+            if !self.prune_field(key, v, ctx, path, true)? {
+                doomed.push(key.clone());
+            }
+        }
+        for key in &doomed {
+            rest.remove(key);
+        }
+        if added {
+            for (key, v) in patch {
+                if !v.is_null() {
+                    rest.insert(key, v);
+                }
+            }
+        }
+        Ok(rest)
     }
 
     /// Merges a patch map into a resource map, field by field, then applies the map's directives.
@@ -183,7 +290,7 @@ impl Merger {
             } else {
                 (Ctx::Unknown, None)
             };
-            if let Some(v) = self.merge(dv, Some(pv), child_ctx, field, &path.key(key))? {
+            if let Some(v) = self.merge(dv, Some(Cow::Borrowed(pv)), child_ctx, field, &path.key(key))? {
                 merged.push((owned_key, v));
             }
         }
@@ -217,7 +324,7 @@ impl Merger {
                 if let Some(list) = field.and_then(|f| f.list.as_ref()).filter(|l| l.merge) {
                     let taken = std::mem::take(items);
                     if let Some(Value::Array(kept)) =
-                        self.merge_elements(taken, &[], ctx, list, path)?
+                        self.merge_elements(taken, Vec::new(), ctx, list, path)?
                     {
                         *items = kept;
                     }
@@ -239,13 +346,7 @@ impl Merger {
     ) -> Result<(), PatchError> {
         let mut doomed: Vec<String> = Vec::new();
         for (key, v) in map.iter_mut() {
-            if matches!(v, Value::Bool(_) | Value::Number(_) | Value::String(_))
-                || (check_clean && is_clean(v, path.depth() + 1))
-            {
-                continue;
-            }
-            let (child_ctx, field) = self.meta.field(ctx, key);
-            if !self.prune(v, child_ctx, field, &path.key(key))? {
+            if !self.prune_field(key, v, ctx, path, check_clean)? {
                 doomed.push(key.clone());
             }
         }
@@ -253,6 +354,24 @@ impl Merger {
             map.remove(&key);
         }
         Ok(())
+    }
+
+    /// Prunes one field of a map at `path`; returns whether it survives.
+    fn prune_field(
+        &self,
+        key: &str,
+        v: &mut Value,
+        ctx: Ctx,
+        path: &Path<'_>,
+        check_clean: bool,
+    ) -> Result<bool, PatchError> {
+        if matches!(v, Value::Bool(_) | Value::Number(_) | Value::String(_))
+            || (check_clean && is_clean(v, path.depth() + 1))
+        {
+            return Ok(true);
+        }
+        let (child_ctx, field) = self.meta.field(ctx, key);
+        self.prune(v, child_ctx, field, &path.key(key))
     }
 }
 
