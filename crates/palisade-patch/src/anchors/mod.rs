@@ -25,6 +25,7 @@ use cleanup::{delete_anchors, has_anchors};
 use key::{AnchorKind, is_condition, is_global, is_mutate_anchor, parse};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
+use std::cell::Cell;
 
 /// Kyverno's pattern matching (wildcards, operators, ...), implemented by the engine.
 pub trait ConditionMatcher {
@@ -70,7 +71,10 @@ pub fn preprocess(
     m: &dyn ConditionMatcher,
 ) -> Result<Preprocessed, PatchError> {
     let mut pattern = patch.clone();
-    let walker = Walker { m };
+    let walker = Walker {
+        m,
+        edits: Cell::new(0),
+    };
     match walker.walk(&mut pattern, Some(resource), &Path::ROOT) {
         Ok(()) => {}
         Err(Stop::Condition(reason)) => {
@@ -110,6 +114,9 @@ fn delete_condition_elements(top: &mut Map<String, Value>) {
 
 struct Walker<'m> {
     m: &'m dyn ConditionMatcher,
+    /// Counts the walk's changes to the pattern (anchors resolved, templates bound), so a list
+    /// template's copy is known to be unchanged after walking an element.
+    edits: Cell<usize>,
 }
 
 impl Walker<'_> {
@@ -139,7 +146,9 @@ impl Walker<'_> {
     ) -> Result<(), Stop> {
         // Most maps of a patch have no anchor key: one scan spares them the three passes.
         if pattern.keys().any(|k| parse(k).is_some()) {
-            add_if_not_present_in_map(pattern, resource);
+            if add_if_not_present_in_map(pattern, resource) > 0 {
+                self.edited();
+            }
             self.check_conditions(pattern, resource, path, AnchorKind::Global)?;
             self.check_conditions(pattern, resource, path, AnchorKind::Condition)?;
         }
@@ -154,6 +163,10 @@ impl Walker<'_> {
         Ok(())
     }
 
+    fn edited(&self) {
+        self.edits.set(self.edits.get().wrapping_add(1));
+    }
+
     /// Checks the anchors of one kind in a map; the first failure stops the walk.
     fn check_conditions(
         &self,
@@ -166,7 +179,6 @@ impl Walker<'_> {
         if !pattern.keys().any(|k| is_kind(k)) {
             return Ok(());
         }
-        let anchored: Vec<String> = pattern.keys().filter(|k| is_kind(k)).cloned().collect();
         let fail = |msg: String| {
             if kind == AnchorKind::Global {
                 Stop::Global(msg)
@@ -174,8 +186,12 @@ impl Walker<'_> {
                 Stop::Condition(msg)
             }
         };
-        for anchored_key in anchored {
-            let Some(bare) = parse(&anchored_key).map(|a| a.key) else {
+        // Only values change here, so the anchored entries are visited in place.
+        for (anchored_key, pattern_value) in pattern.iter_mut() {
+            if !is_kind(anchored_key) {
+                continue;
+            }
+            let Some(bare) = parse(anchored_key).map(|a| a.key) else {
                 continue;
             };
             // The path is rendered only for a message.
@@ -189,11 +205,9 @@ impl Walker<'_> {
                     at()
                 )));
             };
-            let Some(pattern_value) = pattern.get_mut(&anchored_key) else {
-                continue;
-            };
             // A condition whose value holds `+()` anchors is resolved, not matched (as in Kyverno).
             if add_if_not_present(pattern_value, Some(resource_value)) > 0 {
+                self.edited();
                 continue;
             }
             let (rv, pv) = (
@@ -248,10 +262,27 @@ impl Walker<'_> {
             let mut global_passed = false;
             let mut last_global: Option<String> = None;
             let elem_path = path.index(i);
+            // The last copy bound from this template, while the template's copy is unchanged:
+            // the next element's copy is that one renamed, without cleaning the template again.
+            let mut bound: Option<usize> = None;
             for element in elements {
-                match self.walk(&mut copy, Some(element), &elem_path) {
+                let before = self.edits.get();
+                let walked = self.walk(&mut copy, Some(element), &elem_path);
+                if self.edits.get() != before {
+                    bound = None;
+                }
+                match walked {
                     Ok(()) if has_global => global_passed = true,
-                    Ok(()) => bind_to_element(pattern, &copy, element, &elem_path)?,
+                    Ok(()) => {
+                        let pushed = match bound.and_then(|j| pattern.get(j)) {
+                            Some(prev) => rebind(pattern, prev.clone(), element),
+                            None => bind_to_element(pattern, &copy, element, &elem_path)?,
+                        };
+                        if pushed {
+                            self.edited();
+                            bound = Some(pattern.len() - 1);
+                        }
+                    }
                     Err(Stop::Condition(_)) => continue,
                     Err(Stop::Global(msg)) => last_global = Some(msg),
                     Err(e) => return Err(e),
@@ -272,21 +303,37 @@ impl Walker<'_> {
     }
 }
 
+/// The `name` a bound template copy takes from its resource element.
+fn element_name(element: &Value) -> Option<&Value> {
+    element.get("name").filter(|n| !cleanup::is_nil_or_empty(n))
+}
+
+/// Appends `prev`, a copy already bound from the same unchanged template, tied to `element`
+/// instead; returns whether it was appended (not for an element without a name).
+fn rebind(pattern: &mut Vec<Value>, mut prev: Value, element: &Value) -> bool {
+    let (Some(name), Value::Object(map)) = (element_name(element), &mut prev) else {
+        return false;
+    };
+    map.insert("name".to_string(), name.clone());
+    pattern.push(prev);
+    true
+}
+
 /// Appends a copy of the resolved template, tied to `element` by its `name` (Kyverno's
 /// `handlePatternName`); an element without a name, or a template with nothing left to patch,
-/// adds nothing.
+/// adds nothing. Returns whether a copy was appended.
 fn bind_to_element(
     pattern: &mut Vec<Value>,
     template: &Value,
     element: &Value,
     path: &Path<'_>,
-) -> Result<(), Stop> {
-    let Some(name) = element.get("name").filter(|n| !cleanup::is_nil_or_empty(n)) else {
-        return Ok(());
+) -> Result<bool, Stop> {
+    let Some(name) = element_name(element) else {
+        return Ok(false);
     };
     let mut copy = template.clone();
     if delete_anchors(&mut copy, true, false) {
-        return Ok(());
+        return Ok(false);
     }
     let Value::Object(map) = &mut copy else {
         return Err(PatchError::Anchor {
@@ -297,7 +344,7 @@ fn bind_to_element(
     };
     map.insert("name".to_string(), name.clone());
     pattern.push(copy);
-    Ok(())
+    Ok(true)
 }
 
 /// Resolves `+(key)` anchors in a map: dropped where the resource has `key`, unwrapped elsewhere.
@@ -315,24 +362,28 @@ fn add_if_not_present_in_map(map: &mut Map<String, Value>, resource: Option<&Val
     if count == 0 {
         return 0;
     }
-    let anchored: Vec<String> = map.keys().filter(|k| is_add(k)).cloned().collect();
     let present = |k: &str| {
         resource
             .and_then(Value::as_object)
             .is_some_and(|r| r.contains_key(k))
     };
-    for mut key in anchored {
-        let Some(v) = map.remove(&key) else {
+    // The map is rebuilt from its own entries, so each key is moved rather than copied; `+(name)`
+    // becomes `name` in place (the anchored key without its two-byte prefix and closing
+    // parenthesis). Renamed entries go in last: they replace a plain key of the same name, as
+    // inserting them one by one did.
+    let mut renamed: Vec<(String, Value)> = Vec::with_capacity(count);
+    for (mut key, v) in std::mem::take(map) {
+        if !is_add(&key) {
+            map.insert(key, v);
             continue;
-        };
-        // `+(name)` becomes `name` in place: the bare key is the anchored one without its
-        // two-byte prefix and closing parenthesis.
+        }
         key.pop();
         key.drain(..2);
         if !present(&key) {
-            map.insert(key, v);
+            renamed.push((key, v));
         }
     }
+    map.extend(renamed);
     count
 }
 
