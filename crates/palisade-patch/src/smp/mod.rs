@@ -142,6 +142,10 @@ impl Merger {
         if patch.is_null() {
             return Ok(None);
         }
+        // A new field whose patch value the merge would rebuild unchanged is taken as it is.
+        if dest.is_none() && self.settles_as_is(&patch, ctx, field, path.depth()) {
+            return Ok(Some(patch.into_owned()));
+        }
         if let Some(d) = &dest
             && kind_class(d) != kind_class(&patch)
         {
@@ -162,6 +166,32 @@ impl Merger {
                 Some(d) if d == *patch => Ok(Some(d)),
                 _ => Ok(Some(patch.into_owned())),
             },
+        }
+    }
+
+    /// Whether merging `v` into an absent field gives `v` itself: no null, no directive key,
+    /// no list with the `merge` strategy (which drops duplicates and empty elements), nothing
+    /// past the depth limit (which the merge reports).
+    fn settles_as_is(&self, v: &Value, ctx: Ctx, field: Option<&FieldMeta>, depth: usize) -> bool {
+        if depth > MAX_DEPTH {
+            return false;
+        }
+        match v {
+            Value::Null => false,
+            Value::Bool(_) | Value::Number(_) | Value::String(_) => true,
+            Value::Array(_) => !field.and_then(|f| f.list.as_ref()).is_some_and(|l| l.merge),
+            Value::Object(m) => m.iter().all(|(k, c)| {
+                if k.starts_with('$') {
+                    return false;
+                }
+                match c {
+                    Value::Object(_) | Value::Array(_) => {
+                        let (child_ctx, f) = self.meta.field(ctx, k);
+                        self.settles_as_is(c, child_ctx, f, depth + 1)
+                    }
+                    other => !other.is_null(),
+                }
+            }),
         }
     }
 
