@@ -88,6 +88,12 @@ fn strip_condition_keys(map: &mut Map<String, Value>) {
 /// element when a list holds several anchored templates; this removes the intended ones).
 fn delete_anchors_in_list(items: &mut Vec<Value>, traverse_maps: bool) -> bool {
     let was_empty = items.is_empty();
+    if !traverse_maps {
+        // An element with anchors is dropped whatever its content, so one walk both looks
+        // for anchors and cleans: it stops at the first anchor, and the element goes.
+        items.retain_mut(|elem| clean_plain(elem).is_some_and(|remove| !remove));
+        return items.is_empty() && !was_empty;
+    }
     items.retain_mut(|elem| {
         if has_anchors(elem, is_mutate_anchor) {
             let remove = if traverse_maps && elem.is_object() {
@@ -101,6 +107,44 @@ fn delete_anchors_in_list(items: &mut Vec<Value>, traverse_maps: bool) -> bool {
         }
     });
     items.is_empty() && !was_empty
+}
+
+/// `delete_anchors(v, false, false)` for a value in which [`has_anchors`] (with
+/// [`is_mutate_anchor`]) finds nothing; `None` as soon as it finds an anchor, leaving `v`
+/// partly cleaned.
+fn clean_plain(v: &mut Value) -> Option<bool> {
+    match v {
+        Value::Object(m) => {
+            let mut doomed: Vec<String> = Vec::new();
+            for (k, c) in m.iter_mut() {
+                if is_mutate_anchor(k) {
+                    return None;
+                }
+                if clean_plain(c)? {
+                    doomed.push(k.clone());
+                }
+            }
+            for k in &doomed {
+                m.remove(k);
+            }
+            Some(m.is_empty())
+        }
+        Value::Array(items) => {
+            let was_empty = items.is_empty();
+            let mut anchored = false;
+            items.retain_mut(|e| match clean_plain(e) {
+                _ if anchored => true,
+                None => {
+                    anchored = true;
+                    true
+                }
+                Some(remove) => !remove,
+            });
+            (!anchored).then(|| items.is_empty() && !was_empty)
+        }
+        Value::String(s) if is_condition(s) => None,
+        _ => Some(false),
+    }
 }
 
 #[cfg(test)]

@@ -100,15 +100,15 @@ pub fn preprocess(
 
 /// Removes condition fields and anchor-only subtrees below the top level.
 fn delete_condition_elements(top: &mut Map<String, Value>) {
-    let keys: Vec<String> = top.keys().cloned().collect();
-    for k in keys {
-        let delete_scalar = is_condition(&k);
-        if top
-            .get_mut(&k)
-            .is_some_and(|v| delete_anchors(v, delete_scalar, false))
-        {
-            top.remove(&k);
+    // Values are cleaned in place; only the keys of values to drop are copied.
+    let mut doomed: Vec<String> = Vec::new();
+    for (k, v) in top.iter_mut() {
+        if delete_anchors(v, is_condition(k), false) {
+            doomed.push(k.clone());
         }
+    }
+    for k in &doomed {
+        top.remove(k);
     }
 }
 
@@ -145,7 +145,8 @@ impl Walker<'_> {
         path: &Path<'_>,
     ) -> Result<(), Stop> {
         // Most maps of a patch have no anchor key: one scan spares them the three passes.
-        if pattern.keys().any(|k| parse(k).is_some()) {
+        let anchored = pattern.keys().any(|k| parse(k).is_some());
+        if anchored {
             if add_if_not_present_in_map(pattern, resource) > 0 {
                 self.edited();
             }
@@ -154,7 +155,9 @@ impl Walker<'_> {
         }
         // Walk the map in place: collecting its keys first would copy every key at every level.
         for (k, v) in pattern.iter_mut() {
-            if is_mutate_anchor(k) {
+            // A scalar has nothing to walk (within the depth limit, which the walk reports).
+            let scalar = !(v.is_object() || v.is_array());
+            if (scalar && path.depth() < MAX_DEPTH) || (anchored && is_mutate_anchor(k)) {
                 continue;
             }
             let child = resource.and_then(|r| r.get(k));
