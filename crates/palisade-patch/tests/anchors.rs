@@ -338,3 +338,44 @@ fn preprocess_then_merge_end_to_end() {
         json!([{"name": "app", "image": "app", "securityContext": {"runAsNonRoot": true}}, {"name": "side", "image": "side", "imagePullPolicy": "Never"}])
     );
 }
+
+#[test]
+fn template_copies_follow_the_shared_copy_as_it_changes() {
+    // The second element's copy is the first one's renamed only while the template's copy is
+    // unchanged: here the nested template binds into the shared copy for every element, so
+    // the second copy also carries the first element's binding (the Kyverno quirk above).
+    let resource = pod(json!({"containers": [
+        {"name": "a", "env": [{"name": "e1"}]},
+        {"image": "no-name"},
+        {"name": "b", "env": [{"name": "e2"}]},
+        {"name": "c", "env": [{"name": "e2"}]}
+    ]}));
+    let patch = json!({"spec": {"containers": [
+        {"(name)": "*", "env": [{"(name)": "e*", "value": "v"}]}
+    ]}});
+    assert_eq!(
+        patch_of(run(resource, patch)),
+        json!({"spec": {"containers": [
+            {"name": "a", "env": [{"name": "e1", "value": "v"}]},
+            {"name": "b", "env": [{"name": "e1", "value": "v"}, {"name": "e2", "value": "v"}]},
+            {"name": "c", "env": [
+                {"name": "e1", "value": "v"}, {"name": "e2", "value": "v"}, {"name": "e2", "value": "v"}
+            ]}
+        ]}})
+    );
+}
+
+#[test]
+fn unchanged_template_copy_is_bound_to_each_named_element() {
+    let resource = pod(json!({"containers": [{"name": "a"}, {"image": "x"}, {"name": "c"}]}));
+    let patch = json!({"spec": {"containers": [
+        {"(name)": "*", "securityContext": {"+(runAsNonRoot)": true}}
+    ]}});
+    assert_eq!(
+        patch_of(run(resource, patch)),
+        json!({"spec": {"containers": [
+            {"name": "a", "securityContext": {"runAsNonRoot": true}},
+            {"name": "c", "securityContext": {"runAsNonRoot": true}}
+        ]}})
+    );
+}

@@ -460,3 +460,38 @@ fn root_level_replace_and_delete() {
     let out = strategic_merge(&res, &json!({"$patch": "delete"}), "v1", "Pod").unwrap();
     assert_eq!(out, json!({}));
 }
+
+#[test]
+fn owned_patch_merges_like_a_borrowed_one() {
+    use palisade_patch::strategic_merge_owned;
+    let res = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d", "labels": {"a": "1", "b": null}},
+        "spec": {"template": {"spec": {"containers": [
+            {"name": "c", "image": "x", "ports": [{"containerPort": 80}, {}], "env": [{"name": "A", "value": "1"}]},
+            {"name": "d", "image": "y", "args": ["1", "1"]}
+        ], "volumes": [{"name": "v", "emptyDir": {}}]}}}});
+    let patches = [
+        json!({"metadata": {"labels": {"a": null, "c": "3"}, "annotations": {"x": "y", "e": {}}}}),
+        json!({"spec": {"template": {"spec": {
+            "containers": [
+                {"name": "c", "env": [{"name": "B", "value": "2"}, {"name": "B", "value": "3"}]},
+                {"name": "e", "image": "z", "ports": [{"containerPort": 1}, {"containerPort": 1}]}
+            ],
+            "securityContext": {"runAsNonRoot": true, "seccompProfile": {"type": "RuntimeDefault"}},
+            "initContainers": [{"name": "i", "image": "busybox", "env": null}]
+        }}}}),
+        json!({"spec": {"template": {"spec": {
+            "$retainKeys": ["containers"],
+            "containers": [{"$patch": "replace"}, {"name": "only", "image": "q"}],
+            "$setElementOrder/containers": [{"name": "only"}]
+        }}}}),
+        json!({"spec": {"template": {"spec": {"containers": [{"name": "d", "$patch": "delete"}],
+            "volumes": [{"name": "w", "configMap": {"name": "cm", "items": null}}]}}}}),
+        json!({"spec": {"template": {"spec": {"containers": [{"image": "no-key"}]}}}}),
+        json!({"spec": {"replicas": [1]}}),
+    ];
+    for patch in patches {
+        let borrowed = strategic_merge(&res, &patch, "apps/v1", "Deployment");
+        let owned = strategic_merge_owned(res.clone(), patch.clone(), "apps/v1", "Deployment");
+        assert_eq!(format!("{owned:?}"), format!("{borrowed:?}"), "{patch}");
+    }
+}

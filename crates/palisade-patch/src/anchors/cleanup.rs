@@ -140,7 +140,7 @@ fn clean_plain(v: &mut Value) -> Option<bool> {
                 }
                 Some(remove) => !remove,
             });
-            (!anchored).then(|| items.is_empty() && !was_empty)
+            (!anchored).then_some(items.is_empty() && !was_empty)
         }
         Value::String(s) if is_condition(s) => None,
         _ => Some(false),

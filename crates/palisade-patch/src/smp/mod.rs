@@ -246,11 +246,13 @@ impl Merger {
             match rest.get_mut(key) {
                 Some(d) => {
                     let dv = std::mem::take(d);
-                    let merged = self.merge(Some(dv), Some(Cow::Owned(pv)), child_ctx, field, &child)?;
+                    let merged =
+                        self.merge(Some(dv), Some(Cow::Owned(pv)), child_ctx, field, &child)?;
                     *d = merged.unwrap_or(Value::Null);
                 }
                 None => {
-                    let merged = self.merge(None, Some(Cow::Owned(pv)), child_ctx, field, &child)?;
+                    let merged =
+                        self.merge(None, Some(Cow::Owned(pv)), child_ctx, field, &child)?;
                     if let Some(v) = merged {
                         *slot = v;
                         added = true;
@@ -320,7 +322,13 @@ impl Merger {
             } else {
                 (Ctx::Unknown, None)
             };
-            if let Some(v) = self.merge(dv, Some(Cow::Borrowed(pv)), child_ctx, field, &path.key(key))? {
+            if let Some(v) = self.merge(
+                dv,
+                Some(Cow::Borrowed(pv)),
+                child_ctx,
+                field,
+                &path.key(key),
+            )? {
                 merged.push((owned_key, v));
             }
         }
