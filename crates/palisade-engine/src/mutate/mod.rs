@@ -415,8 +415,16 @@ pub(crate) fn patch_resource(
 pub(crate) fn success_message(r: &Value) -> String {
     let kind = r.get("kind").and_then(Value::as_str).unwrap_or_default();
     let name = crate::matching::name_of(r);
-    match crate::matching::namespace_of(r) {
-        "" => format!("mutated {kind}/{name}"),
-        ns => format!("mutated {kind}/{name} in namespace {ns}"),
+    let ns = crate::matching::namespace_of(r);
+    // Built by hand: `format!` costs more than the rest of the rule's bookkeeping.
+    let mut out = String::with_capacity(30 + kind.len() + name.len() + ns.len());
+    out.push_str("mutated ");
+    out.push_str(kind);
+    out.push('/');
+    out.push_str(name);
+    if !ns.is_empty() {
+        out.push_str(" in namespace ");
+        out.push_str(ns);
     }
+    out
 }
