@@ -379,3 +379,19 @@ fn unchanged_template_copy_is_bound_to_each_named_element() {
         ]}})
     );
 }
+
+#[test]
+fn template_without_conditions_is_dropped_once_resolved() {
+    // The template's own `+()` anchors are resolved in its copy; the template still goes.
+    let patch = json!({"spec": {"containers": [{"+(imagePullPolicy)": "Always"}]}});
+    let two = pod(json!({"containers": [{"name": "a"}, {"name": "b"}]}));
+    assert_eq!(
+        patch_of(run(two, patch.clone())),
+        json!({"spec": {"containers": [
+            {"name": "a", "imagePullPolicy": "Always"},
+            {"name": "b", "imagePullPolicy": "Always"}
+        ]}})
+    );
+    // No list in the resource: nothing is bound and the emptied list goes with its parents.
+    assert_eq!(patch_of(run(pod(json!({})), patch)), json!({}));
+}

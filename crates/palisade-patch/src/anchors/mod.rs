@@ -74,6 +74,7 @@ pub fn preprocess(
     let walker = Walker {
         m,
         edits: Cell::new(0),
+        in_copy: Cell::new(0),
     };
     match walker.walk(&mut pattern, Some(resource), &Path::ROOT) {
         Ok(()) => {}
@@ -112,11 +113,18 @@ fn delete_condition_elements(top: &mut Map<String, Value>) {
     }
 }
 
+/// Stands in for a list template taken out of the patch: a condition anchor as a string value,
+/// which the cleanup drops as it drops the template.
+const TEMPLATE_PLACEHOLDER: &str = "(template)";
+
 struct Walker<'m> {
     m: &'m dyn ConditionMatcher,
     /// Counts the walk's changes to the pattern (anchors resolved, templates bound), so a list
     /// template's copy is known to be unchanged after walking an element.
     edits: Cell<usize>,
+    /// How many list template copies the walk is inside: their lists are walked once per
+    /// resource element, the patch's own lists once.
+    in_copy: Cell<usize>,
 }
 
 impl Walker<'_> {
@@ -261,7 +269,14 @@ impl Walker<'_> {
             }
             let has_global = has_anchors(template, is_global);
             // One copy for all resource elements: Kyverno mutates it as it goes (see module docs).
-            let mut copy = template.clone();
+            // A list of the patch itself is walked once, so its template is taken rather than
+            // copied; in a template's copy the list is walked again and keeps its template.
+            let taken = self.in_copy.get() == 0;
+            let mut copy = if taken {
+                pattern.get_mut(i).map(std::mem::take).unwrap_or_default()
+            } else {
+                template.clone()
+            };
             let mut global_passed = false;
             let mut last_global: Option<String> = None;
             let elem_path = path.index(i);
@@ -270,7 +285,7 @@ impl Walker<'_> {
             let mut bound: Option<usize> = None;
             for element in elements {
                 let before = self.edits.get();
-                let walked = self.walk(&mut copy, Some(element), &elem_path);
+                let walked = self.walk_copy(&mut copy, Some(element), &elem_path);
                 if self.edits.get() != before {
                     bound = None;
                 }
@@ -292,7 +307,7 @@ impl Walker<'_> {
                 }
             }
             if resource.is_none() {
-                match self.walk(&mut copy, None, &elem_path) {
+                match self.walk_copy(&mut copy, None, &elem_path) {
                     Ok(()) if has_global => global_passed = true,
                     Ok(()) | Err(Stop::Condition(_)) => {}
                     Err(e) => return Err(e),
@@ -301,8 +316,31 @@ impl Walker<'_> {
             if let (false, Some(msg)) = (global_passed, last_global) {
                 return Err(Stop::Global(msg));
             }
+            if taken && let Some(slot) = pattern.get_mut(i) {
+                // The cleanup drops the template for its anchors. The copy may have lost them
+                // (`+()` resolved), so then a condition-like string, dropped the same way,
+                // holds its place.
+                *slot = if has_anchors(&copy, is_mutate_anchor) {
+                    copy
+                } else {
+                    Value::String(TEMPLATE_PLACEHOLDER.to_string())
+                };
+            }
         }
         Ok(())
+    }
+
+    /// Walks a list template's copy.
+    fn walk_copy(
+        &self,
+        copy: &mut Value,
+        resource: Option<&Value>,
+        path: &Path<'_>,
+    ) -> Result<(), Stop> {
+        self.in_copy.set(self.in_copy.get() + 1);
+        let walked = self.walk(copy, resource, path);
+        self.in_copy.set(self.in_copy.get() - 1);
+        walked
     }
 }
 
