@@ -45,7 +45,7 @@ impl Activation {
         name: impl Into<Cow<'static, str>>,
         doc: &serde_json::Value,
     ) -> &mut Self {
-        self.bind(name, Value::from_json(doc))
+        self.bind(name, Value::from_json_view(doc))
     }
 
     /// The value bound to `name`, here or in a parent.

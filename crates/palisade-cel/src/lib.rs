@@ -22,6 +22,7 @@
 mod activation;
 mod ast;
 mod checker;
+mod doc;
 mod env;
 mod error;
 mod estimate;
@@ -38,6 +39,7 @@ mod types;
 mod value;
 
 pub use activation::Activation;
+pub use doc::{BuiltDoc, DocBuilder, DocNode, DocRef};
 pub use env::{Env, EnvBuilder, PER_CALL_LIMIT, Program};
 pub use error::{CompileError, EvalError, Position};
 pub use registry::{HostFn, Overload};
