@@ -33,11 +33,15 @@ struct KeySpan {
 
 /// The first eight bytes of `s` (zero-padded) as a number.
 fn prefix(s: &str) -> u64 {
-    let mut b = [0u8; 8];
-    for (d, x) in b.iter_mut().zip(s.as_bytes()) {
-        *d = *x;
+    let bytes = s.as_bytes();
+    if let Some(head) = bytes.first_chunk::<8>() {
+        return u64::from_be_bytes(*head);
     }
-    u64::from_be_bytes(b)
+    // Shifts rather than a copy into a buffer, which compiles to a call to memcpy.
+    bytes
+        .iter()
+        .enumerate()
+        .fold(0, |p, (i, b)| p | u64::from(*b) << (56 - 8 * i))
 }
 
 /// One JSON value. The elements of a list, and the values of a map, are consecutive nodes
@@ -402,7 +406,10 @@ impl Doc {
                     let start = k.span.start as usize;
                     k.span.len as usize == want
                         && k.prefix == p
-                        && (want <= 8 || bytes.get(start + 8..start + want) == Some(rest))
+                        && (want <= 8
+                            || bytes
+                                .get(start + 8..start + want)
+                                .is_some_and(|b| b.iter().zip(rest).all(|(x, y)| x == y)))
                 })
                 .map(|p| first + p as u32);
         }

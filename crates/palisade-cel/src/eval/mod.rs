@@ -66,6 +66,12 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// Name equality for variable lookups: names are short, and comparing their bytes in a loop
+/// is cheaper than a call to `memcmp`.
+pub(crate) fn name_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
+}
+
 /// Evaluates one expression tree against an activation.
 pub(crate) struct Interp<'a> {
     pub ctx: Ctx<'a>,
@@ -174,7 +180,7 @@ impl<'a> Interp<'a> {
     }
 
     fn ident(&self, name: &str) -> Result<Value, RtError> {
-        if let Some((_, v)) = self.scopes.iter().rev().find(|(n, _)| *n == name) {
+        if let Some((_, v)) = self.scopes.iter().rev().find(|(n, _)| name_eq(n, name)) {
             return Ok(v.clone());
         }
         if let Some(v) = self.act.get(name) {

@@ -5,8 +5,8 @@
 use crate::ast::{Expr, ExprKind};
 use crate::doc::{DocRef, Step};
 use crate::error::RtError;
-use crate::eval::Interp;
 use crate::eval::access::{index_value, select};
+use crate::eval::{Interp, name_eq};
 use crate::value::{Key, Value};
 
 /// True when `e` is a select or index that takes part in an optional chain.
@@ -179,15 +179,18 @@ impl<'a> Interp<'a> {
         let ExprKind::Ident(name) = &base.kind else {
             return Ok(Walk::NotADocument);
         };
-        let act = self.act;
-        if bound_document(&self.scopes, act, name).is_none() {
+        let Some(at) = bound_document(&self.scopes, self.act, name) else {
             return Ok(Walk::NotADocument);
-        }
+        };
         for _ in 0..=steps.len() {
             self.ctx.charge(1)?;
         }
-        let Some(doc) = bound_document(&self.scopes, act, name) else {
-            return Ok(Walk::NotADocument);
+        let doc = match at {
+            Bound::Scope(i) => match self.scopes.get(i) {
+                Some((_, Value::Doc(d))) => d,
+                _ => return Ok(Walk::NotADocument),
+            },
+            Bound::Activation(d) => d,
         };
         let mut node = doc.node();
         let mut left = steps.len();
@@ -297,19 +300,29 @@ impl<'a> Interp<'a> {
     }
 }
 
+/// Where a document view bound to a name is.
+enum Bound<'a> {
+    /// In the scope stack, at this index (re-read once the cost is charged).
+    Scope(usize),
+    /// In the activation, which outlives the evaluation.
+    Activation(&'a DocRef),
+}
+
 /// The document view bound to `name`, as `Interp::ident` resolves names.
-fn bound_document<'s>(
-    scopes: &'s [(&str, Value)],
-    act: &'s crate::activation::Activation,
+fn bound_document<'a>(
+    scopes: &[(&str, Value)],
+    act: &'a crate::activation::Activation,
     name: &str,
-) -> Option<&'s DocRef> {
-    let v = match scopes.iter().rev().find(|(n, _)| *n == name) {
-        Some((_, v)) => v,
-        None => act.get(name)?,
-    };
-    match v {
-        Value::Doc(d) => Some(d),
-        _ => None,
+) -> Option<Bound<'a>> {
+    match scopes.iter().rposition(|(n, _)| name_eq(n, name)) {
+        Some(i) => match scopes.get(i) {
+            Some((_, Value::Doc(_))) => Some(Bound::Scope(i)),
+            _ => None,
+        },
+        None => match act.get(name)? {
+            Value::Doc(d) => Some(Bound::Activation(d)),
+            _ => None,
+        },
     }
 }
 
