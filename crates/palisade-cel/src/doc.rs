@@ -191,7 +191,9 @@ impl DocBuilder {
     /// Adds a map of nodes added before (a node may appear in several maps: lists and maps
     /// are shared, not copied). Of entries with the same key, the first is kept.
     pub fn map(&mut self, entries: &mut [(&str, DocNode)]) -> Option<DocNode> {
-        entries.sort_by(|a, b| a.0.cmp(b.0));
+        if !entries.is_sorted_by(|a, b| a.0 <= b.0) {
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+        }
         let len = entries.len();
         let first = self.b.reserve(len)?;
         let keys = u32::try_from(self.b.keys.len()).ok()?;
@@ -388,6 +390,15 @@ impl Doc {
         }
     }
 
+    /// True if key `k`'s bytes after the eighth are `rest`.
+    fn tail(&self, k: &KeySpan, rest: &[u8]) -> bool {
+        let start = k.span.start as usize + 8;
+        self.text
+            .as_bytes()
+            .get(start..start + rest.len())
+            .is_some_and(|b| b.iter().zip(rest).all(|(x, y)| x == y))
+    }
+
     /// The node under `key` in map node `i`.
     fn field(&self, i: u32, key: &str) -> Option<u32> {
         let Node::Map { first, len, keys } = self.node(i) else {
@@ -398,20 +409,14 @@ impl Doc {
         if len <= 16 {
             let spans = self.keys.get(keys as usize..(keys + len) as usize)?;
             let (want, p) = (key.len(), prefix(key));
-            let bytes = self.text.as_bytes();
             let rest = key.as_bytes().get(8..).unwrap_or_default();
-            return spans
-                .iter()
-                .position(|k| {
-                    let start = k.span.start as usize;
-                    k.span.len as usize == want
-                        && k.prefix == p
-                        && (want <= 8
-                            || bytes
-                                .get(start + 8..start + want)
-                                .is_some_and(|b| b.iter().zip(rest).all(|(x, y)| x == y)))
-                })
-                .map(|p| first + p as u32);
+            for (at, k) in spans.iter().enumerate() {
+                if k.prefix == p && k.span.len as usize == want && (want <= 8 || self.tail(k, rest))
+                {
+                    return Some(first + at as u32);
+                }
+            }
+            return None;
         }
         let (mut lo, mut hi) = (0, len);
         while lo < hi {
