@@ -386,7 +386,6 @@ mod tests {
             old_object: json!({"apiVersion": "v1", "kind": "Pod",
                 "metadata": {"name": "web", "namespace": "prod"}, "x": [1.5, null, true]}),
             user_info: json!({"username": "alice", "groups": ["dev", "ops"]}),
-            ..Attributes::default()
         };
         let labels: BTreeMap<String, String> = [
             ("env".to_string(), "prod".to_string()),
