@@ -9,6 +9,8 @@
 //!   [`Program`] is `Send + Sync` and evaluates against an [`Activation`] within a runtime cost
 //!   budget ([`PER_CALL_LIMIT`] by default); [`Program::estimated_cost`] gives a static bound.
 //! - Values convert from and to `serde_json::Value` ([`Value::from_json`], [`Value::to_json`]).
+//!   Documents bound for evaluation are laid out flat and read in place
+//!   ([`Value::from_json_view`], [`DocBuilder`]): see `doc.rs`.
 //!
 //! ```
 //! use palisade_cel::{Activation, Env, Type};
