@@ -10,7 +10,10 @@ use crate::value::Value;
 /// few bindings over a shared activation without copying it.
 #[derive(Debug, Clone, Default)]
 pub struct Activation {
-    /// A handful of bindings: a linear scan beats hashing at this size.
+    /// The first binding, kept inline: a child activation usually binds one name
+    /// (`variables`), and then needs no allocation.
+    first: Option<(Cow<'static, str>, Value)>,
+    /// The other bindings, a handful: a linear scan beats hashing at this size.
     vars: Vec<(Cow<'static, str>, Value)>,
     parent: Option<Arc<Activation>>,
 }
@@ -24,6 +27,7 @@ impl Activation {
     /// An activation that sees every binding of `parent`; its own bindings shadow them.
     pub fn child(parent: Arc<Activation>) -> Self {
         Activation {
+            first: None,
             vars: Vec::new(),
             parent: Some(parent),
         }
@@ -32,8 +36,15 @@ impl Activation {
     /// Binds a variable to a value (a `&'static str` name is not copied).
     pub fn bind(&mut self, name: impl Into<Cow<'static, str>>, value: Value) -> &mut Self {
         let name = name.into();
-        match self.vars.iter_mut().find(|(n, _)| *n == name) {
+        let empty = self.first.is_none();
+        let slot = self
+            .first
+            .iter_mut()
+            .chain(self.vars.iter_mut())
+            .find(|(n, _)| *n == name);
+        match slot {
             Some(slot) => slot.1 = value,
+            None if empty => self.first = Some((name, value)),
             None => self.vars.push((name, value)),
         }
         self
@@ -45,14 +56,19 @@ impl Activation {
         name: impl Into<Cow<'static, str>>,
         doc: &serde_json::Value,
     ) -> &mut Self {
-        self.bind(name, Value::from_json(doc))
+        self.bind(name, Value::from_json_view(doc))
     }
 
     /// The value bound to `name`, here or in a parent.
     pub fn get(&self, name: &str) -> Option<&Value> {
         let mut act = self;
         loop {
-            if let Some((_, v)) = act.vars.iter().find(|(n, _)| n == name) {
+            if let Some((_, v)) = act
+                .first
+                .iter()
+                .chain(&act.vars)
+                .find(|(n, _)| crate::eval::name_eq(n, name))
+            {
                 return Some(v);
             }
             act = act.parent.as_deref()?;

@@ -67,11 +67,12 @@ impl Value {
             Value::Type(t) => serde_json::Value::String(t.to_string()),
             Value::Optional(Some(v)) => v.to_json()?,
             Value::Opaque(o) => o.to_json(),
+            Value::Doc(d) => d.to_json()?,
         })
     }
 }
 
-fn double_to_json(d: f64) -> Result<serde_json::Value, EvalError> {
+pub(crate) fn double_to_json(d: f64) -> Result<serde_json::Value, EvalError> {
     if d.fract() == 0.0 && d.abs() <= MAX_SAFE {
         return Ok(serde_json::Value::Number((d as i64).into()));
     }

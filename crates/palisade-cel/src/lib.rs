@@ -9,6 +9,8 @@
 //!   [`Program`] is `Send + Sync` and evaluates against an [`Activation`] within a runtime cost
 //!   budget ([`PER_CALL_LIMIT`] by default); [`Program::estimated_cost`] gives a static bound.
 //! - Values convert from and to `serde_json::Value` ([`Value::from_json`], [`Value::to_json`]).
+//!   Documents bound for evaluation are laid out flat and read in place
+//!   ([`Value::from_json_view`], [`DocBuilder`]): see `doc.rs`.
 //!
 //! ```
 //! use palisade_cel::{Activation, Env, Type};
@@ -22,6 +24,7 @@
 mod activation;
 mod ast;
 mod checker;
+mod doc;
 mod env;
 mod error;
 mod estimate;
@@ -38,6 +41,7 @@ mod types;
 mod value;
 
 pub use activation::Activation;
+pub use doc::{BuiltDoc, DocBuilder, DocNode, DocRef};
 pub use env::{Env, EnvBuilder, PER_CALL_LIMIT, Program};
 pub use error::{CompileError, EvalError, Position};
 pub use registry::{HostFn, Overload};

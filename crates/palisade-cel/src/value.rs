@@ -94,6 +94,11 @@ pub enum Value {
     Optional(Option<Arc<Value>>),
     /// A host-defined value.
     Opaque(Arc<dyn Opaque>),
+    /// A list or map read in place from a JSON document ([`Value::from_json_view`], which
+    /// [`crate::Activation::bind_json`] uses). It reads, compares and converts like the
+    /// [`Value::List`] or [`Value::Map`] that [`Value::from_json`] builds; code that matches
+    /// on lists and maps can ask for those with [`Value::without_views`].
+    Doc(crate::doc::DocRef),
 }
 
 impl Value {
@@ -114,6 +119,7 @@ impl Value {
             Value::Type(_) => "type",
             Value::Optional(_) => "optional_type",
             Value::Opaque(o) => o.type_name(),
+            Value::Doc(d) => d.type_name(),
         }
     }
 

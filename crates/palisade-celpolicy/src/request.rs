@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use palisade_cel::{Activation, Value as Cel};
+use palisade_cel::{Activation, DocBuilder, DocNode, Value as Cel};
 use palisade_engine::validate::cel::admission::SharedVariables;
 use palisade_engine::validate::cel::gvr;
 use palisade_engine::validate::cel::inputs::{Attributes, namespace_object};
@@ -40,7 +40,7 @@ impl CelRequest {
         let (group, version, kind) = attrs.gvk();
         let resource_name = gvr::resource_for(&group, &kind);
         let ns_object = namespace;
-        let namespace = attrs.namespace();
+        let namespace = metadata_str(attrs.resource(), "namespace").to_string();
         let namespaced = !namespace.is_empty() || !gvr::is_cluster_scoped(&group, &kind);
         let mut ns_labels = namespace_labels.cloned().unwrap_or_default();
         if !namespace.is_empty() {
@@ -57,38 +57,23 @@ impl CelRequest {
             version: version.clone(),
             resource: resource_name,
             sub_resource: attrs.sub_resource.clone(),
-            name: attrs.name(),
+            name: metadata_str(attrs.resource(), "name").to_string(),
             namespace: namespace.clone(),
             namespaced,
             object_labels: labels_of(&attrs.object),
             old_object_labels: labels_of(&attrs.old_object),
             namespace_labels: ns_labels.clone(),
         };
-        let object = Cel::from_json(&attrs.object);
-        let old_object = Cel::from_json(&attrs.old_object);
         let mut base = Activation::new();
-        base.bind(
-            "request",
-            request_value(attrs, &matching, &kind, &object, &old_object),
-        )
-        .bind("object", object)
-        .bind("oldObject", old_object)
-        .bind("params", Cel::Null)
-        .bind("authorizer", Cel::Null);
-        if namespace.is_empty() {
-            base.bind("namespaceObject", Cel::Null);
-        } else if let Some(ns) = ns_object {
-            base.bind_json("namespaceObject", &namespace_view(ns, &ns_labels));
-        } else {
-            let labels: Map<String, Value> = ns_labels
-                .iter()
-                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-                .collect();
-            base.bind_json(
-                "namespaceObject",
-                &namespace_object(&namespace, Some(&labels)),
-            );
+        let ns = NamespaceSource {
+            object: ns_object,
+            labels: &ns_labels,
+        };
+        match bind_documents(&mut base, attrs, &matching, &kind, ns) {
+            Some(()) => {}
+            None => bind_converted(&mut base, attrs, &matching, &kind, ns),
         }
+        base.bind("params", Cel::Null).bind("authorizer", Cel::Null);
         libs::bind(&mut base, data);
         let api_version = if group.is_empty() {
             version
@@ -174,8 +159,165 @@ fn namespace_view(ns: &Value, labels: &BTreeMap<String, String>) -> Value {
     serde_json::json!({"metadata": meta, "spec": part("spec"), "status": part("status")})
 }
 
-/// The `request` value (an `AdmissionRequest`, as [`Attributes::request`] describes it), built
-/// directly as CEL values around the already converted objects.
+/// `metadata.<field>` of an object as a string ("" when absent), as [`Attributes::name`] and
+/// [`Attributes::namespace`] read it, without parsing a JSON pointer.
+fn metadata_str<'v>(object: &'v Value, field: &str) -> &'v str {
+    object
+        .get("metadata")
+        .and_then(|m| m.get(field))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+}
+
+/// What `namespaceObject` shows: the Namespace itself when known, else its name and labels.
+#[derive(Clone, Copy)]
+struct NamespaceSource<'a> {
+    object: Option<&'a Value>,
+    labels: &'a BTreeMap<String, String>,
+}
+
+/// Binds `object`, `oldObject`, `request` and `namespaceObject` as views into one document:
+/// the request's JSON is laid out once and `request.object` shares `object`'s nodes. `None`
+/// when the document is too large for that, and nothing is bound.
+fn bind_documents(
+    base: &mut Activation,
+    attrs: &Attributes,
+    m: &MatchAttributes,
+    kind: &str,
+    ns: NamespaceSource<'_>,
+) -> Option<()> {
+    let mut b = DocBuilder::new();
+    let object = b.json(&attrs.object)?;
+    let old_object = b.json(&attrs.old_object)?;
+    let request = request_node(&mut b, attrs, m, kind, object, old_object)?;
+    let namespace = if m.namespace.is_empty() {
+        None
+    } else if let Some(obj) = ns.object {
+        Some(b.json(&namespace_view(obj, ns.labels))?)
+    } else {
+        Some(namespace_node(&mut b, &m.namespace, ns.labels)?)
+    };
+    let doc = b.finish();
+    base.bind("request", doc.value(request))
+        .bind("object", doc.value(object))
+        .bind("oldObject", doc.value(old_object))
+        .bind(
+            "namespaceObject",
+            namespace.map_or(Cel::Null, |n| doc.value(n)),
+        );
+    Some(())
+}
+
+/// The `request` map (an `AdmissionRequest`, as [`Attributes::request`] describes it) around
+/// the already laid out objects.
+fn request_node(
+    b: &mut DocBuilder,
+    attrs: &Attributes,
+    m: &MatchAttributes,
+    kind: &str,
+    object: DocNode,
+    old_object: DocNode,
+) -> Option<DocNode> {
+    let (group, version) = (b.string(&m.group)?, b.string(&m.version)?);
+    let gvk = b.string(kind)?;
+    // Entries in key order, which spares the builder a sort.
+    let gvk = b.map(&mut [("group", group), ("kind", gvk), ("version", version)])?;
+    let gvr = b.string(&m.resource)?;
+    let gvr = b.map(&mut [("group", group), ("resource", gvr), ("version", version)])?;
+    let user = match &attrs.user_info {
+        Value::Object(_) => b.json(&attrs.user_info)?,
+        _ => b.map(&mut [])?,
+    };
+    let sub = if m.sub_resource.is_empty() {
+        None
+    } else {
+        Some(b.string(&m.sub_resource)?)
+    };
+    let mut fields = Vec::with_capacity(14);
+    fields.push(("dryRun", b.bool(attrs.dry_run)?));
+    fields.push(("kind", gvk));
+    if !m.name.is_empty() {
+        fields.push(("name", b.string(&m.name)?));
+    }
+    if !m.namespace.is_empty() {
+        fields.push(("namespace", b.string(&m.namespace)?));
+    }
+    if !attrs.object.is_null() {
+        fields.push(("object", object));
+    }
+    if !attrs.old_object.is_null() {
+        fields.push(("oldObject", old_object));
+    }
+    fields.push(("operation", b.string(&attrs.operation)?));
+    fields.push(("requestKind", gvk));
+    fields.push(("requestResource", gvr));
+    if let Some(sub) = sub {
+        fields.push(("requestSubResource", sub));
+    }
+    fields.push(("resource", gvr));
+    if let Some(sub) = sub {
+        fields.push(("subResource", sub));
+    }
+    fields.push(("uid", b.string("")?));
+    fields.push(("userInfo", user));
+    b.map(&mut fields)
+}
+
+/// `namespaceObject` for a namespace known only by name and labels, as
+/// [`namespace_object`] builds it.
+fn namespace_node(
+    b: &mut DocBuilder,
+    name: &str,
+    labels: &BTreeMap<String, String>,
+) -> Option<DocNode> {
+    let mut meta = Vec::with_capacity(2);
+    if !labels.is_empty() {
+        let mut entries = Vec::with_capacity(labels.len());
+        for (k, v) in labels {
+            entries.push((k.as_str(), b.string(v)?));
+        }
+        meta.push(("labels", b.map(&mut entries)?));
+    }
+    meta.push(("name", b.string(name)?));
+    let meta = b.map(&mut meta)?;
+    let (spec, status) = (b.map(&mut [])?, b.map(&mut [])?);
+    b.map(&mut [("metadata", meta), ("spec", spec), ("status", status)])
+}
+
+/// The same bindings converted value by value (as before documents were laid out flat), for
+/// a request too large for one document.
+fn bind_converted(
+    base: &mut Activation,
+    attrs: &Attributes,
+    m: &MatchAttributes,
+    kind: &str,
+    ns: NamespaceSource<'_>,
+) {
+    let object = Cel::from_json(&attrs.object);
+    let old_object = Cel::from_json(&attrs.old_object);
+    base.bind(
+        "request",
+        request_value(attrs, m, kind, &object, &old_object),
+    )
+    .bind("object", object)
+    .bind("oldObject", old_object);
+    let namespace = if m.namespace.is_empty() {
+        Cel::Null
+    } else if let Some(obj) = ns.object {
+        Cel::from_json(&namespace_view(obj, ns.labels))
+    } else {
+        let labels: Map<String, Value> = ns
+            .labels
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect();
+        Cel::from_json(&namespace_object(&m.namespace, Some(&labels)))
+    };
+    base.bind("namespaceObject", namespace);
+}
+
+/// The `request` value built directly as CEL values around the already converted objects
+/// (the fallback's form of [`request_node`]).
 fn request_value(
     attrs: &Attributes,
     m: &MatchAttributes,
@@ -230,6 +372,44 @@ mod tests {
     use super::*;
     use crate::libs::NoData;
     use serde_json::json;
+
+    /// The flat document and the value-by-value fallback bind the same JSON.
+    #[test]
+    fn documents_match_the_converted_bindings() {
+        let attrs = Attributes {
+            operation: "UPDATE".into(),
+            sub_resource: "status".into(),
+            dry_run: true,
+            object: json!({"apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": "web", "namespace": "prod", "labels": {"b": "2", "a": "1"}},
+                "spec": {"containers": [{"name": "c", "ports": [{"containerPort": 80}]}]}}),
+            old_object: json!({"apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": "web", "namespace": "prod"}, "x": [1.5, null, true]}),
+            user_info: json!({"username": "alice", "groups": ["dev", "ops"]}),
+        };
+        let labels: BTreeMap<String, String> = [
+            ("env".to_string(), "prod".to_string()),
+            ("a".to_string(), "b".to_string()),
+        ]
+        .into();
+        let known = json!({"metadata": {"name": "prod"}, "spec": {"finalizers": ["kubernetes"]}});
+        for ns_object in [None, Some(&known)] {
+            let data: Arc<dyn CelData> = Arc::new(NoData);
+            let req = CelRequest::new(&attrs, Some(&labels), ns_object, &data);
+            let (_, _, kind) = attrs.gvk();
+            let mut plain = Activation::new();
+            let ns = NamespaceSource {
+                object: ns_object,
+                labels: &req.matching.namespace_labels,
+            };
+            bind_converted(&mut plain, &attrs, &req.matching, &kind, ns);
+            for name in ["request", "object", "oldObject", "namespaceObject"] {
+                let got = req.activation().get(name).unwrap().to_json().unwrap();
+                let want = plain.get(name).unwrap().to_json().unwrap();
+                assert_eq!(got, want, "{name}");
+            }
+        }
+    }
 
     #[test]
     fn request_value_matches_the_admission_request() {

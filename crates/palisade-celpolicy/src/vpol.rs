@@ -36,6 +36,10 @@ pub struct CompiledValidatingPolicy {
     /// The policy as written.
     pub policy: Arc<ValidatingPolicy>,
     variants: Vec<Body>,
+    /// [`CompiledValidatingPolicy::name`], shared by every response instead of copied.
+    report_name: Arc<str>,
+    /// The rule name of every response (""), shared likewise.
+    rule_name: Arc<str>,
 }
 
 fn compile_body(
@@ -101,6 +105,16 @@ fn compile_body(
     })
 }
 
+/// The name reports use (`namespace/name` for a NamespacedValidatingPolicy).
+fn report_name(p: &ValidatingPolicy) -> String {
+    match (&p.kind[..], &p.metadata.namespace) {
+        ("NamespacedValidatingPolicy", Some(ns)) if !ns.is_empty() => {
+            format!("{ns}/{}", p.metadata.name)
+        }
+        _ => p.metadata.name.clone(),
+    }
+}
+
 impl CompiledValidatingPolicy {
     /// Parses and type-checks every expression, for the policy and its autogen variants.
     pub fn compile(policy: ValidatingPolicy) -> Result<Self, PolicyError> {
@@ -127,20 +141,18 @@ impl CompiledValidatingPolicy {
                 )?);
             }
         }
+        let report_name = report_name(&policy).into();
         Ok(CompiledValidatingPolicy {
             policy: Arc::new(policy),
             variants,
+            report_name,
+            rule_name: Arc::from(""),
         })
     }
 
     /// The name reports use (`namespace/name` for a NamespacedValidatingPolicy).
     pub fn name(&self) -> String {
-        match (&self.policy.kind[..], &self.policy.metadata.namespace) {
-            ("NamespacedValidatingPolicy", Some(ns)) if !ns.is_empty() => {
-                format!("{ns}/{}", self.policy.metadata.name)
-            }
-            _ => self.policy.metadata.name.clone(),
-        }
+        self.report_name.to_string()
     }
 
     /// The failure action reports use: Enforce when the actions include Deny (the default).
@@ -189,7 +201,7 @@ impl CompiledValidatingPolicy {
             rules.push(r);
         }
         PolicyResponse {
-            policy: self.name().into(),
+            policy: self.report_name.clone(),
             rules,
         }
     }
@@ -202,7 +214,9 @@ impl CompiledValidatingPolicy {
     ) -> RuleResponse {
         let (base, shared) = (req.activation(), req.shared_variables());
         let ignore = self.policy.spec.failure_policy == Some(FailurePolicy::Ignore);
-        let rule = |status, msg: String| RuleResponse::new("", RuleType::Validation, status, msg);
+        let rule = |status, msg: String| {
+            RuleResponse::named(self.rule_name.clone(), RuleType::Validation, status, msg)
+        };
         let mut matched = Vec::new();
         for e in exceptions {
             match e.matches(base) {

@@ -15,6 +15,12 @@ pub(crate) fn select(v: &Value, field: &Arc<str>, optional: bool) -> Result<Valu
             None if optional => Ok(Value::none()),
             None => err(format!("no such key: {field}")),
         },
+        Value::Doc(d) if !d.is_list() => match d.get(field) {
+            Some(x) if optional => Ok(Value::some(x)),
+            Some(x) => Ok(x),
+            None if optional => Ok(Value::none()),
+            None => err(format!("no such key: {field}")),
+        },
         Value::Optional(None) => Ok(Value::none()),
         Value::Optional(Some(inner)) => select(inner, field, true),
         Value::Opaque(o) => match o.field(field) {
@@ -24,7 +30,7 @@ pub(crate) fn select(v: &Value, field: &Arc<str>, optional: bool) -> Result<Valu
             None if optional => Ok(Value::none()),
             None => err(format!("no such key: {field}")),
         },
-        v @ Value::List(_) => err(format!(
+        v @ (Value::List(_) | Value::Doc(_)) => err(format!(
             "type '{}' does not support field selection ('.{field}')",
             v.type_name()
         )),
@@ -43,30 +49,40 @@ pub(crate) fn index_value(v: &Value, i: &Value, optional: bool) -> Result<Value,
             x.clone()
         }
     };
-    match v {
-        Value::List(items) => {
-            let idx = match i {
-                Value::Int(n) => usize::try_from(*n).ok(),
-                Value::Uint(n) => usize::try_from(*n).ok(),
-                Value::Double(d) if d.fract() == 0.0 && *d >= 0.0 => Some(*d as usize),
-                Value::Double(_) => return err(format!("unsupported index value {i:?}")),
-                _ => return ops::no_such_overload("_[_]", &[v, i]),
-            };
-            match idx.and_then(|n| items.get(n)) {
-                Some(x) => Ok(wrap(x)),
-                None if optional => Ok(Value::none()),
-                None => err(format!("index out of bounds: {}", display_index(i))),
-            }
-        }
-        Value::Map(m) => match ops::map_get(m, i) {
-            Some(x) => Ok(wrap(x)),
-            None if optional => Ok(Value::none()),
-            None => err(format!("no such key: {}", display_index(i))),
+    let found = match v {
+        Value::List(items) => list_index(v, i)?.and_then(|n| items.get(n)).map(wrap),
+        Value::Doc(d) if d.is_list() => list_index(v, i)?
+            .and_then(|n| d.item(n))
+            .map(|x| if optional { Value::some(x) } else { x }),
+        Value::Map(m) => ops::map_get(m, i).map(wrap),
+        // JSON maps have string keys only, which numeric keys never match.
+        Value::Doc(d) => match i {
+            Value::String(k) => d.get(k).map(|x| if optional { Value::some(x) } else { x }),
+            _ => None,
         },
-        Value::Optional(None) => Ok(Value::none()),
-        Value::Optional(Some(inner)) => index_value(inner, i, true),
-        _ => ops::no_such_overload("_[_]", &[v, i]),
+        Value::Optional(None) => return Ok(Value::none()),
+        Value::Optional(Some(inner)) => return index_value(inner, i, true),
+        _ => return ops::no_such_overload("_[_]", &[v, i]),
+    };
+    match found {
+        Some(x) => Ok(x),
+        None if optional => Ok(Value::none()),
+        None if matches!(v, Value::List(_)) || matches!(v, Value::Doc(d) if d.is_list()) => {
+            err(format!("index out of bounds: {}", display_index(i)))
+        }
+        None => err(format!("no such key: {}", display_index(i))),
     }
+}
+
+/// The position a list index names (`None` when negative or too large).
+fn list_index(list: &Value, i: &Value) -> Result<Option<usize>, RtError> {
+    Ok(match i {
+        Value::Int(n) => usize::try_from(*n).ok(),
+        Value::Uint(n) => usize::try_from(*n).ok(),
+        Value::Double(d) if d.fract() == 0.0 && *d >= 0.0 => Some(*d as usize),
+        Value::Double(_) => return err(format!("unsupported index value {i:?}")),
+        _ => return ops::no_such_overload("_[_]", &[list, i]),
+    })
 }
 
 fn display_index(i: &Value) -> String {

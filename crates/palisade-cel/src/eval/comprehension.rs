@@ -22,6 +22,20 @@ fn items(range: &Value, two: bool) -> Result<Vec<Item>, RtError> {
             })
             .collect()),
         Value::Map(m) => Ok(m.iter().map(|(k, v)| (k.to_value(), v.clone())).collect()),
+        Value::Doc(d) if d.is_list() => Ok(d
+            .values()
+            .enumerate()
+            .map(|(i, v)| {
+                if two {
+                    (Value::Int(i as i64), v)
+                } else {
+                    (v, Value::Null)
+                }
+            })
+            .collect()),
+        // One-variable forms never read the second variable.
+        Value::Doc(d) if two => Ok(d.keys().zip(d.values()).collect()),
+        Value::Doc(d) => Ok(d.keys().map(|k| (k, Value::Null)).collect()),
         v => err(format!(
             "expression of type '{}' cannot be the range of a comprehension",
             v.type_name()
@@ -69,6 +83,14 @@ impl<'a> Interp<'a> {
         {
             let exists = c.kind == CompKind::Exists;
             return self.quantifier(c, l.iter().map(|v| (v.clone(), Value::Null)), exists);
+        }
+        if let (CompKind::All | CompKind::Exists, None, Value::Doc(d)) = (c.kind, &c.var2, &range) {
+            let exists = c.kind == CompKind::Exists;
+            return if d.is_list() {
+                self.quantifier(c, d.values().map(|v| (v, Value::Null)), exists)
+            } else {
+                self.quantifier(c, d.keys().map(|k| (k, Value::Null)), exists)
+            };
         }
         let items = items(&range, c.var2.is_some())?;
         match c.kind {

@@ -66,6 +66,12 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// Name equality for variable lookups: names are short, and comparing their bytes in a loop
+/// is cheaper than a call to `memcmp`.
+pub(crate) fn name_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
+}
+
 /// Evaluates one expression tree against an activation.
 pub(crate) struct Interp<'a> {
     pub ctx: Ctx<'a>,
@@ -80,7 +86,8 @@ impl<'a> Interp<'a> {
             ctx,
             act,
             reg,
-            scopes: Vec::with_capacity(8),
+            // Most expressions bind no loop variable: no allocation until one does.
+            scopes: Vec::new(),
         }
     }
 
@@ -104,8 +111,9 @@ impl<'a> Interp<'a> {
             }
             ExprKind::Has { operand, field } => match self.eval(operand)? {
                 Value::Map(m) => Ok(Value::Bool(m.contains_key(&Key::String(field.clone())))),
+                Value::Doc(d) if !d.is_list() => Ok(Value::Bool(d.has(field))),
                 Value::Opaque(o) => Ok(Value::Bool(o.field(field).is_some())),
-                v @ Value::List(_) => err(format!(
+                v @ (Value::List(_) | Value::Doc(_)) => err(format!(
                     "invalid type for field selection: '{}'",
                     v.type_name()
                 )),
@@ -172,7 +180,7 @@ impl<'a> Interp<'a> {
     }
 
     fn ident(&self, name: &str) -> Result<Value, RtError> {
-        if let Some((_, v)) = self.scopes.iter().rev().find(|(n, _)| *n == name) {
+        if let Some((_, v)) = self.scopes.iter().rev().find(|(n, _)| name_eq(n, name)) {
             return Ok(v.clone());
         }
         if let Some(v) = self.act.get(name) {
@@ -230,6 +238,19 @@ impl<'a> Interp<'a> {
         let Some(def) = def else {
             return err(format!("undeclared function '{name}'"));
         };
+        if let ("size", [Value::Doc(d)]) = (name, args) {
+            return Ok(Value::Int(d.len() as i64));
+        }
+        // Library and host functions match on lists and maps: they get no document views.
+        let mut plain: Option<Vec<Value>> = None;
+        for (i, a) in args.iter().enumerate() {
+            if let Some(p) = a.without_views()
+                && let Some(slot) = plain.get_or_insert_with(|| args.to_vec()).get_mut(i)
+            {
+                *slot = p;
+            }
+        }
+        let args = plain.as_deref().unwrap_or(args);
         for imp in &def.imps {
             let r = match imp {
                 Imp::Builtin(f) => f(&mut self.ctx, args),

@@ -84,9 +84,17 @@ pub(crate) fn equals(a: &Value, b: &Value) -> bool {
 /// Equality that also counts the work done (one unit per value visited, one per ten bytes of
 /// string), so the interpreter can charge comparisons of large values.
 pub(crate) fn equals_counting(a: &Value, b: &Value, work: &mut u64) -> bool {
-    use Value::*;
     *work = work.saturating_add(1);
+    equal_counted(a, b, work)
+}
+
+/// [`equals_counting`] once the visit of `a` and `b` is counted.
+fn equal_counted(a: &Value, b: &Value, work: &mut u64) -> bool {
+    use Value::*;
     match (a, b) {
+        // A document view compares as the list or map it stands for.
+        (Doc(x), List(_) | Map(_) | Doc(_)) => equal_counted(&x.shallow(), b, work),
+        (List(_) | Map(_), Doc(y)) => equal_counted(a, &y.shallow(), work),
         (Null, Null) => true,
         (Bool(x), Bool(y)) => x == y,
         (String(x), String(y)) => {
@@ -178,6 +186,11 @@ pub(crate) fn compare(a: &Value, b: &Value) -> Result<Option<Ordering>, RtError>
 
 /// Evaluates a non-logical binary operator.
 pub(crate) fn binary(ctx: &mut Ctx<'_>, op: BinOp, l: &Value, r: &Value) -> Result<Value, RtError> {
+    if let BinOp::Eq | BinOp::Ne = op
+        && let Some(eq) = scalar_equals(ctx, l, r)
+    {
+        return Ok(Value::Bool(eq? == (op == BinOp::Eq)));
+    }
     let rel = |f: fn(Ordering) -> bool| compare(l, r).map(|o| Value::Bool(o.is_some_and(f)));
     if let (Value::String(a), Value::String(b)) = (l, r) {
         ctx.charge_size(a.len().min(b.len()))?;
@@ -202,6 +215,24 @@ pub(crate) fn binary(ctx: &mut Ctx<'_>, op: BinOp, l: &Value, r: &Value) -> Resu
     }
 }
 
+/// `==` on two strings, booleans or integers, most comparisons policies make, charged as the
+/// general path charges them (the string size, then one unit plus one per ten bytes compared).
+fn scalar_equals(ctx: &mut Ctx<'_>, l: &Value, r: &Value) -> Option<Result<bool, RtError>> {
+    let (eq, work) = match (l, r) {
+        (Value::String(a), Value::String(b)) => {
+            let m = a.len().min(b.len());
+            if let Err(e) = ctx.charge_size(m) {
+                return Some(Err(e));
+            }
+            (a == b, 1 + (m / 10) as u64)
+        }
+        (Value::Bool(a), Value::Bool(b)) => (a == b, 1),
+        (Value::Int(a), Value::Int(b)) => (a == b, 1),
+        _ => return None,
+    };
+    Some(ctx.charge(work).map(|()| eq))
+}
+
 fn contains(ctx: &mut Ctx<'_>, l: &Value, r: &Value) -> Result<Value, RtError> {
     match r {
         Value::List(items) => {
@@ -211,6 +242,21 @@ fn contains(ctx: &mut Ctx<'_>, l: &Value, r: &Value) -> Result<Value, RtError> {
             Ok(Value::Bool(found))
         }
         Value::Map(m) => Ok(Value::Bool(map_get(m, l).is_some())),
+        Value::Doc(d) if d.is_list() => {
+            let mut work = 0;
+            let found = d.item_nodes().any(|n| match (l, d.str_len(n)) {
+                // Strings compare in place, counted as equals_counting counts them.
+                (Value::String(s), Some(len)) => {
+                    work += 1 + (s.len().min(len) / 10) as u64;
+                    d.is_str(n, s) == Some(true)
+                }
+                _ => equals_counting(l, &d.at(n), &mut work),
+            });
+            ctx.charge(work)?;
+            Ok(Value::Bool(found))
+        }
+        // JSON maps have string keys only.
+        Value::Doc(d) => Ok(Value::Bool(matches!(l, Value::String(k) if d.has(k)))),
         _ => no_such_overload("@in", &[l, r]),
     }
 }
@@ -249,6 +295,19 @@ fn add(ctx: &mut Ctx<'_>, l: &Value, r: &Value) -> Result<Value, RtError> {
             out.extend(b.iter().cloned());
             Ok(List(Arc::new(out)))
         }
+        (List(_) | Doc(_), List(_) | Doc(_)) if is_list(l) && is_list(r) => {
+            let (a, b) = (list_len(l), list_len(r));
+            ctx.charge((a + b) as u64)?;
+            let mut out = Vec::with_capacity(a + b);
+            for v in [l, r] {
+                match v {
+                    List(x) => out.extend(x.iter().cloned()),
+                    Doc(x) => out.extend(x.values()),
+                    _ => {}
+                }
+            }
+            Ok(List(Arc::new(out)))
+        }
         (Timestamp(t), Duration(d)) | (Duration(d), Timestamp(t)) => {
             let t = t
                 .checked_add(*d)
@@ -260,6 +319,22 @@ fn add(ctx: &mut Ctx<'_>, l: &Value, r: &Value) -> Result<Value, RtError> {
             |d| dur_in_range(d).map(Duration),
         ),
         _ => no_such_overload("_+_", &[l, r]),
+    }
+}
+
+fn is_list(v: &Value) -> bool {
+    match v {
+        Value::List(_) => true,
+        Value::Doc(d) => d.is_list(),
+        _ => false,
+    }
+}
+
+fn list_len(v: &Value) -> usize {
+    match v {
+        Value::List(l) => l.len(),
+        Value::Doc(d) => d.len(),
+        _ => 0,
     }
 }
 

@@ -199,6 +199,7 @@ pub(crate) fn as_string(v: &Value) -> String {
             serde_json::Value::String(s) => s,
             other => other.to_string(),
         },
+        Value::Doc(d) => as_string(&d.materialize()),
     }
 }
 

@@ -103,6 +103,7 @@ fn is_zero(v: &Value) -> bool {
         Value::Duration(d) => d.is_zero(),
         Value::Optional(o) => o.is_none(),
         Value::Type(_) | Value::Opaque(_) => false,
+        Value::Doc(d) => d.len() == 0,
     }
 }
 

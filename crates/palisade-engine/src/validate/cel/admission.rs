@@ -61,6 +61,22 @@ pub struct Named {
     pub name: String,
     /// The program.
     pub program: Program,
+    /// For a variable whose result [`SharedVariables`] may share: the hash of its text,
+    /// computed once here rather than on every request.
+    share: Option<u64>,
+}
+
+impl Named {
+    fn new(name: String, program: Program) -> Self {
+        let src = program.source();
+        let share = SharedVariables::shareable(src)
+            .then(|| palisade_primitives::fnv::fnv1a(src.as_bytes()));
+        Named {
+            name,
+            program,
+            share,
+        }
+    }
 }
 
 /// Compiles match conditions found at `path` (`spec.matchConditions`).
@@ -73,10 +89,10 @@ pub fn compile_conditions(
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            Ok(Named {
-                name: c.name.clone(),
-                program: compile_expr(env, &format!("{path}[{i}].expression"), &c.expression)?,
-            })
+            Ok(Named::new(
+                c.name.clone(),
+                compile_expr(env, &format!("{path}[{i}].expression"), &c.expression)?,
+            ))
         })
         .collect()
 }
@@ -91,10 +107,10 @@ pub fn compile_variables(
         .iter()
         .enumerate()
         .map(|(i, v)| {
-            Ok(Named {
-                name: v.name.clone(),
-                program: compile_expr(env, &format!("{path}[{i}].expression"), &v.expression)?,
-            })
+            Ok(Named::new(
+                v.name.clone(),
+                compile_expr(env, &format!("{path}[{i}].expression"), &v.expression)?,
+            ))
         })
         .collect()
 }
@@ -109,14 +125,14 @@ pub fn compile_annotations(
         .iter()
         .enumerate()
         .map(|(i, a)| {
-            Ok(Named {
-                name: a.key.clone(),
-                program: compile_expr(
+            Ok(Named::new(
+                a.key.clone(),
+                compile_expr(
                     env,
                     &format!("{path}[{i}].valueExpression"),
                     &a.value_expression,
                 )?,
-            })
+            ))
         })
         .collect()
 }
@@ -229,8 +245,12 @@ struct VarsInner {
 /// declares it with the same text, so it is evaluated once per request.
 #[derive(Debug, Default)]
 pub struct SharedVariables {
-    results: Mutex<std::collections::HashMap<Arc<str>, Result<Value, String>>>,
+    /// By the hash of the expression text, with the text to tell collisions apart.
+    results: Mutex<palisade_primitives::fnv::FnvMap<u64, SharedResult>>,
 }
+
+/// A shared variable's expression text and result.
+type SharedResult = (Arc<str>, Result<Value, String>);
 
 impl SharedVariables {
     /// Whether a variable's expression may be shared between policies.
@@ -286,16 +306,14 @@ impl VarsInner {
 
     fn compute(&self, def: &Named) -> Result<Value, String> {
         let src = def.program.source();
-        let shared = self
-            .shared
-            .as_ref()
-            .filter(|_| SharedVariables::shareable(src));
-        if let Some(sh) = shared
-            && let Some(r) = sh
+        let shared = self.shared.as_ref().zip(def.share);
+        if let Some((sh, key)) = shared
+            && let Some((_, r)) = sh
                 .results
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .get(src)
+                .get(&key)
+                .filter(|(text, _)| **text == *src)
         {
             return r.clone();
         }
@@ -305,11 +323,12 @@ impl VarsInner {
                 def.name
             )
         });
-        if let Some(sh) = shared {
+        if let Some((sh, key)) = shared {
             sh.results
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .insert(Arc::from(src), result.clone());
+                .entry(key)
+                .or_insert_with(|| (Arc::from(src), result.clone()));
         }
         result
     }
@@ -510,8 +529,9 @@ mod tests {
             Value::Int(3)
         );
         let map = shared.results.lock().unwrap();
-        assert!(map.contains_key("object.x + 1"));
-        assert!(!map.contains_key("variables.a + 1"));
+        let cached = |src: &str| map.values().any(|(text, _)| &**text == src);
+        assert!(cached("object.x + 1"));
+        assert!(!cached("variables.a + 1"));
         drop(map);
         let second = LazyVariables::with_shared(base, two, Some(shared)).activation();
         assert_eq!(
