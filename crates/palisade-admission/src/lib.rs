@@ -16,8 +16,8 @@
 //! let body = br#"{"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
 //!     "request": {"uid": "1", "operation": "CREATE", "kind": {"version": "v1", "kind": "Pod"},
 //!     "object": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}}}}"#;
-//! let request = AdmissionReview::from_slice(body).unwrap();
-//! let verdict = review(&PolicySet::default(), &request, Phase::Validate, &ReviewEnv::offline());
+//! let mut request = AdmissionReview::from_slice(body).unwrap();
+//! let verdict = review(&PolicySet::default(), &mut request, Phase::Validate, &ReviewEnv::offline());
 //! let answer = AdmissionReview::respond(verdict.response(&request.uid));
 //! assert!(answer.response.unwrap().allowed);
 //! ```

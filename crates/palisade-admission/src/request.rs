@@ -64,10 +64,20 @@ impl Shared {
 
     /// The engine's request for `object` (the patched object in the mutate phase).
     pub fn engine_request(&self, req: &AdmissionRequest, object: Value) -> Request {
+        self.engine_request_with(req, object, req.old_object.clone())
+    }
+
+    /// As [`Shared::engine_request`], with the old object given too.
+    pub fn engine_request_with(
+        &self,
+        req: &AdmissionRequest,
+        object: Value,
+        old_object: Value,
+    ) -> Request {
         Request {
             operation: req.operation.clone(),
             object: with_request_namespace(req, object),
-            old_object: req.old_object.clone(),
+            old_object,
             user: self.user.clone(),
             subresource: req.sub_resource.clone(),
             kind: self.kind.clone(),

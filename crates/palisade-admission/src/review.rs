@@ -31,8 +31,14 @@ use crate::verdict::{Phase, Verdict};
 use crate::{mutate, validate};
 
 /// Reviews one request in one phase. Never panics and never blocks on I/O: cluster data comes
-/// from `env`'s ports, which answer from memory.
-pub fn review(set: &PolicySet, req: &AdmissionRequest, phase: Phase, env: &ReviewEnv) -> Verdict {
+/// from `env`'s ports, which answer from memory. The request's objects are lent to the
+/// evaluation (moved, not copied) and are back in place when it returns.
+pub fn review(
+    set: &PolicySet,
+    req: &mut AdmissionRequest,
+    phase: Phase,
+    env: &ReviewEnv,
+) -> Verdict {
     review_for(set, req, phase, None, env)
 }
 
@@ -40,7 +46,7 @@ pub fn review(set: &PolicySet, req: &AdmissionRequest, phase: Phase, env: &Revie
 /// when `None`).
 pub fn review_for(
     set: &PolicySet,
-    req: &AdmissionRequest,
+    req: &mut AdmissionRequest,
     phase: Phase,
     only: Option<FailurePolicy>,
     env: &ReviewEnv,

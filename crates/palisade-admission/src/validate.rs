@@ -27,6 +27,7 @@ use palisade_api::{FailureAction, RuleType};
 use palisade_engine::{
     CompiledPolicy, EvalContext, Inputs, PolicyResponse, PreparedRequest, Request, RuleStatus,
 };
+use serde_json::Value;
 
 use crate::env::ReviewEnv;
 use crate::failure::{FailurePolicy, failure_policy, validating_policy_failure};
@@ -41,7 +42,7 @@ type Failures = BTreeMap<String, BTreeMap<String, String>>;
 
 pub(crate) fn run(
     set: &PolicySet,
-    req: &AdmissionRequest,
+    req: &mut AdmissionRequest,
     only: Option<FailurePolicy>,
     env: &ReviewEnv,
     shared: &Shared,
@@ -72,7 +73,7 @@ pub(crate) fn run(
 
 fn classic(
     set: &PolicySet,
-    req: &AdmissionRequest,
+    req: &mut AdmissionRequest,
     only: Option<FailurePolicy>,
     env: &ReviewEnv,
     shared: &Shared,
@@ -92,8 +93,19 @@ fn classic(
         return;
     }
     // One prepared request (its context) serves every policy: the engine restores it after
-    // each. Preparing moves the objects into the context instead of copying them.
-    let mut prepared = PreparedRequest::new(shared.engine_request(req, req.object.clone()));
+    // each. The request's objects move into the context and back afterwards, so they are
+    // neither copied nor freed per review; a CONNECT's object is lent a copy, because the
+    // engine's view of it gains the request's namespace.
+    let lend = req.operation != "CONNECT";
+    let (object, old_object) = if lend {
+        (
+            std::mem::take(&mut req.object),
+            std::mem::take(&mut req.old_object),
+        )
+    } else {
+        (req.object.clone(), req.old_object.clone())
+    };
+    let mut prepared = PreparedRequest::new(shared.engine_request_with(req, object, old_object));
     let inputs = Inputs {
         source: env.context.as_ref(),
         exceptions: set.exceptions(),
@@ -106,9 +118,13 @@ fn classic(
                 .retain(|r| applies_on_delete(policy, &r.name));
         }
         if req.operation == "UPDATE" {
-            allow_existing_violations(policy, &mut response, req, shared, env, &inputs);
+            let old = prepared.old_object();
+            allow_existing_violations(policy, &mut response, req, old, shared, env, &inputs);
         }
         record(policy, response, verdict, failures);
+    }
+    if lend {
+        (req.object, req.old_object) = prepared.into_objects();
     }
 }
 
@@ -128,6 +144,7 @@ fn allow_existing_violations(
     policy: &CompiledPolicy,
     response: &mut PolicyResponse,
     req: &AdmissionRequest,
+    old_object: &Value,
     shared: &Shared,
     env: &ReviewEnv,
     inputs: &Inputs<'_>,
@@ -145,10 +162,10 @@ fn allow_existing_violations(
             && r.failure_action == Some(FailureAction::Enforce)
             && allowed(&r.name)
     };
-    if !req.old_object.is_object() || !response.rules.iter().any(candidates) {
+    if !old_object.is_object() || !response.rules.iter().any(candidates) {
         return;
     }
-    let old: Request = shared.engine_request(req, req.old_object.clone());
+    let old: Request = shared.engine_request(req, old_object.clone());
     let mut old_ctx: EvalContext = old.context();
     let prior = env.engine.validate(policy, &old, &mut old_ctx, inputs);
     for rule in response.rules.iter_mut() {

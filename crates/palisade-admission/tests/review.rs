@@ -45,8 +45,8 @@ fn baseline_audit() -> PolicySet {
 }
 
 fn run(set: &PolicySet, file: &str, phase: Phase) -> (Verdict, Value) {
-    let request = AdmissionReview::from_slice(&fixture(file)).unwrap();
-    let verdict = review(set, &request, phase, &ReviewEnv::offline());
+    let mut request = AdmissionReview::from_slice(&fixture(file)).unwrap();
+    let verdict = review(set, &mut request, phase, &ReviewEnv::offline());
     let response =
         serde_json::to_value(AdmissionReview::respond(verdict.response(&request.uid))).unwrap();
     (verdict, response)

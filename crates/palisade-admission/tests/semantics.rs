@@ -56,7 +56,16 @@ fn request(operation: &str, object: Value, old: Value) -> AdmissionRequest {
 }
 
 fn run(entries: Vec<Entry>, req: &AdmissionRequest, phase: Phase) -> Verdict {
-    review(&PolicySet::new(entries), req, phase, &ReviewEnv::offline())
+    let mut lent = req.clone();
+    let verdict = review(
+        &PolicySet::new(entries),
+        &mut lent,
+        phase,
+        &ReviewEnv::offline(),
+    );
+    // The objects are lent to the evaluation and must come back as they were.
+    assert_eq!(&lent, req, "the request changed during its review");
+    verdict
 }
 
 fn with_context_rule(mut doc: Value) -> Value {
@@ -369,9 +378,13 @@ fn hostile_requests_get_verdicts_not_panics() {
                 "spec": {"containers": "none"}}}),
     ];
     for body in weird {
-        let req: AdmissionRequest = serde_json::from_value(body.clone()).unwrap();
+        let mut req: AdmissionRequest = serde_json::from_value(body.clone()).unwrap();
         for phase in [Phase::Validate, Phase::Mutate] {
-            let v = review(&set, &req, phase, &ReviewEnv::offline());
+            let before = req.clone();
+            let v = review(&set, &mut req, phase, &ReviewEnv::offline());
+            if req.operation != "CONNECT" {
+                assert_eq!(req, before, "{body}");
+            }
             assert!(v.allowed || v.code >= 400, "{body}: {v:?}");
         }
     }

@@ -317,6 +317,11 @@ impl EvalContext {
         &self.root
     }
 
+    /// The whole document, owned (variables set and not restored are still in it).
+    pub fn into_root(self) -> Value {
+        self.root
+    }
+
     /// The resource under validation: `request.object`, or `request.oldObject` when there is
     /// no new object (DELETE).
     pub fn resource(&self) -> &Value {

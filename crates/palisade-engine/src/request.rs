@@ -139,6 +139,26 @@ impl PreparedRequest {
         &self.head
     }
 
+    /// `request.oldObject` (null when the request has none).
+    pub fn old_object(&self) -> &Value {
+        self.ctx.root()["request"]
+            .get("oldObject")
+            .unwrap_or(&Value::Null)
+    }
+
+    /// Ends the evaluation and gives back the objects the request was prepared with
+    /// (`object`, `oldObject`), for a caller that lent them and still needs them.
+    pub fn into_objects(self) -> (Value, Value) {
+        let mut root = self.ctx.into_root();
+        match root.get_mut("request").and_then(Value::as_object_mut) {
+            Some(request) => (
+                request.remove("object").unwrap_or_default(),
+                request.remove("oldObject").unwrap_or_default(),
+            ),
+            None => (Value::Null, Value::Null),
+        }
+    }
+
     /// Sets a variable for every policy evaluated on this request (values a caller supplies,
     /// such as the CLI's values file), as [`EvalContext::set`] does.
     pub fn set(&mut self, name: &str, value: Value) {

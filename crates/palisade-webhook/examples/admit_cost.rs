@@ -13,11 +13,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::http::Uri;
 use palisade_admission::Phase;
 use palisade_webhook::handler::{Scope, admit};
-use palisade_webhook::loadgen::TYPICAL_POD;
+use palisade_webhook::loadgen::typical_pod_body;
 use palisade_webhook::state::{Limits, ServerState};
 use tokio::sync::Semaphore;
 
@@ -51,7 +51,7 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let body = Bytes::from_static(TYPICAL_POD.as_bytes());
+    let body = typical_pod_body()?;
     let uri: Uri = "/validate?timeout=10s".parse()?;
     let mut answered = 0usize;
     runtime.block_on(async {

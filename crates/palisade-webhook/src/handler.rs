@@ -142,10 +142,10 @@ async fn evaluate(
     let task = tokio::task::spawn_blocking(move || {
         // The permit lives as long as the evaluation, even one whose caller gave up waiting.
         let _permit = permit;
-        let request = AdmissionReview::from_slice(&bytes)?;
+        let mut request = AdmissionReview::from_slice(&bytes)?;
         drop(bytes);
         let only = scope.only();
-        let verdict = review_for(&set, &request, phase, only, &env);
+        let verdict = review_for(&set, &mut request, phase, only, &env);
         // Background work is recorded by the endpoint that serves its policy, so a request
         // sent to both the Fail and the Ignore webhook records it once.
         let work = if records && verdict.allowed {

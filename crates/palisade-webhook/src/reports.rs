@@ -79,8 +79,8 @@ mod tests {
     #[test]
     fn audit_failures_of_admission_only_policies_are_reported() {
         let set = set();
-        let req = request("CREATE", "", "u-1");
-        let verdict = review_for(&set, &req, Phase::Validate, None, &Default::default());
+        let mut req = request("CREATE", "", "u-1");
+        let verdict = review_for(&set, &mut req, Phase::Validate, None, &Default::default());
         assert!(verdict.allowed);
         let spec = admission_report(&set, &req, &verdict).unwrap();
         assert_eq!(spec.plural, "configmaps");
@@ -98,8 +98,8 @@ mod tests {
             ("UPDATE", "status", "u-1"),
             ("CREATE", "", ""),
         ] {
-            let req = request(op, sub, uid);
-            let verdict = review_for(&set, &req, Phase::Validate, None, &Default::default());
+            let mut req = request(op, sub, uid);
+            let verdict = review_for(&set, &mut req, Phase::Validate, None, &Default::default());
             assert!(
                 admission_report(&set, &req, &verdict).is_none(),
                 "{op} {sub} {uid}"
