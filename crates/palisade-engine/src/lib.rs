@@ -403,6 +403,22 @@ fn override_applies(o: &FailureActionOverride, ns: &str, request: &Request) -> b
     by_name || by_label
 }
 
+/// A convenience for tests and simple callers: evaluates `policy` on one resource as a CREATE.
+pub fn validate_resource(policy: &CompiledPolicy, resource: Value) -> PolicyResponse {
+    let engine = Engine::default();
+    let request = Request::create(resource);
+    let mut ctx = request.context();
+    engine.validate(
+        policy,
+        &request,
+        &mut ctx,
+        &Inputs {
+            source: &NoContext,
+            exceptions: &[],
+        },
+    )
+}
+
 #[cfg(test)]
 mod mask_tests {
     use super::*;
@@ -466,20 +482,4 @@ mod mask_tests {
             }
         }
     }
-}
-
-/// A convenience for tests and simple callers: evaluates `policy` on one resource as a CREATE.
-pub fn validate_resource(policy: &CompiledPolicy, resource: Value) -> PolicyResponse {
-    let engine = Engine::default();
-    let request = Request::create(resource);
-    let mut ctx = request.context();
-    engine.validate(
-        policy,
-        &request,
-        &mut ctx,
-        &Inputs {
-            source: &NoContext,
-            exceptions: &[],
-        },
-    )
 }
