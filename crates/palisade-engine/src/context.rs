@@ -24,6 +24,8 @@ pub struct ExprCache {
     /// [`crate::matching::required_kinds`]), and whether the kind decides the match (see
     /// [`ExprCache::matches_by_kind`]).
     rule_kinds: Vec<RuleKinds>,
+    /// The kind checks of the first 64 rules as masks (see [`KindMasks`]).
+    kind_masks: KindMasks,
     /// Per rule of `CompiledPolicy::rules`, in order (so sorted by address): the rule's
     /// address and its name, shared by every response to the rule.
     rule_names: Vec<(usize, Arc<str>)>,
@@ -59,6 +61,13 @@ impl ExprCache {
             .iter()
             .map(|r| (std::ptr::from_ref(r).addr(), Arc::from(r.name.as_str())))
             .collect();
+        self.kind_masks = KindMasks::new(rules, &self.rule_kinds);
+    }
+
+    /// [`KindMasks`] of the rules compiled, when `rules` is that list (unchanged since).
+    pub(crate) fn kind_masks(&self, rules: &[palisade_api::Rule]) -> Option<&KindMasks> {
+        let m = &self.kind_masks;
+        (m.rules == (rules.as_ptr().addr(), rules.len()) && !rules.is_empty()).then_some(m)
     }
 
     /// The shared name of `rule` when it is one of the compiled policy's rules, unchanged.
@@ -260,6 +269,69 @@ pub struct EvalContext {
 
 /// A rule's address, the plain kinds it requires (if any), and whether they decide its match.
 type RuleKinds = (usize, Option<Box<[String]>>, bool);
+
+/// What [`ExprCache::rejects_kind`] and [`ExprCache::matches_by_kind`] say about each of the
+/// first 64 rules, as bit masks decided when compiling: a policy's rules are then sorted by
+/// a resource's kind with one lookup instead of a comparison per rule and kind (autogen gives
+/// each Pod rule two more, one naming six controller kinds).
+#[derive(Debug, Default)]
+pub(crate) struct KindMasks {
+    /// The address and length of the rule list these describe.
+    rules: (usize, usize),
+    /// Validate rules that require no plain kinds (no kind rejects them).
+    open: u64,
+    /// Per kind some validate rule requires, sorted: the validate rules that accept it.
+    by_kind: Vec<(Box<str>, u64)>,
+    /// Validate rules whose match the kind decides ([`ExprCache::matches_by_kind`]).
+    pub(crate) kind_decides: u64,
+}
+
+impl KindMasks {
+    fn new(rules: &[palisade_api::Rule], kinds: &[RuleKinds]) -> KindMasks {
+        let mut m = KindMasks {
+            rules: (rules.as_ptr().addr(), rules.len()),
+            ..KindMasks::default()
+        };
+        for (i, (rule, (_, required, decides))) in rules.iter().zip(kinds).take(64).enumerate() {
+            if rule.validate.is_none() {
+                continue;
+            }
+            let bit = 1u64 << i;
+            let Some(required) = required else {
+                m.open |= bit;
+                continue;
+            };
+            if *decides {
+                m.kind_decides |= bit;
+            }
+            for kind in required.iter() {
+                match m
+                    .by_kind
+                    .binary_search_by(|(k, _)| (**k).cmp(kind.as_str()))
+                {
+                    Ok(at) => {
+                        if let Some((_, mask)) = m.by_kind.get_mut(at) {
+                            *mask |= bit;
+                        }
+                    }
+                    Err(at) => m.by_kind.insert(at, (kind.as_str().into(), bit)),
+                }
+            }
+        }
+        m
+    }
+
+    /// The validate rules among the first 64 that a resource of `kind` is not rejected by.
+    pub(crate) fn accepting(&self, kind: &str) -> u64 {
+        let named = self
+            .by_kind
+            .binary_search_by(|(k, _)| (**k).cmp(kind))
+            .ok()
+            .and_then(|at| self.by_kind.get(at))
+            .map_or(0, |(_, mask)| *mask);
+        self.open | named
+    }
+}
 
 /// An expression's text and its result.
 type SharedResult = (Box<str>, Result<Value, VarError>);

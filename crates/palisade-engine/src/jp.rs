@@ -51,34 +51,10 @@ fn search_error(e: jmespath::Error) -> SearchError {
 
 /// True when `expr`, evaluated against a document, may read the document's `field` or the
 /// document as a whole (`@`, which `keys`, `values`, `*` and the like expose). Parts that are
-/// evaluated against a selected value (right of `.`, `|` and projections) cannot.
+/// evaluated against a selected value (right of `.`, `|` and projections) cannot. Decided
+/// when the expression was compiled (this is asked on every query).
 pub fn may_read_root_field(expr: &Expression, field: &str) -> bool {
-    reads(expr.node(), field)
-}
-
-fn reads(node: &Node, field: &str) -> bool {
-    match node {
-        Node::Identity => true,
-        Node::Field(key) => key == field,
-        Node::Index(_) | Node::Slice(..) | Node::Literal(_) => false,
-        Node::Subexpr(a, _)
-        | Node::IndexExpr(a, _)
-        | Node::Pipe(a, _)
-        | Node::Projection(a, _)
-        | Node::ValueProjection(a, _)
-        | Node::FilterProjection(a, _, _)
-        | Node::Flatten(a)
-        | Node::Not(a)
-        // Conservative: an expression reference is applied to selected values.
-        | Node::ExpRef(a) => reads(a, field),
-        Node::Or(a, b) | Node::And(a, b) | Node::Compare(_, a, b) => {
-            reads(a, field) || reads(b, field)
-        }
-        Node::MultiList(items) | Node::Function(_, items) => {
-            items.iter().any(|n| reads(n, field))
-        }
-        Node::MultiHash(pairs) => pairs.iter().any(|(_, n)| reads(n, field)),
-    }
+    expr.may_read_root_field(field)
 }
 
 /// True when `expr` reads nothing of the document but its `request` field and calls no

@@ -257,6 +257,42 @@ fn match_mask<'a>(
 ) -> u64 {
     let cluster_wide = policy.namespace().is_none_or(str::is_empty);
     let mut input = None;
+    if let Some(masks) = policy.cache.kind_masks(&policy.rules) {
+        // The same decisions as the loop below, from masks made when compiling.
+        let mut candidates = masks.accepting(&gvk.kind);
+        let mut mask = 0u64;
+        if cluster_wide {
+            let decided = candidates & masks.kind_decides;
+            if decided != 0 && matching::kinds_alone_match(gvk, &request.subresource) {
+                mask |= decided;
+            }
+            candidates &= !decided;
+        }
+        while candidates != 0 {
+            let i = candidates.trailing_zeros() as usize;
+            candidates &= candidates - 1;
+            let Some(rule) = policy.rules.get(i) else {
+                continue;
+            };
+            let input = input.get_or_insert_with(|| match_input(request, gvk, resource()));
+            if applies(policy, i, rule, input).is_some() {
+                mask |= 1 << i;
+            }
+        }
+        return mask;
+    }
+    match_mask_each(policy, request, gvk, resource)
+}
+
+/// [`match_mask`] one rule at a time (a rule list changed since compiling).
+fn match_mask_each<'a>(
+    policy: &CompiledPolicy,
+    request: &'a Request,
+    gvk: &'a Gvk,
+    resource: &dyn Fn() -> &'a Value,
+) -> u64 {
+    let cluster_wide = policy.namespace().is_none_or(str::is_empty);
+    let mut input = None;
     let mut mask = 0u64;
     for (i, rule) in policy.rules.iter().take(64).enumerate() {
         let applies = if rule.validate.is_none() || policy.cache.rejects_kind(i, rule, &gvk.kind) {
@@ -381,4 +417,69 @@ pub fn validate_resource(policy: &CompiledPolicy, resource: Value) -> PolicyResp
             exceptions: &[],
         },
     )
+}
+
+#[cfg(test)]
+mod mask_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn kind_masks_decide_as_the_rule_by_rule_loop() {
+        let policy = |namespace: Option<&str>| {
+            let mut metadata = json!({"name": "p"});
+            let kind = match namespace {
+                Some(ns) => {
+                    metadata["namespace"] = json!(ns);
+                    "Policy"
+                }
+                None => "ClusterPolicy",
+            };
+            compile(
+                serde_json::from_value(json!({
+                    "apiVersion": "kyverno.io/v1", "kind": kind, "metadata": metadata,
+                    "spec": {"rules": [
+                        {"name": "pod", "match": {"any": [{"resources": {"kinds": ["Pod"]}}]},
+                         "validate": {"pattern": {"metadata": {"name": "?*"}}}},
+                        {"name": "named", "match": {"any": [{"resources": {"kinds": ["Pod", "Service"], "names": ["a*"]}}]},
+                         "validate": {"pattern": {"metadata": {"name": "?*"}}}},
+                        {"name": "any-kind", "match": {"any": [{"resources": {"namespaces": ["n"]}}]},
+                         "validate": {"pattern": {"metadata": {"name": "?*"}}}},
+                        {"name": "excluded", "match": {"any": [{"resources": {"kinds": ["Pod"]}}]},
+                         "exclude": {"any": [{"resources": {"names": ["b"]}}]},
+                         "validate": {"pattern": {"metadata": {"name": "?*"}}}},
+                        {"name": "mutation", "match": {"any": [{"resources": {"kinds": ["Pod"]}}]},
+                         "mutate": {"patchStrategicMerge": {"metadata": {"labels": {"x": "y"}}}}},
+                        {"name": "wild", "match": {"any": [{"resources": {"kinds": ["*"]}}]},
+                         "validate": {"pattern": {"metadata": {"name": "?*"}}}}
+                    ]}
+                }))
+                .unwrap(),
+            )
+            .unwrap()
+        };
+        for p in [policy(None), policy(Some("n"))] {
+            for (kind, name, ns, sub) in [
+                ("Pod", "a1", "n", ""),
+                ("Pod", "b", "n", ""),
+                ("Pod", "b", "m", "status"),
+                ("Pod", "c", "n", "ephemeralcontainers"),
+                ("Service", "a2", "n", ""),
+                ("Deployment", "a", "m", ""),
+                ("ConfigMap", "c", "n", ""),
+            ] {
+                let resource = json!({"apiVersion": "v1", "kind": kind,
+                                      "metadata": {"name": name, "namespace": ns}});
+                let mut request = Request::create(resource.clone());
+                request.subresource = sub.to_string();
+                let gvk = request.gvk();
+                assert!(p.cache.kind_masks(&p.rules).is_some());
+                assert_eq!(
+                    match_mask(&p, &request, &gvk, &|| &resource),
+                    match_mask_each(&p, &request, &gvk, &|| &resource),
+                    "{kind} {name} {ns} {sub}"
+                );
+            }
+        }
+    }
 }

@@ -34,6 +34,45 @@ impl Cmp {
     }
 }
 
+/// The function a call names, found in the registry when parsing (a call is evaluated on
+/// every search; the name is not looked up each time). An unknown name is kept: calling it
+/// is an error when evaluated, as before.
+#[derive(Clone)]
+pub struct Func {
+    name: String,
+    def: Option<&'static dyn crate::functions::Function>,
+}
+
+impl Func {
+    /// The function named `name`.
+    pub fn new(name: String) -> Func {
+        let def = crate::functions::lookup(&name);
+        Func { name, def }
+    }
+
+    /// The name as written.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The registered function, if the name is known.
+    pub(crate) fn def(&self) -> Option<&'static dyn crate::functions::Function> {
+        self.def
+    }
+}
+
+impl PartialEq for Func {
+    fn eq(&self, other: &Func) -> bool {
+        self.name == other.name
+    }
+}
+
+impl std::fmt::Debug for Func {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.name.fmt(f)
+    }
+}
+
 /// A node of a compiled expression.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Node {
@@ -74,7 +113,7 @@ pub enum Node {
     /// `a | b`
     Pipe(Box<Node>, Box<Node>),
     /// `name(args...)`
-    Function(String, Vec<Node>),
+    Function(Func, Vec<Node>),
     /// `&expr`
     ExpRef(Box<Node>),
 }
@@ -115,7 +154,7 @@ impl Node {
             Node::Not(a) => ("NotExpression".into(), vec![a]),
             Node::Compare(op, a, b) => (format!("Comparator {}", op.symbol()), vec![a, b]),
             Node::Pipe(a, b) => ("Pipe".into(), vec![a, b]),
-            Node::Function(name, args) => (format!("Function {name}"), args.iter().collect()),
+            Node::Function(f, args) => (format!("Function {}", f.name()), args.iter().collect()),
             Node::ExpRef(a) => ("ExpRef".into(), vec![a]),
         };
         let _ = writeln!(out, "{pad}{label}");

@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use serde_json::{Map, Value};
 
 use crate::Context;
-use crate::ast::{Cmp, Node};
+use crate::ast::{Cmp, Func, Node};
 use crate::error::{Error, ErrorKind};
 use crate::functions::{self, Arg};
 use crate::val::{Val, index_position, slice_positions};
@@ -275,7 +275,7 @@ impl<'c> Interp<'c> {
                 let (x, y) = (self.value(x)?, self.value(y)?);
                 Ok(Val::Own(compare(*op, &x, &y)))
             }
-            Node::Function(name, args) => self.call(name, args, v),
+            Node::Function(f, args) => self.call(f, args, v),
             Node::ExpRef(_) => Ok(Val::null()),
         }
     }
@@ -350,7 +350,7 @@ impl<'c> Interp<'c> {
 
     fn field<'a>(&mut self, key: &str, v: &'a Value) -> R<'a> {
         match v {
-            Value::Object(m) => match m.get(key) {
+            Value::Object(m) => match crate::value::get(m, key) {
                 Some(x) => Ok(Val::Ref(x)),
                 None if self.ctx.missing_key_is_error && self.quiet > 0 => {
                     Err(Error::new(ErrorKind::UnknownKey, String::new()))
@@ -508,11 +508,11 @@ impl<'c> Interp<'c> {
         Ok(Val::Own(Value::Object(out)))
     }
 
-    fn call<'a>(&mut self, name: &str, args: &'a [Node], v: &'a Value) -> R<'a> {
-        let f = functions::lookup(name).ok_or_else(|| {
+    fn call<'a>(&mut self, func: &Func, args: &'a [Node], v: &'a Value) -> R<'a> {
+        let f = func.def().ok_or_else(|| {
             Error::new(
                 ErrorKind::UnknownFunction,
-                format!("unknown function: {name}"),
+                format!("unknown function: {}", func.name()),
             )
         })?;
         let mut resolved = Vec::with_capacity(args.len());

@@ -165,13 +165,68 @@ impl Context {
 pub struct Expression {
     text: String,
     ast: ast::Node,
+    /// What the expression may read of the document it is evaluated against, found once
+    /// (callers ask it on every search).
+    root_reads: RootReads,
+}
+
+/// The document's top-level fields an expression may read: `whole` when it may read the
+/// document as a whole (`@` evaluated against it, which `keys`, `values`, `*` and the like
+/// expose), else only `fields`.
+#[derive(Debug, Clone, PartialEq, Default)]
+struct RootReads {
+    whole: bool,
+    fields: Vec<String>,
+}
+
+impl RootReads {
+    fn of(node: &ast::Node) -> RootReads {
+        let mut reads = RootReads::default();
+        reads.visit(node);
+        reads
+    }
+
+    /// Parts evaluated against a selected value (right of `.`, `|` and projections) cannot
+    /// read the document; every other operand is evaluated against it.
+    fn visit(&mut self, node: &ast::Node) {
+        use ast::Node;
+        match node {
+            Node::Identity => self.whole = true,
+            Node::Field(key) => {
+                if !self.fields.contains(key) {
+                    self.fields.push(key.clone());
+                }
+            }
+            Node::Index(_) | Node::Slice(..) | Node::Literal(_) => {}
+            Node::Subexpr(a, _)
+            | Node::IndexExpr(a, _)
+            | Node::Pipe(a, _)
+            | Node::Projection(a, _)
+            | Node::ValueProjection(a, _)
+            | Node::FilterProjection(a, _, _)
+            | Node::Flatten(a)
+            | Node::Not(a)
+            // Conservative: an expression reference is applied to selected values.
+            | Node::ExpRef(a) => self.visit(a),
+            Node::Or(a, b) | Node::And(a, b) | Node::Compare(_, a, b) => {
+                self.visit(a);
+                self.visit(b);
+            }
+            Node::MultiList(items) | Node::Function(_, items) => {
+                items.iter().for_each(|n| self.visit(n));
+            }
+            Node::MultiHash(pairs) => pairs.iter().for_each(|(_, n)| self.visit(n)),
+        }
+    }
 }
 
 /// Compiles an expression.
 pub fn compile(expr: &str) -> Result<Expression, ParseError> {
+    let ast = parser::parse(expr)?;
     Ok(Expression {
         text: expr.to_string(),
-        ast: parser::parse(expr)?,
+        root_reads: RootReads::of(&ast),
+        ast,
     })
 }
 
@@ -204,6 +259,14 @@ impl Expression {
     /// The syntax tree.
     pub fn node(&self) -> &ast::Node {
         &self.ast
+    }
+
+    /// True when the expression, evaluated against a document, may read the document's
+    /// `field` or the document as a whole (`@`, which `keys`, `values`, `*` and the like
+    /// expose). Parts evaluated against a selected value (right of `.`, `|` and projections)
+    /// cannot. Decided when compiling.
+    pub fn may_read_root_field(&self, field: &str) -> bool {
+        self.root_reads.whole || self.root_reads.fields.iter().any(|f| f == field)
     }
 
     /// The source text.

@@ -221,7 +221,7 @@ impl Parser {
                     }
                 }
                 self.pos += 1;
-                Ok(Node::Function(name, args))
+                Ok(Node::Function(crate::ast::Func::new(name), args))
             }
             Tok::Filter => self.filter(*boxed),
             Tok::Flatten => {

@@ -7,6 +7,32 @@ use serde_json::{Map, Number, Value};
 /// The shared `null`, so lookups can borrow it.
 pub static NULL: Value = Value::Null;
 
+/// `map.get(key)`, faster for keys late in the map's order. A `serde_json` map is a
+/// `BTreeMap`, whose search compares the key with every smaller key from the front, one
+/// `memcmp` call each; Kubernetes objects are read by keys such as `spec`,
+/// `securityContext` or `volumes` that sort near the end of their maps (a container's
+/// `securityContext` is seventh of eight). Those are found from the back instead, comparing
+/// first bytes inline and whole keys only when the first bytes agree. Same result as `get`.
+#[inline]
+pub fn get<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    let first = match key.as_bytes().first() {
+        Some(&b) if b >= b's' && map.len() > 2 => b,
+        _ => return map.get(key),
+    };
+    for (k, v) in map.iter().rev() {
+        match k.as_bytes().first().copied().unwrap_or(0).cmp(&first) {
+            Ordering::Greater => continue,
+            Ordering::Less => return None,
+            Ordering::Equal => match k.as_str().cmp(key) {
+                Ordering::Greater => continue,
+                Ordering::Equal => return Some(v),
+                Ordering::Less => return None,
+            },
+        }
+    }
+    None
+}
+
 /// A JSON number from an `f64`, as Kyverno's output shows it: whole numbers become integers
 /// (`6`, not `6.0`), others stay floats; non-finite values become `null`.
 pub fn number(f: f64) -> Value {
@@ -87,6 +113,43 @@ pub fn object(pairs: impl IntoIterator<Item = (String, Value)>) -> Value {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn lookups_from_the_back_find_what_get_finds() {
+        let keys = [
+            "",
+            "a",
+            "s",
+            "sa",
+            "sb",
+            "se",
+            "seLinuxOptions",
+            "seccompProfile",
+            "securityContext",
+            "spec",
+            "t",
+            "volumeMounts",
+            "volumes",
+            "z",
+            "zz",
+            "\u{e9}",
+            "S",
+            "~",
+        ];
+        for n in 0..keys.len() {
+            for skip in 0..3 {
+                let map: Map<String, Value> = keys
+                    .iter()
+                    .skip(skip)
+                    .take(n)
+                    .map(|k| (k.to_string(), json!(k)))
+                    .collect();
+                for probe in keys.iter().chain(&["sz", "secret", "u", "r", "\u{ff}"]) {
+                    assert_eq!(get(&map, probe), map.get(*probe), "{probe} in {map:?}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn numbers_normalise() {

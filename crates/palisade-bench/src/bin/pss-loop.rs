@@ -6,7 +6,8 @@
 //! hands it to [`admit_prepared`] or [`admit_context`], which do what the bench times: prepare
 //! the request, evaluate every policy, free everything. Under callgrind,
 //! `--toggle-collect='pss_loop::admit_*'` counts those alone (the bench's `iter_batched`
-//! measurement); without it, the copy is counted too (the harness before it).
+//! measurement); without it, the copy is counted too (the harness before it). `PRINT=1`
+//! prints the responses instead, to check that a change leaves them identical.
 use palisade_engine::{CompiledPolicy, Engine, Inputs, NoContext, PreparedRequest, Request};
 use serde_json::Value;
 
@@ -34,6 +35,15 @@ fn main() -> Result<(), String> {
         .unwrap_or(1000);
     // `API=context` measures `Request::context` with `Engine::validate` instead; `API=once`
     // the policies alone, on a request prepared once.
+    // `PRINT=1` prints every policy's response for the Pod (all fields, `Debug`) and exits:
+    // a change must leave this output byte for byte identical.
+    if std::env::var("PRINT").is_ok_and(|v| v == "1") {
+        let mut prepared = PreparedRequest::new(Request::create(pod.clone()));
+        for p in &policies {
+            println!("{:?}", engine.validate_prepared(p, &mut prepared, &inputs));
+        }
+        return Ok(());
+    }
     let api = std::env::var("API").unwrap_or_default();
     let with_context = api == "context";
     let mut results = 0;

@@ -77,6 +77,19 @@ fn side<'v>(
 ) -> Result<Cow<'v, Value>, VarError> {
     match prepared {
         Some(Operand::Fixed) => Ok(Cow::Borrowed(v)),
+        Some(Operand::Length(name, expr, compiled)) if !r.ctx.is_delete() => {
+            // What JMESPath's `length` gives for these (whole numbers are integers).
+            let len = match r.ctx.root().get(&**name) {
+                Some(Value::Array(items)) => Some(items.len()),
+                Some(Value::Object(map)) => Some(map.len()),
+                Some(Value::String(s)) => Some(s.chars().count()),
+                _ => None,
+            };
+            match len {
+                Some(n) => Ok(Cow::Owned(Value::from(n))),
+                None => resolve_compiled(expr, compiled, false, r).map(Cow::Owned),
+            }
+        }
         Some(Operand::Variable(expr, compiled, shared)) if !r.ctx.is_delete() => {
             resolve_compiled(expr, compiled, *shared, r).map(Cow::Owned)
         }

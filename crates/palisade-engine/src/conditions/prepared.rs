@@ -23,6 +23,11 @@ pub(crate) enum Operand {
     /// `request` alone ([`crate::jp::reads_only_request`]: its value is shared by a request's
     /// policies).
     Variable(Box<str>, Arc<Expression>, bool),
+    /// A [`Operand::Variable`] whose expression is `length(name)` of a top-level variable
+    /// (`{{ length(forbiddenTypes) }}`, how a deny reads a context entry): the length is
+    /// read off the variable when it is a string, an array or an object; anything else
+    /// takes the general path of [`Operand::Variable`], which also words its errors.
+    Length(Box<str>, Box<str>, Arc<Expression>),
     /// Anything else: substituted on each evaluation.
     General,
 }
@@ -105,10 +110,26 @@ fn operand(v: &Value, cache: &ExprCache) -> Operand {
     let expr = inner.trim();
     match cache.get(expr) {
         Ok(compiled) if !expr.is_empty() => {
+            if let Some(name) = length_of_variable(&compiled) {
+                return Operand::Length(name.into(), expr.into(), compiled);
+            }
             let shared = crate::jp::reads_only_request(&compiled);
             Operand::Variable(expr.into(), compiled, shared)
         }
         _ => Operand::General,
+    }
+}
+
+/// The variable `name` of an expression that is exactly `length(name)`.
+fn length_of_variable(expr: &Expression) -> Option<&str> {
+    use palisade_jmespath::ast::Node;
+    match expr.node() {
+        Node::Function(f, args) if f.name() == "length" => match args.as_slice() {
+            // `images` may still be computed lazily: left to the general path.
+            [Node::Field(name)] if name != "images" => Some(name),
+            _ => None,
+        },
+        _ => None,
     }
 }
 
@@ -123,12 +144,16 @@ mod tests {
         let kind = |v: Value| match operand(&v, &cache) {
             Operand::Fixed => "fixed".to_string(),
             Operand::Variable(e, _, _) => format!("var {e}"),
+            Operand::Length(name, _, _) => format!("length {name}"),
             Operand::General => "general".to_string(),
         };
         assert_eq!(kind(json!(0)), "fixed");
         assert_eq!(kind(json!(["a", "b"])), "fixed");
         assert_eq!(kind(json!("plain")), "fixed");
-        assert_eq!(kind(json!("{{ length(x) }}")), "var length(x)");
+        assert_eq!(kind(json!("{{ length(x) }}")), "length x");
+        assert_eq!(kind(json!("{{ length(images) }}")), "var length(images)");
+        assert_eq!(kind(json!("{{ length(x.y) }}")), "var length(x.y)");
+        assert_eq!(kind(json!("{{ length(@) }}")), "var length(@)");
         assert_eq!(
             kind(json!("{{request.operation}}")),
             "var request.operation"

@@ -9,7 +9,8 @@ mod operator;
 use std::borrow::Cow;
 use std::cmp::Ordering;
 
-use palisade_primitives::{duration, quantity::Quantity, wildcard};
+use palisade_primitives::quantity::{Format, Quantity};
+use palisade_primitives::{duration, wildcard};
 use serde_json::Value;
 
 pub use operator::Operator;
@@ -244,6 +245,12 @@ fn compare_duration(value: &Value, pattern: i64, op: Operator) -> bool {
 }
 
 fn compare_quantity(value: &Value, pattern: &Quantity, op: Operator) -> bool {
+    // An integer's text parses as exactly that quantity: compare without the text (a
+    // `!0`-style pattern on a user ID or port runs on every container of every request).
+    if let Some(Num::Int(i)) = num(value) {
+        let v = Quantity::from_i64(i, Format::DecimalSi);
+        return op.holds(v.cmp_value(pattern));
+    }
     let Some(text) = number_as_string(value) else {
         return false;
     };

@@ -15,6 +15,7 @@ use super::pattern_tree::{MapNode, Node, PlainEntry, expand_metadata_wildcards};
 use crate::anchor::AnchorKind;
 use crate::pattern::Leaf;
 use crate::value::{go_sprint, go_type};
+use palisade_jmespath::value::get;
 
 /// How a pattern did not match.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,7 +157,7 @@ fn pass_if(ok: bool) -> Quick {
 /// [`quick`] for a map: [`Walk::map_entries`]'s order, anchors first.
 fn quick_map(resource: &Map<String, Value>, pattern: &MapNode) -> Option<Quick> {
     for a in &pattern.anchors {
-        let value = resource.get(&*a.key);
+        let value = get(resource, &a.key);
         let outcome = match (a.kind, value) {
             (AnchorKind::Negation, Some(_)) => Quick::Fail,
             (AnchorKind::Equality, Some(v)) => quick(v, &a.node)?,
@@ -176,7 +177,7 @@ fn quick_map(resource: &Map<String, Value>, pattern: &MapNode) -> Option<Quick> 
     }
     for p in &pattern.plain {
         let outcome = match p {
-            PlainEntry::Global(key, node) => match resource.get(&**key) {
+            PlainEntry::Global(key, node) => match get(resource, key) {
                 Some(v) => match quick(v, node)? {
                     Quick::Pass => Quick::Pass,
                     Quick::Skip | Quick::Fail => Quick::Skip,
@@ -184,7 +185,7 @@ fn quick_map(resource: &Map<String, Value>, pattern: &MapNode) -> Option<Quick> 
                 None => Quick::Pass,
             },
             PlainEntry::Key(key, node) => {
-                let value = resource.get(&**key).unwrap_or(&Value::Null);
+                let value = get(resource, key).unwrap_or(&Value::Null);
                 if matches!(node, Node::Leaf(leaf) if leaf.pattern().as_str() == Some("*")) {
                     pass_if(!value.is_null())
                 } else {
