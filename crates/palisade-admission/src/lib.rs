@@ -48,7 +48,7 @@ pub use failure::{
 pub use load::{expand, load_dir};
 pub use review::{review, review_for};
 pub use scan::{Scanned, ScannedPolicy, Scanner};
-pub use set::{CelEntry, Entry, PolicySet, compile_document};
+pub use set::{BoundAdmissionPolicy, CelEntry, Entry, PolicySet, compile_document};
 pub use types::{
     API_VERSION, AdmissionRequest, AdmissionResponse, AdmissionReview, GroupVersionKind,
     GroupVersionResource, ReviewError, Status, UserInfo,

@@ -28,6 +28,15 @@ pub fn load_dir(paths: &[PathBuf]) -> Result<PolicySet, LoadError> {
                     PolicyDocument::Exception(e) => {
                         Entry::Exception(Arc::new(Exception { exception: *e }))
                     }
+                    // The webhook leaves admission policies to the API server; files are
+                    // its policies only, so they are not even compiled.
+                    PolicyDocument::Other {
+                        api_version,
+                        kind,
+                        value: _,
+                    } if is_admission_policy(&api_version, &kind) => {
+                        Entry::Ignored { api_version, kind }
+                    }
                     PolicyDocument::Other {
                         api_version,
                         kind,
@@ -40,6 +49,14 @@ pub fn load_dir(paths: &[PathBuf]) -> Result<PolicySet, LoadError> {
         }
     }
     Ok(PolicySet::new(entries))
+}
+
+fn is_admission_policy(api_version: &str, kind: &str) -> bool {
+    api_version.starts_with("admissionregistration.k8s.io/")
+        && matches!(
+            kind,
+            "ValidatingAdmissionPolicy" | "ValidatingAdmissionPolicyBinding"
+        )
 }
 
 /// Every file under `path` with a YAML or JSON extension (or `path` itself if a file).

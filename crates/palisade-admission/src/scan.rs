@@ -7,10 +7,15 @@
 //! `spec.evaluation.background.enabled` for ValidatingPolicies), and only exceptions that do
 //! not opt out with `spec.background: false` apply. Every validate rule is reported, whatever
 //! its failure action: a scan never blocks anything.
+//!
+//! ValidatingAdmissionPolicies are scanned as Kyverno's reports controller scans them: only
+//! through a binding (the API server applies no unbound policy), the first binding, in name
+//! order, that matches the resource; its parameters come from the environment's `CelData`.
+//! The result names the policy, no rule, and the binding in the `binding` property.
 
 use std::sync::Arc;
 
-use palisade_celpolicy::{CompiledException, CompiledValidatingPolicy};
+use palisade_celpolicy::{CompiledException, CompiledValidatingPolicy, CompiledVap};
 use palisade_engine::{CompiledPolicy, Exception, Inputs, PolicyResponse, Request};
 use serde_json::{Map, Value};
 
@@ -26,6 +31,8 @@ pub enum ScannedPolicy {
     Classic(Arc<CompiledPolicy>),
     /// A ValidatingPolicy.
     Validating(Arc<CompiledValidatingPolicy>),
+    /// A ValidatingAdmissionPolicy, through one of its bindings.
+    AdmissionPolicy(Arc<CompiledVap>),
 }
 
 /// One policy's response on the scanned resource.
@@ -67,6 +74,11 @@ impl<'a> Scanner<'a> {
                 .validating_policies()
                 .iter()
                 .any(|p| p.policy.spec.background())
+            && !self
+                .set
+                .admission_policies()
+                .iter()
+                .any(|p| !p.bindings.is_empty())
     }
 
     /// Evaluates every background policy on `resource`. Policies none of whose rules match
@@ -77,6 +89,7 @@ impl<'a> Scanner<'a> {
         let mut out = Vec::new();
         self.classic(resource, &shared, env, &mut out);
         self.cel(&req, &shared, env, &mut out);
+        self.admission_policies(&req, &shared, env, &mut out);
         out
     }
 
@@ -138,6 +151,45 @@ impl<'a> Scanner<'a> {
             if !response.rules.is_empty() {
                 out.push(Scanned {
                     policy: ScannedPolicy::Validating(Arc::clone(policy)),
+                    response,
+                });
+            }
+        }
+    }
+}
+
+impl Scanner<'_> {
+    fn admission_policies(
+        &self,
+        req: &AdmissionRequest,
+        shared: &Shared,
+        env: &ReviewEnv,
+        out: &mut Vec<Scanned>,
+    ) {
+        let mut bound = self
+            .set
+            .admission_policies()
+            .iter()
+            .filter(|p| !p.bindings.is_empty())
+            .peekable();
+        if bound.peek().is_none() {
+            return;
+        }
+        let request = cel_request(req, shared, env.cluster.as_ref(), &env.cel_data);
+        for p in bound {
+            let (mut response, binding) =
+                p.policy
+                    .validate_with(&p.bindings, &request, env.cel_data.as_ref());
+            let Some(binding) = binding else { continue };
+            for rule in &mut response.rules {
+                // Kyverno's rows of admission policies name the policy and the binding only.
+                rule.name = Arc::from("");
+                rule.properties
+                    .push(("binding".into(), binding.metadata.name.clone()));
+            }
+            if !response.rules.is_empty() {
+                out.push(Scanned {
+                    policy: ScannedPolicy::AdmissionPolicy(Arc::clone(&p.policy)),
                     response,
                 });
             }
@@ -275,6 +327,119 @@ mod tests {
                 "background {background}"
             );
         }
+    }
+
+    /// Parameter ConfigMaps for admission policies with a `paramRef`.
+    #[derive(Debug)]
+    struct Params(Vec<Value>);
+
+    impl palisade_celpolicy::CelData for Params {
+        fn list_resources(
+            &self,
+            api_version: &str,
+            resource: &str,
+            namespace: &str,
+        ) -> Result<Value, String> {
+            assert_eq!((api_version, resource), ("v1", "configmaps"));
+            let items: Vec<Value> = self
+                .0
+                .iter()
+                .filter(|c| c["metadata"]["namespace"] == namespace)
+                .cloned()
+                .collect();
+            Ok(json!({"items": items}))
+        }
+    }
+
+    fn vap(name: &str, params: bool) -> Value {
+        let mut v = json!({
+            "apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": "ValidatingAdmissionPolicy",
+            "metadata": {"name": name},
+            "spec": {
+                "matchConstraints": {"resourceRules": [{"apiGroups": [""], "apiVersions": ["v1"],
+                    "operations": ["CREATE", "UPDATE"], "resources": ["pods"]}]},
+                "validations": [{"expression": "!object.spec.containers.exists(c, c.securityContext.privileged)"}]
+            }
+        });
+        if params {
+            v["spec"]["paramKind"] = json!({"apiVersion": "v1", "kind": "ConfigMap"});
+            v["spec"]["validations"] = json!([{
+                "expression": "object.spec.containers.all(c, c.image != params.data.banned)",
+                "messageExpression": "'image ' + params.data.banned + ' is banned'"
+            }]);
+        }
+        v
+    }
+
+    fn binding(name: &str, policy: &str, spec: Value) -> Value {
+        let mut b = json!({
+            "apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": "ValidatingAdmissionPolicyBinding",
+            "metadata": {"name": name},
+            "spec": {"policyName": policy, "validationActions": ["Audit"]}
+        });
+        if let (Some(b), Some(extra)) = (b["spec"].as_object_mut(), spec.as_object()) {
+            b.extend(extra.clone());
+        }
+        b
+    }
+
+    #[test]
+    fn admission_policies_are_scanned_through_their_first_matching_binding_only() {
+        let no_match = json!({"matchResources": {"objectSelector": {"matchLabels": {"x": "y"}}}});
+        let set = set(&[
+            vap("unbound", false),
+            vap("bound", false),
+            binding("b-2", "bound", json!({})),
+            binding("b-1", "bound", no_match),
+        ]);
+        let scanner = Scanner::new(&set);
+        assert!(!scanner.is_empty());
+        let found = scanner.scan(&pod(true), &ReviewEnv::offline());
+        assert_eq!(statuses(&found), [("bound".to_string(), RuleStatus::Fail)]);
+        let rule = &found[0].response.rules[0];
+        assert_eq!(&*rule.name, "");
+        assert_eq!(
+            rule.properties,
+            [("binding".to_string(), "b-2".to_string())]
+        );
+        assert!(matches!(found[0].policy, ScannedPolicy::AdmissionPolicy(_)));
+        let ok = scanner.scan(&pod(false), &ReviewEnv::offline());
+        assert_eq!(statuses(&ok), [("bound".to_string(), RuleStatus::Pass)]);
+        assert!(Scanner::new(&self::set(&[vap("unbound", false)])).is_empty());
+    }
+
+    #[test]
+    fn admission_policy_params_are_selected_by_the_binding() {
+        let selector = json!({"paramRef": {"selector": {"matchLabels": {"policy": "images"}},
+            "parameterNotFoundAction": "Deny"}});
+        let set = set(&[vap("images", true), binding("b", "images", selector)]);
+        let cm = |name: &str, label: &str, banned: &str| {
+            json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": name, "namespace": "team", "labels": {"policy": label}},
+                "data": {"banned": banned}})
+        };
+        let env = |params: Vec<Value>| ReviewEnv {
+            cel_data: Arc::new(Params(params)),
+            ..ReviewEnv::offline()
+        };
+        let scanner = Scanner::new(&set);
+        let with = env(vec![
+            cm("a", "images", "nginx"),
+            cm("b", "other", "busybox"),
+        ]);
+        let found = scanner.scan(&pod(false), &with);
+        assert_eq!(statuses(&found), [("images".to_string(), RuleStatus::Fail)]);
+        assert_eq!(found[0].response.rules[0].message, "image nginx is banned");
+        let other = env(vec![cm("b", "images", "busybox")]);
+        let found = scanner.scan(&pod(false), &other);
+        assert_eq!(statuses(&found), [("images".to_string(), RuleStatus::Pass)]);
+        let found = scanner.scan(&pod(false), &env(Vec::new()));
+        assert_eq!(
+            statuses(&found),
+            [("images".to_string(), RuleStatus::Error)]
+        );
     }
 
     #[test]

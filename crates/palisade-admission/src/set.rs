@@ -4,8 +4,10 @@ use std::sync::Arc;
 
 use palisade_api::load::{LoadError, decode_value, type_meta};
 use palisade_api::{Policy, PolicyException};
-use palisade_celpolicy::api::CelDocument;
-use palisade_celpolicy::{CompiledException, CompiledMutatingPolicy, CompiledValidatingPolicy};
+use palisade_celpolicy::api::{CelDocument, PolicyBinding};
+use palisade_celpolicy::{
+    CompiledException, CompiledMutatingPolicy, CompiledValidatingPolicy, CompiledVap,
+};
 use palisade_engine::{CompiledPolicy, Exception, compile};
 use serde_json::Value;
 
@@ -18,8 +20,7 @@ pub enum Entry {
     Exception(Arc<Exception>),
     /// A `policies.kyverno.io` CEL policy or exception.
     Cel(CelEntry),
-    /// A document the admission webhook does not evaluate (a resource, a
-    /// ValidatingAdmissionPolicy the API server enforces itself, a binding, ...).
+    /// A document not evaluated here (a resource, a MutatingAdmissionPolicy, ...).
     Ignored {
         /// Its apiVersion.
         api_version: String,
@@ -37,6 +38,11 @@ pub enum CelEntry {
     Mutating(Arc<CompiledMutatingPolicy>),
     /// A CEL PolicyException.
     Exception(Arc<CompiledException>),
+    /// A ValidatingAdmissionPolicy, compiled without its bindings. The API server enforces
+    /// it at admission; only background scans evaluate it.
+    AdmissionPolicy(Arc<CompiledVap>),
+    /// A ValidatingAdmissionPolicyBinding.
+    AdmissionPolicyBinding(Arc<PolicyBinding>),
 }
 
 /// Compiles one document: a watched object or a document of a policy file. `source` names it
@@ -128,13 +134,29 @@ pub(crate) fn compile_cel(
         CelDocument::Exception(e) => {
             CelEntry::Exception(Arc::new(CompiledException::compile(*e).map_err(located)?))
         }
-        // The API server evaluates admission policies and their bindings itself.
-        CelDocument::ValidatingAdmissionPolicy(_)
-        | CelDocument::ValidatingAdmissionPolicyBinding(_)
-        | CelDocument::MutatingAdmissionPolicy(_)
+        // Bindings are joined to their policy in the set, so a binding change recompiles
+        // nothing.
+        CelDocument::ValidatingAdmissionPolicy(p) => {
+            CelEntry::AdmissionPolicy(Arc::new(CompiledVap::compile(*p, &[]).map_err(located)?))
+        }
+        CelDocument::ValidatingAdmissionPolicyBinding(b) => {
+            CelEntry::AdmissionPolicyBinding(Arc::from(b))
+        }
+        // The API server applies mutating admission policies; background scans do not report
+        // them (Kyverno's MutatingAdmissionPolicy reports are off by default).
+        CelDocument::MutatingAdmissionPolicy(_)
         | CelDocument::MutatingAdmissionPolicyBinding(_) => return Ok(ignored()),
     };
     Ok(Entry::Cel(entry))
+}
+
+/// A ValidatingAdmissionPolicy with the bindings that name it, in name order.
+#[derive(Debug, Clone)]
+pub struct BoundAdmissionPolicy {
+    /// The compiled policy.
+    pub policy: Arc<CompiledVap>,
+    /// Its bindings (the API server applies none of the policy without one).
+    pub bindings: Vec<PolicyBinding>,
 }
 
 /// An immutable set of compiled policies and exceptions; cheap to share as `Arc`.
@@ -145,6 +167,7 @@ pub struct PolicySet {
     validating: Vec<Arc<CompiledValidatingPolicy>>,
     mutating: Vec<Arc<CompiledMutatingPolicy>>,
     cel_exceptions: Vec<Arc<CompiledException>>,
+    admission_policies: Vec<BoundAdmissionPolicy>,
     ignored: Vec<(String, String)>,
     needs_roles: bool,
 }
@@ -154,6 +177,7 @@ impl PolicySet {
     /// phase applies them in.
     pub fn new(entries: impl IntoIterator<Item = Entry>) -> PolicySet {
         let mut set = PolicySet::default();
+        let mut bindings: Vec<Arc<PolicyBinding>> = Vec::new();
         for entry in entries {
             match entry {
                 Entry::Policy(p) => {
@@ -164,8 +188,24 @@ impl PolicySet {
                 Entry::Cel(CelEntry::Validating(p)) => set.validating.push(p),
                 Entry::Cel(CelEntry::Mutating(p)) => set.mutating.push(p),
                 Entry::Cel(CelEntry::Exception(e)) => set.cel_exceptions.push(e),
+                Entry::Cel(CelEntry::AdmissionPolicy(p)) => {
+                    set.admission_policies.push(BoundAdmissionPolicy {
+                        policy: p,
+                        bindings: Vec::new(),
+                    });
+                }
+                Entry::Cel(CelEntry::AdmissionPolicyBinding(b)) => bindings.push(b),
                 Entry::Ignored { api_version, kind } => set.ignored.push((api_version, kind)),
             }
+        }
+        bindings.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+        for bound in &mut set.admission_policies {
+            let name = &bound.policy.policy.metadata.name;
+            bound.bindings = bindings
+                .iter()
+                .filter(|b| &b.spec.policy_name == name)
+                .map(|b| PolicyBinding::clone(b))
+                .collect();
         }
         set
     }
@@ -195,6 +235,11 @@ impl PolicySet {
         &self.cel_exceptions
     }
 
+    /// ValidatingAdmissionPolicies with their bindings (evaluated by background scans only).
+    pub fn admission_policies(&self) -> &[BoundAdmissionPolicy] {
+        &self.admission_policies
+    }
+
     /// `(apiVersion, kind)` of the documents that were loaded but are not evaluated here.
     pub fn ignored(&self) -> &[(String, String)] {
         &self.ignored
@@ -206,7 +251,8 @@ impl PolicySet {
         self.needs_roles
     }
 
-    /// Number of policies (classic and CEL; exceptions and ignored documents not counted).
+    /// Number of policies the webhook evaluates (classic and Kyverno's CEL kinds; exceptions,
+    /// admission policies and ignored documents not counted).
     pub fn len(&self) -> usize {
         self.policies.len() + self.validating.len() + self.mutating.len()
     }

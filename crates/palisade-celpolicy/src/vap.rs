@@ -76,12 +76,24 @@ impl CompiledVap {
 
     /// Evaluates the policy through its first matching binding (or directly when unbound).
     pub fn validate(&self, req: &CelRequest, data: &dyn CelData) -> PolicyResponse {
+        self.validate_with(&self.bindings, req, data).0
+    }
+
+    /// Evaluates the policy through the first of `bindings` that matches the request (or
+    /// directly when `bindings` is empty); also returns that binding. For callers that keep
+    /// bindings apart from the compiled policy, so a binding change needs no recompile.
+    pub fn validate_with<'b>(
+        &self,
+        bindings: &'b [PolicyBinding],
+        req: &CelRequest,
+        data: &dyn CelData,
+    ) -> (PolicyResponse, Option<&'b PolicyBinding>) {
         let mut response = PolicyResponse {
             policy: self.name().into(),
             rules: Vec::new(),
         };
         if req.is_json() {
-            return response;
+            return (response, None);
         }
         let matched = self
             .policy
@@ -90,12 +102,12 @@ impl CompiledVap {
             .as_ref()
             .is_some_and(|c| matching::matches(c, &req.matching));
         if !matched {
-            return response;
+            return (response, None);
         }
-        let binding = if self.bindings.is_empty() {
+        let binding = if bindings.is_empty() {
             None
         } else {
-            let found = self.bindings.iter().find(|b| {
+            let found = bindings.iter().find(|b| {
                 b.spec
                     .match_resources
                     .as_ref()
@@ -103,7 +115,7 @@ impl CompiledVap {
             });
             match found {
                 Some(b) => Some(b),
-                None => return response,
+                None => return (response, None),
             }
         };
         let verdict = match (
@@ -135,7 +147,7 @@ impl CompiledVap {
             FailureAction::Audit
         });
         response.rules.push(r);
-        response
+        (response, binding)
     }
 
     fn each_param(&self, base: &Arc<Activation>, params: &[Value]) -> Verdict {

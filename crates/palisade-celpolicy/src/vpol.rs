@@ -218,9 +218,18 @@ impl CompiledValidatingPolicy {
             RuleResponse::named(self.rule_name.clone(), RuleType::Validation, status, msg)
         };
         let mut matched = Vec::new();
+        let mut status = RuleStatus::Skip;
         for e in exceptions {
             match e.matches(base) {
-                Ok(true) => matched.push(e.key()),
+                Ok(true) => {
+                    // The first exempting exception says how the rule is reported.
+                    if matched.is_empty()
+                        && e.exception.spec.report_result.as_deref() == Some("pass")
+                    {
+                        status = RuleStatus::Pass;
+                    }
+                    matched.push(e.key());
+                }
                 Ok(false) => {}
                 Err(m) if ignore => {
                     let _ = m;
@@ -232,7 +241,7 @@ impl CompiledValidatingPolicy {
             let mut r = RuleResponse::new(
                 "exception",
                 RuleType::Validation,
-                RuleStatus::Skip,
+                status,
                 format!(
                     "rule is skipped due to policy exception: {}",
                     matched.join(", ")

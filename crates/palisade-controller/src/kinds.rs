@@ -2,8 +2,8 @@
 //!
 //! Only what the set's background policies match is watched, so the controller's memory grows
 //! with the matched resources, not with the cluster. Classic policies name kinds
-//! (`Pod`, `apps/v1/Deployment`, autogen's controllers); ValidatingPolicies name resources
-//! (`"" v1 pods`). Both are resolved against API discovery to one served version each.
+//! (`Pod`, `apps/v1/Deployment`, autogen's controllers); ValidatingPolicies and bound
+//! ValidatingAdmissionPolicies name resources (`"" v1 pods`). Both are resolved against API discovery to one served version each.
 
 use std::collections::BTreeSet;
 
@@ -70,7 +70,8 @@ impl std::fmt::Display for WatchKind {
 pub struct Wanted {
     /// Kind selectors of the validate rules of classic background policies (autogen included).
     pub kinds: BTreeSet<KindSelector>,
-    /// `(group, version, resource)` of background ValidatingPolicies (autogen included).
+    /// `(group, version, resource)` of background ValidatingPolicies (autogen included) and
+    /// of bound ValidatingAdmissionPolicies.
     pub resources: BTreeSet<(String, String, String)>,
 }
 
@@ -88,6 +89,29 @@ pub fn wanted(set: &PolicySet) -> Wanted {
         .filter(|p| p.policy.spec.background())
     {
         out.resources.extend(cel_resources(policy));
+    }
+    // Admission policies count only through a binding, as the scanner evaluates them.
+    for bound in set
+        .admission_policies()
+        .iter()
+        .filter(|p| !p.bindings.is_empty())
+    {
+        let rules = bound
+            .policy
+            .policy
+            .spec
+            .match_constraints
+            .iter()
+            .flat_map(|m| &m.resource_rules);
+        for rule in rules {
+            for g in &rule.api_groups {
+                for v in &rule.api_versions {
+                    for r in &rule.resources {
+                        out.resources.insert((g.clone(), v.clone(), r.clone()));
+                    }
+                }
+            }
+        }
     }
     out
 }

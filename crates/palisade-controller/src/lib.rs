@@ -85,12 +85,19 @@ pub async fn run(args: ControllerArgs) -> Result<(), Error> {
         })?;
     let health = Arc::new(health::Health::default());
     let cache = Arc::new(PolicyCache::new());
-    let policies = tokio::spawn(palisade_kube::watch::run(client.clone(), cache.clone()));
-    // Background scans have no requester, so of the cluster they need only Namespaces.
+    // The webhook writes policy status; the controller only reads the policies.
+    let policies = tokio::spawn(palisade_kube::watch::run(
+        client.clone(),
+        cache.clone(),
+        palisade_kube::watch::Options::CONTROLLER,
+    ));
+    // Background scans have no requester, so of the cluster they need only Namespaces, and
+    // the parameters admission policy bindings select (read live).
     let (namespaces, label_changes) = namespaces::Namespaces::start(client.clone());
     namespaces.wait_synced().await;
     let env = Arc::new(ReviewEnv {
         cluster: namespaces,
+        cel_data: Arc::new(palisade_kube::celdata::ClusterData::new(client.clone())),
         ..ReviewEnv::offline()
     });
     let (leader_tx, leader_rx) = watch::channel(!args.leader_election);

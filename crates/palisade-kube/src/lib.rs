@@ -10,6 +10,7 @@
 pub mod admissionreport;
 pub mod apply;
 pub mod cel_rules;
+pub mod celdata;
 pub mod certs;
 pub mod discovery;
 pub mod kinds;

@@ -88,7 +88,11 @@ pub async fn run_with_client(
         }
     }
     if opts.watch_policies {
-        tasks.spawn(policy_watch::run(client.clone(), cache.clone()));
+        tasks.spawn(policy_watch::run(
+            client.clone(),
+            cache.clone(),
+            policy_watch::Options::WEBHOOK,
+        ));
     }
     let manager = WebhookManager::new(client, opts.webhook_settings());
     tasks.spawn(configurations(manager, cache, bundle_rx, applied_tx, ready));

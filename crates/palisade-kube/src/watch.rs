@@ -1,13 +1,22 @@
-//! Watching ClusterPolicies, Policies and PolicyExceptions, and Kyverno's CEL policy kinds
-//! (ValidatingPolicy, MutatingPolicy and their namespaced forms) where their CRDs are installed:
-//! each object compiled once (again only when its spec or annotations change, not its status),
-//! the set rebuilt and swapped into the cache shortly after a change, each policy's status
-//! written when it changes.
+//! Watching ClusterPolicies, Policies and PolicyExceptions, Kyverno's CEL policy kinds
+//! (ValidatingPolicy, MutatingPolicy, their namespaced forms and the CEL PolicyException) where
+//! their CRDs are installed, and, for background scans ([`Options::admission_policies`]),
+//! ValidatingAdmissionPolicies and their bindings: each object compiled once (again only when
+//! its spec or annotations change, not its status), the set rebuilt and swapped into the
+//! cache shortly after a change.
 //!
-//! The CEL kinds are optional: their versions are found by discovery (the CRD's preferred
-//! version, so a cluster with only v1beta1 or v1alpha1 served works too). A kind whose CRD is
-//! not installed is logged once and looked for again every [`CRD_RECHECK`]; the classic kinds
-//! work meanwhile, and the kind is watched as soon as its CRD appears.
+//! The optional kinds' versions are found by discovery (the CRD's preferred version, so a
+//! cluster with only v1beta1 or v1alpha1 served works too). A kind that is not served is
+//! logged once and looked for again every [`CRD_RECHECK`]; the classic kinds work meanwhile,
+//! and the kind is watched as soon as it is served.
+//!
+//! **Policy status has one writer: the webhook** ([`Options::write_status`]). The status says
+//! whether a policy compiled and is served, and the webhook is what serves it, so the webhook
+//! writes it; the controller compiles the same objects with the same code and writes nothing.
+//! A new set is installed only after the status writes it caused were made (or
+//! [`STATUS_FLUSH_LIMIT`] passed), so a webhook never serves, and never turns ready with, a
+//! set whose statuses say otherwise. Every webhook replica writes, but only what differs from
+//! the status it watched, and replicas compute the same status, so they agree.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -20,7 +29,7 @@ use kube::{Client, ResourceExt};
 use palisade_admission::{Entry, PolicyCache, PolicySet, compile_document};
 use palisade_api::LoadError;
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use crate::Error;
@@ -35,9 +44,37 @@ pub const MAX_DELAY: Duration = Duration::from_millis(500);
 pub const CRD_RECHECK: Duration = Duration::from_secs(10);
 /// The group of Kyverno's CEL policy kinds.
 pub const CEL_GROUP: &str = "policies.kyverno.io";
-/// Failed list attempts of an installed CEL kind before the first set is installed without it
+/// The group of the Kubernetes admission policies.
+pub const ADMISSION_GROUP: &str = "admissionregistration.k8s.io";
+/// The longest a new set waits for the status writes it caused.
+pub const STATUS_FLUSH_LIMIT: Duration = Duration::from_secs(5);
+/// Failed list attempts of an optional kind before the first set is installed without it
 /// (a watch that is forbidden must not keep the classic policies from being served).
 const CEL_LIST_ATTEMPTS: u32 = 3;
+
+/// What a watch is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    /// Write each policy's status (the webhook; see the module documentation).
+    pub write_status: bool,
+    /// Watch ValidatingAdmissionPolicies and their bindings (background scans: the API server
+    /// enforces them at admission).
+    pub admission_policies: bool,
+}
+
+impl Options {
+    /// The webhook's watch: it writes the status, and leaves admission policies to the API
+    /// server.
+    pub const WEBHOOK: Options = Options {
+        write_status: true,
+        admission_policies: false,
+    };
+    /// The background controller's watch: admission policies too, no status.
+    pub const CONTROLLER: Options = Options {
+        write_status: false,
+        admission_policies: true,
+    };
+}
 
 /// The watched kinds, in the order their entries go into the set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -56,6 +93,12 @@ pub enum Watched {
     MutatingPolicy,
     /// policies.kyverno.io NamespacedMutatingPolicy.
     NamespacedMutatingPolicy,
+    /// policies.kyverno.io PolicyException (CEL match conditions).
+    CelPolicyException,
+    /// admissionregistration.k8s.io ValidatingAdmissionPolicy.
+    ValidatingAdmissionPolicy,
+    /// admissionregistration.k8s.io ValidatingAdmissionPolicyBinding.
+    ValidatingAdmissionPolicyBinding,
 }
 
 impl Watched {
@@ -66,13 +109,19 @@ impl Watched {
         Watched::PolicyException,
     ];
     /// The CEL kinds, watched where their CRDs are installed.
-    pub const CEL: [Watched; 4] = [
+    pub const CEL: [Watched; 5] = [
         Watched::ValidatingPolicy,
         Watched::NamespacedValidatingPolicy,
         Watched::MutatingPolicy,
         Watched::NamespacedMutatingPolicy,
+        Watched::CelPolicyException,
     ];
-    const COUNT: usize = 7;
+    /// The Kubernetes admission policy kinds, watched for background scans where served.
+    pub const ADMISSION: [Watched; 2] = [
+        Watched::ValidatingAdmissionPolicy,
+        Watched::ValidatingAdmissionPolicyBinding,
+    ];
+    const COUNT: usize = 10;
 
     /// The kind's name.
     pub fn kind(self) -> &'static str {
@@ -84,12 +133,34 @@ impl Watched {
             Watched::NamespacedValidatingPolicy => "NamespacedValidatingPolicy",
             Watched::MutatingPolicy => "MutatingPolicy",
             Watched::NamespacedMutatingPolicy => "NamespacedMutatingPolicy",
+            Watched::CelPolicyException => "PolicyException",
+            Watched::ValidatingAdmissionPolicy => "ValidatingAdmissionPolicy",
+            Watched::ValidatingAdmissionPolicyBinding => "ValidatingAdmissionPolicyBinding",
         }
     }
 
-    /// True for the `policies.kyverno.io` kinds.
-    pub fn is_cel(self) -> bool {
+    /// The kind's API group.
+    pub fn group(self) -> &'static str {
+        if self >= Watched::ValidatingAdmissionPolicy {
+            ADMISSION_GROUP
+        } else if self >= Watched::ValidatingPolicy {
+            CEL_GROUP
+        } else {
+            "kyverno.io"
+        }
+    }
+
+    /// True for the kinds found by discovery, which the first set need not wait for.
+    pub fn is_optional(self) -> bool {
         self >= Watched::ValidatingPolicy
+    }
+
+    /// How logs and load errors name an object of the kind (the two exception kinds apart).
+    fn label(self) -> &'static str {
+        match self {
+            Watched::CelPolicyException => "PolicyException.policies.kyverno.io",
+            other => other.kind(),
+        }
     }
 
     /// The API resource at the version Palisade's CRDs store (for the CEL kinds, the version
@@ -105,6 +176,13 @@ impl Watched {
             }
             Watched::MutatingPolicy => (CEL_GROUP, "v1", "mutatingpolicies"),
             Watched::NamespacedMutatingPolicy => (CEL_GROUP, "v1", "namespacedmutatingpolicies"),
+            Watched::CelPolicyException => (CEL_GROUP, "v1", "policyexceptions"),
+            Watched::ValidatingAdmissionPolicy => {
+                (ADMISSION_GROUP, "v1", "validatingadmissionpolicies")
+            }
+            Watched::ValidatingAdmissionPolicyBinding => {
+                (ADMISSION_GROUP, "v1", "validatingadmissionpolicybindings")
+            }
         };
         ApiResource {
             group: group.into(),
@@ -115,8 +193,9 @@ impl Watched {
         }
     }
 
+    /// Kinds whose status Palisade writes (the API server writes admission policies' own).
     fn has_status(self) -> bool {
-        self != Watched::PolicyException
+        self < Watched::CelPolicyException && self != Watched::PolicyException
     }
 }
 
@@ -129,7 +208,7 @@ struct Key {
 
 impl Key {
     fn source(&self) -> String {
-        let kind = self.kind.kind();
+        let kind = self.kind.label();
         match &self.namespace {
             Some(ns) => format!("{kind}/{ns}/{}", self.name),
             None => format!("{kind}/{}", self.name),
@@ -164,9 +243,9 @@ enum Written {
 /// What the watch loop is told besides watch events.
 #[derive(Debug)]
 enum Found {
-    /// The CEL kind is served at this resource: watch it.
+    /// The optional kind is served at this resource: watch it.
     Served(Watched, ApiResource),
-    /// The CEL kind's CRD is not installed (yet).
+    /// The optional kind is not served (yet), or not wanted.
     Absent(Watched),
 }
 
@@ -262,7 +341,7 @@ impl State {
     /// set after a few attempts; the watch keeps retrying and loads it when it can.
     fn on_error(&mut self, kind: Watched) {
         let i = kind as usize;
-        if !kind.is_cel() || self.initialised.get(i).copied().unwrap_or(true) {
+        if !kind.is_optional() || self.initialised.get(i).copied().unwrap_or(true) {
             return;
         }
         if let Some(n) = self.failures.get_mut(i) {
@@ -298,7 +377,7 @@ impl State {
             Err(e) => tracing::warn!(policy = %key.source(), error = %e, "not loaded"),
         }
         if kind.has_status() {
-            let outcome = match (&entry, kind.is_cel()) {
+            let outcome = match (&entry, kind.is_optional()) {
                 (Ok(Entry::Policy(p)), false) => Some(Written::Classic(Outcome::ready(p))),
                 (Err(e), false) => Some(Written::Classic(Outcome::failed(e, &input))),
                 (Ok(Entry::Cel(_)), true) => Some(Written::Cel(CelOutcome::Ready)),
@@ -401,15 +480,27 @@ fn watch_stream(client: &Client, kind: Watched, ar: &ApiResource) -> EventStream
 /// Watches the policy kinds until the process ends; installs a new set in `cache` after each
 /// change (the first one once every kind is listed or known not to be served, which marks the
 /// cache loaded).
-pub async fn run(client: Client, cache: Arc<PolicyCache>) -> Result<(), Error> {
+pub async fn run(client: Client, cache: Arc<PolicyCache>, options: Options) -> Result<(), Error> {
     let (status_tx, status_rx) = mpsc::unbounded_channel();
-    let writer = tokio::spawn(write_statuses(client.clone(), status_rx));
+    let (flush_tx, flush_rx) = mpsc::unbounded_channel();
+    // Without a writer, the status sends fail and nothing is written.
+    let writer = options
+        .write_status
+        .then(|| tokio::spawn(write_statuses(client.clone(), status_rx, flush_rx)));
     let (found_tx, mut found_rx) = mpsc::unbounded_channel();
-    let discover = tokio::spawn(discover_cel_kinds(client.clone(), found_tx));
+    let mut optional: Vec<Watched> = Watched::CEL.to_vec();
+    let mut state = State::new(status_tx);
+    if options.admission_policies {
+        optional.extend(Watched::ADMISSION);
+    } else {
+        for kind in Watched::ADMISSION {
+            state.on_found(&Found::Absent(kind));
+        }
+    }
+    let discover = tokio::spawn(discover_kinds(client.clone(), optional, found_tx));
     let mut events = stream::select_all(
         Watched::CLASSIC.map(|kind| watch_stream(&client, kind, &kind.api_resource())),
     );
-    let mut state = State::new(status_tx);
     let mut deadline: Option<Instant> = None;
     let mut burst_start: Option<Instant> = None;
     loop {
@@ -435,12 +526,17 @@ pub async fn run(client: Client, cache: Arc<PolicyCache>) -> Result<(), Error> {
                 deadline = None;
                 burst_start = None;
                 state.dirty = false;
+                if writer.is_some() {
+                    flush_statuses(&flush_tx).await;
+                }
                 let set = state.set();
                 tracing::info!(
                     policies = set.len(),
                     exceptions = set.exceptions().len(),
                     validating_policies = set.validating_policies().len(),
                     mutating_policies = set.mutating_policies().len(),
+                    cel_exceptions = set.cel_exceptions().len(),
+                    admission_policies = set.admission_policies().len(),
                     "policy set updated"
                 );
                 cache.replace(set);
@@ -453,40 +549,78 @@ pub async fn run(client: Client, cache: Arc<PolicyCache>) -> Result<(), Error> {
             deadline = Some((now + DEBOUNCE).min(first + MAX_DELAY));
         }
     }
-    writer.abort();
+    if let Some(w) = writer {
+        w.abort();
+    }
     discover.abort();
     Ok(())
 }
 
-/// Finds the served version of each CEL kind by discovery and reports it once; a kind that is
-/// not served is reported absent once and looked for again every [`CRD_RECHECK`]. Discovery
-/// errors other than "group not served" are retried sooner before a kind counts as absent, so
-/// a brief API hiccup at start does not install a first set without the CEL policies.
-async fn discover_cel_kinds(client: Client, found: mpsc::UnboundedSender<Found>) {
-    let mut pending: Vec<Watched> = Watched::CEL.to_vec();
+/// Waits until the status writes queued so far are made, at most [`STATUS_FLUSH_LIMIT`].
+async fn flush_statuses(flush_tx: &mpsc::UnboundedSender<oneshot::Sender<()>>) {
+    let (done_tx, done_rx) = oneshot::channel();
+    if flush_tx.send(done_tx).is_err() {
+        return;
+    }
+    if tokio::time::timeout(STATUS_FLUSH_LIMIT, done_rx)
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "policy statuses not written within {}s; installing the set anyway",
+            STATUS_FLUSH_LIMIT.as_secs()
+        );
+    }
+}
+
+/// Finds the served version of each optional kind by discovery and reports it once; a kind
+/// that is not served is reported absent once and looked for again every [`CRD_RECHECK`].
+/// Discovery errors other than "group not served" are retried sooner before a kind counts as
+/// absent, so a brief API hiccup at start does not install a first set without it.
+async fn discover_kinds(
+    client: Client,
+    mut pending: Vec<Watched>,
+    found: mpsc::UnboundedSender<Found>,
+) {
     let mut reported_absent = false;
     let mut attempts = 0u32;
     while !pending.is_empty() {
         attempts += 1;
-        let group = match kube::discovery::group(&client, CEL_GROUP).await {
-            Ok(g) => Some(g),
-            Err(kube::Error::Discovery(e)) => {
-                tracing::debug!(error = %e, "CEL policy group not served");
-                None
-            }
-            Err(e) if attempts < 4 && !reported_absent => {
-                tracing::warn!(error = %e, "discovery of {CEL_GROUP} failed; retrying");
-                tokio::time::sleep(Duration::from_secs(1 << attempts)).await;
+        let mut groups = BTreeMap::new();
+        let mut retry = false;
+        for group in pending.iter().map(|k| k.group()) {
+            if groups.contains_key(group) {
                 continue;
             }
-            Err(e) => {
-                tracing::warn!(error = %e, "discovery of {CEL_GROUP} failed");
-                None
-            }
-        };
+            let served = match kube::discovery::group(&client, group).await {
+                Ok(g) => Some(g),
+                Err(kube::Error::Discovery(e)) => {
+                    tracing::debug!(error = %e, "{group} not served");
+                    None
+                }
+                Err(e) if attempts < 4 && !reported_absent => {
+                    tracing::warn!(error = %e, "discovery of {group} failed; retrying");
+                    retry = true;
+                    None
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "discovery of {group} failed");
+                    None
+                }
+            };
+            groups.insert(group, served);
+        }
+        if retry {
+            tokio::time::sleep(Duration::from_secs(1 << attempts)).await;
+            continue;
+        }
         let mut absent = Vec::new();
         for kind in pending {
-            match group.as_ref().and_then(|g| g.recommended_kind(kind.kind())) {
+            let served = groups
+                .get(kind.group())
+                .and_then(Option::as_ref)
+                .and_then(|g| g.recommended_kind(kind.kind()));
+            match served {
                 Some((ar, _)) => {
                     if found.send(Found::Served(kind, ar)).is_err() {
                         return;
@@ -496,10 +630,10 @@ async fn discover_cel_kinds(client: Client, found: mpsc::UnboundedSender<Found>)
             }
         }
         if !reported_absent && !absent.is_empty() {
-            let kinds: Vec<&str> = absent.iter().map(|k| k.kind()).collect();
+            let kinds: Vec<&str> = absent.iter().map(|k| k.label()).collect();
             tracing::info!(
                 kinds = ?kinds,
-                "CEL policy CRDs not installed; serving without them and checking again every {}s",
+                "policy kinds not served; serving without them and checking again every {}s",
                 CRD_RECHECK.as_secs()
             );
             for kind in &absent {
@@ -522,9 +656,26 @@ async fn sleep_until(deadline: Option<Instant>) {
     }
 }
 
-/// Writes statuses one at a time, through the status subresource, only when they change.
-async fn write_statuses(client: Client, mut rx: mpsc::UnboundedReceiver<StatusWrite>) {
-    while let Some(w) = rx.recv().await {
+/// Writes statuses one at a time, through the status subresource, only when they change; a
+/// flush request is answered once every write queued before it is made.
+async fn write_statuses(
+    client: Client,
+    mut rx: mpsc::UnboundedReceiver<StatusWrite>,
+    mut flushes: mpsc::UnboundedReceiver<oneshot::Sender<()>>,
+) {
+    loop {
+        // Writes first: a flush is sent after the writes it waits for.
+        let w = tokio::select! {
+            biased;
+            w = rx.recv() => match w {
+                Some(w) => w,
+                None => return,
+            },
+            Some(done) = flushes.recv() => {
+                let _ = done.send(());
+                continue;
+            }
+        };
         let api: Api<DynamicObject> = match &w.key.namespace {
             Some(ns) => Api::namespaced_with(client.clone(), ns, &w.resource),
             None => Api::all_with(client.clone(), &w.resource),
@@ -698,7 +849,9 @@ mod tests {
         assert!(s.set().exceptions().is_empty());
         assert_eq!(
             s.initialised,
-            [true, false, false, false, false, false, false]
+            [
+                true, false, false, false, false, false, false, false, false, false
+            ]
         );
     }
 
@@ -759,8 +912,15 @@ mod tests {
             None,
         );
         list(&mut s, Watched::NamespacedMutatingPolicy, vec![mpol]);
-        s.on_found(&Found::Absent(Watched::NamespacedValidatingPolicy));
-        s.on_found(&Found::Absent(Watched::MutatingPolicy));
+        for kind in [
+            Watched::NamespacedValidatingPolicy,
+            Watched::MutatingPolicy,
+            Watched::CelPolicyException,
+            Watched::ValidatingAdmissionPolicy,
+            Watched::ValidatingAdmissionPolicyBinding,
+        ] {
+            s.on_found(&Found::Absent(kind));
+        }
         assert!(s.all_initialised());
 
         let set = s.set();
@@ -803,7 +963,7 @@ mod tests {
         for kind in Watched::CLASSIC {
             list(&mut s, kind, Vec::new());
         }
-        for kind in Watched::CEL {
+        for kind in Watched::CEL.into_iter().chain(Watched::ADMISSION) {
             if kind != Watched::ValidatingPolicy {
                 s.on_found(&Found::Absent(kind));
             }
@@ -825,5 +985,73 @@ mod tests {
         s.on_found(&Found::Served(Watched::ValidatingPolicy, ar));
         assert_eq!(s.resource(Watched::ValidatingPolicy).version, "v1beta1");
         assert_eq!(s.resource(Watched::MutatingPolicy).version, "v1");
+    }
+
+    #[test]
+    fn cel_exceptions_and_bound_admission_policies_join_the_set_without_a_status() {
+        let (mut s, mut rx) = state();
+        let exception = obj(
+            Watched::CelPolicyException,
+            "allow",
+            Some("ns"),
+            json!({"policyRefs": [{"name": "good", "kind": "ValidatingPolicy"}],
+                   "matchConditions": [{"name": "m", "expression": "object.metadata.name == 'x'"}]}),
+            Some(json!({})),
+        );
+        list(&mut s, Watched::CelPolicyException, vec![exception]);
+        let vap = obj(
+            Watched::ValidatingAdmissionPolicy,
+            "replicas",
+            None,
+            json!({"failurePolicy": "Fail",
+                   "matchConstraints": {"matchPolicy": "Equivalent", "namespaceSelector": {},
+                       "objectSelector": {}, "resourceRules": [{"apiGroups": ["apps"],
+                       "apiVersions": ["v1"], "operations": ["CREATE"],
+                       "resources": ["deployments"], "scope": "*"}]},
+                   "validations": [{"expression": "object.spec.replicas <= 5"}]}),
+            Some(json!({"observedGeneration": 1})),
+        );
+        let binding = |name: &str| {
+            obj(
+                Watched::ValidatingAdmissionPolicyBinding,
+                name,
+                None,
+                json!({"policyName": "replicas", "validationActions": ["Audit"]}),
+                None,
+            )
+        };
+        list(&mut s, Watched::ValidatingAdmissionPolicy, vec![vap]);
+        list(
+            &mut s,
+            Watched::ValidatingAdmissionPolicyBinding,
+            vec![binding("b")],
+        );
+        let set = s.set();
+        assert_eq!(set.cel_exceptions().len(), 1);
+        assert_eq!(set.cel_exceptions()[0].key(), "ns/allow");
+        let bound = set.admission_policies();
+        assert_eq!(bound.len(), 1);
+        assert_eq!(bound[0].bindings.len(), 1);
+        assert!(rx.try_recv().is_err(), "no status for these kinds");
+        // A binding added later joins the compiled policy without recompiling it.
+        let before = Arc::as_ptr(&bound[0].policy);
+        s.on_event(
+            Watched::ValidatingAdmissionPolicyBinding,
+            watcher::Event::Apply(binding("a")),
+        );
+        let set = s.set();
+        let bound = &set.admission_policies()[0];
+        assert_eq!(Arc::as_ptr(&bound.policy), before);
+        let names: Vec<&str> = bound
+            .bindings
+            .iter()
+            .map(|b| b.metadata.name.as_str())
+            .collect();
+        assert_eq!(names, ["a", "b"]);
+        assert_eq!(
+            Watched::CelPolicyException.api_resource().api_version,
+            "policies.kyverno.io/v1"
+        );
+        assert_eq!(Watched::ValidatingAdmissionPolicy.group(), ADMISSION_GROUP);
     }
 }

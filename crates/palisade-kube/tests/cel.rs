@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use palisade_admission::PolicyCache;
-use palisade_kube::{ClientTarget, KubeOptions, ReadyFlag, run_with_client};
+use palisade_kube::{ClientTarget, KubeOptions, ReadyFlag, run_with_client, watch};
 use serde_json::Value;
 use support::{Cluster, RecordingSink, eventually, repo_root};
 
@@ -249,4 +249,146 @@ async fn cel_policies_are_watched_once_their_crds_exist() {
     .await;
 
     task.abort();
+}
+
+const EXEMPTED: &str = r#"
+apiVersion: policies.kyverno.io/v1
+kind: ValidatingPolicy
+metadata:
+  name: no-blue
+spec:
+  validationActions: [Deny]
+  matchConstraints:
+    resourceRules:
+    - apiGroups: ['']
+      apiVersions: [v1]
+      operations: [CREATE, UPDATE]
+      resources: [configmaps]
+  validations:
+  - expression: "!has(object.data) || object.data.?color.orValue('') != 'blue'"
+    message: blue is not allowed
+---
+apiVersion: policies.kyverno.io/v1beta1
+kind: PolicyException
+metadata:
+  name: blue-is-fine-here
+  namespace: default
+spec:
+  policyRefs:
+  - name: no-blue
+    kind: ValidatingPolicy
+  matchConditions:
+  - name: in-default
+    expression: object.metadata.namespace == 'default'
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata:
+  name: cm-size
+spec:
+  matchConstraints:
+    resourceRules:
+    - apiGroups: ['']
+      apiVersions: [v1]
+      operations: [CREATE, UPDATE]
+      resources: [configmaps]
+  validations:
+  - expression: "!has(object.data) || size(object.data) <= 2"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata:
+  name: cm-size-everywhere
+spec:
+  policyName: cm-size
+  validationActions: [Audit]
+"#;
+
+/// The controller's watch loads CEL PolicyExceptions and bound ValidatingAdmissionPolicies and
+/// writes no status; the webhook's loads the exceptions, leaves the admission policies to the
+/// API server, and turns ready only once the statuses of what it serves are written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exceptions_admission_policies_and_one_status_writer() {
+    let Some(cluster) = Cluster::up("kube-cel-status") else {
+        return;
+    };
+    cluster.apply_crds();
+    cluster.kubectl_stdin(&["apply", "-f", "-"], EXEMPTED);
+    let client = palisade_kube::client(Some(&cluster.kubeconfig))
+        .await
+        .unwrap();
+
+    let background = Arc::new(PolicyCache::new());
+    let controller = tokio::spawn(watch::run(
+        client.clone(),
+        background.clone(),
+        watch::Options::CONTROLLER,
+    ));
+    let set = eventually("the controller's set", WAIT, || {
+        let set = cache_set(&background)?;
+        (set.validating_policies().len() == 1
+            && set.cel_exceptions().len() == 1
+            && set.admission_policies().first()?.bindings.len() == 1)
+            .then_some(set)
+    })
+    .await;
+    assert_eq!(set.cel_exceptions()[0].key(), "default/blue-is-fine-here");
+    // The set is installed after the watch has seen every object; a status write would have
+    // been queued by then. Give a stray writer time to show itself.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let vpol = cluster.get_json(&["vpol", "no-blue"]).unwrap();
+    assert!(
+        vpol.pointer("/status/conditionStatus").is_none(),
+        "the controller's watch wrote a status: {vpol}"
+    );
+
+    let opts = KubeOptions::new(NS, ClientTarget::Url("https://127.0.0.1:9443".into()));
+    let cache = Arc::new(PolicyCache::new());
+    let ready: ReadyFlag = Arc::new(AtomicBool::new(false));
+    let webhook = tokio::spawn(run_with_client(
+        client,
+        opts,
+        cache.clone(),
+        Arc::new(RecordingSink::default()),
+        ready.clone(),
+    ));
+    eventually("webhook ready", WAIT, || {
+        ready.load(Ordering::Acquire).then_some(())
+    })
+    .await;
+    // Ready implies the status of what it serves is written: read it once, no waiting.
+    let status = condition_status(&cluster, &["vpol", "no-blue"]);
+    assert_eq!(
+        status.as_ref().map(|s| s["ready"].clone()),
+        Some(Value::Bool(true)),
+        "ready before the status was written: {status:?}"
+    );
+    let served = cache.snapshot();
+    assert_eq!(served.cel_exceptions().len(), 1);
+    assert!(
+        served.admission_policies().is_empty(),
+        "the webhook must leave admission policies to the API server"
+    );
+
+    // A binding deleted later leaves the policy unbound in the controller's set.
+    cluster.kubectl(&[
+        "delete",
+        "validatingadmissionpolicybinding",
+        "cm-size-everywhere",
+    ]);
+    eventually("the binding gone from the controller's set", WAIT, || {
+        let set = cache_set(&background)?;
+        set.admission_policies()
+            .first()?
+            .bindings
+            .is_empty()
+            .then_some(())
+    })
+    .await;
+    webhook.abort();
+    controller.abort();
+}
+
+fn cache_set(cache: &PolicyCache) -> Option<Arc<palisade_admission::PolicySet>> {
+    cache.is_loaded().then(|| cache.snapshot())
 }

@@ -83,6 +83,14 @@ impl PolicyInfo {
         match policy {
             ScannedPolicy::Classic(p) => PolicyInfo::classic(p),
             ScannedPolicy::Validating(p) => PolicyInfo::validating(p),
+            // As Kyverno's reports controller: the source names the kind, no annotations.
+            ScannedPolicy::AdmissionPolicy(p) => PolicyInfo::from_annotations(
+                p.name(),
+                "ValidatingAdmissionPolicy",
+                None,
+                None,
+                None,
+            ),
         }
     }
 

@@ -252,6 +252,10 @@ pub struct PolicyExceptionSpec {
     /// Allowed values (ignored here).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed_values: Option<Value>,
+    /// How an exempted rule is reported: `skip` (the default) or `pass`. The CRD defaults it,
+    /// so watched exceptions carry it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report_result: Option<String>,
 }
 
 /// A reference to a policy by name and kind.

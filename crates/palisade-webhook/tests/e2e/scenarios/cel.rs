@@ -2,7 +2,8 @@
 //! mode: a ValidatingPolicy denies the tenant's privileged Pod with
 //! Kyverno's message, a broken one reports its expression in its status
 //! without disturbing the others, a NamespacedValidatingPolicy applies in its
-//! namespace only, and a MutatingPolicy's change is stored.
+//! namespace only, a MutatingPolicy's change is stored, and a CEL
+//! PolicyException applied while Palisade runs admits what it exempts.
 
 use std::thread::sleep;
 use std::time::{Duration, Instant};
@@ -203,4 +204,61 @@ fn namespaced_validating_policy_applies_in_its_namespace_only() {
         s["ready"] == true
     });
     assert_eq!(status["conditions"][0]["type"], "PolicyCached", "{status}");
+}
+
+const NO_RED_VPOL: &str = r#"apiVersion: policies.kyverno.io/v1
+kind: ValidatingPolicy
+metadata: {name: no-red-anywhere}
+spec:
+  validationActions: [Deny]
+  matchConstraints:
+    resourceRules:
+    - apiGroups: ['']
+      apiVersions: [v1]
+      operations: [CREATE, UPDATE]
+      resources: [configmaps]
+  validations:
+  - expression: "object.data.?color.orValue('') != 'red'"
+    message: red is not allowed
+"#;
+
+/// Exempts ConfigMaps whose name starts with `allowed-` in tenant-a.
+const RED_EXCEPTION: &str = r#"apiVersion: policies.kyverno.io/v1beta1
+kind: PolicyException
+metadata: {name: allowed-red, namespace: tenant-a}
+spec:
+  policyRefs:
+  - {name: no-red-anywhere, kind: ValidatingPolicy}
+  matchConditions:
+  - name: allowed-prefix
+    expression: "object.metadata.name.startsWith('allowed-')"
+"#;
+
+#[test]
+fn cel_policy_exception_from_the_cluster_admits_what_it_exempts() {
+    let Some(mut t) = Test::begin("cel-exception") else {
+        return;
+    };
+    t.policy(NO_RED_VPOL);
+    t.start_palisade();
+    let tenant = t.c.tenant.clone();
+    let denial = "denied the request: Policy no-red-anywhere failed: red is not allowed";
+    let exempt = configmap("allowed-paint", TENANT_NS, "red");
+    t.dry_run_until(&tenant, &exempt, |o| !o.ok && o.stderr.contains(denial));
+
+    // Applied while Palisade runs: the watch loads the exception into the served set.
+    t.policy(RED_EXCEPTION);
+    let out = t.dry_run_until(&tenant, &exempt, |o| o.ok);
+    assert!(
+        out.ok,
+        "the exempted ConfigMap was refused: {out}\n{}",
+        t.palisade_log()
+    );
+    let out = tenant.create(&exempt);
+    assert!(out.ok, "the exempted ConfigMap was refused: {out}");
+    let out = tenant.dry_run_create(&configmap("paint", TENANT_NS, "red"));
+    assert!(
+        !out.ok && out.stderr.contains(denial),
+        "a ConfigMap the exception does not match was admitted: {out}"
+    );
 }
