@@ -100,11 +100,17 @@ impl<T: Send + Sync + 'static> Compact<T> {
         Compact { state, ready, task }
     }
 
-    /// The kept form of an object.
+    /// The kept form of an object: during a (re)list, the listed version when it has been
+    /// listed already (objects are queued for scanning as they are listed, before the list
+    /// is complete).
     pub fn get(&self, namespace: Option<&str>, name: &str) -> Option<Arc<T>> {
-        read(&self.state)
-            .objects
-            .get(&(namespace.map(str::to_string), name.to_string()))
+        let key = (namespace.map(str::to_string), name.to_string());
+        let state = read(&self.state);
+        state
+            .relist
+            .as_ref()
+            .and_then(|r| r.get(&key))
+            .or_else(|| state.objects.get(&key))
             .cloned()
     }
 
@@ -197,7 +203,14 @@ mod tests {
         );
         let step = |e: watcher::Event<DynamicObject>| tx.unbounded_send(Ok(e)).unwrap();
         let mut events = events.into_iter();
-        for e in events.by_ref().take(4) {
+        for e in events.by_ref().take(2) {
+            step(e);
+        }
+        // Listed objects can be read before the list is complete.
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert_eq!(cache.get(Some("a"), "x").as_deref(), Some(&1));
+        assert!(cache.keys().is_empty());
+        for e in events.by_ref().take(2) {
             step(e);
         }
         cache.wait_ready().await;
