@@ -41,7 +41,7 @@ impl<T: Send + Sync + 'static> Compact<T> {
     where
         S: Stream<Item = Result<watcher::Event<DynamicObject>, watcher::Error>> + Send + 'static,
         C: Fn(DynamicObject) -> Option<T> + Send + 'static,
-        F: Fn(&ObjKey) + Send + 'static,
+        F: Fn(&ObjKey, &T) + Send + 'static,
     {
         let state = Arc::new(RwLock::new(State {
             objects: HashMap::new(),
@@ -64,11 +64,12 @@ impl<T: Send + Sync + 'static> Compact<T> {
                     watcher::Event::InitApply(o) => {
                         let key = key_of(&o);
                         if let Some(v) = convert(o) {
+                            let v = Arc::new(v);
                             write(&st)
                                 .relist
                                 .get_or_insert_with(HashMap::new)
-                                .insert(key.clone(), Arc::new(v));
-                            changed(&key);
+                                .insert(key.clone(), v.clone());
+                            changed(&key, &v);
                         }
                     }
                     watcher::Event::InitDone => {
@@ -83,8 +84,9 @@ impl<T: Send + Sync + 'static> Compact<T> {
                         let key = key_of(&o);
                         match convert(o) {
                             Some(v) => {
-                                write(&st).objects.insert(key.clone(), Arc::new(v));
-                                changed(&key);
+                                let v = Arc::new(v);
+                                write(&st).objects.insert(key.clone(), v.clone());
+                                changed(&key, &v);
                             }
                             None => {
                                 write(&st).objects.remove(&key);
@@ -199,7 +201,7 @@ mod tests {
             "test".into(),
             rx,
             |o: DynamicObject| o.data["v"].as_i64().filter(|v| *v >= 0),
-            move |k: &ObjKey| s.lock().unwrap().push(k.1.clone()),
+            move |k: &ObjKey, _: &i64| s.lock().unwrap().push(k.1.clone()),
         );
         let step = |e: watcher::Event<DynamicObject>| tx.unbounded_send(Ok(e)).unwrap();
         let mut events = events.into_iter();

@@ -74,7 +74,7 @@ pub struct ReportStore {
     client: Client,
     namespaced: Compact<Entry>,
     cluster: Compact<Entry>,
-    recent: Recent,
+    recent: Arc<Recent>,
     /// One lock per report being settled, so two writers of a report (a scan, an admission
     /// merge) take turns and each sees what the other wrote.
     locks: Mutex<HashMap<ObjKey, Arc<tokio::sync::Mutex<()>>>>,
@@ -83,7 +83,9 @@ pub struct ReportStore {
 impl ReportStore {
     /// Starts watching both report kinds (on the current tokio runtime).
     pub fn start(client: Client) -> ReportStore {
+        let recent = Arc::new(Recent::default());
         let watch = |ar: ApiResource| {
+            let recent = recent.clone();
             let api: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
             let types = TypeMeta {
                 api_version: ar.api_version.clone(),
@@ -102,14 +104,18 @@ impl ReportStore {
                     strip(&mut o, &types);
                     entry(o)
                 },
-                |_: &ObjKey| {},
+                // Once the watch shows a write, the record of it is no longer needed (a first
+                // scan writes thousands of reports a minute).
+                move |(namespace, name): &ObjKey, e: &Entry| {
+                    recent.seen(namespace.as_deref(), name, &e.digest);
+                },
             )
         };
         ReportStore {
             namespaced: watch(policy_reports()),
             cluster: watch(cluster_policy_reports()),
             client,
-            recent: Recent::default(),
+            recent,
             locks: Mutex::new(HashMap::new()),
         }
     }
