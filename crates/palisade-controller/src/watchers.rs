@@ -116,7 +116,7 @@ impl Watchers {
                 strip(&mut o, &types);
                 serde_json::to_string(&o).ok().map(String::into_boxed_str)
             },
-            move |(namespace, name): &cache::ObjKey, _: &Box<str>| {
+            move |(namespace, name): &cache::ObjKey, _: &_| {
                 queue.push(Key {
                     kind: k.clone(),
                     namespace: namespace.clone(),
