@@ -41,7 +41,7 @@ impl<T: Send + Sync + 'static> Compact<T> {
     where
         S: Stream<Item = Result<watcher::Event<DynamicObject>, watcher::Error>> + Send + 'static,
         C: Fn(DynamicObject) -> Option<T> + Send + 'static,
-        F: Fn(&ObjKey) + Send + 'static,
+        F: Fn(&ObjKey, &T) + Send + 'static,
     {
         let state = Arc::new(RwLock::new(State {
             objects: HashMap::new(),
@@ -64,11 +64,12 @@ impl<T: Send + Sync + 'static> Compact<T> {
                     watcher::Event::InitApply(o) => {
                         let key = key_of(&o);
                         if let Some(v) = convert(o) {
+                            let v = Arc::new(v);
                             write(&st)
                                 .relist
                                 .get_or_insert_with(HashMap::new)
-                                .insert(key.clone(), Arc::new(v));
-                            changed(&key);
+                                .insert(key.clone(), v.clone());
+                            changed(&key, &v);
                         }
                     }
                     watcher::Event::InitDone => {
@@ -83,8 +84,9 @@ impl<T: Send + Sync + 'static> Compact<T> {
                         let key = key_of(&o);
                         match convert(o) {
                             Some(v) => {
-                                write(&st).objects.insert(key.clone(), Arc::new(v));
-                                changed(&key);
+                                let v = Arc::new(v);
+                                write(&st).objects.insert(key.clone(), v.clone());
+                                changed(&key, &v);
                             }
                             None => {
                                 write(&st).objects.remove(&key);
@@ -100,11 +102,17 @@ impl<T: Send + Sync + 'static> Compact<T> {
         Compact { state, ready, task }
     }
 
-    /// The kept form of an object.
+    /// The kept form of an object: during a (re)list, the listed version when it has been
+    /// listed already (objects are queued for scanning as they are listed, before the list
+    /// is complete).
     pub fn get(&self, namespace: Option<&str>, name: &str) -> Option<Arc<T>> {
-        read(&self.state)
-            .objects
-            .get(&(namespace.map(str::to_string), name.to_string()))
+        let key = (namespace.map(str::to_string), name.to_string());
+        let state = read(&self.state);
+        state
+            .relist
+            .as_ref()
+            .and_then(|r| r.get(&key))
+            .or_else(|| state.objects.get(&key))
             .cloned()
     }
 
@@ -193,11 +201,18 @@ mod tests {
             "test".into(),
             rx,
             |o: DynamicObject| o.data["v"].as_i64().filter(|v| *v >= 0),
-            move |k: &ObjKey| s.lock().unwrap().push(k.1.clone()),
+            move |k: &ObjKey, _: &i64| s.lock().unwrap().push(k.1.clone()),
         );
         let step = |e: watcher::Event<DynamicObject>| tx.unbounded_send(Ok(e)).unwrap();
         let mut events = events.into_iter();
-        for e in events.by_ref().take(4) {
+        for e in events.by_ref().take(2) {
+            step(e);
+        }
+        // Listed objects can be read before the list is complete.
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert_eq!(cache.get(Some("a"), "x").as_deref(), Some(&1));
+        assert!(cache.keys().is_empty());
+        for e in events.by_ref().take(2) {
             step(e);
         }
         cache.wait_ready().await;

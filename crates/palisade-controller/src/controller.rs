@@ -5,7 +5,6 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures::{StreamExt, stream};
 use kube::Client;
 use palisade_admission::{PolicyCache, ReviewEnv};
 use palisade_kube::admissionreport::{AdmissionReportSpec, spec_of};
@@ -13,8 +12,7 @@ use palisade_kube::discovery::resource_index;
 use palisade_reports::admission::{keep_admission_rows, merge};
 use palisade_reports::change::Digest;
 use palisade_reports::{ObjectRef, Report, ResourceResults, per_resource};
-use serde_json::Value;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Semaphore, mpsc, watch};
 
 use crate::admission::{self, AdmissionInbox, Target, WAIT_FOR_OBJECT};
 use crate::decision::{Action, decide};
@@ -38,8 +36,6 @@ const REDISCOVER_UNSERVED: Duration = Duration::from_secs(60);
 const RETRY: Duration = Duration::from_secs(5);
 /// How long readiness waits for the first lists of the watched kinds.
 const SYNC_LIMIT: Duration = Duration::from_secs(30);
-/// Report writes in flight per worker.
-const WRITES_PER_WORKER: usize = 8;
 /// How often the main loop looks at the policy cache and the timers.
 const TICK: Duration = Duration::from_millis(100);
 
@@ -54,6 +50,8 @@ pub struct Settings {
     pub workers: usize,
     /// Namespaces never scanned.
     pub excluded_namespaces: Vec<String>,
+    /// Report writes in flight.
+    pub report_writes: usize,
 }
 
 /// The controller's shared state.
@@ -67,6 +65,8 @@ pub struct Controller {
     health: Arc<Health>,
     leader: watch::Receiver<bool>,
     label_changes: Mutex<mpsc::UnboundedReceiver<String>>,
+    /// Write slots: a scanned report waits for one.
+    writes: Arc<Semaphore>,
     settings: Settings,
 }
 
@@ -94,6 +94,7 @@ impl Controller {
             health,
             leader,
             label_changes: Mutex::new(label_changes),
+            writes: Arc::new(Semaphore::new(settings.report_writes.max(1))),
             settings,
         })
     }
@@ -115,6 +116,8 @@ impl Controller {
         let mut rediscover_at: Option<Instant> = None;
         let mut next_periodic = Instant::now() + self.settings.rescan_interval;
         let mut leader = *self.leader.borrow();
+        let mut first_set = true;
+        let mut stale_checked = false;
         loop {
             let generation = self.cache.generation();
             let policies_changed = seen_generation != Some(generation);
@@ -129,9 +132,13 @@ impl Controller {
                     Some(0) => None,
                     Some(_) => Some(Instant::now() + REDISCOVER_UNSERVED),
                 };
-                if policies_changed {
+                // The first set starts the watches, and their lists queue every object: a
+                // full rescan now would scan most of them a second time (10,000 Pods: several
+                // CPU seconds). Only stale reports need looking for.
+                if policies_changed && !first_set {
                     limiter.request();
                 }
+                first_set = false;
                 if !self.health.is_ready() {
                     // A kind that cannot be listed (RBAC) must not block the controller.
                     if tokio::time::timeout(SYNC_LIMIT, self.watchers.wait_synced())
@@ -158,6 +165,10 @@ impl Controller {
             }
             if leader && limiter.try_start(now) {
                 self.full_rescan(discovered).await;
+                stale_checked |= discovered;
+            } else if leader && discovered && !stale_checked {
+                self.delete_stale().await;
+                stale_checked = true;
             }
             self.rescan_relabelled_namespaces();
             self.health.metrics.set_queue_depth(self.queue.len());
@@ -191,7 +202,8 @@ impl Controller {
         Some(resolved.unserved)
     }
 
-    /// Queues every watched resource, and deletes the reports of kinds no policy matches.
+    /// Queues every watched resource, and deletes the reports of kinds no policy matches
+    /// (`discovered`: the watched kinds are known).
     async fn full_rescan(&self, discovered: bool) {
         self.health.metrics.full_rescan();
         let keys = self.watchers.all_keys();
@@ -199,9 +211,13 @@ impl Controller {
         for k in keys {
             self.queue.push(k);
         }
-        if !discovered {
-            return;
+        if discovered {
+            self.delete_stale().await;
         }
+    }
+
+    /// Deletes the reports of kinds no background policy matches.
+    async fn delete_stale(&self) {
         let watched = self.watchers.kinds();
         for stale in self
             .reports
@@ -242,21 +258,25 @@ impl Controller {
                 return;
             }
             let batch = self.queue.pop(BATCH).await;
-            self.process(&batch).await;
-            self.queue.done(&batch);
+            self.clone().process(batch).await;
         }
     }
 
-    /// Scans a batch and settles its reports.
-    async fn process(&self, batch: &[Key]) {
-        let (keys, objects): (Vec<Key>, Vec<Value>) = batch
-            .iter()
-            .cloned()
-            .filter_map(|k| {
-                let object = self.watchers.get(&k)?;
-                Some((k, object))
-            })
-            .unzip();
+    /// Scans a batch and hands its reports to writer tasks; returns once every report has a
+    /// write slot, so scans run ahead of the writes by at most the slots. Each key is done
+    /// when its report is settled.
+    async fn process(self: Arc<Self>, batch: Vec<Key>) {
+        let (mut keys, mut objects) = (Vec::with_capacity(batch.len()), Vec::new());
+        for k in batch {
+            match self.watchers.get(&k) {
+                Some(o) => {
+                    keys.push(k);
+                    objects.push(o);
+                }
+                // Deleted meanwhile: its report goes with it.
+                None => self.queue.done(std::slice::from_ref(&k)),
+            }
+        }
         if objects.is_empty() {
             return;
         }
@@ -266,19 +286,26 @@ impl Controller {
             Ok(s) => s,
             Err(e) => {
                 tracing::error!(error = %e, "a scan panicked");
+                self.queue.done(&keys);
                 return;
             }
         };
-        // Writes are round trips to the API server: several at once (the keys of a batch are
-        // distinct, so their order does not matter).
-        stream::iter(keys.into_iter().zip(scanned))
-            .for_each_concurrent(WRITES_PER_WORKER, |(key, s)| async move {
-                self.health.metrics.scanned(s.seconds);
-                if !self.settle(s).await {
-                    self.retry_later(key);
+        // Writes are round trips to the API server, and a first scan is bound by them: many
+        // at once, across batches (keys are distinct while queued, so order does not matter).
+        for (key, s) in keys.into_iter().zip(scanned) {
+            let Ok(slot) = self.writes.clone().acquire_owned().await else {
+                return;
+            };
+            let me = self.clone();
+            tokio::spawn(async move {
+                me.health.metrics.scanned(s.seconds);
+                if !me.settle(s).await {
+                    me.retry_later(key.clone());
                 }
-            })
-            .await;
+                me.queue.done(std::slice::from_ref(&key));
+                drop(slot);
+            });
+        }
     }
 
     /// Queues `key` again after [`RETRY`]: its report could not be written.
@@ -333,7 +360,11 @@ impl Controller {
                 true
             }
             Ok(Action::Write(report)) => {
-                let ok = match self.reports.apply(&report).await {
+                let written = match stored {
+                    None => self.reports.create(&report).await,
+                    Some(_) => self.reports.apply(&report).await,
+                };
+                let ok = match written {
                     Ok(()) => true,
                     Err(e) => {
                         tracing::warn!(report = %report.metadata.name, %resource, error = %e, "cannot write report");

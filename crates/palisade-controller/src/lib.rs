@@ -133,6 +133,7 @@ pub async fn run(args: ControllerArgs) -> Result<(), Error> {
             policy_rescan_gap: args.policy_rescan_gap,
             workers: args.workers(),
             excluded_namespaces: args.excluded_namespaces(),
+            report_writes: args.report_writes,
         },
     );
     let server = tokio::spawn(health::serve(listener, health));

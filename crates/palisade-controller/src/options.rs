@@ -39,6 +39,12 @@ pub struct ControllerArgs {
     #[arg(long, value_name = "N")]
     pub workers: Option<usize>,
 
+    /// Report writes in flight at once (creates, applies, deletes). A first scan of a large
+    /// cluster is bound by them: the API server answers each in a few milliseconds, mostly
+    /// waiting for etcd, so many can be in flight.
+    #[arg(long, value_name = "N", default_value_t = 32)]
+    pub report_writes: usize,
+
     /// Address of /health/liveness, /health/readiness and /metrics.
     #[arg(long, value_name = "ADDR:PORT", default_value = "0.0.0.0:9080")]
     pub health_listen: SocketAddr,

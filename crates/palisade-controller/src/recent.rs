@@ -51,6 +51,17 @@ impl Recent {
         ours.clone()
     }
 
+    /// The watch shows report `name` as `cached`: forgets the write it catches up with.
+    pub fn seen(&self, namespace: Option<&str>, name: &str, cached: &Digest) {
+        let key = (namespace.map(str::to_string), name.to_string());
+        let mut entries = self.lock();
+        if let Some((Some(ours), _)) = entries.get(&key)
+            && ours.same(cached)
+        {
+            entries.remove(&key);
+        }
+    }
+
     /// Remembers a written report.
     pub fn wrote(&self, namespace: Option<&str>, name: &str, report: Arc<Digest>, now: Instant) {
         let key = (namespace.map(str::to_string), name.to_string());
@@ -111,6 +122,17 @@ mod tests {
         assert_eq!(recent.newest(ns, "uid-1", report("old"), t0), report("new"));
         // The watch caught up: the entry is dropped.
         assert_eq!(recent.newest(ns, "uid-1", report("new"), t0), report("new"));
+        assert!(recent.is_empty());
+    }
+
+    #[test]
+    fn a_write_is_forgotten_once_the_watch_shows_it() {
+        let t0 = Instant::now();
+        let recent = Recent::default();
+        wrote(&recent, "new", t0);
+        recent.seen(Some("team"), "uid-1", &report("old").unwrap());
+        assert_eq!(recent.len(), 1, "an older version does not catch up");
+        recent.seen(Some("team"), "uid-1", &report("new").unwrap());
         assert!(recent.is_empty());
     }
 

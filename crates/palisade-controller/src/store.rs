@@ -1,23 +1,29 @@
 //! The PolicyReports and ClusterPolicyReports Palisade wrote, from watches (label
-//! `app.kubernetes.io/managed-by=palisade`) kept as [`Digest`]s, and writing them with
-//! server-side apply.
+//! `app.kubernetes.io/managed-by=palisade`) kept as [`Digest`]s, and writing them: a create
+//! for a new report, server-side apply for a changed one.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParams, TypeMeta};
+use kube::api::{
+    Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParams, PostParams, TypeMeta,
+};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, ResourceExt};
 use palisade_reports::change::Digest;
 use palisade_reports::layout::LAYOUT_LABEL;
-use palisade_reports::model::{MANAGED_BY, MANAGER};
-use palisade_reports::{ObjectRef as Scope, Report};
+use palisade_reports::model::{MANAGED_BY, MANAGER, OwnerReference, ReportMeta};
+use palisade_reports::{ObjectRef as Scope, Report, ReportResult, Summary};
+use serde::Deserialize;
 use tokio::sync::OwnedMutexGuard;
 
 use crate::cache::{Compact, ObjKey};
 use crate::recent::Recent;
 use crate::watchers::strip;
+
+/// Reports per list page (kube's default is 500).
+const REPORT_PAGE: u32 = 50;
 
 /// The field manager of every write.
 pub const FIELD_MANAGER: &str = "palisade";
@@ -68,7 +74,7 @@ pub struct ReportStore {
     client: Client,
     namespaced: Compact<Entry>,
     cluster: Compact<Entry>,
-    recent: Recent,
+    recent: Arc<Recent>,
     /// One lock per report being settled, so two writers of a report (a scan, an admission
     /// merge) take turns and each sees what the other wrote.
     locks: Mutex<HashMap<ObjKey, Arc<tokio::sync::Mutex<()>>>>,
@@ -77,13 +83,19 @@ pub struct ReportStore {
 impl ReportStore {
     /// Starts watching both report kinds (on the current tokio runtime).
     pub fn start(client: Client) -> ReportStore {
+        let recent = Arc::new(Recent::default());
         let watch = |ar: ApiResource| {
+            let recent = recent.clone();
             let api: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
             let types = TypeMeta {
                 api_version: ar.api_version.clone(),
                 kind: ar.kind.clone(),
             };
-            let config = watcher::Config::default().labels(&format!("{MANAGED_BY}={MANAGER}"));
+            // A list page is held parsed until its last object is cached: 500 reports of
+            // 8 KiB are some 40 MiB as `Value`s, 50 are a tenth of that.
+            let config = watcher::Config::default()
+                .labels(&format!("{MANAGED_BY}={MANAGER}"))
+                .page_size(REPORT_PAGE);
             let events = watcher(api, config).default_backoff();
             Compact::start(
                 ar.kind.clone(),
@@ -92,14 +104,18 @@ impl ReportStore {
                     strip(&mut o, &types);
                     entry(o)
                 },
-                |_: &ObjKey| {},
+                // Once the watch shows a write, the record of it is no longer needed (a first
+                // scan writes thousands of reports a minute).
+                move |(namespace, name): &ObjKey, e: &Entry| {
+                    recent.seen(namespace.as_deref(), name, &e.digest);
+                },
             )
         };
         ReportStore {
             namespaced: watch(policy_reports()),
             cluster: watch(cluster_policy_reports()),
             client,
-            recent: Recent::default(),
+            recent,
             locks: Mutex::new(HashMap::new()),
         }
     }
@@ -186,6 +202,29 @@ impl ReportStore {
         }
     }
 
+    /// Creates `report`, which is not stored yet: a plain create costs the API server far
+    /// less than a server-side apply (no merge with a stored object, no field ownership to
+    /// compute; docs/performance.md, "Background scan of 10,000 Pods"). A report that exists
+    /// after all (written by another replica, or the watch has not shown it yet) is applied.
+    pub async fn create(&self, report: &Report) -> Result<(), kube::Error> {
+        let params = PostParams {
+            dry_run: false,
+            field_manager: Some(FIELD_MANAGER.into()),
+        };
+        match self
+            .api(report.metadata.namespace.as_deref())
+            .create(&params, &as_object(report)?)
+            .await
+        {
+            Ok(_) => {
+                self.wrote(report);
+                Ok(())
+            }
+            Err(kube::Error::Api(s)) if s.code == 409 => self.apply(report).await,
+            Err(e) => Err(e),
+        }
+    }
+
     /// Creates or updates `report` (server-side apply, Palisade's field manager).
     pub async fn apply(&self, report: &Report) -> Result<(), kube::Error> {
         let body = serde_json::to_value(report).map_err(kube::Error::SerdeError)?;
@@ -196,13 +235,17 @@ impl ReportStore {
                 &Patch::Apply(body),
             )
             .await?;
+        self.wrote(report);
+        Ok(())
+    }
+
+    fn wrote(&self, report: &Report) {
         self.recent.wrote(
             report.metadata.namespace.as_deref(),
             &report.metadata.name,
             Arc::new(Digest::of(report)),
             Instant::now(),
         );
-        Ok(())
     }
 
     /// Deletes a report; one that is already gone is fine.
@@ -221,20 +264,65 @@ impl ReportStore {
     }
 }
 
+fn as_object(report: &Report) -> Result<DynamicObject, kube::Error> {
+    serde_json::to_value(report)
+        .and_then(serde_json::from_value)
+        .map_err(kube::Error::SerdeError)
+}
+
+/// What a stored report holds besides its metadata.
+#[derive(Deserialize)]
+struct Body {
+    #[serde(default)]
+    scope: Option<Scope>,
+    #[serde(default)]
+    results: Vec<ReportResult>,
+    summary: Summary,
+}
+
 /// The cached form of a stored report (`None`: not a report this version can read; the next
 /// write replaces it).
 fn entry(o: DynamicObject) -> Option<Entry> {
-    let layout = o.labels().get(LAYOUT_LABEL).cloned();
     let name = o.name_any();
-    let value = serde_json::to_value(&o).ok()?;
-    match serde_json::from_value::<Report>(value) {
-        Ok(r) => Some(Entry {
-            digest: Arc::new(Digest::of(&r)),
-            layout,
-        }),
+    // The body is read from the object's own data, not from a copy of the whole object:
+    // every stored report is listed at start.
+    let body: Body = match serde_json::from_value(o.data) {
+        Ok(b) => b,
         Err(e) => {
             tracing::warn!(report = %name, error = %e, "stored report is not readable");
-            None
+            return None;
         }
-    }
+    };
+    let types = o.types.unwrap_or_default();
+    let meta = o.metadata;
+    let labels = meta.labels.unwrap_or_default();
+    let layout = labels.get(LAYOUT_LABEL).cloned();
+    let report = Report {
+        api_version: types.api_version,
+        kind: types.kind,
+        metadata: ReportMeta {
+            name,
+            namespace: meta.namespace,
+            labels,
+            annotations: meta.annotations.unwrap_or_default(),
+            owner_references: meta
+                .owner_references
+                .unwrap_or_default()
+                .into_iter()
+                .map(|r| OwnerReference {
+                    api_version: r.api_version,
+                    kind: r.kind,
+                    name: r.name,
+                    uid: r.uid,
+                })
+                .collect(),
+        },
+        scope: body.scope,
+        results: body.results,
+        summary: body.summary,
+    };
+    Some(Entry {
+        digest: Arc::new(Digest::of(&report)),
+        layout,
+    })
 }

@@ -19,6 +19,9 @@ use crate::cache::{self, Compact};
 use crate::kinds::WatchKind;
 use crate::queue::WorkQueue;
 
+/// Objects per list page.
+const OBJECT_PAGE: u32 = 100;
+
 /// A resource to scan: its API resource, namespace and name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Key {
@@ -96,7 +99,10 @@ impl Watchers {
         };
         let queue = self.queue.clone();
         let excluded = self.excluded.clone();
-        let events = watcher(api, watcher::Config::default()).default_backoff();
+        // A list page is held parsed until its last object is cached (kube's default page
+        // is 500 objects: for Pods some 10 MiB as `Value`s).
+        let config = watcher::Config::default().page_size(OBJECT_PAGE);
+        let events = watcher(api, config).default_backoff();
         let k = kind.clone();
         Compact::start(
             kind.to_string(),
@@ -110,7 +116,7 @@ impl Watchers {
                 strip(&mut o, &types);
                 serde_json::to_string(&o).ok().map(String::into_boxed_str)
             },
-            move |(namespace, name): &cache::ObjKey| {
+            move |(namespace, name): &cache::ObjKey, _: &_| {
                 queue.push(Key {
                     kind: k.clone(),
                     namespace: namespace.clone(),

@@ -19,7 +19,7 @@
 //! Pending.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -27,8 +27,12 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, ValueEnum};
 use futures::{StreamExt, TryStreamExt, stream};
 use k8s_openapi::api::core::v1::{Namespace, Pod, ServiceAccount};
-use kube::api::{Api, DeleteParams, DynamicObject, ListParams, ObjectMeta, PostParams};
-use kube::{Client, Config, config::KubeConfigOptions, config::Kubeconfig};
+use kube::Client;
+use kube::api::{Api, ListParams, ObjectMeta, PostParams};
+use palisade_scale::{
+    clear_reports, client, cluster_pids, cpu_seconds, etcd_size, line, load_average, policy_files,
+    report_sizes,
+};
 use serde_json::{Value, json};
 
 /// What the clock measures.
@@ -72,6 +76,9 @@ struct Args {
     /// Passed to the controller as --workers.
     #[arg(long)]
     workers: Option<usize>,
+    /// Passed to the controller as --report-writes.
+    #[arg(long)]
+    report_writes: Option<usize>,
     /// The cluster's state directory (run/*.pid): CPU seconds of the API server and etcd.
     #[arg(long)]
     cluster_dir: Option<PathBuf>,
@@ -89,13 +96,7 @@ struct Args {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<()> {
     let args = Args::parse();
-    let kubeconfig = Kubeconfig::read_from(&args.kubeconfig)?;
-    let mut config =
-        Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await?;
-    // Creating Pods and listing reports are throughput work: allow the time a loaded API
-    // server needs.
-    config.read_timeout = Some(Duration::from_secs(120));
-    let client = Client::try_from(config)?;
+    let client = client(&args.kubeconfig).await?;
 
     line("load average at start", load_average());
     create_pods(&client, &args).await?;
@@ -167,16 +168,6 @@ async fn main() -> Result<()> {
         bail!("not every report was written within {} s", args.timeout);
     }
     Ok(())
-}
-
-fn line(what: &str, value: impl std::fmt::Display) {
-    println!("{what:<32} {value}");
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_default()
 }
 
 /// Namespaces, their `web` ServiceAccount (the Pods name it), and the Pods not there yet.
@@ -265,31 +256,10 @@ fn ignore_exists<T>(r: Result<T, kube::Error>) -> Result<()> {
     }
 }
 
-fn policy_files(args: &Args) -> Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    for dir in &args.policies {
-        for entry in std::fs::read_dir(dir).with_context(|| dir.display().to_string())? {
-            let sub = entry?.path();
-            let Some(name) = sub.file_name().and_then(|n| n.to_str()) else {
-                continue;
-            };
-            let file = sub.join(format!("{name}.yaml"));
-            if sub.is_dir() && file.is_file() {
-                files.push(file);
-            }
-        }
-    }
-    files.sort();
-    if files.is_empty() {
-        bail!("no policies found in {:?}", args.policies);
-    }
-    Ok(files)
-}
-
 fn kubectl(args: &Args, verb: &[&str]) -> Result<()> {
     let mut cmd = Command::new(&args.kubectl);
     cmd.arg("--kubeconfig").arg(&args.kubeconfig).args(verb);
-    for f in policy_files(args)? {
+    for f in policy_files(&args.policies)? {
         cmd.arg("-f").arg(f);
     }
     let out = cmd.output().context("run kubectl")?;
@@ -310,40 +280,6 @@ fn delete_policies(args: &Args) -> Result<()> {
     kubectl(args, &["delete", "--ignore-not-found", "--wait"])
 }
 
-fn policy_reports() -> kube::api::ApiResource {
-    palisade_controller::store::policy_reports()
-}
-
-/// Deletes every report Palisade wrote, so that the run writes all of them.
-async fn clear_reports(client: &Client) -> Result<()> {
-    let start = Instant::now();
-    let all: Api<DynamicObject> = Api::all_with(client.clone(), &policy_reports());
-    let selector = ListParams::default().labels("app.kubernetes.io/managed-by=palisade");
-    let namespaces: Api<Namespace> = Api::all(client.clone());
-    for ns in namespaces.list_metadata(&ListParams::default()).await? {
-        let Some(name) = ns.metadata.name else {
-            continue;
-        };
-        let api: Api<DynamicObject> =
-            Api::namespaced_with(client.clone(), &name, &policy_reports());
-        api.delete_collection(&DeleteParams::default(), &selector)
-            .await?;
-    }
-    while !all
-        .list_metadata(&selector.clone().limit(1))
-        .await?
-        .items
-        .is_empty()
-    {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    line(
-        "old reports deleted in",
-        format!("{:.1} s", start.elapsed().as_secs_f64()),
-    );
-    Ok(())
-}
-
 fn free_port() -> Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
@@ -361,6 +297,9 @@ fn spawn_controller(args: &Args, health: u16) -> Result<Child> {
         .stderr(log);
     if let Some(w) = args.workers {
         cmd.args(["--workers", &w.to_string()]);
+    }
+    if let Some(w) = args.report_writes {
+        cmd.args(["--report-writes", &w.to_string()]);
     }
     cmd.spawn().context("start the controller")
 }
@@ -463,93 +402,4 @@ fn vm_hwm_kib(pid: u32) -> u64 {
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         })
         .unwrap_or(0)
-}
-
-/// User plus system CPU seconds of a process (clock ticks of 1/100 s).
-fn cpu_seconds(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| {
-            // Fields after the command name, which is in parentheses and may hold spaces.
-            let rest = s.rsplit_once(')')?.1;
-            let f: Vec<&str> = rest.split_whitespace().collect();
-            let utime: f64 = f.get(11)?.parse().ok()?;
-            let stime: f64 = f.get(12)?.parse().ok()?;
-            Some((utime + stime) / 100.0)
-        })
-        .unwrap_or(0.0)
-}
-
-fn cluster_pids(dir: Option<&Path>) -> Vec<(String, u32)> {
-    let Some(dir) = dir else {
-        return Vec::new();
-    };
-    ["kube-apiserver", "etcd"]
-        .iter()
-        .filter_map(|name| {
-            let pid = std::fs::read_to_string(dir.join(format!("run/{name}.pid"))).ok()?;
-            Some((name.to_string(), pid.trim().parse().ok()?))
-        })
-        .collect()
-}
-
-/// etcd's database size as the API server reports it (`apiserver_storage_size_bytes`).
-async fn etcd_size(client: &Client) -> Option<f64> {
-    let req = http::Request::get("/metrics").body(Vec::new()).ok()?;
-    let text = client.request_text(req).await.ok()?;
-    text.lines()
-        .filter(|l| l.starts_with("apiserver_storage_size_bytes"))
-        .find_map(|l| l.rsplit_once(' ')?.1.parse().ok())
-}
-
-/// Lists every report and adds up their sizes: as the API server stores them (compact JSON
-/// with managedFields; custom resources are stored as JSON), without managedFields, and the
-/// rows they hold.
-async fn report_sizes(client: &Client, etcd_before: Option<f64>) -> Result<()> {
-    let api: Api<DynamicObject> = Api::all_with(client.clone(), &policy_reports());
-    let mut params = ListParams::default().limit(500);
-    let (mut objects, mut stored, mut without_mf, mut rows, mut largest) = (0usize, 0, 0, 0, 0);
-    loop {
-        let page = api.list(&params).await?;
-        for mut item in page.items {
-            let full = serde_json::to_vec(&item)?.len();
-            item.metadata.managed_fields = None;
-            let bare = serde_json::to_vec(&item)?.len();
-            objects += 1;
-            stored += full;
-            without_mf += bare;
-            largest = largest.max(full);
-            rows += item
-                .data
-                .get("results")
-                .and_then(Value::as_array)
-                .map_or(0, Vec::len);
-        }
-        match page.metadata.continue_ {
-            Some(c) if !c.is_empty() => params = params.continue_token(&c),
-            _ => break,
-        }
-    }
-    let mib = |b: usize| b as f64 / (1024.0 * 1024.0);
-    line("PolicyReports", format!("{objects} ({rows} results)"));
-    line(
-        "stored size (JSON, managedFields)",
-        format!(
-            "{:.1} MiB, {:.1} KiB per report, largest {:.1} KiB",
-            mib(stored),
-            stored as f64 / objects.max(1) as f64 / 1024.0,
-            largest as f64 / 1024.0
-        ),
-    );
-    line(
-        "size without managedFields",
-        format!("{:.1} MiB", mib(without_mf)),
-    );
-    if let (Some(before), Some(after)) = (etcd_before, etcd_size(client).await) {
-        line(
-            "etcd database growth",
-            format!("{:.1} MiB", (after - before) / (1024.0 * 1024.0)),
-        );
-    }
-    Ok(())
 }

@@ -4,6 +4,9 @@
 use clap::Parser;
 use palisade_controller::ControllerArgs;
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     let args = ControllerArgs::parse();
     palisade_controller::init_logging(args.log_format);
