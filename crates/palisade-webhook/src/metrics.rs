@@ -258,8 +258,11 @@ impl Metrics {
 /// share their value with the family's (both are `Arc`s inside), so the exposition is
 /// unchanged. Like the family, it keeps every label set it has seen.
 struct Lookup<L, M> {
-    entries: RwLock<HashMap<u64, Vec<(L, M)>, BuildHasherDefault<Identity>>>,
+    entries: RwLock<Buckets<L, M>>,
 }
+
+/// Label sets and their handles by the hash of their values (colliding sets share a bucket).
+type Buckets<L, M> = HashMap<u64, Vec<(L, M)>, BuildHasherDefault<Identity>>;
 
 impl<L, M> Default for Lookup<L, M> {
     fn default() -> Self {
