@@ -39,6 +39,9 @@ pub struct ExprCache {
     /// `patchStrategicMerge` patches without variables, by their address in
     /// `CompiledPolicy::rules`, sorted: substitution is skipped for them on every request.
     plain_patches: Vec<usize>,
+    /// The condition anchors' patterns of the rules' strategic merge patches, prepared (see
+    /// [`crate::mutate::patcher::anchor_patterns`]).
+    anchor_patterns: Vec<(Value, CompiledPattern)>,
 }
 
 impl ExprCache {
@@ -209,6 +212,12 @@ impl ExprCache {
             .collect();
         out.sort_unstable();
         self.plain_patches = out;
+        self.anchor_patterns = crate::mutate::patcher::anchor_patterns(rules);
+    }
+
+    /// The prepared condition-anchor patterns of the policy's strategic merge patches.
+    pub(crate) fn anchor_patterns(&self) -> &[(Value, CompiledPattern)] {
+        &self.anchor_patterns
     }
 
     /// Whether `patch` is one of the policy's strategic merge patches known at compile time to

@@ -19,16 +19,29 @@ pub enum Applied {
     Unchanged(String),
 }
 
-/// Kyverno's anchor conditions are validate patterns (`validate.MatchPattern`). A list
-/// template's condition is matched against every element with the same pattern, so the last
-/// prepared pattern is kept and reused while the pattern is equal.
-#[derive(Default)]
-struct PatternMatcher {
+/// Kyverno's anchor conditions are validate patterns (`validate.MatchPattern`). The patterns of
+/// the policy's own condition anchors are prepared with the policy and found by value; any other
+/// (after variable substitution) is prepared here, and the last one is kept and reused while the
+/// pattern is equal (a list template's condition is matched against every element).
+struct PatternMatcher<'p> {
+    prepared: &'p [(Value, CompiledPattern)],
     last: RefCell<Option<(Value, CompiledPattern)>>,
 }
 
-impl ConditionMatcher for PatternMatcher {
+impl<'p> PatternMatcher<'p> {
+    fn new(prepared: &'p [(Value, CompiledPattern)]) -> Self {
+        PatternMatcher {
+            prepared,
+            last: RefCell::new(None),
+        }
+    }
+}
+
+impl ConditionMatcher for PatternMatcher<'_> {
     fn matches(&self, resource_value: &Value, pattern: &Value) -> Result<bool, String> {
+        if let Some((_, compiled)) = self.prepared.iter().find(|(p, _)| p == pattern) {
+            return Ok(compiled.matches(resource_value).is_ok());
+        }
         let mut last = self.last.borrow_mut();
         let compiled = match &mut *last {
             Some((p, compiled)) if p == pattern => compiled,
@@ -40,6 +53,39 @@ impl ConditionMatcher for PatternMatcher {
         };
         Ok(compiled.matches(resource_value).is_ok())
     }
+}
+
+/// The values of the condition anchors (`(key)`, `<(key)`) in the rules' strategic merge
+/// patches, prepared once with the policy. Scalars other than strings reach the matcher as
+/// their text, so only strings, maps and lists are kept (the rest is prepared per request).
+pub(crate) fn anchor_patterns(rules: &[palisade_api::Rule]) -> Vec<(Value, CompiledPattern)> {
+    fn is_condition_key(k: &str) -> bool {
+        let inner = k.strip_prefix('<').unwrap_or(k);
+        inner.len() > 2 && inner.starts_with('(') && inner.ends_with(')')
+    }
+    fn collect(v: &Value, out: &mut Vec<(Value, CompiledPattern)>) {
+        match v {
+            Value::Object(m) => {
+                for (k, c) in m {
+                    let kept = matches!(c, Value::String(_) | Value::Object(_) | Value::Array(_));
+                    if is_condition_key(k) && kept && !out.iter().any(|(p, _)| p == c) {
+                        out.push((c.clone(), CompiledPattern::new(c)));
+                    }
+                    collect(c, out);
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|c| collect(c, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for patch in rules
+        .iter()
+        .filter_map(|r| r.mutate.as_ref()?.patch_strategic_merge.as_ref())
+    {
+        collect(patch, &mut out);
+    }
+    out
 }
 
 /// Applies the strategic merge patch, or else the JSON patch, to `resource`. The patch's
@@ -78,7 +124,11 @@ fn apply_strategic(
     } else {
         substitute_all(patch, r).map_err(|e| format!("variable substitution failed: {e}"))?
     };
-    let patch = match anchors::preprocess(resource, &patch, &PatternMatcher::default()) {
+    let patch = match anchors::preprocess(
+        resource,
+        &patch,
+        &PatternMatcher::new(r.cache.anchor_patterns()),
+    ) {
         Ok(Preprocessed::Patch(p)) => p,
         Ok(Preprocessed::Skip { reason }) => {
             return Ok(Err(format!("no patches applied: {reason}")));
