@@ -37,8 +37,9 @@ pub struct ExprCache {
     /// Prepared conditions by the address of the condition in `CompiledPolicy::rules`, sorted.
     conditions: Vec<(usize, crate::conditions::prepared::Prepared)>,
     /// `patchStrategicMerge` patches without variables, by their address in
-    /// `CompiledPolicy::rules`, sorted: substitution is skipped for them on every request.
-    plain_patches: Vec<usize>,
+    /// `CompiledPolicy::rules`, sorted: substitution is skipped for them on every request. With
+    /// each, its anchors prepared when their shape is covered.
+    plain_patches: Vec<(usize, Option<palisade_patch::anchors::Plan>)>,
     /// The condition anchors' patterns of the rules' strategic merge patches, prepared (see
     /// [`crate::mutate::patcher::anchor_patterns`]).
     anchor_patterns: Vec<(Value, CompiledPattern)>,
@@ -204,13 +205,18 @@ impl ExprCache {
     /// Records the rules' strategic merge patches that have no variables (see
     /// [`ExprCache::is_plain_patch`]).
     pub(crate) fn set_plain_patches(&mut self, rules: &[palisade_api::Rule]) {
-        let mut out: Vec<usize> = rules
+        let mut out: Vec<(usize, Option<palisade_patch::anchors::Plan>)> = rules
             .iter()
             .filter_map(|r| r.mutate.as_ref()?.patch_strategic_merge.as_ref())
             .filter(|p| !crate::variables::has_variables(p))
-            .map(|p| std::ptr::from_ref(p).addr())
+            .map(|p| {
+                (
+                    std::ptr::from_ref(p).addr(),
+                    palisade_patch::anchors::Plan::new(p),
+                )
+            })
             .collect();
-        out.sort_unstable();
+        out.sort_unstable_by_key(|(addr, _)| *addr);
         self.plain_patches = out;
         self.anchor_patterns = crate::mutate::patcher::anchor_patterns(rules);
     }
@@ -222,10 +228,23 @@ impl ExprCache {
 
     /// Whether `patch` is one of the policy's strategic merge patches known at compile time to
     /// have no variables (found by address: a copy, or another policy's, is not).
+    #[cfg(test)]
     pub(crate) fn is_plain_patch(&self, patch: &Value) -> bool {
-        self.plain_patches
-            .binary_search(&std::ptr::from_ref(patch).addr())
-            .is_ok()
+        self.plain_patch(patch).is_some()
+    }
+
+    /// For one of the policy's plain patches (see [`ExprCache::is_plain_patch`]), its prepared
+    /// anchors when their shape is covered (`Some(None)` when not).
+    pub(crate) fn plain_patch(
+        &self,
+        patch: &Value,
+    ) -> Option<Option<&palisade_patch::anchors::Plan>> {
+        let addr = std::ptr::from_ref(patch).addr();
+        let i = self
+            .plain_patches
+            .binary_search_by_key(&addr, |(a, _)| *a)
+            .ok()?;
+        self.plain_patches.get(i).map(|(_, plan)| plan.as_ref())
     }
 
     /// Sets the prepared patterns (see [`ExprCache::pattern`]).

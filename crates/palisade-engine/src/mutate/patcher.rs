@@ -118,17 +118,26 @@ fn apply_strategic(
     patch: &Value,
     r: &Resolver<'_>,
 ) -> Result<Result<Value, String>, String> {
-    // A patch compiled without variables is used as it is, without searching it again.
-    let patch = if r.cache.is_plain_patch(patch) {
-        Cow::Borrowed(patch)
-    } else {
-        substitute_all(patch, r).map_err(|e| format!("variable substitution failed: {e}"))?
+    // A patch compiled without variables is used as it is, without searching it again; its
+    // anchors may be prepared, so only what the patch keeps is built.
+    let matcher = PatternMatcher::new(r.cache.anchor_patterns());
+    let plain = r.cache.plain_patch(patch);
+    let prepared = plain
+        .flatten()
+        .and_then(|plan| plan.preprocess(resource, &matcher));
+    let preprocessed = match prepared {
+        Some(p) => Ok(p),
+        None => {
+            let patch = if plain.is_some() {
+                Cow::Borrowed(patch)
+            } else {
+                substitute_all(patch, r)
+                    .map_err(|e| format!("variable substitution failed: {e}"))?
+            };
+            anchors::preprocess(resource, &patch, &matcher)
+        }
     };
-    let patch = match anchors::preprocess(
-        resource,
-        &patch,
-        &PatternMatcher::new(r.cache.anchor_patterns()),
-    ) {
+    let patch = match preprocessed {
         Ok(Preprocessed::Patch(p)) => p,
         Ok(Preprocessed::Skip { reason }) => {
             return Ok(Err(format!("no patches applied: {reason}")));

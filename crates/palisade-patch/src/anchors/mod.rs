@@ -17,6 +17,9 @@
 
 mod cleanup;
 mod key;
+mod plan;
+
+pub use plan::Plan;
 
 use crate::error::PatchError;
 use crate::path::Path;

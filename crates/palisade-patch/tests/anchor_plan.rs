@@ -1,0 +1,212 @@
+//! A prepared patch ([`Plan`]) preprocesses exactly as the general walk does, wherever it
+//! covers the patch and the resource: random patches full of anchors against random resources.
+
+#![allow(clippy::unwrap_used)]
+
+use palisade_patch::anchors::{Plan, preprocess};
+use palisade_patch::{ConditionMatcher, Preprocessed};
+use proptest::prelude::*;
+use serde_json::{Map, Value, json};
+
+/// Strings match with a trailing `*` wildcard; everything else by equality.
+struct Prefix;
+
+impl ConditionMatcher for Prefix {
+    fn matches(&self, resource: &Value, pattern: &Value) -> Result<bool, String> {
+        Ok(match (resource, pattern) {
+            (Value::String(r), Value::String(p)) => match p.strip_suffix('*') {
+                Some(prefix) => r.starts_with(prefix),
+                None => r == p,
+            },
+            (r, p) => r == p,
+        })
+    }
+}
+
+fn leaf() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        (0i64..3).prop_map(|n| json!(n)),
+        prop::sample::select(vec!["a", "ab", "b", "*", "a*", "", "(x)"])
+            .prop_map(|s| Value::String(s.to_string())),
+    ]
+}
+
+fn value(keys: Vec<&'static str>) -> impl Strategy<Value = Value> {
+    let keys: Vec<String> = keys.into_iter().map(str::to_string).collect();
+    leaf().prop_recursive(5, 64, 5, move |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            // Lists of one map: the list templates the plan covers.
+            inner.clone().prop_map(|v| match v {
+                Value::Object(_) => Value::Array(vec![v]),
+                other => other,
+            }),
+            prop::collection::btree_map(prop::sample::select(keys.clone()), inner, 0..5)
+                .prop_map(|m| Value::Object(m.into_iter().collect::<Map<_, _>>())),
+        ]
+    })
+}
+
+/// Maps of `+(key)` and plain keys, `depth` levels deep.
+fn add_map(depth: u32) -> BoxedStrategy<Value> {
+    let keys = vec!["a", "b", "c", "name", "+(a)", "+(b)", "+(c)", "+(name)"];
+    let child = if depth == 0 {
+        leaf().boxed()
+    } else {
+        prop_oneof![2 => leaf(), 1 => add_map(depth - 1), 1 => Just(json!({})), 1 => Just(json!([{"a": 1}]))]
+            .boxed()
+    };
+    prop::collection::btree_map(prop::sample::select(keys), child, 0..4)
+        .prop_map(|m| Value::Object(m.into_iter().map(|(k, v)| (k.to_string(), v)).collect()))
+        .boxed()
+}
+
+/// A list template: conditions on its top level, `+(key)` maps below.
+fn template() -> BoxedStrategy<Value> {
+    let condition = prop::sample::select(vec!["*", "a*", "ab", "b", ""]).prop_map(|s| json!(s));
+    (
+        prop::option::of(condition.clone()),
+        prop::option::of(condition),
+        add_map(2),
+    )
+        .prop_map(|(name, a, body)| {
+            let mut m = body.as_object().cloned().unwrap_or_default();
+            if let Some(c) = name {
+                m.insert("(name)".to_string(), c);
+            }
+            if let Some(c) = a {
+                m.insert("(a)".to_string(), c);
+            }
+            json!([m])
+        })
+        .boxed()
+}
+
+fn covered(depth: u32) -> BoxedStrategy<Value> {
+    let keys = vec!["a", "b", "c", "+(a)", "+(b)", "l", "+(l)"];
+    let child = if depth == 0 {
+        prop_oneof![leaf(), template()].boxed()
+    } else {
+        prop_oneof![leaf(), template(), covered(depth - 1), add_map(1)].boxed()
+    };
+    prop::collection::btree_map(prop::sample::select(keys), child, 0..4)
+        .prop_map(|m| Value::Object(m.into_iter().map(|(k, v)| (k.to_string(), v)).collect()))
+        .boxed()
+}
+
+fn patch() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        4 => covered(3),
+        1 => value(vec![
+            "a", "b", "name", "+(a)", "+(b)", "+(c)", "(name)", "(a)", "+(name)", "c", "<(a)",
+        ]),
+    ]
+}
+
+fn resource() -> impl Strategy<Value = Value> {
+    value(vec!["a", "b", "c", "name"])
+}
+
+/// A resource shaped like `patch` (anchors stripped, templates turned into named elements),
+/// with random parts left out or changed, so that anchors meet both present and absent keys.
+fn resource_like(patch: &Value, choices: &mut impl Iterator<Item = u8>) -> Value {
+    match patch {
+        Value::Object(m) => {
+            let mut out = Map::new();
+            for (k, v) in m {
+                let bare = k
+                    .trim_start_matches(['+', '<'])
+                    .trim_start_matches('(')
+                    .trim_end_matches(')');
+                match choices.next().unwrap_or(0) % 4 {
+                    0 => {}
+                    1 => {
+                        out.insert(bare.to_string(), json!("a"));
+                    }
+                    _ => {
+                        let v = resource_like(v, choices);
+                        out.insert(bare.to_string(), v);
+                    }
+                }
+            }
+            Value::Object(out)
+        }
+        Value::Array(items) => {
+            let n = usize::from(choices.next().unwrap_or(0) % 4);
+            let names = [json!("a"), json!("ab"), json!("b"), Value::Null];
+            (0..n)
+                .map(|i| {
+                    let template = items.get(i % items.len().max(1)).unwrap_or(&Value::Null);
+                    let mut e = resource_like(template, choices);
+                    if let Value::Object(m) = &mut e {
+                        let name = names[usize::from(choices.next().unwrap_or(0) % 4)].clone();
+                        m.insert("name".to_string(), name);
+                    }
+                    e
+                })
+                .collect()
+        }
+        other => match choices.next().unwrap_or(0) % 3 {
+            0 => json!("ab"),
+            _ => other.clone(),
+        },
+    }
+}
+
+fn case() -> impl Strategy<Value = (Value, Value)> {
+    (patch(), prop::collection::vec(any::<u8>(), 64), resource()).prop_map(
+        |(patch, choices, random)| {
+            let resource = if choices[0] % 5 == 0 {
+                random
+            } else {
+                resource_like(&patch, &mut choices.into_iter().skip(1).cycle())
+            };
+            (patch, resource)
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(20_000))]
+    #[test]
+    fn plan_preprocesses_as_the_general_walk((patch, resource) in case()) {
+        let Some(plan) = Plan::new(&patch) else { return Ok(()) };
+        let Some(fast) = plan.preprocess(&resource, &Prefix) else { return Ok(()) };
+        let general = preprocess(&resource, &patch, &Prefix);
+        prop_assert_eq!(Ok(fast), general, "patch {} resource {}", patch, resource);
+    }
+}
+
+#[test]
+fn covers_a_container_template_with_nested_add_anchors() {
+    let patch = json!({"metadata": {"labels": {"+(team)": "core"}},
+        "spec": {"containers": [{"(name)": "*", "securityContext": {"+(runAsNonRoot)": true}}]}});
+    let pod = json!({"metadata": {"labels": {"team": "x"}},
+        "spec": {"containers": [{"name": "a"}, {"name": "b", "securityContext": {"runAsNonRoot": false}}]}});
+    let plan = Plan::new(&patch).unwrap();
+    let fast = plan.preprocess(&pod, &Prefix).unwrap();
+    // The first container resolves `+(runAsNonRoot)`, and the copy stays resolved (Kyverno's quirk).
+    let want = json!({"spec": {"containers": [
+        {"name": "a", "securityContext": {"runAsNonRoot": true}},
+        {"name": "b", "securityContext": {"runAsNonRoot": true}}
+    ]}});
+    assert_eq!(fast, Preprocessed::Patch(want));
+    assert_eq!(Ok(fast), preprocess(&pod, &patch, &Prefix));
+}
+
+#[test]
+fn leaves_uncovered_shapes_to_the_general_walk() {
+    for patch in [
+        json!({"<(a)": 1}),
+        json!({"(a)": "x", "b": 1}),
+        json!({"a": "(x)"}),
+        json!({"a": 1, "+(a)": 2}),
+        json!({"l": [{"(a)": "x"}, {"(b)": "y"}]}),
+        json!({"l": [{"(a)": "x", "m": [{"(b)": "y"}]}]}),
+        json!({"l": [{"(a)": 1}]}),
+    ] {
+        assert!(Plan::new(&patch).is_none(), "{patch}");
+    }
+}
