@@ -5,6 +5,8 @@
 //! removes for the length difference, and fall back to one `replace` of the whole array when that
 //! is no longer than the element-wise ops. Scalars and type changes become `replace`.
 
+use crate::anchors::Plan;
+use crate::anchors::plan::{Guide, GuideMap};
 use crate::json6902::{Operation, Patch};
 use crate::value::MAX_DEPTH;
 use serde_json::{Map, Value};
@@ -17,6 +19,110 @@ pub fn diff(from: &Value, to: &Value) -> Patch {
     let mut path = String::new();
     diff_value(from, to, &mut path, 0, &mut ops);
     Patch(ops.into_iter().map(Op::into_operation).collect())
+}
+
+/// [`diff`] for a `to` that [`crate::strategic_merge_traced`] made from `from` undisturbed, with
+/// the patch [`Plan::preprocess`] gave: only what the patch can name differs, so only that is
+/// compared (the rest, most of a resource, is equal). The operations are `diff`'s.
+pub fn diff_guided(from: &Value, to: &Value, plan: &Plan) -> Patch {
+    let mut ops = Vec::new();
+    let mut path = String::new();
+    match (from, to) {
+        (Value::Object(a), Value::Object(b)) => {
+            guided_object(a, b, plan.guide(), &mut path, 0, &mut ops)
+        }
+        _ => diff_value(from, to, &mut path, 0, &mut ops),
+    }
+    Patch(ops.into_iter().map(Op::into_operation).collect())
+}
+
+fn guided_value<'a>(
+    from: &Value,
+    to: &'a Value,
+    guide: &Guide,
+    path: &mut String,
+    depth: usize,
+    ops: &mut Vec<Op<'a>>,
+) {
+    match (guide, from, to) {
+        (Guide::Map(keys), Value::Object(a), Value::Object(b)) if depth < MAX_DEPTH => {
+            guided_object(a, b, keys, path, depth, ops)
+        }
+        (Guide::List(keys), Value::Array(a), Value::Array(b))
+            if depth < MAX_DEPTH && a.len() == b.len() =>
+        {
+            guided_array(a, b, keys, path, depth, ops)
+        }
+        _ => diff_value(from, to, path, depth, ops),
+    }
+}
+
+/// [`diff_object`] over the guide's keys only (in the same key order).
+fn guided_object<'a>(
+    a: &Map<String, Value>,
+    b: &'a Map<String, Value>,
+    guide: &GuideMap,
+    path: &mut String,
+    depth: usize,
+    ops: &mut Vec<Op<'a>>,
+) {
+    let mut added: Vec<(&String, &Value)> = Vec::new();
+    for (k, g) in &guide.keys {
+        match (a.get(k), b.get_key_value(k)) {
+            (Some(va), Some((_, vb))) => {
+                if matches!(g, Guide::Full) && va == vb {
+                    continue;
+                }
+                let len = push_token(path, k);
+                guided_value(va, vb, g, path, depth + 1, ops);
+                path.truncate(len);
+            }
+            (Some(_), None) => {
+                let len = push_token(path, k);
+                ops.push(Op::Remove(path.clone()));
+                path.truncate(len);
+            }
+            (None, Some(entry)) => added.push(entry),
+            (None, None) => {}
+        }
+    }
+    for (k, vb) in added {
+        let len = push_token(path, k);
+        ops.push(Op::Add(path.clone(), vb));
+        path.truncate(len);
+    }
+}
+
+/// [`diff_array`] for two lists of the same length whose elements kept their index.
+fn guided_array<'a>(
+    a: &[Value],
+    b: &'a [Value],
+    guide: &GuideMap,
+    path: &mut String,
+    depth: usize,
+    ops: &mut Vec<Op<'a>>,
+) {
+    let replace_at = b.len().max(2);
+    let mut local = Vec::new();
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        let len = push_index(path, i);
+        match (x, y) {
+            (Value::Object(xm), Value::Object(ym)) if depth + 1 < MAX_DEPTH => {
+                guided_object(xm, ym, guide, path, depth + 1, &mut local)
+            }
+            _ if x == y => {}
+            _ => diff_value(x, y, path, depth + 1, &mut local),
+        }
+        path.truncate(len);
+        if local.len() >= replace_at {
+            return ops.push(Op::ReplaceArray(path.clone(), b));
+        }
+    }
+    if local.len() >= replace_at {
+        ops.push(Op::ReplaceArray(path.clone(), b));
+    } else {
+        ops.extend(local);
+    }
 }
 
 /// An operation whose value is still borrowed from `to`: an array's element-wise operations

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 use palisade_patch::anchors::{Plan, preprocess};
-use palisade_patch::{ConditionMatcher, Preprocessed};
+use palisade_patch::{ConditionMatcher, Preprocessed, diff, diff_guided, strategic_merge_traced};
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
@@ -208,5 +208,63 @@ fn leaves_uncovered_shapes_to_the_general_walk() {
         json!({"l": [{"(a)": 1}]}),
     ] {
         assert!(Plan::new(&patch).is_none(), "{patch}");
+    }
+}
+
+/// `a`, `b`, `c` and `l` as Pod fields (at whatever depth they land), so that merges meet the
+/// schema's merge lists (`containers`, `env`, `volumes` merge by name).
+fn as_pod_fields(v: &Value) -> Value {
+    let rename = |bare: &str| {
+        match bare {
+            "a" => "spec",
+            "b" => "containers",
+            "c" => "env",
+            "l" => "volumes",
+            other => other,
+        }
+        .to_string()
+    };
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, c)| {
+                    let key = if let Some(bare) =
+                        k.strip_prefix("+(").and_then(|b| b.strip_suffix(')'))
+                    {
+                        format!("+({})", rename(bare))
+                    } else if let Some(bare) = k.strip_prefix('(').and_then(|b| b.strip_suffix(')'))
+                    {
+                        format!("({})", rename(bare))
+                    } else {
+                        rename(k)
+                    };
+                    (key, as_pod_fields(c))
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(as_pod_fields).collect()),
+        other => other.clone(),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(20_000))]
+    /// Where the merge reports it changed only what the patch names, the guided diff is the diff.
+    #[test]
+    fn guided_diff_is_the_diff((patch, resource) in case()) {
+        let patch = as_pod_fields(&patch);
+        let mut resource = as_pod_fields(&resource);
+        if !resource.is_object() {
+            resource = json!({"spec": resource});
+        }
+        let Some(plan) = Plan::new(&patch) else { return Ok(()) };
+        let Some(Preprocessed::Patch(p)) = plan.preprocess(&resource, &Prefix) else { return Ok(()) };
+        let Ok((merged, undisturbed)) = strategic_merge_traced(resource.clone(), p, "v1", "Pod") else {
+            return Ok(());
+        };
+        if undisturbed {
+            prop_assert_eq!(diff_guided(&resource, &merged, &plan), diff(&resource, &merged),
+                "patch {} resource {}", patch, resource);
+        }
     }
 }

@@ -196,6 +196,9 @@ impl Engine {
         // The resource is copied only when a rule changes it, and the context learns of a
         // change only when another rule is about to run: a webhook's hot path.
         let mut patched: Option<Value> = None;
+        // The prepared patch of the only rule that changed the resource, when its merge changed
+        // only what the patch names: the diff then compares only that.
+        let mut guide: Option<&palisade_patch::anchors::Plan> = None;
         let mut context_stale = false;
         let gvk = request.gvk();
         let checkpoint = ctx.checkpoint();
@@ -260,9 +263,10 @@ impl Engine {
                         policy_namespace: policy.namespace(),
                         with_targets: has_targets,
                     };
-                    let (responses, changed, patched_targets) = run.run(&env, ctx, current);
+                    let (responses, changed, patched_targets, plan) = run.run(&env, ctx, current);
                     ctx.restore(rule_checkpoint);
                     if let Some(p) = changed {
+                        guide = if patched.is_none() { plan } else { None };
                         patched = Some(p);
                         context_stale = true;
                     }
@@ -288,7 +292,10 @@ impl Engine {
         ctx.restore(checkpoint);
         let (patched, patch) = match patched {
             Some(p) => {
-                let patch = diff(original, &p);
+                let patch = match guide {
+                    Some(plan) => palisade_patch::diff_guided(original, &p, plan),
+                    None => diff(original, &p),
+                };
                 (p, patch)
             }
             None => (original.clone(), Patch::default()),
@@ -325,12 +332,8 @@ impl RuleRun<'_> {
 
     /// Context, preconditions, then the patches: the responses, the patched resource when it
     /// changed, and the targets mutate-existing changed.
-    fn run(
-        &self,
-        env: &EvalEnv<'_>,
-        ctx: &mut EvalContext,
-        resource: &Value,
-    ) -> (Vec<RuleResponse>, Option<Value>, Vec<PatchedTarget>) {
+    /// With a changed resource, its rule's prepared patch when the diff may be guided by it.
+    fn run<'e>(&self, env: &EvalEnv<'e>, ctx: &mut EvalContext, resource: &Value) -> RunOutput<'e> {
         let loader = Loader {
             source: env.source,
             cache: env.cache,
@@ -338,7 +341,12 @@ impl RuleRun<'_> {
         };
         if let Err(e) = loader.load(ctx, self.rule.context.as_deref().unwrap_or_default()) {
             let msg = format!("failed to load context: {e}");
-            return (self.response(RuleStatus::Error, msg), None, Vec::new());
+            return (
+                self.response(RuleStatus::Error, msg),
+                None,
+                Vec::new(),
+                None,
+            );
         }
         if let Some(pre) = &self.rule.preconditions {
             let r = Resolver {
@@ -350,7 +358,12 @@ impl RuleRun<'_> {
             match conditions::evaluate(&pre.to_any_all(), &r) {
                 Err(e) => {
                     let msg = format!("failed to evaluate preconditions: {e}");
-                    return (self.response(RuleStatus::Error, msg), None, Vec::new());
+                    return (
+                        self.response(RuleStatus::Error, msg),
+                        None,
+                        Vec::new(),
+                        None,
+                    );
                 }
                 Ok((false, msg)) => {
                     let text = if msg.is_empty() {
@@ -358,7 +371,12 @@ impl RuleRun<'_> {
                     } else {
                         format!("preconditions not met; {msg}")
                     };
-                    return (self.response(RuleStatus::Skip, text), None, Vec::new());
+                    return (
+                        self.response(RuleStatus::Skip, text),
+                        None,
+                        Vec::new(),
+                        None,
+                    );
                 }
                 Ok((true, _)) => {}
             }
@@ -367,18 +385,33 @@ impl RuleRun<'_> {
             let targets = self.mutation.targets.as_deref().unwrap_or_default();
             let (responses, patched) =
                 existing::run(self.rule, targets, self.policy_namespace, env, ctx);
-            return (responses, None, patched);
+            return (responses, None, patched, None);
         }
-        match patch_resource(self.rule, resource, env, ctx) {
+        let (outcome, plan) = patch_resource_traced(self.rule, resource, env, ctx);
+        match outcome {
             Outcome::Changed(v) => {
                 let msg = success_message(&v);
-                (self.response(RuleStatus::Pass, msg), Some(v), Vec::new())
+                (
+                    self.response(RuleStatus::Pass, msg),
+                    Some(v),
+                    Vec::new(),
+                    plan,
+                )
             }
-            Outcome::Unchanged(m) => (self.response(RuleStatus::Skip, m), None, Vec::new()),
-            Outcome::Error(e) => (self.response(RuleStatus::Error, e), None, Vec::new()),
+            Outcome::Unchanged(m) => (self.response(RuleStatus::Skip, m), None, Vec::new(), None),
+            Outcome::Error(e) => (self.response(RuleStatus::Error, e), None, Vec::new(), None),
         }
     }
 }
+
+/// What one matched rule did: its responses, the patched resource when it changed, the targets
+/// mutate-existing changed, and the prepared patch that may guide the diff.
+type RunOutput<'e> = (
+    Vec<RuleResponse>,
+    Option<Value>,
+    Vec<PatchedTarget>,
+    Option<&'e palisade_patch::anchors::Plan>,
+);
 
 /// Applies the rule's foreach blocks or its patch to `resource`.
 pub(crate) fn patch_resource(
@@ -387,11 +420,25 @@ pub(crate) fn patch_resource(
     env: &EvalEnv<'_>,
     ctx: &mut EvalContext,
 ) -> Outcome {
+    patch_resource_traced(rule, resource, env, ctx).0
+}
+
+/// As [`patch_resource`], with the rule's prepared patch when the result differs from
+/// `resource` only under its keys.
+fn patch_resource_traced<'e>(
+    rule: &Rule,
+    resource: &Value,
+    env: &EvalEnv<'e>,
+    ctx: &mut EvalContext,
+) -> (Outcome, Option<&'e palisade_patch::anchors::Plan>) {
     let Some(m) = &rule.mutate else {
-        return Outcome::Error("empty mutate rule".to_string());
+        return (Outcome::Error("empty mutate rule".to_string()), None);
     };
     if let Some(blocks) = m.foreach.as_deref() {
-        return foreach::mutate(blocks, resource, env, &rule.name, ctx, 0);
+        return (
+            foreach::mutate(blocks, resource, env, &rule.name, ctx, 0),
+            None,
+        );
     }
     let r = Resolver {
         ctx,
@@ -399,15 +446,23 @@ pub(crate) fn patch_resource(
         clock: env.clock,
         mode: Mode::Strict,
     };
-    match patcher::apply(
+    let plan = || {
+        m.patch_strategic_merge
+            .as_ref()
+            .and_then(|p| env.cache.plain_patch(p))
+            .flatten()
+    };
+    match patcher::apply_traced(
         resource,
         m.patch_strategic_merge.as_ref(),
         m.patches_json6902.as_deref(),
         &r,
     ) {
-        Ok(Applied::Changed(v)) => Outcome::Changed(v),
-        Ok(Applied::Unchanged(msg)) => Outcome::Unchanged(msg),
-        Err(e) => Outcome::Error(e),
+        Ok((Applied::Changed(v), guided)) => {
+            (Outcome::Changed(v), if guided { plan() } else { None })
+        }
+        Ok((Applied::Unchanged(msg), _)) => (Outcome::Unchanged(msg), None),
+        Err(e) => (Outcome::Error(e), None),
     }
 }
 

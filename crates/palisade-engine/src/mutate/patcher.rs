@@ -2,7 +2,7 @@
 //! variable substitution, as Kyverno's `mutate.Mutate` and `mutate.ForEach` do.
 
 use palisade_patch::json6902::Patch;
-use palisade_patch::{ConditionMatcher, Preprocessed, anchors, strategic_merge_owned};
+use palisade_patch::{ConditionMatcher, Preprocessed, anchors, strategic_merge_traced};
 use serde_json::Value;
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -97,27 +97,39 @@ pub fn apply(
     json_patch: Option<&str>,
     r: &Resolver<'_>,
 ) -> Result<Applied, String> {
-    let patched = match (strategic, json_patch) {
+    apply_traced(resource, strategic, json_patch, r).map(|(applied, _)| applied)
+}
+
+/// As [`apply`], also telling whether the result differs from `resource` only under the keys
+/// of the strategic merge patch's prepared anchors (see `palisade_patch::diff_guided`).
+pub(crate) fn apply_traced(
+    resource: &Value,
+    strategic: Option<&Value>,
+    json_patch: Option<&str>,
+    r: &Resolver<'_>,
+) -> Result<(Applied, bool), String> {
+    let (patched, guided) = match (strategic, json_patch) {
         (Some(patch), _) => match apply_strategic(resource, patch, r)? {
             Ok(v) => v,
-            Err(reason) => return Ok(Applied::Unchanged(reason)),
+            Err(reason) => return Ok((Applied::Unchanged(reason), false)),
         },
-        (None, Some(text)) if !text.is_empty() => apply_json(resource, text, r)?,
+        (None, Some(text)) if !text.is_empty() => (apply_json(resource, text, r)?, false),
         _ => return Err("empty mutate rule".to_string()),
     };
     if patched == *resource {
-        Ok(Applied::Unchanged("no patches applied".to_string()))
+        Ok((Applied::Unchanged("no patches applied".to_string()), false))
     } else {
-        Ok(Applied::Changed(patched))
+        Ok((Applied::Changed(patched), guided))
     }
 }
 
-/// The merged resource, or `Err(reason)` inside when an anchor condition did not hold.
+/// The merged resource and whether it came from the prepared anchors with an undisturbed
+/// merge, or `Err(reason)` inside when an anchor condition did not hold.
 fn apply_strategic(
     resource: &Value,
     patch: &Value,
     r: &Resolver<'_>,
-) -> Result<Result<Value, String>, String> {
+) -> Result<Result<(Value, bool), String>, String> {
     // A patch compiled without variables is used as it is, without searching it again; its
     // anchors may be prepared, so only what the patch keeps is built.
     let matcher = PatternMatcher::new(r.cache.anchor_patterns());
@@ -125,6 +137,7 @@ fn apply_strategic(
     let prepared = plain
         .flatten()
         .and_then(|plan| plan.preprocess(resource, &matcher));
+    let from_plan = prepared.is_some();
     let preprocessed = match prepared {
         Some(p) => Ok(p),
         None => {
@@ -153,8 +166,8 @@ fn apply_strategic(
         .and_then(Value::as_str)
         .unwrap_or_default();
     // The preprocessed patch is this request's own copy: its content moves into the result.
-    strategic_merge_owned(resource.clone(), patch, api_version, kind)
-        .map(Ok)
+    strategic_merge_traced(resource.clone(), patch, api_version, kind)
+        .map(|(merged, undisturbed)| Ok((merged, from_plan && undisturbed)))
         .map_err(|e| format!("failed to patch resource: {e}"))
 }
 

@@ -17,7 +17,7 @@
 
 mod cleanup;
 mod key;
-mod plan;
+pub(crate) mod plan;
 
 pub use plan::Plan;
 

@@ -25,6 +25,26 @@ const MAX_PLAN_DEPTH: usize = 64;
 #[derive(Debug, Clone)]
 pub struct Plan {
     root: MapPlan,
+    /// Every key the preprocessed patch can have, for [`crate::diff::diff_guided`].
+    guide: GuideMap,
+}
+
+/// The keys a preprocessed patch map can have (a superset: `+(key)` dropped or not), sorted,
+/// with what can be below each.
+#[derive(Debug, Clone)]
+pub(crate) struct GuideMap {
+    pub(crate) keys: Vec<(String, Guide)>,
+}
+
+/// What the preprocessed patch can have at a key.
+#[derive(Debug, Clone)]
+pub(crate) enum Guide {
+    /// Anything: compared in full.
+    Full,
+    /// A map with these keys.
+    Map(GuideMap),
+    /// A list of template copies, each a map with these keys.
+    List(GuideMap),
 }
 
 #[derive(Debug, Clone)]
@@ -83,7 +103,13 @@ impl Plan {
             return None;
         };
         let root = map_plan(map, false, &mut 0, 0)?;
-        Some(Plan { root })
+        let guide = guide_map(&root, false);
+        Some(Plan { root, guide })
+    }
+
+    /// The keys the preprocessed patch can have.
+    pub(crate) fn guide(&self) -> &GuideMap {
+        &self.guide
     }
 
     /// What [`super::preprocess`] gives for this patch and `resource`, or `None` when the
@@ -383,4 +409,27 @@ fn list_paths(v: &Value, at: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
         }
         _ => {}
     }
+}
+
+/// The guide of a prepared map; a template's copies also get `name`.
+fn guide_map(map: &MapPlan, template: bool) -> GuideMap {
+    let mut keys: Vec<(String, Guide)> = map
+        .entries
+        .iter()
+        .map(|e| {
+            let g = match &e.node {
+                Node::Const { .. } => Guide::Full,
+                Node::Map(inner) => Guide::Map(guide_map(inner, false)),
+                Node::Template(t) => Guide::List(guide_map(&t.body, true)),
+            };
+            (e.key.clone(), g)
+        })
+        .collect();
+    if template {
+        // The copy's `name` is the element's, whatever the template says about it.
+        keys.retain(|(k, _)| k != "name");
+        keys.push(("name".to_string(), Guide::Full));
+    }
+    keys.sort_by(|a, b| a.0.cmp(&b.0));
+    GuideMap { keys }
 }

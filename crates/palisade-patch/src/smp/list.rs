@@ -28,6 +28,9 @@ impl Merger {
     ) -> Result<Option<Value>, PatchError> {
         let Some(list) = field.and_then(|f| f.list.as_ref()).filter(|l| l.merge) else {
             // Non-associative list: the patch's value wins as is.
+            if dest.is_some() {
+                self.disturb();
+            }
             return Ok(Some(patch.into_owned()));
         };
         let dest_items = match dest {
@@ -57,6 +60,9 @@ impl Merger {
             }
             _ => return Ok(None),
         };
+        if directive != Directive::Merge {
+            self.disturb();
+        }
         match directive {
             Directive::Delete => Ok(None),
             Directive::Replace => self.merge_elements(Vec::new(), items, ctx, list, path),
@@ -73,8 +79,16 @@ impl Merger {
         path: &Path<'_>,
     ) -> Result<Option<Value>, PatchError> {
         if list.match_keys.is_empty() {
-            return merge_primitives(dest, patch, path).map(|v| Some(Value::Array(v)));
+            // Only a list the patch names moves its values; untouched ones change when they
+            // lose nulls or duplicates.
+            let whole = dest.len() + patch.len();
+            let merged = merge_primitives(dest, patch, path)?;
+            if merged.len() != whole {
+                self.disturb();
+            }
+            return Ok(Some(Value::Array(merged)));
         }
+        let dest_len = dest.len();
         let keys = &list.match_keys;
         let mut out: Vec<Value> = Vec::with_capacity(dest.len() + patch.len());
         let mut rest: Vec<Option<Value>> = dest.into_iter().map(Some).collect();
@@ -87,6 +101,11 @@ impl Merger {
                 continue;
             }
             let current = take_match(&mut out, &mut rest, keys, &tuple);
+            // Elements keep their index only when each patch element merges into the next
+            // resource element.
+            if current.slot.is_some() || current.from != Some(out.len()) {
+                self.disturb();
+            }
             let merged = self.merge(current.value, Some(p), ctx, None, &elem_path)?;
             match merged {
                 Some(v) if !is_empty_map(&v) => match current.slot {
@@ -94,6 +113,7 @@ impl Merger {
                     None => out.push(v),
                 },
                 _ => {
+                    self.disturb();
                     // An element merged to nothing is a deletion of every element with these keys.
                     out.retain(|e| !matches_keys(e, keys, &tuple));
                     rest.retain(|e| !e.as_ref().is_some_and(|e| matches_keys(e, keys, &tuple)));
@@ -103,6 +123,9 @@ impl Merger {
         }
         for (i, d) in rest.into_iter().enumerate() {
             let Some(d) = d else { continue };
+            if i != out.len() {
+                self.disturb();
+            }
             if !d.is_object() {
                 if !d.is_null() {
                     out.push(d);
@@ -114,6 +137,9 @@ impl Merger {
             {
                 out.push(v);
             }
+        }
+        if out.len() != dest_len {
+            self.disturb();
         }
         Ok(Some(Value::Array(out)))
     }
@@ -156,6 +182,8 @@ impl Seen {
 struct Taken {
     value: Option<Value>,
     slot: Option<usize>,
+    /// The element's index in the resource's list, when it came from there.
+    from: Option<usize>,
 }
 
 /// Finds the element matching the key tuple, first among already-merged elements, then in the
@@ -170,14 +198,24 @@ fn take_match(
         return Taken {
             value: Some(out.remove(j)),
             slot: Some(j),
+            from: None,
         };
     }
     let found = rest
         .iter_mut()
-        .find(|e| e.as_ref().is_some_and(|e| matches_keys(e, keys, tuple)));
-    Taken {
-        value: found.and_then(Option::take),
-        slot: None,
+        .enumerate()
+        .find(|(_, e)| e.as_ref().is_some_and(|e| matches_keys(e, keys, tuple)));
+    match found {
+        Some((i, e)) => Taken {
+            value: e.take(),
+            slot: None,
+            from: Some(i),
+        },
+        None => Taken {
+            value: None,
+            slot: None,
+            from: None,
+        },
     }
 }
 

@@ -14,6 +14,7 @@ use crate::path::Path;
 use crate::value::{MAX_DEPTH, kind_name, scalar_text};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
+use std::cell::Cell;
 
 /// Applies a strategic merge patch to `original`, a resource of `apiVersion`/`kind`.
 ///
@@ -36,7 +37,7 @@ pub fn strategic_merge(
             what: "a strategic merge patch",
         });
     }
-    merge_root(original.clone(), Cow::Borrowed(patch), api_version, kind)
+    merge_root(original.clone(), Cow::Borrowed(patch), api_version, kind).map(|(v, _)| v)
 }
 
 /// As [`strategic_merge`], consuming the resource and the patch: their content is moved into
@@ -57,6 +58,30 @@ pub fn strategic_merge_owned(
             what: "a strategic merge patch",
         });
     }
+    merge_root(original, Cow::Owned(patch), api_version, kind).map(|(v, _)| v)
+}
+
+/// As [`strategic_merge_owned`], also telling whether the merge changed only what the patch
+/// names: no content it does not name was pruned, no directive applied, and every merged list
+/// kept each element at its index (patch elements matched the resource's in order, none added
+/// or dropped), while no list of the resource was replaced. Then the result differs from
+/// `original` only under the patch's keys, which [`crate::diff::diff_guided`] relies on.
+pub fn strategic_merge_traced(
+    original: Value,
+    patch: Value,
+    api_version: &str,
+    kind: &str,
+) -> Result<(Value, bool), PatchError> {
+    if !original.is_object() {
+        return Err(PatchError::NotAnObject {
+            what: "the resource",
+        });
+    }
+    if !patch.is_object() {
+        return Err(PatchError::NotAnObject {
+            what: "a strategic merge patch",
+        });
+    }
     merge_root(original, Cow::Owned(patch), api_version, kind)
 }
 
@@ -65,13 +90,19 @@ fn merge_root(
     patch: Cow<'_, Value>,
     api_version: &str,
     kind: &str,
-) -> Result<Value, PatchError> {
+) -> Result<(Value, bool), PatchError> {
     let table = meta::table().map_err(PatchError::SchemaTable)?;
-    let merger = Merger { meta: table };
+    let merger = Merger {
+        meta: table,
+        disturbed: Cell::new(false),
+    };
     let ctx = table.root(api_version, kind);
     let merged = merger.merge(Some(original), Some(patch), ctx, None, &Path::ROOT)?;
     // A root-level `$patch: delete` leaves nothing; an empty object is the closest valid document.
-    Ok(merged.unwrap_or_else(|| Value::Object(Map::new())))
+    match merged {
+        Some(v) => Ok((v, !merger.disturbed.get())),
+        None => Ok((Value::Object(Map::new()), false)),
+    }
 }
 
 /// Which `$patch` directive a patch node carries.
@@ -105,6 +136,15 @@ pub(crate) fn is_directive_key(key: &str) -> bool {
 
 pub(crate) struct Merger {
     pub(crate) meta: &'static Meta,
+    /// Set when the merge changed something the patch does not name, or moved list elements
+    /// (see [`strategic_merge_traced`]).
+    pub(crate) disturbed: Cell<bool>,
+}
+
+impl Merger {
+    pub(crate) fn disturb(&self) {
+        self.disturbed.set(true);
+    }
 }
 
 /// Node kind for the kind check kyaml does before merging.
@@ -206,6 +246,9 @@ impl Merger {
             Some(v) => parse_directive(v, &path.key("$patch"))?,
             None => Directive::Merge,
         };
+        if directive != Directive::Merge {
+            self.disturb();
+        }
         let base = match (directive, dest) {
             (Directive::Delete, _) => return Ok(None),
             (Directive::Merge, Some(Value::Object(m))) => m,
@@ -297,6 +340,7 @@ impl Merger {
         ctx: Ctx,
         path: &Path<'_>,
     ) -> Result<Map<String, Value>, PatchError> {
+        self.disturb();
         // Every directive key starts with `$`; most patch maps have none and skip their passes.
         let has_directives = patch.keys().any(|k| k.starts_with('$'));
         let orders = if has_directives {
@@ -356,7 +400,10 @@ impl Merger {
             return Err(PatchError::TooDeep { limit: MAX_DEPTH });
         }
         match v {
-            Value::Null => Ok(false),
+            Value::Null => {
+                self.disturb();
+                Ok(false)
+            }
             Value::Object(m) => self.prune_map(m, ctx, path, false).map(|()| true),
             Value::Array(items) => {
                 if let Some(list) = field.and_then(|f| f.list.as_ref()).filter(|l| l.merge) {
