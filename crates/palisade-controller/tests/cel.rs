@@ -348,8 +348,7 @@ fn validating_admission_policies_are_reported_through_their_bindings() {
     );
     assert_eq!(now_banned["message"], "key a is banned", "{now_banned}");
     eventually("cm-banned-key passes the secretive ConfigMap now", || {
-        report_rows(&cluster, VAP_NS, &secretive, "cm-banned-key")
-            .filter(|r| r["result"] == "pass")
+        report_rows(&cluster, VAP_NS, &secretive, "cm-banned-key").filter(|r| r["result"] == "pass")
     });
     let log = controller.log_text();
     assert!(

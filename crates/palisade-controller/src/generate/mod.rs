@@ -638,21 +638,49 @@ impl Generator {
             }
             Some(trigger) => {
                 let rules = [origin.rule.clone()];
-                self.generate(
-                    set.clone(),
-                    policy.clone(),
-                    trigger,
-                    &rules,
-                    RequestInfo::default(),
-                    "CREATE",
-                )
-                .await
+                let generated = self
+                    .generate(
+                        set.clone(),
+                        policy.clone(),
+                        trigger,
+                        &rules,
+                        RequestInfo::default(),
+                        "CREATE",
+                    )
+                    .await;
+                match generated {
+                    // The copy went with its deleted source: nothing to restore.
+                    Err(_) if self.clone_source_missing(&origin.policy, rule).await => Ok(()),
+                    other => other,
+                }
             }
         };
         match result {
             Ok(()) => Outcome::Done,
             Err(e) => Outcome::Retry(Duration::from_secs(5), e),
         }
+    }
+
+    /// True when a `clone` source `rule` names (without variables) does not exist.
+    async fn clone_source_missing(&self, key: &str, rule: &palisade_api::Rule) -> bool {
+        for s in sources::sources(key, rule) {
+            let (Some(namespace), Some(name)) = (&s.namespace, &s.name) else {
+                continue;
+            };
+            let found = cluster::get(
+                &self.client,
+                &self.resources,
+                &s.api_version,
+                &s.kind,
+                namespace,
+                name,
+            )
+            .await;
+            if matches!(found, Ok(None)) {
+                return true;
+            }
+        }
+        false
     }
 
     /// generateExisting / mutateExistingOnPolicyUpdate for one trigger.
