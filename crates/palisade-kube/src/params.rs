@@ -132,10 +132,10 @@ impl ParamCache {
             keep
         });
         for k in wanted {
-            if !watches.contains_key(&k) {
-                tracing::info!(kind = %k, "watching admission policy parameters");
-                let w = self.start(&k);
-                watches.insert(k, w);
+            if let std::collections::hash_map::Entry::Vacant(slot) = watches.entry(k) {
+                tracing::info!(kind = %slot.key(), "watching admission policy parameters");
+                let w = self.start(slot.key());
+                slot.insert(w);
             }
         }
     }
