@@ -337,6 +337,57 @@ mod tests {
         assert_eq!(kinds[0].to_string(), "v1/ConfigMap");
     }
 
+    fn config_map(namespace: &str, name: &str, banned: &str) -> DynamicObject {
+        serde_json::from_value(json!({
+            "metadata": {"name": name, "namespace": namespace}, "data": {"banned": banned}
+        }))
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn listed_kinds_are_read_from_the_cache() {
+        // Nothing listens there: a read that reached the API server would fail.
+        let config = kube::Config::new("http://127.0.0.1:9".parse().unwrap());
+        let (cache, _changes) = ParamCache::new(Client::try_from(config).unwrap());
+        let kind = ParamKind::of("v1", "ConfigMap");
+        let mut writer = reflector::store::Writer::<DynamicObject>::new(kind.api_resource());
+        for o in [
+            config_map("params", "b", "token"),
+            config_map("params", "a", "password"),
+            config_map("other", "c", "key"),
+        ] {
+            writer.apply_watcher_event(&watcher::Event::Apply(o));
+        }
+        cache.lock().insert(
+            kind,
+            Watch {
+                store: writer.as_reader(),
+                listed: Arc::new(AtomicBool::new(true)),
+                task: tokio::spawn(async {}),
+            },
+        );
+        let one = cache
+            .get_resource("v1", "configmaps", "params", "a")
+            .unwrap();
+        assert_eq!(one["data"]["banned"], "password");
+        assert_eq!(one["kind"], "ConfigMap");
+        let missing = cache.get_resource("v1", "configmaps", "params", "c");
+        assert_eq!(
+            missing.unwrap_err(),
+            "failed to get resource: configmaps \"c\" not found"
+        );
+        let list = cache.list_resources("v1", "configmaps", "params").unwrap();
+        let names: Vec<&str> = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["metadata"]["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["a", "b"]);
+        let all = cache.list_resources("v1", "configmaps", "").unwrap();
+        assert_eq!(all["items"].as_array().unwrap().len(), 3);
+    }
+
     #[test]
     fn cached_objects_read_like_live_ones() {
         let obj: DynamicObject = serde_json::from_value(json!({
