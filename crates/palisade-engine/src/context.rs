@@ -347,6 +347,11 @@ impl EvalContext {
             .and_then(|r| r.get("operation"))
             .and_then(Value::as_str)
             == Some("DELETE");
+        EvalContext::with_operation(root, deleting)
+    }
+
+    /// [`EvalContext::new`] when the caller knows whether `request.operation` is DELETE.
+    pub(crate) fn with_operation(root: Map<String, Value>, deleting: bool) -> Self {
         EvalContext {
             root: Value::Object(root),
             undo: Vec::new(),
