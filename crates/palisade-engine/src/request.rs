@@ -76,16 +76,17 @@ impl Request {
         // key, as inserting would.
         let mut request: Vec<(String, Value)> = Vec::with_capacity(self.admission.len() + 8);
         request.extend(self.admission.iter().map(|(k, v)| (k.clone(), v.clone())));
-        request.push(("operation".into(), Value::String(self.operation.clone())));
+        // In key order: the sort before building the map then only checks it.
+        request.push(("clusterRoles".into(), json!(self.user.cluster_roles)));
         // Kyverno always sets request.namespace, offline from the resource itself.
         if !self.admission.contains_key("namespace") {
             request.push(("namespace".into(), Value::String(namespace)));
         }
         request.push(("object".into(), object));
         request.push(("oldObject".into(), old_object));
-        request.push(("userInfo".into(), user_info_value(&self.user.user_info)));
+        request.push(("operation".into(), Value::String(self.operation.clone())));
         request.push(("roles".into(), json!(self.user.roles)));
-        request.push(("clusterRoles".into(), json!(self.user.cluster_roles)));
+        request.push(("userInfo".into(), user_info_value(&self.user.user_info)));
         let (sa_namespace, sa_name) =
             service_account(&self.user.user_info.username).unwrap_or(("", ""));
         [
