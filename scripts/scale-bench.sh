@@ -17,6 +17,8 @@ export PALISADE_ETCD_PORT=${PALISADE_SCALE_ETCD_PORT:-28679}
 export PALISADE_ETCD_PEER_PORT=${PALISADE_SCALE_ETCD_PEER_PORT:-28680}
 export PALISADE_KCM_PORT=${PALISADE_SCALE_KCM_PORT:-28657}
 target=${CARGO_TARGET_DIR:-$root/target}
+# /debug/pprof on the API server, for profiling what the report writes cost it.
+export PALISADE_APISERVER_PROFILING=true
 
 cd "$root"
 cargo build --release -p palisade-controller -p palisade-scale

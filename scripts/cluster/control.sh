@@ -66,7 +66,7 @@ start_apiserver() {
         --service-cluster-ip-range="$SERVICE_CIDR" \
         --endpoint-reconciler-type=none \
         --allow-privileged=true \
-        --profiling=false
+        --profiling="${PALISADE_APISERVER_PROFILING:-false}"
     wait_port kube-apiserver "$APISERVER_PORT" 60
     local i
     for ((i = 0; i < 120; i++)); do

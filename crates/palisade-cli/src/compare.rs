@@ -13,6 +13,7 @@ use anyhow::Result;
 use palisade_api::RuleType;
 use palisade_api::cli::TestResult;
 use palisade_engine::{Action, PolicyResponse, RuleResponse, RuleStatus};
+use palisade_patch::json_eq;
 use serde_json::{Map, Value};
 
 use crate::artifacts::Artifacts;
@@ -225,25 +226,6 @@ fn tidy(v: Value) -> Option<Value> {
             (!out.is_empty()).then_some(Value::Array(out))
         }
         other => Some(other),
-    }
-}
-
-/// JSON equality with numbers compared by value (`1` equals `1.0`).
-fn json_eq(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => match (x.as_f64(), y.as_f64()) {
-            (Some(p), Some(q)) => p == q,
-            _ => x == y,
-        },
-        (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_eq(p, q))
-        }
-        (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
-        }
-        _ => a == b,
     }
 }
 

@@ -9,6 +9,7 @@ use kube::Client;
 use palisade_admission::{PolicyCache, ReviewEnv};
 use palisade_kube::admissionreport::{AdmissionReportSpec, spec_of};
 use palisade_kube::discovery::resource_index;
+use palisade_kube::params::{ParamCache, ParamKind};
 use palisade_reports::admission::{keep_admission_rows, merge};
 use palisade_reports::change::Digest;
 use palisade_reports::{ObjectRef, Report, ResourceResults, per_resource};
@@ -54,6 +55,17 @@ pub struct Settings {
     pub report_writes: usize,
 }
 
+/// What tells the controller that something outside the policies changed what they decide.
+pub struct Feeds {
+    /// Namespaces whose labels changed.
+    pub label_changes: mpsc::UnboundedReceiver<String>,
+    /// The cached admission policy parameters (the controller keeps their watches in line
+    /// with the bindings).
+    pub params: Arc<ParamCache>,
+    /// Parameter kinds with a changed object.
+    pub param_changes: mpsc::UnboundedReceiver<ParamKind>,
+}
+
 /// The controller's shared state.
 pub struct Controller {
     client: Client,
@@ -65,6 +77,8 @@ pub struct Controller {
     health: Arc<Health>,
     leader: watch::Receiver<bool>,
     label_changes: Mutex<mpsc::UnboundedReceiver<String>>,
+    params: Arc<ParamCache>,
+    param_changes: Mutex<mpsc::UnboundedReceiver<ParamKind>>,
     /// Write slots: a scanned report waits for one.
     writes: Arc<Semaphore>,
     settings: Settings,
@@ -72,15 +86,16 @@ pub struct Controller {
 
 impl Controller {
     /// A controller over `cache` (filled by the policy watch) that evaluates with `env` and
-    /// writes reports while `leader` is true; the resources of namespaces named on
-    /// `label_changes` are rescanned. Starts the report watches.
+    /// writes reports while `leader` is true; the resources of namespaces whose labels change
+    /// and of policies whose parameters change are rescanned (`feeds`). Starts the report
+    /// watches.
     pub fn new(
         client: Client,
         cache: Arc<PolicyCache>,
         env: Arc<ReviewEnv>,
         health: Arc<Health>,
         leader: watch::Receiver<bool>,
-        label_changes: mpsc::UnboundedReceiver<String>,
+        feeds: Feeds,
         settings: Settings,
     ) -> Arc<Controller> {
         let queue = Arc::new(WorkQueue::new());
@@ -93,7 +108,9 @@ impl Controller {
             queue,
             health,
             leader,
-            label_changes: Mutex::new(label_changes),
+            label_changes: Mutex::new(feeds.label_changes),
+            params: feeds.params,
+            param_changes: Mutex::new(feeds.param_changes),
             writes: Arc::new(Semaphore::new(settings.report_writes.max(1))),
             settings,
         })
@@ -171,6 +188,7 @@ impl Controller {
                 stale_checked = true;
             }
             self.rescan_relabelled_namespaces();
+            self.rescan_for_params();
             self.health.metrics.set_queue_depth(self.queue.len());
             self.reports.prune();
             tokio::time::sleep(TICK).await;
@@ -182,6 +200,7 @@ impl Controller {
     /// is stopped then).
     async fn follow_policies(&self, skipped: &mut BTreeSet<String>) -> Option<usize> {
         let set = self.cache.snapshot();
+        self.params.reconcile(&set);
         let wanted = kinds::wanted(&set);
         let index = match resource_index(&self.client).await {
             Ok(i) => i,
@@ -247,6 +266,38 @@ impl Controller {
             if key.namespace.as_ref().is_some_and(|n| changed.contains(n)) {
                 self.queue.push(key);
             }
+        }
+    }
+
+    /// Queues the resources of the admission policies whose parameters changed.
+    fn rescan_for_params(&self) {
+        let mut changed = BTreeSet::new();
+        {
+            let mut rx = self.param_changes.lock().unwrap_or_else(|e| e.into_inner());
+            while let Ok(kind) = rx.try_recv() {
+                changed.insert(kind);
+            }
+        }
+        if changed.is_empty() {
+            return;
+        }
+        let set = self.cache.snapshot();
+        let rules = kinds::param_bound_resources(&set, &changed);
+        let affected: BTreeSet<WatchKind> = self
+            .watchers
+            .kinds()
+            .into_iter()
+            .filter(|k| rules.iter().any(|r| kinds::resource_matches(r, k)))
+            .collect();
+        let keys: Vec<_> = self
+            .watchers
+            .all_keys()
+            .into_iter()
+            .filter(|k| affected.contains(&k.kind))
+            .collect();
+        tracing::info!(kinds = ?changed.iter().map(ToString::to_string).collect::<Vec<_>>(), resources = keys.len(), "admission policy parameters changed: rescanning");
+        for k in keys {
+            self.queue.push(k);
         }
     }
 

@@ -13,6 +13,7 @@ use palisade_api::matching::MatchResources;
 use palisade_celpolicy::CompiledValidatingPolicy;
 use palisade_celpolicy::autogen;
 use palisade_kube::kinds::KindSelector;
+use palisade_kube::params::ParamKind;
 use palisade_kube::webhooks::{ApiResourceInfo, ResourceIndex};
 
 /// One API resource (a served group/version/kind) the controller watches and scans.
@@ -114,6 +115,48 @@ pub fn wanted(set: &PolicySet) -> Wanted {
         }
     }
     out
+}
+
+/// `(group, version, resource)` rules of the bound admission policies whose `paramKind` is
+/// one of `params` and that some binding gives a `paramRef` (what a parameter change may
+/// decide differently).
+pub fn param_bound_resources(
+    set: &PolicySet,
+    params: &BTreeSet<ParamKind>,
+) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    for bound in set.admission_policies() {
+        let spec = &bound.policy.policy.spec;
+        let uses = spec
+            .param_kind
+            .as_ref()
+            .is_some_and(|k| params.iter().any(|p| p.is(&k.api_version, &k.kind)));
+        if !uses || !bound.bindings.iter().any(|b| b.spec.param_ref.is_some()) {
+            continue;
+        }
+        for rule in spec
+            .match_constraints
+            .iter()
+            .flat_map(|m| &m.resource_rules)
+        {
+            for g in &rule.api_groups {
+                for v in &rule.api_versions {
+                    for r in &rule.resources {
+                        out.push((g.clone(), v.clone(), r.clone()));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// True when a `(group, version, resource)` rule (with `*` wildcards) names `kind`.
+pub fn resource_matches(rule: &(String, String, String), kind: &WatchKind) -> bool {
+    let (g, v, r) = rule;
+    (g == "*" || *g == kind.group)
+        && (v == "*" || *v == kind.version)
+        && (r == "*" || *r == kind.plural)
 }
 
 pub(crate) fn selectors(m: &MatchResources) -> impl Iterator<Item = KindSelector> + '_ {

@@ -39,7 +39,7 @@ use palisade_admission::{PolicyCache, ReviewEnv};
 use tokio::sync::watch;
 use tracing_subscriber::EnvFilter;
 
-pub use controller::{Controller, Settings};
+pub use controller::{Controller, Feeds, Settings};
 pub use options::{ControllerArgs, LogFormat};
 
 /// What stops the controller.
@@ -92,12 +92,14 @@ pub async fn run(args: ControllerArgs) -> Result<(), Error> {
         palisade_kube::watch::Options::CONTROLLER,
     ));
     // Background scans have no requester, so of the cluster they need only Namespaces, and
-    // the parameters admission policy bindings select (read live).
+    // the parameters admission policy bindings select (watched and cached).
     let (namespaces, label_changes) = namespaces::Namespaces::start(client.clone());
     namespaces.wait_synced().await;
+    let (params, param_changes) = palisade_kube::params::ParamCache::new(client.clone());
+    let params = Arc::new(params);
     let env = Arc::new(ReviewEnv {
         cluster: namespaces,
-        cel_data: Arc::new(palisade_kube::celdata::ClusterData::new(client.clone())),
+        cel_data: params.clone(),
         ..ReviewEnv::offline()
     });
     let (leader_tx, leader_rx) = watch::channel(!args.leader_election);
@@ -127,7 +129,11 @@ pub async fn run(args: ControllerArgs) -> Result<(), Error> {
         env,
         health.clone(),
         leader_rx,
-        label_changes,
+        controller::Feeds {
+            label_changes,
+            params,
+            param_changes,
+        },
         Settings {
             rescan_interval: args.rescan_interval,
             policy_rescan_gap: args.policy_rescan_gap,

@@ -327,6 +327,35 @@ fn validating_admission_policies_are_reported_through_their_bindings() {
     });
     assert_eq!(small_banned["result"], "pass", "{small_banned}");
 
+    // Parameters are cached by a watch; a changed one rescans what its policy decides.
+    cluster.kubectl(&[
+        "patch",
+        "configmap",
+        "banned",
+        "-n",
+        PARAMS_NS,
+        "--type=merge",
+        "-p",
+        r#"{"data":{"banned":"a"}}"#,
+    ]);
+    let changed = Instant::now();
+    let now_banned = eventually("cm-banned-key fails the small ConfigMap now", || {
+        report_rows(&cluster, VAP_NS, &small, "cm-banned-key").filter(|r| r["result"] == "fail")
+    });
+    eprintln!(
+        "parameter changed -> new result in the PolicyReport: {:?}",
+        changed.elapsed()
+    );
+    assert_eq!(now_banned["message"], "key a is banned", "{now_banned}");
+    eventually("cm-banned-key passes the secretive ConfigMap now", || {
+        report_rows(&cluster, VAP_NS, &secretive, "cm-banned-key").filter(|r| r["result"] == "pass")
+    });
+    let log = controller.log_text();
+    assert!(
+        log.contains("watching admission policy parameters"),
+        "{log}"
+    );
+
     // No binding matches the other namespace: nothing reported there.
     assert!(
         cluster

@@ -375,6 +375,11 @@ impl EvalContext {
             .and_then(|r| r.get("operation"))
             .and_then(Value::as_str)
             == Some("DELETE");
+        EvalContext::with_operation(root, deleting)
+    }
+
+    /// [`EvalContext::new`] when the caller knows whether `request.operation` is DELETE.
+    pub(crate) fn with_operation(root: Map<String, Value>, deleting: bool) -> Self {
         EvalContext {
             root: Value::Object(root),
             undo: Vec::new(),
@@ -425,10 +430,19 @@ impl EvalContext {
     /// The resource under validation: `request.object`, or `request.oldObject` when there is
     /// no new object (DELETE).
     pub fn resource(&self) -> &Value {
-        let req = &self.root["request"];
-        match req.get("object") {
+        // Read for every pattern rule: the scanning lookup, not the map's search.
+        fn field<'v>(v: &'v Value, key: &str) -> Option<&'v Value> {
+            match v {
+                Value::Object(m) => palisade_jmespath::value::get(m, key),
+                _ => None,
+            }
+        }
+        let Some(req) = field(&self.root, "request") else {
+            return &Value::Null;
+        };
+        match field(req, "object") {
             Some(o) if !o.is_null() && o.as_object().is_none_or(|m| !m.is_empty()) => o,
-            _ => req.get("oldObject").unwrap_or(&Value::Null),
+            _ => field(req, "oldObject").unwrap_or(&Value::Null),
         }
     }
 

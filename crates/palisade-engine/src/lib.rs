@@ -208,11 +208,21 @@ impl Engine {
                 resp.exceptions = keys;
                 resp
             } else {
-                let pss_exceptions: Vec<PodSecurityExclude> = excepted
-                    .iter()
-                    .flat_map(|e| e.exception.spec.pod_security.clone().unwrap_or_default())
-                    .collect();
-                let pss_names: Vec<String> = excepted.iter().map(|e| e.key()).collect();
+                // Most rules have no exception: no collections to build and free then.
+                let (pss_exceptions, pss_names): (Vec<PodSecurityExclude>, Vec<String>) =
+                    if excepted.is_empty() {
+                        (Vec::new(), Vec::new())
+                    } else {
+                        (
+                            excepted
+                                .iter()
+                                .flat_map(|e| {
+                                    e.exception.spec.pod_security.clone().unwrap_or_default()
+                                })
+                                .collect(),
+                            excepted.iter().map(|e| e.key()).collect(),
+                        )
+                    };
                 let env = EvalEnv {
                     source: inputs.source,
                     cache: &policy.cache,

@@ -71,34 +71,53 @@ impl Request {
     /// The context document without `images`, holding the given objects. `namespace` is the
     /// resource's namespace, used when the admission fields have none.
     fn root(&self, object: Value, old_object: Value, namespace: String) -> Map<String, Value> {
-        let mut request = self.admission.clone();
-        request.insert("operation".into(), Value::String(self.operation.clone()));
+        // Built from lists (a map collected from pairs is filled in one pass, where inserting
+        // searches the map for every key); a later pair replaces an earlier one of the same
+        // key, as inserting would.
+        let mut request: Vec<(String, Value)> = Vec::with_capacity(self.admission.len() + 8);
+        request.extend(self.admission.iter().map(|(k, v)| (k.clone(), v.clone())));
+        // In key order: the sort before building the map then only checks it.
+        request.push(("clusterRoles".into(), json!(self.user.cluster_roles)));
         // Kyverno always sets request.namespace, offline from the resource itself.
-        if !request.contains_key("namespace") {
-            request.insert("namespace".into(), Value::String(namespace));
+        if !self.admission.contains_key("namespace") {
+            request.push(("namespace".into(), Value::String(namespace)));
         }
-        request.insert("object".into(), object);
-        request.insert("oldObject".into(), old_object);
-        request.insert(
-            "userInfo".into(),
-            serde_json::to_value(&self.user.user_info).unwrap_or(Value::Null),
-        );
-        request.insert("roles".into(), json!(self.user.roles));
-        request.insert("clusterRoles".into(), json!(self.user.cluster_roles));
-        let mut root = Map::new();
-        root.insert("request".into(), Value::Object(request));
+        request.push(("object".into(), object));
+        request.push(("oldObject".into(), old_object));
+        request.push(("operation".into(), Value::String(self.operation.clone())));
+        request.push(("roles".into(), json!(self.user.roles)));
+        request.push(("userInfo".into(), user_info_value(&self.user.user_info)));
         let (sa_namespace, sa_name) =
             service_account(&self.user.user_info.username).unwrap_or(("", ""));
-        root.insert(
-            "serviceAccountName".into(),
-            Value::String(sa_name.to_string()),
-        );
-        root.insert(
-            "serviceAccountNamespace".into(),
-            Value::String(sa_namespace.to_string()),
-        );
-        root
+        [
+            (
+                "request".into(),
+                Value::Object(request.into_iter().collect()),
+            ),
+            (
+                "serviceAccountName".into(),
+                Value::String(sa_name.to_string()),
+            ),
+            (
+                "serviceAccountNamespace".into(),
+                Value::String(sa_namespace.to_string()),
+            ),
+        ]
+        .into_iter()
+        .collect()
     }
+}
+
+/// `request.userInfo`: what serializing `user` gives, without serde for the usual empty one.
+fn user_info_value(user: &palisade_api::cli::UserInfo) -> Value {
+    if user.username.is_empty()
+        && user.uid.is_empty()
+        && user.groups.is_empty()
+        && user.extra.is_empty()
+    {
+        return Value::Object(Map::new());
+    }
+    serde_json::to_value(user).unwrap_or(Value::Null)
 }
 
 /// A request and its variable context in one value, for evaluating many policies on one
@@ -120,7 +139,10 @@ impl PreparedRequest {
         let namespace = crate::matching::namespace_of(request.resource()).to_string();
         let object = std::mem::take(&mut request.object);
         let old_object = std::mem::take(&mut request.old_object);
-        let ctx = EvalContext::new(request.root(object, old_object, namespace)).with_lazy_images();
+        let deleting = request.operation == "DELETE";
+        let ctx =
+            EvalContext::with_operation(request.root(object, old_object, namespace), deleting)
+                .with_lazy_images();
         PreparedRequest {
             head: request,
             ctx,
@@ -233,4 +255,36 @@ pub fn images_of(resource: &Value) -> Option<Value> {
         }
     }
     Some(Value::Object(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_info_as_serde_gives_it() {
+        let mut user = palisade_api::cli::UserInfo::default();
+        assert_eq!(user_info_value(&user), serde_json::to_value(&user).unwrap());
+        user.username = "system:serviceaccount:ns:sa".into();
+        user.groups = vec!["g".into()];
+        assert_eq!(user_info_value(&user), serde_json::to_value(&user).unwrap());
+    }
+
+    #[test]
+    fn admission_fields_are_kept_and_overridden_as_before() {
+        let mut request = Request::create(json!({"kind": "Pod", "metadata": {"namespace": "a"}}));
+        request.admission.insert("uid".into(), json!("1"));
+        request
+            .admission
+            .insert("operation".into(), json!("UPDATE"));
+        let ctx = PreparedRequest::new(request.clone()).ctx;
+        let r = &ctx.root()["request"];
+        assert_eq!(
+            (&r["uid"], &r["operation"], &r["namespace"]),
+            (&json!("1"), &json!("CREATE"), &json!("a"))
+        );
+        request.admission.insert("namespace".into(), json!("b"));
+        let ctx = PreparedRequest::new(request).ctx;
+        assert_eq!(ctx.root()["request"]["namespace"], json!("b"));
+    }
 }

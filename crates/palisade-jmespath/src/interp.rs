@@ -142,6 +142,13 @@ impl<'c> Interp<'c> {
     fn then<'a>(&mut self, left: Val<'a>, next: &'a Node) -> R<'a> {
         match left {
             Val::Ref(l) => self.eval_val(next, l),
+            Val::Own(l) if matches!(next, Node::Identity) => {
+                // `@` of a built value is the value itself (a projection's items, `keys(@)[]`):
+                // charged as the step and the copy below, without copying.
+                self.spend(1)?;
+                self.spend(size(&l, self.budget))?;
+                Ok(Val::Own(l))
+            }
             Val::Own(l) => {
                 let r = self.eval_val(next, &l)?;
                 Ok(Val::Own(self.own(r)?))
@@ -515,18 +522,44 @@ impl<'c> Interp<'c> {
                 format!("unknown function: {}", func.name()),
             )
         })?;
-        let mut resolved = Vec::with_capacity(args.len());
-        for a in args {
-            match a {
-                Node::ExpRef(inner) => resolved.push(Arg::ExpRef(inner)),
-                other => {
-                    let x = lenient(self.quietly(|s| s.eval_val(other, v)))?;
-                    resolved.push(Arg::Value(self.value(x)?));
+        // The usual one to three arguments are resolved on the stack, not in a new `Vec`.
+        match args {
+            [a] => {
+                let resolved = [self.arg(a, v)?];
+                self.invoke(f, &resolved)
+            }
+            [a, b] => {
+                let resolved = [self.arg(a, v)?, self.arg(b, v)?];
+                self.invoke(f, &resolved)
+            }
+            [a, b, c] => {
+                let resolved = [self.arg(a, v)?, self.arg(b, v)?, self.arg(c, v)?];
+                self.invoke(f, &resolved)
+            }
+            _ => {
+                let mut resolved = Vec::with_capacity(args.len());
+                for a in args {
+                    resolved.push(self.arg(a, v)?);
                 }
+                self.invoke(f, &resolved)
             }
         }
-        functions::check_args(f, &resolved)?;
-        let out = f.call(&resolved, self)?;
+    }
+
+    /// A function argument: an expression reference as it is, anything else evaluated.
+    fn arg<'a>(&mut self, a: &'a Node, v: &'a Value) -> Result<Arg<'a>, Error> {
+        match a {
+            Node::ExpRef(inner) => Ok(Arg::ExpRef(inner)),
+            other => {
+                let x = lenient(self.quietly(|s| s.eval_val(other, v)))?;
+                Ok(Arg::Value(self.value(x)?))
+            }
+        }
+    }
+
+    fn invoke<'a>(&mut self, f: &dyn functions::Function, resolved: &[Arg<'_>]) -> R<'a> {
+        functions::check_args(f, resolved)?;
+        let out = f.call(resolved, self)?;
         // The result is new: charge it, so that chained calls cannot grow values unpaid.
         self.spend(size(&out, self.budget))?;
         Ok(Val::Own(out))

@@ -7,26 +7,43 @@ use serde_json::{Map, Number, Value};
 /// The shared `null`, so lookups can borrow it.
 pub static NULL: Value = Value::Null;
 
-/// `map.get(key)`, faster for keys late in the map's order. A `serde_json` map is a
-/// `BTreeMap`, whose search compares the key with every smaller key from the front, one
-/// `memcmp` call each; Kubernetes objects are read by keys such as `spec`,
-/// `securityContext` or `volumes` that sort near the end of their maps (a container's
-/// `securityContext` is seventh of eight). Those are found from the back instead, comparing
-/// first bytes inline and whole keys only when the first bytes agree. Same result as `get`.
+/// Maps up to this size are searched by [`get`] with a scan; larger ones by their own search.
+const SCANNED: usize = 12;
+
+/// `map.get(key)`, faster on the small maps of Kubernetes objects. A `serde_json` map is a
+/// `BTreeMap`, whose search compares the key with every smaller key, one `memcmp` call each.
+/// A scan compares first bytes inline and whole keys only when the first bytes agree; keys
+/// that sort late (`spec`, `securityContext`, `volumes`: a container's `securityContext` is
+/// seventh of eight) are scanned for from the back, the others from the front. Same result
+/// as `get`.
 #[inline]
 pub fn get<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
     let first = match key.as_bytes().first() {
-        Some(&b) if b >= b's' && map.len() > 2 => b,
+        Some(&b) if map.len() > 1 && map.len() <= SCANNED => b,
         _ => return map.get(key),
     };
-    for (k, v) in map.iter().rev() {
-        match k.as_bytes().first().copied().unwrap_or(0).cmp(&first) {
-            Ordering::Greater => continue,
-            Ordering::Less => return None,
-            Ordering::Equal => match k.as_str().cmp(key) {
+    if first >= b's' {
+        for (k, v) in map.iter().rev() {
+            match k.as_bytes().first().copied().unwrap_or(0).cmp(&first) {
                 Ordering::Greater => continue,
-                Ordering::Equal => return Some(v),
                 Ordering::Less => return None,
+                Ordering::Equal => match k.as_str().cmp(key) {
+                    Ordering::Greater => continue,
+                    Ordering::Equal => return Some(v),
+                    Ordering::Less => return None,
+                },
+            }
+        }
+        return None;
+    }
+    for (k, v) in map {
+        match k.as_bytes().first().cmp(&Some(&first)) {
+            Ordering::Less => continue,
+            Ordering::Greater => return None,
+            Ordering::Equal => match k.as_str().cmp(key) {
+                Ordering::Less => continue,
+                Ordering::Equal => return Some(v),
+                Ordering::Greater => return None,
             },
         }
     }
@@ -115,10 +132,18 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn lookups_from_the_back_find_what_get_finds() {
+    fn scans_find_what_get_finds() {
         let keys = [
             "",
+            "\u{0}",
             "a",
+            "ab",
+            "apiVersion",
+            "containers",
+            "ephemeralContainers",
+            "initContainers",
+            "kind",
+            "metadata",
             "s",
             "sa",
             "sb",
@@ -137,14 +162,16 @@ mod tests {
             "~",
         ];
         for n in 0..keys.len() {
-            for skip in 0..3 {
+            for skip in 0..5 {
                 let map: Map<String, Value> = keys
                     .iter()
                     .skip(skip)
                     .take(n)
                     .map(|k| (k.to_string(), json!(k)))
                     .collect();
-                for probe in keys.iter().chain(&["sz", "secret", "u", "r", "\u{ff}"]) {
+                for probe in keys.iter().chain(&[
+                    "sz", "secret", "u", "r", "\u{ff}", "b", "c", "cz", "hostPID", "",
+                ]) {
                     assert_eq!(get(&map, probe), map.get(*probe), "{probe} in {map:?}");
                 }
             }

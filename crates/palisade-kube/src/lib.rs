@@ -15,6 +15,7 @@ pub mod certs;
 pub mod discovery;
 pub mod kinds;
 mod options;
+pub mod params;
 pub mod rules;
 mod runtime;
 pub mod status;

@@ -115,6 +115,7 @@ pub use diff::{diff, diff_guided};
 pub use error::PatchError;
 pub use merge_patch::merge_patch;
 pub use smp::{strategic_merge, strategic_merge_owned, strategic_merge_traced};
+pub use value::json_eq;
 
 /// Whether the embedded table knows `apiVersion`/`kind` (and so merges its lists by key).
 pub fn is_known_kind(api_version: &str, kind: &str) -> bool {

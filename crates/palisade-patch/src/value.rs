@@ -38,7 +38,7 @@ pub(crate) fn scalar_text_eq(v: &Value, text: &str) -> bool {
 }
 
 /// JSON equality where numbers compare by value (`1` equals `1.0`), as Go's `encoding/json` does.
-pub(crate) fn json_eq(a: &Value, b: &Value) -> bool {
+pub fn json_eq(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => {
             x == y || (x.as_f64().is_some() && x.as_f64() == y.as_f64())

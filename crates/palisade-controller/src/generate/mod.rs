@@ -9,6 +9,9 @@
 //! - **Generated resources** of synchronized rules, watched by Kyverno's labels
 //!   ([`downstream`]): a change or deletion regenerates them, or removes them when their
 //!   trigger is gone ([`Job::Resync`]).
+//! - **Clone sources** of synchronized rules, watched ([`sources`]): a change is copied to
+//!   the rule's downstream resources again ([`Job::SourceChanged`]), a deletion deletes the
+//!   copies ([`Job::SourceGone`]).
 //! - **Policy changes**: rules removed (or policies deleted) lose their synchronized downstream
 //!   unless `orphanDownstreamOnPolicyDelete` ([`Job::Removed`], queued by every replica); changed policies regenerate their synchronized
 //!   downstream; `generateExisting` and `mutateExistingOnPolicyUpdate` rules run for every
@@ -23,8 +26,9 @@
 pub mod cluster;
 pub mod downstream;
 pub mod rules;
+pub mod sources;
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -49,6 +53,7 @@ use crate::queue::WorkQueue;
 use cluster::{LiveSource, Resources};
 use downstream::Downstream;
 use rules::Origin;
+use sources::{SourceRef, SourceWatch, Sources};
 
 /// Jobs done at once (each is a few API round trips).
 const WORKERS: usize = 4;
@@ -80,6 +85,22 @@ pub enum Job {
         /// The kinds it generated.
         kinds: BTreeSet<(String, String)>,
     },
+    /// A clone source of a synchronized rule changed: copy it again.
+    SourceChanged {
+        /// The policy key.
+        policy: String,
+        /// The rule.
+        rule: String,
+    },
+    /// A clone source of a synchronized rule was deleted: its copies go.
+    SourceGone {
+        /// The policy key.
+        policy: String,
+        /// The rule.
+        rule: String,
+        /// The deleted source.
+        source: SourceRef,
+    },
     /// A rule for a trigger that existed before the policy changed.
     Existing {
         /// The policy key.
@@ -107,6 +128,7 @@ pub struct Generator {
     resources: Arc<Resources>,
     queue: Arc<WorkQueue<Job>>,
     downstream: Downstream,
+    sources: Sources,
     requests: Store<DynamicObject>,
     namespace: String,
     excluded: Vec<String>,
@@ -130,6 +152,7 @@ impl Generator {
         Arc::new(Generator {
             resources: Arc::new(Resources::new(client.clone())),
             downstream: Downstream::new(client.clone(), queue.clone()),
+            sources: Sources::new(client.clone(), queue.clone()),
             client,
             cache,
             env,
@@ -234,6 +257,21 @@ impl Generator {
             }
         }
         self.downstream.reconcile(&wanted);
+        self.watch_sources(set).await;
+    }
+
+    /// Watches the clone sources of synchronized rules.
+    async fn watch_sources(&self, set: &PolicySet) {
+        let mut wanted: BTreeMap<SourceWatch, Vec<sources::Source>> = BTreeMap::new();
+        for s in sources::all_sources(set) {
+            match self.resources.find(&s.api_version, &s.kind).await {
+                Some(kind) => wanted.entry(SourceWatch::of(&s, kind)).or_default().push(s),
+                None => {
+                    tracing::warn!(policy = %s.policy, rule = %s.rule, kind = %s.kind, "clone source kind not served; its changes are not followed")
+                }
+            }
+        }
+        self.sources.reconcile(wanted);
     }
 
     /// Queues `rule` for every existing object its match names.
@@ -333,6 +371,65 @@ impl Generator {
                 rule,
                 kinds,
             } => self.removed(policy, rule, kinds).await,
+            Job::SourceChanged { policy, rule } => {
+                self.resync_rule(policy, rule);
+                Outcome::Done
+            }
+            Job::SourceGone {
+                policy,
+                rule,
+                source,
+            } => self.source_gone(policy, rule, source).await,
+        }
+    }
+
+    /// Generates every downstream resource of `rule` again (its clone source changed). The
+    /// downstream watch knows them, and through their labels their triggers.
+    fn resync_rule(&self, policy: &str, rule: &str) {
+        for origin in self.downstream.origins_of(policy) {
+            if origin.rule == rule {
+                self.queue.push(Job::Resync(origin));
+            }
+        }
+    }
+
+    /// Deletes the copies of a deleted clone source, as Kyverno does for synchronized rules;
+    /// a source that is back (or was only relabelled out of a watch) is copied again instead.
+    async fn source_gone(&self, key: &str, rule: &str, source: &SourceRef) -> Outcome {
+        let set = self.cache.snapshot();
+        let Some(r) = rules::find_policy(&set, key).and_then(|p| {
+            rules::rule(&p, rule)
+                .filter(|r| rules::synchronizes(r))
+                .cloned()
+        }) else {
+            return Outcome::Done;
+        };
+        let live = cluster::get(
+            &self.client,
+            &self.resources,
+            &source.api_version,
+            &source.kind,
+            &source.namespace,
+            &source.name,
+        )
+        .await;
+        match live {
+            Ok(Some(_)) => {
+                self.resync_rule(key, rule);
+                return Outcome::Done;
+            }
+            Ok(None) => {}
+            Err(e) => return Outcome::Retry(Duration::from_secs(5), e),
+        }
+        tracing::info!(policy = %key, rule = %rule, kind = %source.kind, namespace = %source.namespace, name = %source.name, "clone source deleted: deleting its synchronized copies");
+        let selector = sources::copies_selector(key, rule, source);
+        let copy_of = |labels: &BTreeMap<String, String>| sources::is_copy_of(labels, source);
+        match self
+            .delete_selected(key, rule, &rules::downstream_kinds(&r), &selector, copy_of)
+            .await
+        {
+            Ok(()) => Outcome::Done,
+            Err(e) => Outcome::Retry(Duration::from_secs(5), e),
         }
     }
 
@@ -541,21 +638,49 @@ impl Generator {
             }
             Some(trigger) => {
                 let rules = [origin.rule.clone()];
-                self.generate(
-                    set.clone(),
-                    policy.clone(),
-                    trigger,
-                    &rules,
-                    RequestInfo::default(),
-                    "CREATE",
-                )
-                .await
+                let generated = self
+                    .generate(
+                        set.clone(),
+                        policy.clone(),
+                        trigger,
+                        &rules,
+                        RequestInfo::default(),
+                        "CREATE",
+                    )
+                    .await;
+                match generated {
+                    // The copy went with its deleted source: nothing to restore.
+                    Err(_) if self.clone_source_missing(&origin.policy, rule).await => Ok(()),
+                    other => other,
+                }
             }
         };
         match result {
             Ok(()) => Outcome::Done,
             Err(e) => Outcome::Retry(Duration::from_secs(5), e),
         }
+    }
+
+    /// True when a `clone` source `rule` names (without variables) does not exist.
+    async fn clone_source_missing(&self, key: &str, rule: &palisade_api::Rule) -> bool {
+        for s in sources::sources(key, rule) {
+            let (Some(namespace), Some(name)) = (&s.namespace, &s.name) else {
+                continue;
+            };
+            let found = cluster::get(
+                &self.client,
+                &self.resources,
+                &s.api_version,
+                &s.kind,
+                namespace,
+                name,
+            )
+            .await;
+            if matches!(found, Ok(None)) {
+                return true;
+            }
+        }
+        false
     }
 
     /// generateExisting / mutateExistingOnPolicyUpdate for one trigger.
@@ -727,12 +852,26 @@ impl Generator {
         trigger_uid: Option<&str>,
     ) -> Result<(), String> {
         let selector = rules::selector(policy, rule, trigger_uid);
+        self.delete_selected(policy, rule, kinds, &selector, |_| true)
+            .await
+    }
+
+    /// Deletes the resources of `kinds` that `selector` selects, are of `policy` and pass
+    /// `also` (a check of their labels).
+    async fn delete_selected(
+        &self,
+        policy: &str,
+        rule: &str,
+        kinds: &BTreeSet<(String, String)>,
+        selector: &str,
+        also: impl Fn(&BTreeMap<String, String>) -> bool,
+    ) -> Result<(), String> {
         let mut errors = Vec::new();
         for (api_version, kind) in kinds {
             let Some(k) = self.resources.find(api_version, kind).await else {
                 continue;
             };
-            let items = match cluster::list(&self.client, &k, "", Some(&selector)).await {
+            let items = match cluster::list(&self.client, &k, "", Some(selector)).await {
                 Ok(i) => i,
                 Err(e) => {
                     errors.push(e);
@@ -740,9 +879,9 @@ impl Generator {
                 }
             };
             for o in items {
-                let labels: std::collections::BTreeMap<String, String> =
+                let labels: BTreeMap<String, String> =
                     serde_json::from_value(o["metadata"]["labels"].clone()).unwrap_or_default();
-                if !rules::same_policy_namespace(policy, &labels) {
+                if !rules::same_policy_namespace(policy, &labels) || !also(&labels) {
                     continue;
                 }
                 let (_, _, namespace, name) = cluster::identity(&o);

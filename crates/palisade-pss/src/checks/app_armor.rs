@@ -2,8 +2,7 @@
 //! annotations may only select the runtime default or a localhost profile.
 
 use super::helpers::{
-    Violation, Violations, containers_phrase, go_quote, insert_sorted, join_quote, pluralize,
-    visit_containers,
+    Violation, Violations, forbidden_profile_types, go_quote, join_quote, pluralize,
 };
 use super::{Check, VersionedCheck};
 use crate::field::{BadValue, FieldError};
@@ -48,37 +47,13 @@ fn allowed_annotation(v: &str) -> bool {
 }
 
 fn v1_0(pod: &Pod<'_>) -> Option<Violation> {
-    let mut setters = Violations::default();
-    let mut bad_values = Vec::new();
-    if let Some(t) = pod
-        .spec
-        .security_context
-        .as_ref()
-        .and_then(|sc| sc.app_armor_type)
-        && !allowed_type(t)
-    {
-        let field = "spec.securityContext.appArmorProfile.type".to_string();
-        setters.add(
-            "pod",
-            [FieldError::forbidden(field, BadValue::Str(t.into()))],
-        );
-        insert_sorted(&mut bad_values, t);
-    }
-    let mut containers = Vec::new();
-    let mut container_errors = Vec::new();
-    visit_containers(&pod.spec, |c, path| {
-        if let Some(t) = c.security_context.as_ref().and_then(|sc| sc.app_armor_type)
-            && !allowed_type(t)
-        {
-            containers.push(c.name);
-            let field = path.field("securityContext.appArmorProfile.type");
-            container_errors.push(FieldError::forbidden(field, BadValue::Str(t.into())));
-            insert_sorted(&mut bad_values, t);
-        }
-    });
-    if !containers.is_empty() {
-        setters.add(containers_phrase(&containers), container_errors);
-    }
+    let (mut setters, mut bad_values) = forbidden_profile_types(
+        pod,
+        "appArmorProfile",
+        |sc| sc.app_armor_type,
+        |sc| sc.app_armor_type,
+        allowed_type,
+    );
     let annotations = forbidden_annotations(pod);
     if !annotations.is_empty() {
         bad_values.extend(annotations.data.iter().cloned());

@@ -1,8 +1,8 @@
 //! Shared pieces of the checks: container visiting, the upstream wording helpers, and the
 //! `Violations` accumulator (data strings plus field errors).
 
-use crate::field::FieldError;
-use crate::model::{Container, Spec};
+use crate::field::{BadValue, FieldError};
+use crate::model::{Container, Pod, PodSecurityContext, SecurityContext, Spec};
 
 /// What a failing check version returns: upstream's `ForbiddenReason`, `ForbiddenDetail` and
 /// `ErrList`.
@@ -121,6 +121,46 @@ impl Violations {
     pub(crate) fn len(&self) -> usize {
         self.data.len()
     }
+}
+
+/// A profile field (`seccompProfile`, `appArmorProfile`) set to a forbidden `type` on the Pod
+/// and on its containers: the setters (`pod`, then the containers' phrase) with their field
+/// errors, and the forbidden types sorted, as upstream's seccomp and AppArmor checks word them.
+pub(crate) fn forbidden_profile_types<'a>(
+    pod: &Pod<'a>,
+    profile: &str,
+    pod_type: impl Fn(&PodSecurityContext<'a>) -> Option<&'a str>,
+    container_type: impl Fn(&SecurityContext<'a>) -> Option<&'a str>,
+    allowed: impl Fn(&str) -> bool,
+) -> (Violations, Vec<String>) {
+    let mut setters = Violations::default();
+    let mut bad_values = Vec::new();
+    if let Some(t) = pod.spec.security_context.as_ref().and_then(&pod_type)
+        && !allowed(t)
+    {
+        let field = format!("spec.securityContext.{profile}.type");
+        setters.add(
+            "pod",
+            [FieldError::forbidden(field, BadValue::Str(t.into()))],
+        );
+        insert_sorted(&mut bad_values, t);
+    }
+    let mut containers = Vec::new();
+    let mut errors = Vec::new();
+    visit_containers(&pod.spec, |c, path| {
+        if let Some(t) = c.security_context.as_ref().and_then(&container_type)
+            && !allowed(t)
+        {
+            containers.push(c.name);
+            let field = path.field(&format!("securityContext.{profile}.type"));
+            errors.push(FieldError::forbidden(field, BadValue::Str(t.into())));
+            insert_sorted(&mut bad_values, t);
+        }
+    });
+    if !containers.is_empty() {
+        setters.add(containers_phrase(&containers), errors);
+    }
+    (setters, bad_values)
 }
 
 /// Inserts into a sorted, de-duplicated list (upstream `sets.String` + `List()`).

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::helpers::{
-    Violation, Violations, containers_phrase, go_quote, insert_sorted, join_quote, pluralize,
+    Violation, Violations, forbidden_profile_types, go_quote, join_quote, pluralize,
     visit_containers,
 };
 use super::{Check, VersionedCheck};
@@ -98,37 +98,13 @@ fn v1_0(pod: &Pod<'_>) -> Option<Violation> {
 }
 
 fn v1_19(pod: &Pod<'_>) -> Option<Violation> {
-    let mut setters = Violations::default();
-    let mut bad_values = Vec::new();
-    if let Some(t) = pod
-        .spec
-        .security_context
-        .as_ref()
-        .and_then(|sc| sc.seccomp_type)
-        && !valid_type(t)
-    {
-        let field = "spec.securityContext.seccompProfile.type".to_string();
-        setters.add(
-            "pod",
-            [FieldError::forbidden(field, BadValue::Str(t.into()))],
-        );
-        insert_sorted(&mut bad_values, t);
-    }
-    let mut containers = Vec::new();
-    let mut errors = Vec::new();
-    visit_containers(&pod.spec, |c, path| {
-        if let Some(t) = c.security_context.as_ref().and_then(|sc| sc.seccomp_type)
-            && !valid_type(t)
-        {
-            containers.push(c.name);
-            let field = path.field("securityContext.seccompProfile.type");
-            errors.push(FieldError::forbidden(field, BadValue::Str(t.into())));
-            insert_sorted(&mut bad_values, t);
-        }
-    });
-    if !containers.is_empty() {
-        setters.add(containers_phrase(&containers), errors);
-    }
+    let (setters, bad_values) = forbidden_profile_types(
+        pod,
+        "seccompProfile",
+        |sc| sc.seccomp_type,
+        |sc| sc.seccomp_type,
+        valid_type,
+    );
     if setters.is_empty() {
         return None;
     }
