@@ -49,6 +49,23 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// Charges `n` units as `n` calls of [`Ctx::charge`] would, leaving the same cost behind
+    /// when the budget runs out part way.
+    pub(crate) fn charge_units(&mut self, n: u64) -> Result<(), RtError> {
+        match self.cost.checked_add(n) {
+            Some(c) if c <= self.limit => {
+                self.cost = c;
+                Ok(())
+            }
+            _ => {
+                for _ in 0..n {
+                    self.charge(1)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
     /// Charges for touching `bytes` bytes of string data (one unit per ten bytes, as cel-go).
     pub(crate) fn charge_size(&mut self, bytes: usize) -> Result<(), RtError> {
         self.charge((bytes as u64).div_ceil(10))
@@ -176,6 +193,7 @@ impl<'a> Interp<'a> {
                 body,
                 flat,
             } => self.opt_map(target, var, body, *flat),
+            ExprKind::OptChain(c) => self.opt_chain(c),
         }
     }
 
