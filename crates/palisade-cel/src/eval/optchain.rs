@@ -357,7 +357,7 @@ impl<'a> Interp<'a> {
         self.ctx.charge_units(ch.steps.len() as u64 + 1)?;
         match (&ch.default, value) {
             (Some(_), Some(v)) => Ok(v),
-            (Some(d), None) => self.eval(d),
+            (Some(d), None) => self.eval_or_lit(d),
             (None, v) => Ok(Value::Bool(v.is_some())),
         }
     }
