@@ -422,6 +422,7 @@ impl Doc {
     }
 
     /// [`Doc::field`] with the key's [`prefix`] already known.
+    #[inline]
     fn field_with(&self, i: u32, key: &str, p: u64) -> Option<u32> {
         let Node::Map { first, len, keys } = self.node(i) else {
             return None;
@@ -433,9 +434,15 @@ impl Doc {
             let want = key.len();
             let rest = key.as_bytes().get(8..).unwrap_or_default();
             for (at, k) in spans.iter().enumerate() {
-                if k.prefix == p && k.span.len as usize == want && (want <= 8 || self.tail(k, rest))
-                {
-                    return Some(first + at as u32);
+                // Keys are in byte order, so their prefixes never decrease: past `p`, the key
+                // is not there.
+                if k.prefix >= p {
+                    if k.prefix > p {
+                        return None;
+                    }
+                    if k.span.len as usize == want && (want <= 8 || self.tail(k, rest)) {
+                        return Some(first + at as u32);
+                    }
                 }
             }
             return None;

@@ -313,6 +313,7 @@ impl<'a> Interp<'a> {
     /// walked by node with their prepared keys; otherwise, or when a step meets something
     /// other than a map, the call it stands for is evaluated. The walk reads only, so it runs
     /// before the chain is charged, and the charges are those of the general path.
+    #[inline(never)]
     pub(super) fn opt_chain(&mut self, ch: &'a OptChain) -> Result<Value, RtError> {
         let Some(at) = bound_document(&self.scopes, self.act, &ch.var) else {
             return self.eval_kind(&ch.call);
