@@ -111,6 +111,32 @@ pub(crate) enum ExprKind {
         body: Box<Expr>,
         flat: bool,
     },
+    /// `x.?a.?b.orValue(d)` or `.hasValue()` on a chain of field selections from a variable,
+    /// prepared after checking so that evaluation walks a document without re-reading the
+    /// tree (see `eval/optchain.rs`). Behaves exactly as `call`, which it keeps.
+    OptChain(Box<OptChain>),
+}
+
+/// A prepared optional chain: the selections from the variable `var` upward.
+#[derive(Debug, Clone)]
+pub(crate) struct OptChain {
+    /// The original `orValue` / `hasValue` call, evaluated when the fast walk does not apply.
+    pub call: Expr,
+    pub var: String,
+    /// From the variable upward.
+    pub steps: Box<[ChainStep]>,
+    /// The first `required` steps are plain selections under the chain: a missing key there is
+    /// an error, not an absent value.
+    pub required: usize,
+    /// `orValue`'s default; `None` for `hasValue`.
+    pub default: Option<Expr>,
+}
+
+/// One field selection of an [`OptChain`], with its key prepared for document lookups.
+#[derive(Debug, Clone)]
+pub(crate) struct ChainStep {
+    pub key: crate::doc::FieldKey,
+    pub off: usize,
 }
 
 /// An expanded comprehension macro.
@@ -217,6 +243,7 @@ impl Expr {
             ExprKind::OptMap { target, body, .. } => vec![target, body],
             ExprKind::Bind { init, body, .. } => vec![init, body],
             ExprKind::Message { fields, .. } => fields.iter().map(|(_, e, _)| e).collect(),
+            ExprKind::OptChain(c) => vec![&c.call],
         }
     }
 }

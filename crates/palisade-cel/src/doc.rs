@@ -44,6 +44,23 @@ fn prefix(s: &str) -> u64 {
         .fold(0, |p, (i, b)| p | u64::from(*b) << (56 - 8 * i))
 }
 
+/// A field name prepared when compiling for lookups in documents: its first eight bytes are
+/// computed once instead of on every lookup.
+#[derive(Debug, Clone)]
+pub(crate) struct FieldKey {
+    pub name: Arc<str>,
+    prefix: u64,
+}
+
+impl FieldKey {
+    pub(crate) fn new(name: &Arc<str>) -> Self {
+        FieldKey {
+            name: name.clone(),
+            prefix: prefix(name),
+        }
+    }
+}
+
 /// One JSON value. The elements of a list, and the values of a map, are consecutive nodes
 /// starting at `first`; a map's keys are consecutive spans of [`Doc::keys`] starting at `keys`,
 /// in byte order.
@@ -401,6 +418,12 @@ impl Doc {
 
     /// The node under `key` in map node `i`.
     fn field(&self, i: u32, key: &str) -> Option<u32> {
+        self.field_with(i, key, prefix(key))
+    }
+
+    /// [`Doc::field`] with the key's [`prefix`] already known.
+    #[inline]
+    fn field_with(&self, i: u32, key: &str, p: u64) -> Option<u32> {
         let Node::Map { first, len, keys } = self.node(i) else {
             return None;
         };
@@ -408,12 +431,18 @@ impl Doc {
         // first eight bytes rarely looks at the text.
         if len <= 16 {
             let spans = self.keys.get(keys as usize..(keys + len) as usize)?;
-            let (want, p) = (key.len(), prefix(key));
+            let want = key.len();
             let rest = key.as_bytes().get(8..).unwrap_or_default();
             for (at, k) in spans.iter().enumerate() {
-                if k.prefix == p && k.span.len as usize == want && (want <= 8 || self.tail(k, rest))
-                {
-                    return Some(first + at as u32);
+                // Keys are in byte order, so their prefixes never decrease: past `p`, the key
+                // is not there.
+                if k.prefix >= p {
+                    if k.prefix > p {
+                        return None;
+                    }
+                    if k.span.len as usize == want && (want <= 8 || self.tail(k, rest)) {
+                        return Some(first + at as u32);
+                    }
                 }
             }
             return None;
@@ -493,6 +522,17 @@ impl DocRef {
     pub(crate) fn step_field(&self, node: u32, key: &str) -> Step {
         match self.doc.node(node) {
             Node::Map { .. } => self.doc.field(node, key).map_or(Step::Missing, Step::Found),
+            _ => Step::Other,
+        }
+    }
+
+    /// [`DocRef::step_field`] with a key prepared when compiling.
+    pub(crate) fn step_key(&self, node: u32, key: &FieldKey) -> Step {
+        match self.doc.node(node) {
+            Node::Map { .. } => self
+                .doc
+                .field_with(node, &key.name, key.prefix)
+                .map_or(Step::Missing, Step::Found),
             _ => Step::Other,
         }
     }

@@ -53,6 +53,7 @@ pub(crate) fn estimate(e: &Expr, n: u64) -> u64 {
         items.fold(0u64, |acc, x| acc.saturating_add(estimate(x, n)))
     };
     let own = match &e.kind {
+        ExprKind::OptChain(c) => return estimate(&c.call, n),
         ExprKind::Lit(_) | ExprKind::Ident(_) => 0,
         ExprKind::Call { name, args } => call(name, n).saturating_add(sum(&mut args.iter())),
         ExprKind::Method { target, name, args } => call(name, n)

@@ -1,14 +1,17 @@
-//! Constant folding after checking: list literals whose elements are all literals become one
-//! literal, so `x in ['a', 'b']` does not rebuild the list on every evaluation.
+//! Rewrites after checking: list literals whose elements are all literals become one
+//! literal, so `x in ['a', 'b']` does not rebuild the list on every evaluation; optional chains
+//! of field selections under `orValue` / `hasValue` are prepared ([`OptChain`]).
 
-use crate::ast::{Expr, ExprKind};
+use crate::ast::{ChainStep, Expr, ExprKind, OptChain};
+use crate::doc::FieldKey;
 use crate::value::Value;
 
-/// Folds constant list literals throughout `e`, innermost first.
+/// Folds constant list literals and prepares optional chains throughout `e`, innermost first.
 pub(crate) fn fold(e: &mut Expr) {
     for child in children_mut(e) {
         fold(child);
     }
+    prepare_chain(e);
     if let ExprKind::List(elems) = &e.kind
         && !elems.is_empty()
         && elems
@@ -54,7 +57,68 @@ fn children_mut(e: &mut Expr) -> Vec<&mut Expr> {
         ExprKind::OptMap { target, body, .. } => vec![target, body],
         ExprKind::Bind { init, body, .. } => vec![init, body],
         ExprKind::Message { fields, .. } => fields.iter_mut().map(|(_, x, _)| x).collect(),
+        ExprKind::OptChain(c) => vec![&mut c.call],
     }
+}
+
+/// Chains longer than this stay on the general path (which recurses for them).
+const MAX_STEPS: usize = 16;
+
+/// Rewrites `x.?a.b.orValue(d)` / `x.?a.hasValue()`, where every step is a field selection
+/// from the identifier `x` and at least one is optional, into an [`OptChain`].
+fn prepare_chain(e: &mut Expr) {
+    let ExprKind::Method { target, name, args } = &e.kind else {
+        return;
+    };
+    let default = match (name.as_str(), args.as_slice()) {
+        ("orValue", [d]) => Some(d.clone()),
+        ("hasValue", []) => None,
+        _ => return,
+    };
+    // Top-down first, as the general path collects them.
+    let mut steps = Vec::new();
+    let mut lowest_optional = None;
+    let mut at: &Expr = target;
+    let var = loop {
+        match &at.kind {
+            ExprKind::Select {
+                operand,
+                field,
+                optional,
+            } => {
+                if *optional {
+                    lowest_optional = Some(steps.len());
+                }
+                steps.push(ChainStep {
+                    key: FieldKey::new(field),
+                    off: at.off,
+                });
+                at = operand;
+            }
+            ExprKind::Ident(name) => break name.clone(),
+            _ => return,
+        }
+    };
+    let Some(lowest) = lowest_optional else {
+        return;
+    };
+    if steps.len() > MAX_STEPS {
+        return;
+    }
+    let required = steps.len() - 1 - lowest;
+    steps.reverse();
+    let off = e.off;
+    let call = std::mem::replace(e, Expr::new(off, ExprKind::Lit(Value::Null)));
+    *e = Expr::new(
+        off,
+        ExprKind::OptChain(Box::new(OptChain {
+            call,
+            var,
+            steps: steps.into_boxed_slice(),
+            required,
+            default,
+        })),
+    );
 }
 
 #[cfg(test)]

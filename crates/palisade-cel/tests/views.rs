@@ -91,6 +91,16 @@ const EXPRESSIONS: &[&str] = &[
     "x.spec.containers[0] + x.spec.containers[1]",
     "x.spec.containers < x.spec.initContainers",
     "-x.spec.containers",
+    // Prepared optional chains (`OptChain`): found, absent, missing under the chain, scalars.
+    "x.missing.spec.?a.orValue(1)",
+    "x.spec.missing.?a.orValue(1)",
+    "x.spec.containers.map(c, c.?securityContext.?capabilities.orValue({}))",
+    "x.spec.containers.map(c, c.?securityContext.?capabilities.?drop.hasValue())",
+    "x.spec.?nothing.hasValue() && x.spec.?flag.orValue(false)",
+    "x.spec.?nil.?a.orValue(2)",
+    "x.spec.?flag.?a.hasValue()",
+    "x.metadata.?labels.?a.orValue('') + x.metadata.labels.?c.orValue('-')",
+    "x.spec.containers.all(c, c.?securityContext.runAsUser.orValue(0) >= 0)",
 ];
 
 #[test]

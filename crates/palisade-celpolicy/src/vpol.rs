@@ -198,6 +198,10 @@ impl CompiledValidatingPolicy {
             }
             let mut r = self.evaluate(body, req, &mine);
             r.failure_action = Some(self.failure_action());
+            // Usually one variant applies: allocated for one rather than grown from empty.
+            if rules.capacity() == 0 {
+                rules = Vec::with_capacity(1);
+            }
             rules.push(r);
         }
         PolicyResponse {

@@ -207,6 +207,8 @@ impl<'a> Checker<'a> {
                 self.scopes.pop();
                 r
             }
+            // Made after checking only; checks as the call it stands for.
+            ExprKind::OptChain(c) => self.check(&mut c.call),
             ExprKind::OptMap {
                 target,
                 var,

@@ -78,6 +78,11 @@ impl<'a> Interp<'a> {
 
     pub(crate) fn comprehension(&mut self, c: &'a Comprehension) -> Result<Value, RtError> {
         let range = self.eval(&c.range)?;
+        // Room for a few nested loops at once: growing an empty vector one push at a time
+        // costs more than this one allocation.
+        if self.scopes.capacity() == 0 {
+            self.scopes = Vec::with_capacity(4);
+        }
         // `all` / `exists` over a list walk it in place, without collecting the items.
         if let (CompKind::All | CompKind::Exists, None, Value::List(l)) = (c.kind, &c.var2, &range)
         {

@@ -49,6 +49,23 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// Charges `n` units as `n` calls of [`Ctx::charge`] would, leaving the same cost behind
+    /// when the budget runs out part way.
+    pub(crate) fn charge_units(&mut self, n: u64) -> Result<(), RtError> {
+        match self.cost.checked_add(n) {
+            Some(c) if c <= self.limit => {
+                self.cost = c;
+                Ok(())
+            }
+            _ => {
+                for _ in 0..n {
+                    self.charge(1)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
     /// Charges for touching `bytes` bytes of string data (one unit per ten bytes, as cel-go).
     pub(crate) fn charge_size(&mut self, bytes: usize) -> Result<(), RtError> {
         self.charge((bytes as u64).div_ceil(10))
@@ -106,6 +123,16 @@ impl<'a> Interp<'a> {
                 field,
                 optional,
             } => {
+                // A field of a variable is read on the bound value itself, without cloning
+                // it; charged as evaluating the identifier is.
+                if let ExprKind::Ident(name) = &operand.kind {
+                    self.ctx.charge(1)?;
+                    if let Some(v) = bound(&self.scopes, self.act, name) {
+                        return select(v, field, *optional);
+                    }
+                    let v = self.ident(name).map_err(|x| x.at(operand.off))?;
+                    return select(&v, field, *optional);
+                }
                 let v = self.eval(operand)?;
                 select(&v, field, *optional)
             }
@@ -146,6 +173,11 @@ impl<'a> Interp<'a> {
             }
             ExprKind::Binary { op, lhs, rhs } => {
                 let l = self.eval(lhs)?;
+                // A literal operand (most comparisons have one) is used in place.
+                if let ExprKind::Lit(r) = &rhs.kind {
+                    self.ctx.charge(1)?;
+                    return ops::binary(&mut self.ctx, *op, &l, r);
+                }
                 let r = self.eval(rhs)?;
                 ops::binary(&mut self.ctx, *op, &l, &r)
             }
@@ -176,7 +208,17 @@ impl<'a> Interp<'a> {
                 body,
                 flat,
             } => self.opt_map(target, var, body, *flat),
+            ExprKind::OptChain(c) => self.opt_chain(c),
         }
+    }
+
+    /// Evaluates `e`, or clones it if it is a literal (charged the same).
+    fn eval_or_lit(&mut self, e: &'a Expr) -> Result<Value, RtError> {
+        if let ExprKind::Lit(v) = &e.kind {
+            self.ctx.charge(1)?;
+            return Ok(v.clone());
+        }
+        self.eval(e)
     }
 
     fn ident(&self, name: &str) -> Result<Value, RtError> {
@@ -389,6 +431,15 @@ impl<'a> Interp<'a> {
             }
             v => err(format!("optMap needs an optional, got '{}'", v.type_name())),
         }
+    }
+}
+
+/// The value bound to `name` in the loop scopes or the activation, as [`Interp::ident`]
+/// resolves names (type names aside).
+fn bound<'v>(scopes: &'v [(&str, Value)], act: &'v Activation, name: &str) -> Option<&'v Value> {
+    match scopes.iter().rev().find(|(n, _)| name_eq(n, name)) {
+        Some((_, v)) => Some(v),
+        None => act.get(name),
     }
 }
 

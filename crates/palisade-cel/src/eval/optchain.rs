@@ -2,7 +2,7 @@
 //! evaluate the chain to "present value or absent" and wrap nothing, as cel-go's planner does
 //! for `orValue` (which also leaves the default unevaluated when the value is present).
 
-use crate::ast::{Expr, ExprKind};
+use crate::ast::{Expr, ExprKind, OptChain};
 use crate::doc::{DocRef, Step};
 use crate::error::RtError;
 use crate::eval::access::{index_value, select};
@@ -296,6 +296,70 @@ impl<'a> Interp<'a> {
                     .map_err(|x| x.at(e.off))
             }
             _ => Ok(unwrap(self.eval(e)?).map(Cursor::from)),
+        }
+    }
+}
+
+/// What the walk of a prepared chain found.
+enum Found {
+    Node(u32),
+    Absent,
+    /// A missing key under the chain proper, at this step.
+    Missing(usize),
+}
+
+impl<'a> Interp<'a> {
+    /// A prepared chain ([`OptChain`]): when its variable holds a document, the steps are
+    /// walked by node with their prepared keys; otherwise, or when a step meets something
+    /// other than a map, the call it stands for is evaluated. The walk reads only, so it runs
+    /// before the chain is charged, and the charges are those of the general path.
+    #[inline(never)]
+    pub(super) fn opt_chain(&mut self, ch: &'a OptChain) -> Result<Value, RtError> {
+        let Some(at) = bound_document(&self.scopes, self.act, &ch.var) else {
+            return self.eval_kind(&ch.call);
+        };
+        let doc = match at {
+            Bound::Scope(i) => match self.scopes.get(i) {
+                Some((_, Value::Doc(d))) => d,
+                _ => return self.eval_kind(&ch.call),
+            },
+            Bound::Activation(d) => d,
+        };
+        let mut node = doc.node();
+        let mut found = Found::Node(node);
+        for (j, s) in ch.steps.iter().enumerate() {
+            match doc.step_key(node, &s.key) {
+                Step::Found(child) => node = child,
+                Step::Missing if j < ch.required => {
+                    found = Found::Missing(j);
+                    break;
+                }
+                Step::Missing => {
+                    found = Found::Absent;
+                    break;
+                }
+                Step::Other => return self.eval_kind(&ch.call),
+            }
+            found = Found::Node(node);
+        }
+        // The value is made only for `orValue`; `hasValue` needs to know presence alone.
+        let value = match found {
+            Found::Node(n) if ch.default.is_some() => Some(doc.at(n)),
+            Found::Node(_) => Some(Value::Null),
+            Found::Absent => None,
+            Found::Missing(j) => {
+                self.ctx.charge_units(ch.steps.len() as u64 + 1)?;
+                let s = ch.steps.get(j);
+                let off = s.map_or(0, |s| s.off);
+                let name = s.map_or("", |s| &*s.key.name);
+                return Err(RtError::from(format!("no such key: {name}")).at(off));
+            }
+        };
+        self.ctx.charge_units(ch.steps.len() as u64 + 1)?;
+        match (&ch.default, value) {
+            (Some(_), Some(v)) => Ok(v),
+            (Some(d), None) => self.eval_or_lit(d),
+            (None, v) => Ok(Value::Bool(v.is_some())),
         }
     }
 }
