@@ -11,6 +11,7 @@ use std::time::Duration;
 use palisade_admission::{PolicySet, load_dir};
 use palisade_webhook::certs::{TestPki, self_signed};
 use palisade_webhook::client::{Connection, tls_config};
+use palisade_webhook::inline::InlineGate;
 use palisade_webhook::{Limits, RunningServer, ServerState, start};
 use rustls::pki_types::pem::PemObject;
 use serde_json::Value;
@@ -34,6 +35,7 @@ fn limits(max_body_bytes: usize, concurrency: usize) -> Limits {
         default_timeout: Duration::from_secs(10),
         margin: Duration::from_millis(0),
         shutdown_grace: Duration::from_secs(30),
+        inline: InlineGate::default(),
     }
 }
 
