@@ -7,7 +7,8 @@
 //! # difference divided by 1000 is the handler's cost per request
 //! ```
 //!
-//! `PHASE=mutate` drives `/mutate` instead of `/validate`.
+//! `PHASE=mutate` drives `/mutate` instead of `/validate`; `POOL=1` evaluates on the blocking
+//! pool, as large or slow evaluations are, rather than in place.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use axum::body::Body;
 use axum::http::Uri;
 use palisade_admission::Phase;
 use palisade_webhook::handler::{Scope, admit};
+use palisade_webhook::inline::InlineGate;
 use palisade_webhook::loadgen::typical_pod_body;
 use palisade_webhook::state::{Limits, ServerState};
 use tokio::sync::Semaphore;
@@ -46,6 +48,11 @@ fn main() -> anyhow::Result<()> {
         default_timeout: Duration::from_secs(10),
         margin: Duration::from_millis(500),
         shutdown_grace: Duration::from_secs(1),
+        inline: if std::env::var_os("POOL").is_some() {
+            InlineGate::never()
+        } else {
+            InlineGate::default()
+        },
     });
     state.cache.replace(set);
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -67,7 +67,7 @@ pub struct LimitArgs {
 
     /// Connections open at once; further ones wait before their TLS handshake until one
     /// closes. Each open connection costs its TLS and HTTP buffers (the API server keeps a
-    /// few per webhook, multiplexed over HTTP/2).
+    /// HTTP/1.1 connections per webhook, one per concurrent request).
     #[arg(long, value_name = "N", default_value_t = 128)]
     pub max_connections: usize,
 

@@ -133,33 +133,43 @@ async fn evaluate(
             "palisade is shutting down",
         ));
     };
-    // Kept for the deadline answer: the body moves into the evaluation, which may outlive it.
-    let body = bytes.clone();
-    let set = state.cache.snapshot();
-    let env = state.env.clone();
-    let records = state.background.is_some() && phase == Phase::Validate;
-    let reports = state.reports.is_some() && phase == Phase::Validate;
-    let task = tokio::task::spawn_blocking(move || {
-        // The permit lives as long as the evaluation, even one whose caller gave up waiting.
-        let _permit = permit;
-        let mut request = AdmissionReview::from_slice(&bytes)?;
-        drop(bytes);
-        let only = scope.only();
-        let verdict = review_for(&set, &mut request, phase, only, &env);
-        // Background work is recorded by the endpoint that serves its policy, so a request
-        // sent to both the Fail and the Ignore webhook records it once.
-        let work = if records && verdict.allowed {
-            update_requests(&set, &request, only, &env)
-        } else {
-            Vec::new()
-        };
-        let report = reports
-            .then(|| crate::reports::admission_report(&set, &request, &verdict))
-            .flatten();
-        Ok::<_, palisade_admission::ReviewError>((verdict, request, work, report))
-    });
-    match timeout_at(deadline, task).await {
-        Ok(Ok(Ok((verdict, request, work, report)))) => {
+    let job = Job {
+        set: state.cache.snapshot(),
+        env: state.env.clone(),
+        phase,
+        only: scope.only(),
+        records: state.background.is_some() && phase == Phase::Validate,
+        reports: state.reports.is_some() && phase == Phase::Validate,
+    };
+    let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+    let inline = state.limits.inline.allows(bytes.len(), remaining);
+    let evaluated = Instant::now();
+    let outcome = if inline {
+        // In place (see `crate::inline`): the slot is held until the evaluation ends, and a
+        // panic still gets the answer a failed pool task gets.
+        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.run(&bytes)));
+        drop(permit);
+        Ok(ran.map_err(|_| "the evaluation panicked".to_string()))
+    } else {
+        // Kept for the deadline answer: the body moves into the evaluation, which may outlive it.
+        let body = bytes.clone();
+        let task = tokio::task::spawn_blocking(move || {
+            // The permit lives as long as the evaluation, even one whose caller gave up waiting.
+            let _permit = permit;
+            job.run(&body)
+        });
+        timeout_at(deadline, task)
+            .await
+            .map(|joined| joined.map_err(|e| e.to_string()))
+    };
+    match outcome {
+        Ok(Ok(Ok(Evaluated {
+            verdict,
+            request,
+            work,
+            report,
+        }))) => {
+            state.limits.inline.record(evaluated.elapsed());
             let mut response = verdict.response(&request.uid);
             if let Some(recorder) = state.background.as_ref().filter(|_| !work.is_empty()) {
                 record(state, recorder, &work, deadline, &mut response).await;
@@ -183,13 +193,13 @@ async fn evaluate(
             answer(response)
         }
         Ok(Ok(Err(e))) => bad_request(state, &e),
-        Ok(Err(join)) => {
+        Ok(Err(failure)) => {
             state.metrics.error("internal");
-            let uid = match uid_of(state, &body) {
+            let uid = match uid_of(state, &bytes) {
                 Ok(uid) => uid,
                 Err(bad) => return *bad,
             };
-            tracing::error!(%uid, error = %join, "evaluation failed");
+            tracing::error!(%uid, error = %failure, "evaluation failed");
             answer(AdmissionResponse::deny(
                 &uid,
                 500,
@@ -198,7 +208,9 @@ async fn evaluate(
             ))
         }
         Err(_) => {
-            let uid = match uid_of(state, &body) {
+            // The evaluation goes on without us; its time still counts towards the mean.
+            state.limits.inline.record(evaluated.elapsed());
+            let uid = match uid_of(state, &bytes) {
                 Ok(uid) => uid,
                 Err(bad) => return *bad,
             };
@@ -206,6 +218,51 @@ async fn evaluate(
             tracing::warn!(%uid, budget_ms = budget.as_millis() as u64, "evaluation deadline exceeded");
             timeout_answer(&uid, on_timeout, budget)
         }
+    }
+}
+
+/// What an evaluation needs besides the body; it runs in place or on the blocking pool.
+struct Job {
+    set: std::sync::Arc<palisade_admission::PolicySet>,
+    env: std::sync::Arc<palisade_admission::ReviewEnv>,
+    phase: Phase,
+    only: Option<FailurePolicy>,
+    /// Collect the background work of an admitted request (cluster mode, validation).
+    records: bool,
+    /// Build the admission report (cluster mode, validation).
+    reports: bool,
+}
+
+/// An evaluated request.
+struct Evaluated {
+    verdict: Verdict,
+    request: AdmissionRequest,
+    work: Vec<UpdateRequestSpec>,
+    report: Option<palisade_kube::admissionreport::AdmissionReportSpec>,
+}
+
+impl Job {
+    /// Decodes the body (once per request) and reviews it.
+    fn run(self, body: &[u8]) -> Result<Evaluated, palisade_admission::ReviewError> {
+        let mut request = AdmissionReview::from_slice(body)?;
+        let verdict = review_for(&self.set, &mut request, self.phase, self.only, &self.env);
+        // Background work is recorded by the endpoint that serves its policy, so a request
+        // sent to both the Fail and the Ignore webhook records it once.
+        let work = if self.records && verdict.allowed {
+            update_requests(&self.set, &request, self.only, &self.env)
+        } else {
+            Vec::new()
+        };
+        let report = self
+            .reports
+            .then(|| crate::reports::admission_report(&self.set, &request, &verdict))
+            .flatten();
+        Ok(Evaluated {
+            verdict,
+            request,
+            work,
+            report,
+        })
     }
 }
 

@@ -18,6 +18,7 @@ pub mod cluster;
 pub mod config;
 pub mod connections;
 pub mod handler;
+pub mod inline;
 pub mod loadgen;
 pub mod logging;
 pub mod metrics;

@@ -161,7 +161,8 @@ fn bound_buffers(builder: &mut hyper_util::server::conn::auto::Builder<TokioExec
     // HTTP/1: the read buffer grows from 8 KiB up to this (default ~400 KiB) for headers
     // and pipelined requests; the API server's headers are small.
     builder.http1().max_buf_size(64 * 1024);
-    // HTTP/2 (the API server's choice): receive windows bound what a peer may send ahead of
+    // HTTP/2 (other clients; the API server calls admission webhooks over HTTP/1.1 since
+    // Kubernetes 1.16, kubernetes/kubernetes#82090): receive windows bound what a peer may send ahead of
     // our reads (default 1 MiB per stream and per connection), the send buffer what waits
     // to be written per stream (default ~400 KiB); answers are a few KiB. More streams than
     // evaluation slots only queue, so a peer gets fewer at once (default 200).

@@ -8,6 +8,7 @@ use palisade_admission::{PolicyCache, ReviewEnv};
 use tokio::sync::Semaphore;
 
 use crate::config::LimitArgs;
+use crate::inline::InlineGate;
 use crate::metrics::Metrics;
 use crate::tls::CertResolver;
 
@@ -31,6 +32,8 @@ pub struct Limits {
     pub margin: Duration,
     /// How long shutdown drains in-flight requests.
     pub shutdown_grace: Duration,
+    /// Which evaluations run on the async worker rather than the blocking pool.
+    pub inline: InlineGate,
 }
 
 impl Limits {
@@ -43,6 +46,7 @@ impl Limits {
             default_timeout: Duration::from_secs(args.default_timeout),
             margin: args.margin(),
             shutdown_grace: Duration::from_secs(args.shutdown_grace),
+            inline: InlineGate::default(),
         }
     }
 
@@ -112,6 +116,7 @@ mod tests {
             default_timeout: Duration::from_secs(10),
             margin: Duration::from_millis(margin_ms),
             shutdown_grace: Duration::from_secs(1),
+            inline: InlineGate::default(),
         }
     }
 

@@ -11,6 +11,7 @@ use std::time::Duration;
 use palisade_admission::{PolicySet, load_dir};
 use palisade_webhook::certs::{TestPki, self_signed};
 use palisade_webhook::client::{Connection, tls_config};
+use palisade_webhook::inline::InlineGate;
 use palisade_webhook::{Limits, RunningServer, ServerState, start};
 use rustls::pki_types::pem::PemObject;
 use serde_json::Value;
@@ -34,6 +35,7 @@ fn limits(max_body_bytes: usize, concurrency: usize) -> Limits {
         default_timeout: Duration::from_secs(10),
         margin: Duration::from_millis(0),
         shutdown_grace: Duration::from_secs(30),
+        inline: InlineGate::default(),
     }
 }
 
@@ -705,4 +707,32 @@ async fn connections_past_the_bound_wait_for_a_free_slot() {
         .unwrap()
         .unwrap();
     assert_eq!(response(&body)["allowed"], true);
+}
+
+#[tokio::test]
+async fn evaluations_in_place_and_on_the_pool_answer_alike() {
+    let pool = Limits {
+        inline: InlineGate::never(),
+        ..limits(1 << 20, 2)
+    };
+    let in_place = Harness::start(Some(baseline()), limits(1 << 20, 2)).await;
+    let on_pool = Harness::start(Some(baseline()), pool).await;
+    let (mut a, mut b) = (in_place.connect().await, on_pool.connect().await);
+    let cases = [
+        ("/validate?timeout=10s", "privileged-pod-create.json"),
+        ("/validate?timeout=10s", "compliant-pod-create.json"),
+        ("/validate/ignore?timeout=10s", "privileged-pod-update.json"),
+        ("/mutate?timeout=10s", "compliant-pod-create.json"),
+        // Too close to its deadline to run in place: the gate sends it to the pool.
+        ("/validate?timeout=50ms", "privileged-pod-create.json"),
+        ("/validate", "malformed-object.json"),
+    ];
+    for (path, name) in cases {
+        let x = a.post(path, fixture(name)).await.unwrap();
+        let y = b.post(path, fixture(name)).await.unwrap();
+        assert_eq!((x.status, &x.body), (y.status, &y.body), "{path} {name}");
+    }
+    let not_a_review = a.post("/validate", "{}").await.unwrap();
+    assert_eq!(not_a_review.status, 400);
+    assert!(in_place.state.limits.inline.mean() > Duration::ZERO);
 }

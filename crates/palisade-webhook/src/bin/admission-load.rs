@@ -8,9 +8,7 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Certs { out } => write_certs(&out),
-        Command::Run(args) => tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
+        Command::Run(args) => runtime(args.threads)
             .map_err(anyhow::Error::from)
             .and_then(|rt| rt.block_on(run(args))),
     };
@@ -20,6 +18,20 @@ fn main() -> std::process::ExitCode {
             eprintln!("admission-load: {e:#}");
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+/// One thread: a current-thread runtime (no wake-ups across threads); more: a pool.
+fn runtime(threads: usize) -> std::io::Result<tokio::runtime::Runtime> {
+    if threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()
     }
 }
 
