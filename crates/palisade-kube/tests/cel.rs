@@ -15,48 +15,21 @@ use std::time::Duration;
 
 use palisade_admission::PolicyCache;
 use palisade_kube::{ClientTarget, KubeOptions, ReadyFlag, run_with_client, watch};
+use palisade_testcluster::{cel, pods};
 use serde_json::Value;
 use support::{Cluster, RecordingSink, eventually, repo_root};
 
 const WAIT: Duration = Duration::from_secs(60);
 const NS: &str = "palisade-system";
 
-const BROKEN: &str = r#"
-apiVersion: policies.kyverno.io/v1
-kind: ValidatingPolicy
-metadata:
-  name: broken-cel
-spec:
-  validationActions: [Deny]
-  matchConstraints:
-    resourceRules:
-    - apiGroups: ['']
-      apiVersions: [v1]
-      operations: [CREATE]
-      resources: [pods]
-  validations:
-  - expression: object.spec.containers.all(c, c.image == nope)
-    message: never
-"#;
-
-const NAMESPACED: &str = r#"
-apiVersion: policies.kyverno.io/v1beta1
-kind: NamespacedValidatingPolicy
-metadata:
-  name: configmap-color
-  namespace: default
-spec:
-  validationActions: [Deny]
-  matchConstraints:
-    resourceRules:
-    - apiGroups: ['']
-      apiVersions: [v1]
-      operations: [CREATE, UPDATE]
-      resources: [configmaps]
-  validations:
-  - expression: "!has(object.data) || object.data.?color.orValue('') != 'red'"
-    message: red is not allowed
-"#;
+fn namespaced() -> String {
+    cel::configmap_nvpol(
+        "configmap-color",
+        "default",
+        "!has(object.data) || object.data.?color.orValue('') != 'red'",
+        "red is not allowed",
+    )
+}
 
 fn condition_status(cluster: &Cluster, args: &[&str]) -> Option<Value> {
     let obj = cluster.get_json(args)?;
@@ -99,18 +72,8 @@ async fn cel_policies_are_watched_once_their_crds_exist() {
     ] {
         cluster.kubectl(&["apply", "--server-side", "-f", &crd(file)]);
     }
-    cluster.kubectl(&[
-        "wait",
-        "--for",
-        "condition=established",
-        "crd",
-        "--all",
-        "--timeout=60s",
-    ]);
-    let pss = root.join(
-        "policies/pod-security/baseline/disallow-privileged-containers/disallow-privileged-containers.yaml",
-    );
-    cluster.kubectl(&["apply", "-f", &pss.display().to_string()]);
+    cluster.wait_crds_established();
+    cluster.apply_file(pods::PSS_PRIVILEGED);
 
     let client = palisade_kube::client(Some(&cluster.kubeconfig))
         .await
@@ -145,20 +108,10 @@ async fn cel_policies_are_watched_once_their_crds_exist() {
     ] {
         cluster.kubectl(&["apply", "--server-side", "-f", &crd(file)]);
     }
-    cluster.kubectl(&[
-        "wait",
-        "--for",
-        "condition=established",
-        "crd",
-        "--all",
-        "--timeout=60s",
-    ]);
-    let vpol = root.join(
-        "policies/pod-security-vpol/baseline/disallow-privileged-containers/disallow-privileged-containers.yaml",
-    );
-    cluster.kubectl(&["apply", "-f", &vpol.display().to_string()]);
-    cluster.kubectl_stdin(&["apply", "-f", "-"], BROKEN);
-    cluster.kubectl_stdin(&["apply", "-f", "-"], NAMESPACED);
+    cluster.wait_crds_established();
+    cluster.apply_file(pods::VPOL_PRIVILEGED);
+    cluster.apply(cel::BROKEN_VPOL);
+    cluster.apply(&namespaced());
 
     let started = std::time::Instant::now();
     let names = eventually("the CEL policies in the set", WAIT, || {
@@ -226,10 +179,7 @@ async fn cel_policies_are_watched_once_their_crds_exist() {
     assert!(resources.iter().any(|r| r == "pods"), "{resources:?}");
 
     // Fixing the broken policy loads it and flips its status; deleting one drops it.
-    cluster.kubectl_stdin(
-        &["apply", "-f", "-"],
-        &BROKEN.replace("c.image == nope", "c.image != ''"),
-    );
+    cluster.apply(&cel::BROKEN_VPOL.replace("c.image == nope", "c.image != ''"));
     let fixed = eventually("the fixed policy's status", WAIT, || {
         condition_status(&cluster, &["vpol", "broken-cel"]).filter(|s| s["ready"] == true)
     })
@@ -251,23 +201,9 @@ async fn cel_policies_are_watched_once_their_crds_exist() {
     task.abort();
 }
 
+/// With [`cel::CM_SIZE_VAP`] and a ValidatingPolicy `no-blue` on ConfigMaps: an exception for
+/// that policy in `default`, and a binding of `cm-size` everywhere.
 const EXEMPTED: &str = r#"
-apiVersion: policies.kyverno.io/v1
-kind: ValidatingPolicy
-metadata:
-  name: no-blue
-spec:
-  validationActions: [Deny]
-  matchConstraints:
-    resourceRules:
-    - apiGroups: ['']
-      apiVersions: [v1]
-      operations: [CREATE, UPDATE]
-      resources: [configmaps]
-  validations:
-  - expression: "!has(object.data) || object.data.?color.orValue('') != 'blue'"
-    message: blue is not allowed
----
 apiVersion: policies.kyverno.io/v1beta1
 kind: PolicyException
 metadata:
@@ -280,20 +216,6 @@ spec:
   matchConditions:
   - name: in-default
     expression: object.metadata.namespace == 'default'
----
-apiVersion: admissionregistration.k8s.io/v1
-kind: ValidatingAdmissionPolicy
-metadata:
-  name: cm-size
-spec:
-  matchConstraints:
-    resourceRules:
-    - apiGroups: ['']
-      apiVersions: [v1]
-      operations: [CREATE, UPDATE]
-      resources: [configmaps]
-  validations:
-  - expression: "!has(object.data) || size(object.data) <= 2"
 ---
 apiVersion: admissionregistration.k8s.io/v1
 kind: ValidatingAdmissionPolicyBinding
@@ -313,7 +235,12 @@ async fn exceptions_admission_policies_and_one_status_writer() {
         return;
     };
     cluster.apply_crds();
-    cluster.kubectl_stdin(&["apply", "-f", "-"], EXEMPTED);
+    let no_blue = cel::configmap_vpol(
+        "no-blue",
+        "!has(object.data) || object.data.?color.orValue('') != 'blue'",
+        "blue is not allowed",
+    );
+    cluster.apply(&format!("{no_blue}---{}---{EXEMPTED}", cel::CM_SIZE_VAP));
     let client = palisade_kube::client(Some(&cluster.kubeconfig))
         .await
         .unwrap();

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use palisade_admission::PolicyCache;
 use palisade_kube::{ClientTarget, KubeOptions, ReadyFlag, run_with_client};
+use palisade_testcluster::pods;
 use serde_json::Value;
 use support::{Cluster, RecordingSink, eventually, repo_root};
 
@@ -225,18 +226,8 @@ async fn controller_against_a_real_api_server() {
         "-f",
         &root.join("deploy/crds").display().to_string(),
     ]);
-    cluster.kubectl(&[
-        "wait",
-        "--for",
-        "condition=established",
-        "crd",
-        "--all",
-        "--timeout=60s",
-    ]);
-    let pss = root.join(
-        "policies/pod-security/baseline/disallow-privileged-containers/disallow-privileged-containers.yaml",
-    );
-    cluster.kubectl(&["apply", "-f", &pss.display().to_string()]);
+    cluster.wait_crds_established();
+    cluster.apply_file(pods::PSS_PRIVILEGED);
 
     // Before anything runs there is no configuration to bypass or half-publish.
     assert!(
@@ -344,7 +335,7 @@ async fn controller_against_a_real_api_server() {
     assert!(webhook(&vwc, "validate-ignore.palisade.io").is_none());
 
     // A broken policy reports its error with the field path and disturbs nothing else.
-    cluster.kubectl_stdin(&["apply", "-f", "-"], BROKEN);
+    cluster.apply(BROKEN);
     let (status, message) = eventually("broken status", WAIT, || {
         let p = cluster.get_json(&["cpol", "broken"])?;
         ready_condition(&p).filter(|(s, _)| s == "False")
@@ -356,7 +347,7 @@ async fn controller_against_a_real_api_server() {
         "{message}"
     );
     // An Ignore policy adds its own webhook; both changes reach the cache.
-    cluster.kubectl_stdin(&["apply", "-f", "-"], IGNORE_POLICY);
+    cluster.apply(IGNORE_POLICY);
     eventually("two policies in the cache", WAIT, || {
         (first.cache.snapshot().policies().len() == 2).then_some(())
     })
@@ -406,12 +397,12 @@ async fn controller_against_a_real_api_server() {
     .await;
 
     // A policy for a kind the cluster does not serve yet: its rule appears once the CRD is.
-    cluster.kubectl_stdin(&["apply", "-f", "-"], WIDGET_POLICY);
+    cluster.apply(WIDGET_POLICY);
     eventually("widget policy loaded", WAIT, || {
         (first.cache.snapshot().policies().len() == 2).then_some(())
     })
     .await;
-    cluster.kubectl_stdin(&["apply", "-f", "-"], WIDGET_CRD);
+    cluster.apply(WIDGET_CRD);
     eventually("widgets in the configuration", WAIT, || {
         let vwc = cluster.get_json(&[
             "validatingwebhookconfiguration",
@@ -426,7 +417,7 @@ async fn controller_against_a_real_api_server() {
     cluster.kubectl(&["delete", "cpol", "widgets"]);
 
     // A namespaced Policy gets its status too, and a PolicyException reaches the set.
-    cluster.kubectl_stdin(&["apply", "-f", "-"], NAMESPACED);
+    cluster.apply(NAMESPACED);
     eventually("namespaced policy and exception", WAIT, || {
         let set = first.cache.snapshot();
         let names: Vec<String> = set.policies().iter().map(|p| p.name()).collect();
