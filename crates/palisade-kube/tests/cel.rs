@@ -10,17 +10,13 @@
 mod support;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use palisade_admission::PolicyCache;
-use palisade_kube::{ClientTarget, KubeOptions, ReadyFlag, run_with_client, watch};
+use palisade_kube::watch;
 use palisade_testcluster::{cel, pods};
 use serde_json::Value;
-use support::{Cluster, RecordingSink, eventually, repo_root};
-
-const WAIT: Duration = Duration::from_secs(60);
-const NS: &str = "palisade-system";
+use support::{Cluster, NS, Running, WAIT, eventually, options, repo_root};
 
 fn namespaced() -> String {
     cel::configmap_nvpol(
@@ -78,22 +74,10 @@ async fn cel_policies_are_watched_once_their_crds_exist() {
     let client = palisade_kube::client(Some(&cluster.kubeconfig))
         .await
         .unwrap();
-    let opts = KubeOptions::new(NS, ClientTarget::Url("https://127.0.0.1:9443".into()));
-    let cache = Arc::new(PolicyCache::new());
-    let ready: ReadyFlag = Arc::new(AtomicBool::new(false));
-    let task = tokio::spawn(run_with_client(
-        client,
-        opts,
-        cache.clone(),
-        Arc::new(RecordingSink::default()),
-        ready.clone(),
-    ));
-
+    let running = Running::start(client, options(NS));
     // Absent CEL CRDs do not hold the classic policies back.
-    eventually("ready without the CEL CRDs", WAIT, || {
-        ready.load(Ordering::Acquire).then_some(())
-    })
-    .await;
+    running.wait_ready("ready without the CEL CRDs").await;
+    let Running { cache, task, .. } = running;
     let set = cache.snapshot();
     assert_eq!(set.policies().len(), 1);
     assert!(set.validating_policies().is_empty());
@@ -269,20 +253,13 @@ async fn exceptions_admission_policies_and_one_status_writer() {
         "the controller's watch wrote a status: {vpol}"
     );
 
-    let opts = KubeOptions::new(NS, ClientTarget::Url("https://127.0.0.1:9443".into()));
-    let cache = Arc::new(PolicyCache::new());
-    let ready: ReadyFlag = Arc::new(AtomicBool::new(false));
-    let webhook = tokio::spawn(run_with_client(
-        client,
-        opts,
-        cache.clone(),
-        Arc::new(RecordingSink::default()),
-        ready.clone(),
-    ));
-    eventually("webhook ready", WAIT, || {
-        ready.load(Ordering::Acquire).then_some(())
-    })
-    .await;
+    let running = Running::start(client, options(NS));
+    running.wait_ready("webhook ready").await;
+    let Running {
+        cache,
+        task: webhook,
+        ..
+    } = running;
     // Ready implies the status of what it serves is written: read it once, no waiting.
     let status = condition_status(&cluster, &["vpol", "no-blue"]);
     assert_eq!(

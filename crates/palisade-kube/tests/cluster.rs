@@ -8,18 +8,12 @@
 
 mod support;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use palisade_admission::PolicyCache;
-use palisade_kube::{ClientTarget, KubeOptions, ReadyFlag, run_with_client};
 use palisade_testcluster::pods;
 use serde_json::Value;
-use support::{Cluster, RecordingSink, eventually, repo_root};
-
-const WAIT: Duration = Duration::from_secs(60);
-const NS: &str = "palisade-system";
+use support::{Cluster, NS, Running, WAIT, eventually, options, repo_root};
 
 const BROKEN: &str = r#"
 apiVersion: kyverno.io/v1
@@ -178,38 +172,16 @@ fn secret_text(secret: &Value, key: &str) -> String {
     String::from_utf8(bytes).unwrap()
 }
 
-struct Running {
-    cache: Arc<PolicyCache>,
-    sink: Arc<RecordingSink>,
-    ready: ReadyFlag,
-    task: tokio::task::JoinHandle<Result<(), palisade_kube::Error>>,
-}
-
 async fn start(cluster: &Cluster) -> Running {
     let client = palisade_kube::client(Some(&cluster.kubeconfig))
         .await
         .unwrap();
-    let mut opts = KubeOptions::new(NS, ClientTarget::Url("https://127.0.0.1:9443".into()));
+    let mut opts = options(NS);
     opts.exclude_namespaces = vec!["kube-public".into()];
     // The exclusion label is opt-in (a tenant could otherwise label their own objects out of
     // every policy); this run turns it on to see it published.
     opts.exclude_object_label = Some(("palisade.io/exclude".into(), "true".into()));
-    let cache = Arc::new(PolicyCache::new());
-    let sink = Arc::new(RecordingSink::default());
-    let ready: ReadyFlag = Arc::new(AtomicBool::new(false));
-    let task = tokio::spawn(run_with_client(
-        client,
-        opts,
-        cache.clone(),
-        sink.clone(),
-        ready.clone(),
-    ));
-    Running {
-        cache,
-        sink,
-        ready,
-        task,
-    }
+    Running::start(client, opts)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -240,10 +212,7 @@ async fn controller_against_a_real_api_server() {
     );
 
     let first = start(&cluster).await;
-    eventually("ready", WAIT, || {
-        first.ready.load(Ordering::Acquire).then_some(())
-    })
-    .await;
+    first.wait_ready("ready").await;
     assert!(first.cache.is_loaded());
     // Its namespace did not exist: it made it for its Secrets.
     assert!(cluster.get_json(&["namespace", NS]).is_some());
@@ -453,10 +422,7 @@ async fn controller_against_a_real_api_server() {
 
     // A restart reuses the stored certificate and becomes ready again.
     let second = start(&cluster).await;
-    eventually("ready after restart", WAIT, || {
-        second.ready.load(Ordering::Acquire).then_some(())
-    })
-    .await;
+    second.wait_ready("ready after restart").await;
     assert_eq!(second.sink.certs(), served);
     let tls_again = cluster
         .get_json(&["-n", NS, "secret", "palisade-tls"])
@@ -610,27 +576,16 @@ async fn rotation(cluster: &Cluster) {
     let client = palisade_kube::client(Some(&cluster.kubeconfig))
         .await
         .unwrap();
-    let mut opts = KubeOptions::new(ns, ClientTarget::Url("https://127.0.0.1:9443".into()));
+    let mut opts = options(ns);
     opts.validating_name = "palisade-rotation-validating".into();
     opts.mutating_name = "palisade-rotation-mutating".into();
     if let palisade_kube::TlsMode::Generate(s) = &mut opts.tls {
         s.ca_validity_secs = 45;
         s.cert_validity_secs = 15;
     }
-    let cache = Arc::new(PolicyCache::new());
-    let sink = Arc::new(RecordingSink::default());
-    let ready: ReadyFlag = Arc::new(AtomicBool::new(false));
-    let task = tokio::spawn(run_with_client(
-        client,
-        opts,
-        cache,
-        sink.clone(),
-        ready.clone(),
-    ));
-    eventually("ready", WAIT, || {
-        ready.load(Ordering::Acquire).then_some(())
-    })
-    .await;
+    let running = Running::start(client, opts);
+    running.wait_ready("ready").await;
+    let Running { sink, task, .. } = running;
     let first_issuer = inspect(&sink.certs()[0]).unwrap().issuer;
     let (served, published) = eventually("CA rotation", Duration::from_secs(180), || {
         let certs = sink.certs();
