@@ -35,10 +35,7 @@ fn condition_status(cluster: &Cluster, args: &[&str]) -> Option<Value> {
 }
 
 fn webhook_resources(cluster: &Cluster) -> Vec<String> {
-    let Some(config) = cluster.get_json(&[
-        "validatingwebhookconfiguration",
-        "palisade-validating-webhook-cfg",
-    ]) else {
+    let Some(config) = cluster.validating_webhook_config() else {
         return Vec::new();
     };
     config["webhooks"]

@@ -202,14 +202,7 @@ async fn controller_against_a_real_api_server() {
     cluster.apply_file(pods::PSS_PRIVILEGED);
 
     // Before anything runs there is no configuration to bypass or half-publish.
-    assert!(
-        cluster
-            .get_json(&[
-                "validatingwebhookconfiguration",
-                "palisade-validating-webhook-cfg"
-            ])
-            .is_none()
-    );
+    assert!(cluster.validating_webhook_config().is_none());
 
     let first = start(&cluster).await;
     first.wait_ready("ready").await;
@@ -255,10 +248,7 @@ async fn controller_against_a_real_api_server() {
 
     // Webhook configuration: Fail webhook for Pods and the autogen controllers.
     let vwc = cluster
-        .get_json(&[
-            "validatingwebhookconfiguration",
-            "palisade-validating-webhook-cfg",
-        ])
+        .validating_webhook_config()
         .expect("validating configuration");
     let fail = webhook(&vwc, "validate-fail.palisade.io").expect("fail webhook");
     let res = resources(fail);
@@ -333,10 +323,7 @@ async fn controller_against_a_real_api_server() {
         vec!["configmap-labels", "disallow-privileged-containers"]
     );
     let ignore = eventually("ignore webhook", WAIT, || {
-        let vwc = cluster.get_json(&[
-            "validatingwebhookconfiguration",
-            "palisade-validating-webhook-cfg",
-        ])?;
+        let vwc = cluster.validating_webhook_config()?;
         webhook(&vwc, "validate-ignore.palisade.io").cloned()
     })
     .await;
@@ -355,10 +342,7 @@ async fn controller_against_a_real_api_server() {
     })
     .await;
     eventually("ignore webhook removed", WAIT, || {
-        let vwc = cluster.get_json(&[
-            "validatingwebhookconfiguration",
-            "palisade-validating-webhook-cfg",
-        ])?;
+        let vwc = cluster.validating_webhook_config()?;
         webhook(&vwc, "validate-ignore.palisade.io")
             .is_none()
             .then_some(())
@@ -373,10 +357,7 @@ async fn controller_against_a_real_api_server() {
     .await;
     cluster.apply(WIDGET_CRD);
     eventually("widgets in the configuration", WAIT, || {
-        let vwc = cluster.get_json(&[
-            "validatingwebhookconfiguration",
-            "palisade-validating-webhook-cfg",
-        ])?;
+        let vwc = cluster.validating_webhook_config()?;
         let fail = webhook(&vwc, "validate-fail.palisade.io")?;
         resources(fail)
             .contains(&"widgets".to_string())
@@ -411,14 +392,7 @@ async fn controller_against_a_real_api_server() {
     // Shutdown leaves the configurations in place (Fail policies fail closed meanwhile).
     first.task.abort();
     let _ = first.task.await;
-    assert!(
-        cluster
-            .get_json(&[
-                "validatingwebhookconfiguration",
-                "palisade-validating-webhook-cfg"
-            ])
-            .is_some()
-    );
+    assert!(cluster.validating_webhook_config().is_some());
 
     // A restart reuses the stored certificate and becomes ready again.
     let second = start(&cluster).await;
@@ -502,10 +476,7 @@ async fn bundled_policies(cluster: &Cluster, cache: &PolicyCache) {
         "https://127.0.0.1:9443/mutate/fail"
     );
     let vwc = eventually("namespaces in the validating webhook", WAIT, || {
-        let vwc = cluster.get_json(&[
-            "validatingwebhookconfiguration",
-            "palisade-validating-webhook-cfg",
-        ])?;
+        let vwc = cluster.validating_webhook_config()?;
         let fail = webhook(&vwc, "validate-fail.palisade.io")?.clone();
         resources(&fail)
             .contains(&"namespaces".to_string())

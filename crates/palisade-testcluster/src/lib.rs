@@ -202,6 +202,15 @@ impl Cluster {
         serde_json::from_slice(&out.stdout).ok()
     }
 
+    /// Palisade's validating webhook configuration (its default name), `None` before it is
+    /// registered.
+    pub fn validating_webhook_config(&self) -> Option<Value> {
+        self.get_json(&[
+            "validatingwebhookconfiguration",
+            "palisade-validating-webhook-cfg",
+        ])
+    }
+
     /// Creates a namespace and waits for its default ServiceAccount (Pods need it).
     pub fn namespace(&self, name: &str) {
         self.kubectl(&["create", "namespace", name]);

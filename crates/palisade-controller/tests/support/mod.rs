@@ -62,10 +62,7 @@ pub fn start_webhook(kubeconfig: &Path, port: u16) {
 /// Waits until the validating webhook configuration sends `resource` to Palisade.
 pub fn wait_registered(cluster: &Cluster, resource: &str) {
     eventually(&format!("webhook registered for {resource}"), || {
-        let cfg = cluster.get_json(&[
-            "validatingwebhookconfiguration",
-            "palisade-validating-webhook-cfg",
-        ])?;
+        let cfg = cluster.validating_webhook_config()?;
         cfg.to_string()
             .contains(&format!("\"{resource}\""))
             .then_some(())
