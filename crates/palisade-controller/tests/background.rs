@@ -11,28 +11,13 @@ mod support;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::{Cluster, Controller, eventually, repo_root};
+use support::{Cluster, Controller, eventually, outcome, pods, report, wait_outcome};
 
 const NS: &str = "scan-a";
 const POLICY: &str = "disallow-privileged-containers";
 
 fn pod(name: &str, privileged: bool) -> String {
-    format!(
-        r#"
-apiVersion: v1
-kind: Pod
-metadata:
-  name: {name}
-  namespace: {NS}
-spec:
-  automountServiceAccountToken: false
-  containers:
-  - name: app
-    image: nginx:1.27
-    securityContext:
-      privileged: {privileged}
-"#
-    )
+    pods::pod(name, NS, privileged)
 }
 
 const EXCEPTION: &str = r#"
@@ -106,38 +91,7 @@ fn uid(cluster: &Cluster, kind: &str, name: &str, ns: Option<&str>) -> String {
     if let Some(ns) = ns {
         args.extend(["-n", ns]);
     }
-    let obj = cluster.get_json(&args).unwrap();
-    obj["metadata"]["uid"].as_str().unwrap().to_string()
-}
-
-/// The report named `name` (`ns` None: cluster-scoped).
-fn report(cluster: &Cluster, name: &str, ns: Option<&str>) -> Option<Value> {
-    match ns {
-        Some(ns) => cluster.get_json(&["policyreport", name, "-n", ns]),
-        None => cluster.get_json(&["clusterpolicyreport", name]),
-    }
-}
-
-/// The outcome of `policy`'s first row in a report.
-fn outcome(report: &Value, policy: &str) -> Option<String> {
-    report["results"]
-        .as_array()?
-        .iter()
-        .find(|r| r["policy"] == policy)
-        .and_then(|r| r["result"].as_str())
-        .map(str::to_string)
-}
-
-fn wait_outcome(
-    cluster: &Cluster,
-    name: &str,
-    ns: Option<&str>,
-    policy: &str,
-    want: &str,
-) -> Value {
-    eventually(&format!("{policy} = {want} in report {name}"), || {
-        report(cluster, name, ns).filter(|r| outcome(r, policy).as_deref() == Some(want))
-    })
+    cluster.uid(&args).unwrap()
 }
 
 #[test]
@@ -147,27 +101,20 @@ fn background_scans_write_policy_reports() {
     };
     cluster.namespace(NS);
     // A privileged Pod that exists before any policy.
-    cluster.kubectl_stdin(&["apply", "-f", "-"], &pod("priv", true));
+    cluster.apply(&pod("priv", true));
     let priv_uid = uid(&cluster, "pod", "priv", Some(NS));
     // The same Pod in kube-system, which is excluded by default.
-    cluster.kubectl_stdin(
-        &["apply", "-f", "-"],
-        &pod("priv", true).replace(&format!("namespace: {NS}"), "namespace: kube-system"),
-    );
+    cluster.apply(&pods::pod("priv", "kube-system", true));
 
-    let controller = Controller::start(&cluster, "controller", &["--rescan-interval", "1h"]);
-    controller.wait_ready();
+    let controller = Controller::start_ready(&cluster, "controller", &["--rescan-interval", "1h"]);
     assert!(
         report(&cluster, &priv_uid, Some(NS)).is_none(),
         "no report before any policy"
     );
 
     // The policy appears: the existing Pod is reported as failing within 10 seconds.
-    let policy_file = repo_root().join(format!(
-        "policies/pod-security/baseline/{POLICY}/{POLICY}.yaml"
-    ));
     let created = Instant::now();
-    cluster.kubectl(&["apply", "-f", &policy_file.display().to_string()]);
+    cluster.apply_file(pods::PSS_PRIVILEGED);
     let r = wait_outcome(&cluster, &priv_uid, Some(NS), POLICY, "fail");
     let latency = created.elapsed();
     eprintln!("policy created -> fail in the PolicyReport: {latency:?}");
@@ -201,7 +148,7 @@ fn background_scans_write_policy_reports() {
     assert_eq!(managers, ["palisade"]);
 
     // A compliant Pod created afterwards passes.
-    cluster.kubectl_stdin(&["apply", "-f", "-"], &pod("good", false));
+    cluster.apply(&pod("good", false));
     let good_uid = uid(&cluster, "pod", "good", Some(NS));
     let g = wait_outcome(&cluster, &good_uid, Some(NS), POLICY, "pass");
     assert_eq!(g["summary"]["pass"], 1);
@@ -260,7 +207,7 @@ fn background_scans_write_policy_reports() {
     );
 
     // A PolicyException for the privileged Pod turns its result into skip.
-    cluster.kubectl_stdin(&["apply", "-f", "-"], EXCEPTION);
+    cluster.apply(EXCEPTION);
     let s = wait_outcome(&cluster, &priv_uid, Some(NS), POLICY, "skip");
     assert_eq!(s["summary"]["skip"], 1);
     assert_eq!(s["results"][0]["properties"]["exceptions"], "allow-priv");
@@ -268,7 +215,7 @@ fn background_scans_write_policy_reports() {
     wait_outcome(&cluster, &priv_uid, Some(NS), POLICY, "fail");
 
     // Cluster-scoped resources get ClusterPolicyReports.
-    cluster.kubectl_stdin(&["apply", "-f", "-"], NAMESPACE_POLICY);
+    cluster.apply(NAMESPACE_POLICY);
     let ns_uid = uid(&cluster, "namespace", NS, None);
     let c = wait_outcome(&cluster, &ns_uid, None, "namespaces-need-team", "fail");
     assert_eq!(c["kind"], "ClusterPolicyReport");
@@ -280,7 +227,7 @@ fn background_scans_write_policy_reports() {
 
     // A namespace's labels decide whether a namespaceSelector matches: relabelling it rescans
     // its resources.
-    cluster.kubectl_stdin(&["apply", "-f", "-"], SELECTOR_POLICY);
+    cluster.apply(SELECTOR_POLICY);
     cluster.kubectl(&["label", "namespace", NS, "strict=yes"]);
     wait_outcome(&cluster, &good_uid, Some(NS), "strict-namespaces", "fail");
     cluster.kubectl(&["label", "namespace", NS, "strict-"]);

@@ -11,28 +11,13 @@ mod support;
 use std::time::Instant;
 
 use serde_json::Value;
-use support::{Cluster, Controller, eventually, repo_root};
+use support::{Cluster, Controller, cel, eventually, pods, report, row, wait_outcome};
 
 const NS: &str = "scan-cel";
 const POLICY: &str = "disallow-privileged-containers";
 
 fn pod(name: &str, privileged: bool) -> String {
-    format!(
-        r#"
-apiVersion: v1
-kind: Pod
-metadata:
-  name: {name}
-  namespace: {NS}
-spec:
-  automountServiceAccountToken: false
-  containers:
-  - name: app
-    image: nginx:1.27
-    securityContext:
-      privileged: {privileged}
-"#
-    )
+    pods::pod(name, NS, privileged)
 }
 
 /// The same control, background scans turned off: never reported.
@@ -74,23 +59,11 @@ spec:
 "#;
 
 fn uid(cluster: &Cluster, name: &str) -> String {
-    let obj = cluster.get_json(&["pod", name, "-n", NS]).unwrap();
-    obj["metadata"]["uid"].as_str().unwrap().to_string()
-}
-
-fn row<'a>(report: &'a Value, policy: &str) -> Option<&'a Value> {
-    report["results"]
-        .as_array()?
-        .iter()
-        .find(|r| r["policy"] == policy)
+    cluster.uid(&["pod", name, "-n", NS]).unwrap()
 }
 
 fn wait_result(cluster: &Cluster, report: &str, want: &str) -> Value {
-    eventually(&format!("{POLICY} = {want} in report {report}"), || {
-        cluster
-            .get_json(&["policyreport", report, "-n", NS])
-            .filter(|r| row(r, POLICY).and_then(|x| x["result"].as_str()) == Some(want))
-    })
+    wait_outcome(cluster, report, Some(NS), POLICY, want)
 }
 
 #[test]
@@ -99,18 +72,14 @@ fn background_validating_policies_are_reported() {
         return;
     };
     cluster.namespace(NS);
-    cluster.kubectl_stdin(&["apply", "-f", "-"], &pod("priv", true));
+    cluster.apply(&pod("priv", true));
     let priv_uid = uid(&cluster, "priv");
 
-    let controller = Controller::start(&cluster, "cel", &["--rescan-interval", "1h"]);
-    controller.wait_ready();
+    let controller = Controller::start_ready(&cluster, "cel", &["--rescan-interval", "1h"]);
 
-    let policy_file = repo_root().join(format!(
-        "policies/pod-security-vpol/baseline/{POLICY}/{POLICY}.yaml"
-    ));
     let created = Instant::now();
-    cluster.kubectl(&["apply", "-f", &policy_file.display().to_string()]);
-    cluster.kubectl_stdin(&["apply", "-f", "-"], NO_BACKGROUND);
+    cluster.apply_file(pods::VPOL_PRIVILEGED);
+    cluster.apply(NO_BACKGROUND);
     let r = wait_result(&cluster, &priv_uid, "fail");
     eprintln!(
         "ValidatingPolicy created -> fail in the PolicyReport: {:?}",
@@ -140,7 +109,7 @@ fn background_validating_policies_are_reported() {
     );
 
     // A CEL PolicyException turns the row into a skip naming it, and back when removed.
-    cluster.kubectl_stdin(&["apply", "-f", "-"], EXCEPTION);
+    cluster.apply(EXCEPTION);
     let skipped = wait_result(&cluster, &priv_uid, "skip");
     let row_ = row(&skipped, POLICY).unwrap();
     assert_eq!(row_["properties"]["exceptions"], "allow-priv", "{row_}");
@@ -154,20 +123,20 @@ fn background_validating_policies_are_reported() {
     wait_result(&cluster, &priv_uid, "fail");
 
     // A compliant Pod created afterwards passes.
-    cluster.kubectl_stdin(&["apply", "-f", "-"], &pod("good", false));
+    cluster.apply(&pod("good", false));
     let good_uid = uid(&cluster, "good");
     let g = wait_result(&cluster, &good_uid, "pass");
     assert_eq!(g["summary"]["pass"], 1, "{g}");
 
     // Deleting the policy removes its rows.
     cluster.kubectl(&["delete", "vpol", POLICY]);
-    eventually("the rows gone after the policy is deleted", || {
-        let r = cluster.get_json(&["policyreport", &priv_uid, "-n", NS]);
-        match r {
+    eventually(
+        "the rows gone after the policy is deleted",
+        || match report(&cluster, &priv_uid, Some(NS)) {
             None => Some(()),
             Some(r) => row(&r, POLICY).is_none().then_some(()),
-        }
-    });
+        },
+    );
     drop(controller);
 }
 
@@ -175,23 +144,10 @@ const VAP_NS: &str = "vap-staging";
 const OTHER_NS: &str = "vap-other";
 const PARAMS_NS: &str = "vap-params";
 
-/// At most two keys per ConfigMap, through a binding for `environment: staging` namespaces;
-/// and a key named by a parameter ConfigMap the binding selects by label.
+/// With [`cel::CM_SIZE_VAP`]: at most two keys per ConfigMap, through a binding for
+/// `environment: staging` namespaces; and a key named by a parameter ConfigMap the binding
+/// selects by label.
 const VAPS: &str = r#"
-apiVersion: admissionregistration.k8s.io/v1
-kind: ValidatingAdmissionPolicy
-metadata:
-  name: cm-size
-spec:
-  matchConstraints:
-    resourceRules:
-    - apiGroups: ['']
-      apiVersions: [v1]
-      operations: [CREATE, UPDATE]
-      resources: [configmaps]
-  validations:
-  - expression: "!has(object.data) || size(object.data) <= 2"
----
 apiVersion: admissionregistration.k8s.io/v1
 kind: ValidatingAdmissionPolicyBinding
 metadata:
@@ -249,13 +205,11 @@ fn config_map(ns: &str, name: &str, keys: &[&str]) -> String {
 }
 
 fn cm_uid(cluster: &Cluster, ns: &str, name: &str) -> String {
-    let obj = cluster.get_json(&["configmap", name, "-n", ns]).unwrap();
-    obj["metadata"]["uid"].as_str().unwrap().to_string()
+    cluster.uid(&["configmap", name, "-n", ns]).unwrap()
 }
 
 fn report_rows(cluster: &Cluster, ns: &str, uid: &str, policy: &str) -> Option<Value> {
-    let report = cluster.get_json(&["policyreport", uid, "-n", ns])?;
-    row(&report, policy).cloned()
+    row(&report(cluster, uid, Some(ns))?, policy).cloned()
 }
 
 #[test]
@@ -268,14 +222,14 @@ fn validating_admission_policies_are_reported_through_their_bindings() {
     }
     cluster.kubectl(&["label", "namespace", VAP_NS, "environment=staging"]);
     let banned = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: banned\n  namespace: vap-params\n  labels:\n    role: banned-keys\ndata:\n  banned: password\n";
-    cluster.kubectl_stdin(&["apply", "-f", "-"], banned);
+    cluster.apply(banned);
     for (ns, name, keys) in [
         (VAP_NS, "big", &["a", "b", "c"][..]),
         (VAP_NS, "small", &["a"][..]),
         (VAP_NS, "secretive", &["password"][..]),
         (OTHER_NS, "big", &["a", "b", "c"][..]),
     ] {
-        cluster.kubectl_stdin(&["apply", "-f", "-"], &config_map(ns, name, keys));
+        cluster.apply(&config_map(ns, name, keys));
     }
     let (big, small, secretive, other) = (
         cm_uid(&cluster, VAP_NS, "big"),
@@ -284,10 +238,9 @@ fn validating_admission_policies_are_reported_through_their_bindings() {
         cm_uid(&cluster, OTHER_NS, "big"),
     );
 
-    let controller = Controller::start(&cluster, "vap", &["--rescan-interval", "1h"]);
-    controller.wait_ready();
+    let controller = Controller::start_ready(&cluster, "vap", &["--rescan-interval", "1h"]);
     let created = Instant::now();
-    cluster.kubectl_stdin(&["apply", "-f", "-"], VAPS);
+    cluster.apply(&format!("{}---{VAPS}", cel::CM_SIZE_VAP));
 
     let fail = eventually("cm-size fails the big ConfigMap", || {
         report_rows(&cluster, VAP_NS, &big, "cm-size").filter(|r| r["result"] == "fail")
@@ -358,9 +311,7 @@ fn validating_admission_policies_are_reported_through_their_bindings() {
 
     // No binding matches the other namespace: nothing reported there.
     assert!(
-        cluster
-            .get_json(&["policyreport", &other, "-n", OTHER_NS])
-            .is_none(),
+        report(&cluster, &other, Some(OTHER_NS)).is_none(),
         "a ConfigMap no binding selects was reported"
     );
 

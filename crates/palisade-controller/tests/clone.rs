@@ -11,7 +11,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::{Cluster, Controller, eventually};
+use support::{Cluster, Controller, eventually, get, gone};
 
 const SOURCE_NS: &str = "clone-src";
 const TARGETS: [&str; 2] = ["clone-a", "clone-b"];
@@ -95,10 +95,6 @@ spec:
             allowedToBeCloned: "true"
 "#;
 
-fn get(cluster: &Cluster, kind: &str, name: &str, ns: &str) -> Option<Value> {
-    cluster.get_json(&[kind, name, "-n", ns])
-}
-
 /// Waits until every target namespace's copy of `kind/name` passes `ok`; returns how long.
 fn copies(cluster: &Cluster, kind: &str, name: &str, ok: impl Fn(&Value) -> bool) -> Duration {
     let start = Instant::now();
@@ -113,9 +109,7 @@ fn copies(cluster: &Cluster, kind: &str, name: &str, ok: impl Fn(&Value) -> bool
 fn all_gone(cluster: &Cluster, kind: &str, name: &str) -> Duration {
     let start = Instant::now();
     for ns in TARGETS {
-        eventually(&format!("{kind} {ns}/{name} deleted"), || {
-            get(cluster, kind, name, ns).is_none().then_some(())
-        });
+        gone(cluster, kind, name, ns);
     }
     start.elapsed()
 }
@@ -136,10 +130,9 @@ fn clone_sources_are_followed() {
     for ns in [SOURCE_NS, TARGETS[0], TARGETS[1]] {
         cluster.namespace(ns);
     }
-    cluster.kubectl_stdin(&["apply", "-f", "-"], SOURCES);
-    let controller = Controller::start(&cluster, "clone", &["--rescan-interval", "1h"]);
-    controller.wait_ready();
-    cluster.kubectl_stdin(&["apply", "-f", "-"], POLICY);
+    cluster.apply(SOURCES);
+    let controller = Controller::start_ready(&cluster, "clone", &["--rescan-interval", "1h"]);
+    cluster.apply(POLICY);
 
     copies(&cluster, "secret", "regcred", |s| token(s) == "b25l");
     copies(&cluster, "configmap", "shared-1", |c| {
@@ -192,8 +185,7 @@ fn clone_sources_are_followed() {
         assert_eq!(kept["data"]["value"], "uno", "{kept}");
     }
     // A source added to the list is copied too.
-    cluster.kubectl_stdin(
-        &["apply", "-f", "-"],
+    cluster.apply(
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shared-3\n  namespace: clone-src\n  labels:\n    allowedToBeCloned: \"true\"\ndata:\n  value: three\n",
     );
     copies(&cluster, "configmap", "shared-3", |c| {

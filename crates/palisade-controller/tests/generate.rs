@@ -11,9 +11,8 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use clap::Parser;
 use serde_json::Value;
-use support::{Cluster, Controller, eventually, free_port, repo_root};
+use support::{Controller, eventually, free_port, get, gone, start_webhook, wait_registered};
 
 /// The user who creates the tenant Namespace (impersonated by the admin).
 const CREATOR: &str = "alice@example.com";
@@ -93,57 +92,8 @@ spec:
             stamped-by: "{{ request.object.data.value }}"
 "#;
 
-fn start_webhook(cluster: &Cluster, port: u16) {
-    let args = palisade_webhook::ServeArgs::parse_from([
-        "palisade-serve".to_string(),
-        "--listen".into(),
-        format!("127.0.0.1:{port}"),
-        "--kubeconfig".into(),
-        cluster.kubeconfig.display().to_string(),
-        "--webhook-url".into(),
-        format!("https://127.0.0.1:{port}"),
-        "--namespace".into(),
-        "palisade".into(),
-    ]);
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        if let Err(e) = rt.block_on(palisade_webhook::run(args)) {
-            eprintln!("webhook stopped: {e:#}");
-        }
-    });
-}
-
-/// Waits until the validating webhook configuration sends `resource` to Palisade.
-fn wait_registered(cluster: &Cluster, resource: &str) {
-    eventually(&format!("webhook registered for {resource}"), || {
-        let cfg = cluster.get_json(&[
-            "validatingwebhookconfiguration",
-            "palisade-validating-webhook-cfg",
-        ])?;
-        cfg.to_string()
-            .contains(&format!("\"{resource}\""))
-            .then_some(())
-    });
-    // The API server picks configurations up asynchronously.
-    std::thread::sleep(Duration::from_secs(2));
-}
-
-fn get(cluster: &Cluster, kind: &str, name: &str, ns: &str) -> Option<Value> {
-    cluster.get_json(&[kind, name, "-n", ns])
-}
-
 fn label<'a>(v: &'a Value, key: &str) -> &'a str {
     v["metadata"]["labels"][key].as_str().unwrap_or_default()
-}
-
-fn gone(cluster: &Cluster, kind: &str, name: &str, ns: &str) {
-    eventually(&format!("{kind} {ns}/{name} deleted"), || {
-        get(cluster, kind, name, ns).is_none().then_some(())
-    });
 }
 
 #[test]
@@ -152,19 +102,17 @@ fn generate_and_mutate_existing_in_a_cluster() {
         return;
     };
     let _ = cluster.try_kubectl(&["create", "namespace", "palisade"], "");
-    cluster.kubectl_stdin(&["apply", "-f", "-"], CREATOR_RBAC);
+    cluster.apply(CREATOR_RBAC);
     // A Namespace that exists before team-config (generateExisting).
     cluster.namespace("gen-existing");
 
     let port = free_port();
-    start_webhook(&cluster, port);
-    let controller = Controller::start(&cluster, "generate", &["--namespace", "palisade"]);
-    controller.wait_ready();
+    start_webhook(&cluster.kubeconfig, port);
+    let controller = Controller::start_ready(&cluster, "generate", &["--namespace", "palisade"]);
 
     // namespace-defaults: a Namespace created by alice gets the default-deny NetworkPolicy
     // (synchronized) and a RoleBinding naming alice (created once).
-    let policy = repo_root().join("policies/multi-tenancy/namespace-defaults");
-    cluster.kubectl(&["apply", "-f", &policy.display().to_string()]);
+    cluster.apply_file("policies/multi-tenancy/namespace-defaults");
     wait_registered(&cluster, "namespaces");
     let created = Instant::now();
     cluster.kubectl(&["--as", CREATOR, "create", "namespace", "gen-team"]);
@@ -245,7 +193,7 @@ fn generate_and_mutate_existing_in_a_cluster() {
     ]);
 
     // generateExisting: the policy appears after the Namespace; its ConfigMap follows.
-    cluster.kubectl_stdin(&["apply", "-f", "-"], TEAM_CONFIG);
+    cluster.apply(TEAM_CONFIG);
     let cm = eventually("team-config in gen-existing", || {
         get(&cluster, "configmap", "team-config", "gen-existing")
     });
@@ -269,7 +217,7 @@ fn generate_and_mutate_existing_in_a_cluster() {
         "gen-team",
         "--from-literal=k=v",
     ]);
-    cluster.kubectl_stdin(&["apply", "-f", "-"], STAMP);
+    cluster.apply(STAMP);
     wait_registered(&cluster, "configmaps");
     cluster.kubectl(&[
         "create",

@@ -7,7 +7,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::{Cluster, Controller, eventually};
+use support::{Cluster, Controller, eventually, pods, report};
 
 const NS: &str = "lease-a";
 
@@ -35,29 +35,12 @@ spec:
 "#;
 
 fn pod(name: &str) -> String {
-    format!(
-        r#"
-apiVersion: v1
-kind: Pod
-metadata:
-  name: {name}
-  namespace: {NS}
-spec:
-  automountServiceAccountToken: false
-  containers:
-  - name: app
-    image: nginx:1.27
-    securityContext:
-      privileged: true
-"#
-    )
+    pods::pod(name, NS, true)
 }
 
 fn reported(cluster: &Cluster, pod: &str) -> Option<()> {
-    let uid = cluster.get_json(&["pod", pod, "-n", NS])?["metadata"]["uid"]
-        .as_str()?
-        .to_string();
-    let r = cluster.get_json(&["policyreport", &uid, "-n", NS])?;
+    let uid = cluster.uid(&["pod", pod, "-n", NS])?;
+    let r = report(cluster, &uid, Some(NS))?;
     (r["summary"]["fail"] == 1).then_some(())
 }
 
@@ -77,7 +60,7 @@ fn only_the_leader_writes_and_a_follower_takes_over() {
     };
     cluster.namespace("palisade");
     cluster.namespace(NS);
-    cluster.kubectl_stdin(&["apply", "-f", "-"], POLICY);
+    cluster.apply(POLICY);
     let args = |id: &'static str| {
         [
             "--leader-election",
@@ -106,7 +89,7 @@ fn only_the_leader_writes_and_a_follower_takes_over() {
     assert!(is_leader(&replicas[l].1));
     let follower_id = replicas[f].0;
 
-    cluster.kubectl_stdin(&["apply", "-f", "-"], &pod("first"));
+    cluster.apply(&pod("first"));
     eventually("the leader's report on the first Pod", || {
         reported(&cluster, "first")
     });
@@ -122,7 +105,7 @@ fn only_the_leader_writes_and_a_follower_takes_over() {
     // Kill the leader: the follower takes the Lease and reports new Pods.
     replicas[l].1.kill();
     let killed = Instant::now();
-    cluster.kubectl_stdin(&["apply", "-f", "-"], &pod("second"));
+    cluster.apply(&pod("second"));
     eventually("the follower to lead", || {
         (holder(&cluster).as_deref() == Some(follower_id) && is_leader(&replicas[f].1))
             .then_some(())

@@ -11,12 +11,13 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::path::PathBuf;
 
-use clap::Parser;
 use serde_json::{Value, json};
-use support::{Cluster, Controller, eventually, free_port, repo_root};
+use support::{
+    Cluster, Controller, eventually, free_port, pods, report_of, row, start_webhook,
+    wait_registered,
+};
 
 /// Audit, admission only (it reads the requester).
 const REQUIRE_TEAM: &str = r#"
@@ -85,51 +86,13 @@ fn service_account_kubeconfig(cluster: &Cluster, name: &str) -> PathBuf {
     path
 }
 
-fn start_webhook(kubeconfig: &Path, port: u16) {
-    let args = palisade_webhook::ServeArgs::parse_from([
-        "palisade-serve".to_string(),
-        "--listen".into(),
-        format!("127.0.0.1:{port}"),
-        "--kubeconfig".into(),
-        kubeconfig.display().to_string(),
-        "--webhook-url".into(),
-        format!("https://127.0.0.1:{port}"),
-        "--namespace".into(),
-        "palisade".into(),
-    ]);
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        if let Err(e) = rt.block_on(palisade_webhook::run(args)) {
-            eprintln!("webhook stopped: {e:#}");
-        }
-    });
-}
-
-fn report_of(cluster: &Cluster, kind: &str, name: &str, ns: &str) -> Option<Value> {
-    let obj = cluster.get_json(&[kind, name, "-n", ns])?;
-    let uid = obj["metadata"]["uid"].as_str()?.to_string();
-    cluster.get_json(&["policyreport", &uid, "-n", ns])
-}
-
-fn row<'a>(report: &'a Value, policy: &str) -> Option<&'a Value> {
-    report["results"]
-        .as_array()?
-        .iter()
-        .find(|r| r["policy"] == policy)
-}
-
 #[test]
 fn webhook_and_controller_as_their_service_accounts() {
     let Some(cluster) = support::cluster("rbac") else {
         return;
     };
     let _ = cluster.try_kubectl(&["create", "namespace", "palisade"], "");
-    let rbac = repo_root().join("deploy/rbac");
-    cluster.kubectl(&["apply", "-f", &rbac.display().to_string()]);
+    cluster.apply_file("deploy/rbac");
     eventually("ServiceAccounts", || {
         cluster.get_json(&["serviceaccount", "palisade-controller", "-n", "palisade"])
     });
@@ -137,18 +100,14 @@ fn webhook_and_controller_as_their_service_accounts() {
     let controller_config = service_account_kubeconfig(&cluster, "palisade-controller");
     cluster.namespace("team");
     // Exists before the Pod Security policy, which enforces.
-    cluster.kubectl_stdin(
-        &["apply", "-f", "-"],
+    cluster.apply(
         r#"{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "root", "namespace": "team"},
             "spec": {"containers": [{"name": "c", "image": "busybox", "securityContext": {"privileged": true}}]}}"#,
     );
-    cluster.kubectl_stdin(&["apply", "-f", "-"], REQUIRE_TEAM);
-    cluster.kubectl_stdin(&["apply", "-f", "-"], NO_SECRETS_IN_DATA);
-    let pss = repo_root()
-        .join("policies/pod-security/baseline/disallow-privileged-containers/disallow-privileged-containers.yaml");
-    cluster.kubectl(&["apply", "-f", &pss.display().to_string()]);
-    let defaults = repo_root().join("policies/multi-tenancy/namespace-defaults");
-    cluster.kubectl(&["apply", "-f", &defaults.display().to_string()]);
+    cluster.apply(REQUIRE_TEAM);
+    cluster.apply(NO_SECRETS_IN_DATA);
+    cluster.apply_file(pods::PSS_PRIVILEGED);
+    cluster.apply_file("policies/multi-tenancy/namespace-defaults");
 
     let port = free_port();
     start_webhook(&webhook_config, port);
@@ -159,15 +118,7 @@ fn webhook_and_controller_as_their_service_accounts() {
         &["--namespace", "palisade"],
     );
     controller.wait_ready();
-    eventually("webhook registered for configmaps", || {
-        let cfg = cluster.get_json(&[
-            "validatingwebhookconfiguration",
-            "palisade-validating-webhook-cfg",
-        ])?;
-        cfg.to_string().contains("\"configmaps\"").then_some(())
-    });
-    // The API server picks configurations up asynchronously.
-    std::thread::sleep(Duration::from_secs(2));
+    wait_registered(&cluster, "configmaps");
     // The webhook wrote the policies' status with its own rights.
     eventually("policy status", || {
         let p = cluster.get_json(&["clusterpolicy", "require-team"])?;
@@ -176,8 +127,7 @@ fn webhook_and_controller_as_their_service_accounts() {
 
     // Admission results into the report: the ConfigMap fails require-team only at admission;
     // the background scan adds no-password-key.
-    cluster.kubectl_stdin(
-        &["apply", "-f", "-"],
+    cluster.apply(
         r#"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings", "namespace": "team"}, "data": {"a": "b"}}"#,
     );
     let report = eventually("admission and background rows", || {

@@ -10,53 +10,22 @@
 mod support;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use palisade_admission::PolicyCache;
-use palisade_kube::{ClientTarget, KubeOptions, ReadyFlag, run_with_client, watch};
+use palisade_kube::watch;
+use palisade_testcluster::{cel, pods};
 use serde_json::Value;
-use support::{Cluster, RecordingSink, eventually, repo_root};
+use support::{Cluster, NS, Running, WAIT, eventually, options, repo_root};
 
-const WAIT: Duration = Duration::from_secs(60);
-const NS: &str = "palisade-system";
-
-const BROKEN: &str = r#"
-apiVersion: policies.kyverno.io/v1
-kind: ValidatingPolicy
-metadata:
-  name: broken-cel
-spec:
-  validationActions: [Deny]
-  matchConstraints:
-    resourceRules:
-    - apiGroups: ['']
-      apiVersions: [v1]
-      operations: [CREATE]
-      resources: [pods]
-  validations:
-  - expression: object.spec.containers.all(c, c.image == nope)
-    message: never
-"#;
-
-const NAMESPACED: &str = r#"
-apiVersion: policies.kyverno.io/v1beta1
-kind: NamespacedValidatingPolicy
-metadata:
-  name: configmap-color
-  namespace: default
-spec:
-  validationActions: [Deny]
-  matchConstraints:
-    resourceRules:
-    - apiGroups: ['']
-      apiVersions: [v1]
-      operations: [CREATE, UPDATE]
-      resources: [configmaps]
-  validations:
-  - expression: "!has(object.data) || object.data.?color.orValue('') != 'red'"
-    message: red is not allowed
-"#;
+fn namespaced() -> String {
+    cel::configmap_nvpol(
+        "configmap-color",
+        "default",
+        "!has(object.data) || object.data.?color.orValue('') != 'red'",
+        "red is not allowed",
+    )
+}
 
 fn condition_status(cluster: &Cluster, args: &[&str]) -> Option<Value> {
     let obj = cluster.get_json(args)?;
@@ -66,10 +35,7 @@ fn condition_status(cluster: &Cluster, args: &[&str]) -> Option<Value> {
 }
 
 fn webhook_resources(cluster: &Cluster) -> Vec<String> {
-    let Some(config) = cluster.get_json(&[
-        "validatingwebhookconfiguration",
-        "palisade-validating-webhook-cfg",
-    ]) else {
+    let Some(config) = cluster.validating_webhook_config() else {
         return Vec::new();
     };
     config["webhooks"]
@@ -99,38 +65,16 @@ async fn cel_policies_are_watched_once_their_crds_exist() {
     ] {
         cluster.kubectl(&["apply", "--server-side", "-f", &crd(file)]);
     }
-    cluster.kubectl(&[
-        "wait",
-        "--for",
-        "condition=established",
-        "crd",
-        "--all",
-        "--timeout=60s",
-    ]);
-    let pss = root.join(
-        "policies/pod-security/baseline/disallow-privileged-containers/disallow-privileged-containers.yaml",
-    );
-    cluster.kubectl(&["apply", "-f", &pss.display().to_string()]);
+    cluster.wait_crds_established();
+    cluster.apply_file(pods::PSS_PRIVILEGED);
 
     let client = palisade_kube::client(Some(&cluster.kubeconfig))
         .await
         .unwrap();
-    let opts = KubeOptions::new(NS, ClientTarget::Url("https://127.0.0.1:9443".into()));
-    let cache = Arc::new(PolicyCache::new());
-    let ready: ReadyFlag = Arc::new(AtomicBool::new(false));
-    let task = tokio::spawn(run_with_client(
-        client,
-        opts,
-        cache.clone(),
-        Arc::new(RecordingSink::default()),
-        ready.clone(),
-    ));
-
+    let running = Running::start(client, options(NS));
     // Absent CEL CRDs do not hold the classic policies back.
-    eventually("ready without the CEL CRDs", WAIT, || {
-        ready.load(Ordering::Acquire).then_some(())
-    })
-    .await;
+    running.wait_ready("ready without the CEL CRDs").await;
+    let Running { cache, task, .. } = running;
     let set = cache.snapshot();
     assert_eq!(set.policies().len(), 1);
     assert!(set.validating_policies().is_empty());
@@ -145,20 +89,10 @@ async fn cel_policies_are_watched_once_their_crds_exist() {
     ] {
         cluster.kubectl(&["apply", "--server-side", "-f", &crd(file)]);
     }
-    cluster.kubectl(&[
-        "wait",
-        "--for",
-        "condition=established",
-        "crd",
-        "--all",
-        "--timeout=60s",
-    ]);
-    let vpol = root.join(
-        "policies/pod-security-vpol/baseline/disallow-privileged-containers/disallow-privileged-containers.yaml",
-    );
-    cluster.kubectl(&["apply", "-f", &vpol.display().to_string()]);
-    cluster.kubectl_stdin(&["apply", "-f", "-"], BROKEN);
-    cluster.kubectl_stdin(&["apply", "-f", "-"], NAMESPACED);
+    cluster.wait_crds_established();
+    cluster.apply_file(pods::VPOL_PRIVILEGED);
+    cluster.apply(cel::BROKEN_VPOL);
+    cluster.apply(&namespaced());
 
     let started = std::time::Instant::now();
     let names = eventually("the CEL policies in the set", WAIT, || {
@@ -226,10 +160,7 @@ async fn cel_policies_are_watched_once_their_crds_exist() {
     assert!(resources.iter().any(|r| r == "pods"), "{resources:?}");
 
     // Fixing the broken policy loads it and flips its status; deleting one drops it.
-    cluster.kubectl_stdin(
-        &["apply", "-f", "-"],
-        &BROKEN.replace("c.image == nope", "c.image != ''"),
-    );
+    cluster.apply(&cel::BROKEN_VPOL.replace("c.image == nope", "c.image != ''"));
     let fixed = eventually("the fixed policy's status", WAIT, || {
         condition_status(&cluster, &["vpol", "broken-cel"]).filter(|s| s["ready"] == true)
     })
@@ -251,23 +182,9 @@ async fn cel_policies_are_watched_once_their_crds_exist() {
     task.abort();
 }
 
+/// With [`cel::CM_SIZE_VAP`] and a ValidatingPolicy `no-blue` on ConfigMaps: an exception for
+/// that policy in `default`, and a binding of `cm-size` everywhere.
 const EXEMPTED: &str = r#"
-apiVersion: policies.kyverno.io/v1
-kind: ValidatingPolicy
-metadata:
-  name: no-blue
-spec:
-  validationActions: [Deny]
-  matchConstraints:
-    resourceRules:
-    - apiGroups: ['']
-      apiVersions: [v1]
-      operations: [CREATE, UPDATE]
-      resources: [configmaps]
-  validations:
-  - expression: "!has(object.data) || object.data.?color.orValue('') != 'blue'"
-    message: blue is not allowed
----
 apiVersion: policies.kyverno.io/v1beta1
 kind: PolicyException
 metadata:
@@ -280,20 +197,6 @@ spec:
   matchConditions:
   - name: in-default
     expression: object.metadata.namespace == 'default'
----
-apiVersion: admissionregistration.k8s.io/v1
-kind: ValidatingAdmissionPolicy
-metadata:
-  name: cm-size
-spec:
-  matchConstraints:
-    resourceRules:
-    - apiGroups: ['']
-      apiVersions: [v1]
-      operations: [CREATE, UPDATE]
-      resources: [configmaps]
-  validations:
-  - expression: "!has(object.data) || size(object.data) <= 2"
 ---
 apiVersion: admissionregistration.k8s.io/v1
 kind: ValidatingAdmissionPolicyBinding
@@ -313,7 +216,12 @@ async fn exceptions_admission_policies_and_one_status_writer() {
         return;
     };
     cluster.apply_crds();
-    cluster.kubectl_stdin(&["apply", "-f", "-"], EXEMPTED);
+    let no_blue = cel::configmap_vpol(
+        "no-blue",
+        "!has(object.data) || object.data.?color.orValue('') != 'blue'",
+        "blue is not allowed",
+    );
+    cluster.apply(&format!("{no_blue}---{}---{EXEMPTED}", cel::CM_SIZE_VAP));
     let client = palisade_kube::client(Some(&cluster.kubeconfig))
         .await
         .unwrap();
@@ -342,20 +250,13 @@ async fn exceptions_admission_policies_and_one_status_writer() {
         "the controller's watch wrote a status: {vpol}"
     );
 
-    let opts = KubeOptions::new(NS, ClientTarget::Url("https://127.0.0.1:9443".into()));
-    let cache = Arc::new(PolicyCache::new());
-    let ready: ReadyFlag = Arc::new(AtomicBool::new(false));
-    let webhook = tokio::spawn(run_with_client(
-        client,
-        opts,
-        cache.clone(),
-        Arc::new(RecordingSink::default()),
-        ready.clone(),
-    ));
-    eventually("webhook ready", WAIT, || {
-        ready.load(Ordering::Acquire).then_some(())
-    })
-    .await;
+    let running = Running::start(client, options(NS));
+    running.wait_ready("webhook ready").await;
+    let Running {
+        cache,
+        task: webhook,
+        ..
+    } = running;
     // Ready implies the status of what it serves is written: read it once, no waiting.
     let status = condition_status(&cluster, &["vpol", "no-blue"]);
     assert_eq!(

@@ -8,17 +8,12 @@
 
 mod support;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use palisade_admission::PolicyCache;
-use palisade_kube::{ClientTarget, KubeOptions, ReadyFlag, run_with_client};
+use palisade_testcluster::pods;
 use serde_json::Value;
-use support::{Cluster, RecordingSink, eventually, repo_root};
-
-const WAIT: Duration = Duration::from_secs(60);
-const NS: &str = "palisade-system";
+use support::{Cluster, NS, Running, WAIT, eventually, options, repo_root};
 
 const BROKEN: &str = r#"
 apiVersion: kyverno.io/v1
@@ -177,38 +172,16 @@ fn secret_text(secret: &Value, key: &str) -> String {
     String::from_utf8(bytes).unwrap()
 }
 
-struct Running {
-    cache: Arc<PolicyCache>,
-    sink: Arc<RecordingSink>,
-    ready: ReadyFlag,
-    task: tokio::task::JoinHandle<Result<(), palisade_kube::Error>>,
-}
-
 async fn start(cluster: &Cluster) -> Running {
     let client = palisade_kube::client(Some(&cluster.kubeconfig))
         .await
         .unwrap();
-    let mut opts = KubeOptions::new(NS, ClientTarget::Url("https://127.0.0.1:9443".into()));
+    let mut opts = options(NS);
     opts.exclude_namespaces = vec!["kube-public".into()];
     // The exclusion label is opt-in (a tenant could otherwise label their own objects out of
     // every policy); this run turns it on to see it published.
     opts.exclude_object_label = Some(("palisade.io/exclude".into(), "true".into()));
-    let cache = Arc::new(PolicyCache::new());
-    let sink = Arc::new(RecordingSink::default());
-    let ready: ReadyFlag = Arc::new(AtomicBool::new(false));
-    let task = tokio::spawn(run_with_client(
-        client,
-        opts,
-        cache.clone(),
-        sink.clone(),
-        ready.clone(),
-    ));
-    Running {
-        cache,
-        sink,
-        ready,
-        task,
-    }
+    Running::start(client, opts)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -225,34 +198,14 @@ async fn controller_against_a_real_api_server() {
         "-f",
         &root.join("deploy/crds").display().to_string(),
     ]);
-    cluster.kubectl(&[
-        "wait",
-        "--for",
-        "condition=established",
-        "crd",
-        "--all",
-        "--timeout=60s",
-    ]);
-    let pss = root.join(
-        "policies/pod-security/baseline/disallow-privileged-containers/disallow-privileged-containers.yaml",
-    );
-    cluster.kubectl(&["apply", "-f", &pss.display().to_string()]);
+    cluster.wait_crds_established();
+    cluster.apply_file(pods::PSS_PRIVILEGED);
 
     // Before anything runs there is no configuration to bypass or half-publish.
-    assert!(
-        cluster
-            .get_json(&[
-                "validatingwebhookconfiguration",
-                "palisade-validating-webhook-cfg"
-            ])
-            .is_none()
-    );
+    assert!(cluster.validating_webhook_config().is_none());
 
     let first = start(&cluster).await;
-    eventually("ready", WAIT, || {
-        first.ready.load(Ordering::Acquire).then_some(())
-    })
-    .await;
+    first.wait_ready("ready").await;
     assert!(first.cache.is_loaded());
     // Its namespace did not exist: it made it for its Secrets.
     assert!(cluster.get_json(&["namespace", NS]).is_some());
@@ -295,10 +248,7 @@ async fn controller_against_a_real_api_server() {
 
     // Webhook configuration: Fail webhook for Pods and the autogen controllers.
     let vwc = cluster
-        .get_json(&[
-            "validatingwebhookconfiguration",
-            "palisade-validating-webhook-cfg",
-        ])
+        .validating_webhook_config()
         .expect("validating configuration");
     let fail = webhook(&vwc, "validate-fail.palisade.io").expect("fail webhook");
     let res = resources(fail);
@@ -344,7 +294,7 @@ async fn controller_against_a_real_api_server() {
     assert!(webhook(&vwc, "validate-ignore.palisade.io").is_none());
 
     // A broken policy reports its error with the field path and disturbs nothing else.
-    cluster.kubectl_stdin(&["apply", "-f", "-"], BROKEN);
+    cluster.apply(BROKEN);
     let (status, message) = eventually("broken status", WAIT, || {
         let p = cluster.get_json(&["cpol", "broken"])?;
         ready_condition(&p).filter(|(s, _)| s == "False")
@@ -356,7 +306,7 @@ async fn controller_against_a_real_api_server() {
         "{message}"
     );
     // An Ignore policy adds its own webhook; both changes reach the cache.
-    cluster.kubectl_stdin(&["apply", "-f", "-"], IGNORE_POLICY);
+    cluster.apply(IGNORE_POLICY);
     eventually("two policies in the cache", WAIT, || {
         (first.cache.snapshot().policies().len() == 2).then_some(())
     })
@@ -373,10 +323,7 @@ async fn controller_against_a_real_api_server() {
         vec!["configmap-labels", "disallow-privileged-containers"]
     );
     let ignore = eventually("ignore webhook", WAIT, || {
-        let vwc = cluster.get_json(&[
-            "validatingwebhookconfiguration",
-            "palisade-validating-webhook-cfg",
-        ])?;
+        let vwc = cluster.validating_webhook_config()?;
         webhook(&vwc, "validate-ignore.palisade.io").cloned()
     })
     .await;
@@ -395,10 +342,7 @@ async fn controller_against_a_real_api_server() {
     })
     .await;
     eventually("ignore webhook removed", WAIT, || {
-        let vwc = cluster.get_json(&[
-            "validatingwebhookconfiguration",
-            "palisade-validating-webhook-cfg",
-        ])?;
+        let vwc = cluster.validating_webhook_config()?;
         webhook(&vwc, "validate-ignore.palisade.io")
             .is_none()
             .then_some(())
@@ -406,17 +350,14 @@ async fn controller_against_a_real_api_server() {
     .await;
 
     // A policy for a kind the cluster does not serve yet: its rule appears once the CRD is.
-    cluster.kubectl_stdin(&["apply", "-f", "-"], WIDGET_POLICY);
+    cluster.apply(WIDGET_POLICY);
     eventually("widget policy loaded", WAIT, || {
         (first.cache.snapshot().policies().len() == 2).then_some(())
     })
     .await;
-    cluster.kubectl_stdin(&["apply", "-f", "-"], WIDGET_CRD);
+    cluster.apply(WIDGET_CRD);
     eventually("widgets in the configuration", WAIT, || {
-        let vwc = cluster.get_json(&[
-            "validatingwebhookconfiguration",
-            "palisade-validating-webhook-cfg",
-        ])?;
+        let vwc = cluster.validating_webhook_config()?;
         let fail = webhook(&vwc, "validate-fail.palisade.io")?;
         resources(fail)
             .contains(&"widgets".to_string())
@@ -426,7 +367,7 @@ async fn controller_against_a_real_api_server() {
     cluster.kubectl(&["delete", "cpol", "widgets"]);
 
     // A namespaced Policy gets its status too, and a PolicyException reaches the set.
-    cluster.kubectl_stdin(&["apply", "-f", "-"], NAMESPACED);
+    cluster.apply(NAMESPACED);
     eventually("namespaced policy and exception", WAIT, || {
         let set = first.cache.snapshot();
         let names: Vec<String> = set.policies().iter().map(|p| p.name()).collect();
@@ -451,21 +392,11 @@ async fn controller_against_a_real_api_server() {
     // Shutdown leaves the configurations in place (Fail policies fail closed meanwhile).
     first.task.abort();
     let _ = first.task.await;
-    assert!(
-        cluster
-            .get_json(&[
-                "validatingwebhookconfiguration",
-                "palisade-validating-webhook-cfg"
-            ])
-            .is_some()
-    );
+    assert!(cluster.validating_webhook_config().is_some());
 
     // A restart reuses the stored certificate and becomes ready again.
     let second = start(&cluster).await;
-    eventually("ready after restart", WAIT, || {
-        second.ready.load(Ordering::Acquire).then_some(())
-    })
-    .await;
+    second.wait_ready("ready after restart").await;
     assert_eq!(second.sink.certs(), served);
     let tls_again = cluster
         .get_json(&["-n", NS, "secret", "palisade-tls"])
@@ -545,10 +476,7 @@ async fn bundled_policies(cluster: &Cluster, cache: &PolicyCache) {
         "https://127.0.0.1:9443/mutate/fail"
     );
     let vwc = eventually("namespaces in the validating webhook", WAIT, || {
-        let vwc = cluster.get_json(&[
-            "validatingwebhookconfiguration",
-            "palisade-validating-webhook-cfg",
-        ])?;
+        let vwc = cluster.validating_webhook_config()?;
         let fail = webhook(&vwc, "validate-fail.palisade.io")?.clone();
         resources(&fail)
             .contains(&"namespaces".to_string())
@@ -619,27 +547,16 @@ async fn rotation(cluster: &Cluster) {
     let client = palisade_kube::client(Some(&cluster.kubeconfig))
         .await
         .unwrap();
-    let mut opts = KubeOptions::new(ns, ClientTarget::Url("https://127.0.0.1:9443".into()));
+    let mut opts = options(ns);
     opts.validating_name = "palisade-rotation-validating".into();
     opts.mutating_name = "palisade-rotation-mutating".into();
     if let palisade_kube::TlsMode::Generate(s) = &mut opts.tls {
         s.ca_validity_secs = 45;
         s.cert_validity_secs = 15;
     }
-    let cache = Arc::new(PolicyCache::new());
-    let sink = Arc::new(RecordingSink::default());
-    let ready: ReadyFlag = Arc::new(AtomicBool::new(false));
-    let task = tokio::spawn(run_with_client(
-        client,
-        opts,
-        cache,
-        sink.clone(),
-        ready.clone(),
-    ));
-    eventually("ready", WAIT, || {
-        ready.load(Ordering::Acquire).then_some(())
-    })
-    .await;
+    let running = Running::start(client, opts);
+    running.wait_ready("ready").await;
+    let Running { sink, task, .. } = running;
     let first_issuer = inspect(&sink.certs()[0]).unwrap().issuer;
     let (served, published) = eventually("CA rotation", Duration::from_secs(180), || {
         let certs = sink.certs();

@@ -5,6 +5,14 @@
 //!
 //! Whether a control plane that cannot start fails the test or skips it is [`required`]'s
 //! decision (CI and `PALISADE_E2E=1` make it a failure).
+//!
+//! Fixtures several test crates share, one module a family: [`pods`] (the privileged Pod),
+//! [`cel`] (CEL policy and admission policy manifests), [`reports`] (PolicyReport rows and
+//! waiting for them).
+
+pub mod cel;
+pub mod pods;
+pub mod reports;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -108,8 +116,12 @@ impl Cluster {
 
     /// Applies every CRD in deploy/crds and waits until they are established.
     pub fn apply_crds(&self) {
-        let crds = repo_root().join("deploy/crds");
-        self.kubectl(&["apply", "-f", &crds.display().to_string()]);
+        self.apply_file("deploy/crds");
+        self.wait_crds_established();
+    }
+
+    /// Waits until every CRD applied so far is established (at most 60 s).
+    pub fn wait_crds_established(&self) {
         self.kubectl(&[
             "wait",
             "--for=condition=Established",
@@ -117,6 +129,22 @@ impl Cluster {
             "crd",
             "--all",
         ]);
+    }
+
+    /// `kubectl apply -f -` of `manifest`.
+    pub fn apply(&self, manifest: &str) -> String {
+        self.kubectl_stdin(&["apply", "-f", "-"], manifest)
+    }
+
+    /// `kubectl apply -f` of a file or directory of this repository (`path` relative to it).
+    pub fn apply_file(&self, path: &str) -> String {
+        self.kubectl(&["apply", "-f", &repo_root().join(path).display().to_string()])
+    }
+
+    /// The UID of the object `kubectl get <args>` names; `None` when it does not exist.
+    pub fn uid(&self, args: &[&str]) -> Option<String> {
+        let obj = self.get_json(args)?;
+        obj["metadata"]["uid"].as_str().map(str::to_string)
     }
 
     fn script(&self, command: &str) -> Output {
@@ -172,6 +200,15 @@ impl Cluster {
             return None;
         }
         serde_json::from_slice(&out.stdout).ok()
+    }
+
+    /// Palisade's validating webhook configuration (its default name), `None` before it is
+    /// registered.
+    pub fn validating_webhook_config(&self) -> Option<Value> {
+        self.get_json(&[
+            "validatingwebhookconfiguration",
+            "palisade-validating-webhook-cfg",
+        ])
     }
 
     /// Creates a namespace and waits for its default ServiceAccount (Pods need it).

@@ -7,14 +7,68 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
-pub use palisade_testcluster::{Cluster, eventually, free_port, http_get, repo_root};
+use clap::Parser;
+pub use palisade_testcluster::reports::{outcome, report, report_of, row, wait_outcome};
+pub use palisade_testcluster::{Cluster, cel, eventually, free_port, http_get, pods, repo_root};
+use serde_json::Value;
 
 /// Starts the cluster for one test binary with the CRDs in place; `None` when it is skipped.
 pub fn cluster(name: &str) -> Option<Cluster> {
     let cluster = Cluster::up(&format!("controller-{name}"))?;
     cluster.apply_crds();
     Some(cluster)
+}
+
+/// `kubectl get kind name -n ns`, parsed; `None` when it does not exist.
+pub fn get(cluster: &Cluster, kind: &str, name: &str, ns: &str) -> Option<Value> {
+    cluster.get_json(&[kind, name, "-n", ns])
+}
+
+/// Waits until `kind/name` in `ns` is deleted.
+pub fn gone(cluster: &Cluster, kind: &str, name: &str, ns: &str) {
+    eventually(&format!("{kind} {ns}/{name} deleted"), || {
+        get(cluster, kind, name, ns).is_none().then_some(())
+    });
+}
+
+/// The webhook in-process in cluster mode on `port`, as the identity of `kubeconfig`, with
+/// its namespace `palisade`; it runs until the test binary exits.
+pub fn start_webhook(kubeconfig: &Path, port: u16) {
+    let args = palisade_webhook::ServeArgs::parse_from([
+        "palisade-serve".to_string(),
+        "--listen".into(),
+        format!("127.0.0.1:{port}"),
+        "--kubeconfig".into(),
+        kubeconfig.display().to_string(),
+        "--webhook-url".into(),
+        format!("https://127.0.0.1:{port}"),
+        "--namespace".into(),
+        "palisade".into(),
+    ]);
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        if let Err(e) = rt.block_on(palisade_webhook::run(args)) {
+            eprintln!("webhook stopped: {e:#}");
+        }
+    });
+}
+
+/// Waits until the validating webhook configuration sends `resource` to Palisade.
+pub fn wait_registered(cluster: &Cluster, resource: &str) {
+    eventually(&format!("webhook registered for {resource}"), || {
+        let cfg = cluster.validating_webhook_config()?;
+        cfg.to_string()
+            .contains(&format!("\"{resource}\""))
+            .then_some(())
+    });
+    // The API server picks configurations up asynchronously.
+    std::thread::sleep(Duration::from_secs(2));
 }
 
 /// The controller binary running against the cluster; killed when dropped.
@@ -27,6 +81,13 @@ pub struct Controller {
 impl Controller {
     pub fn start(cluster: &Cluster, name: &str, extra: &[&str]) -> Controller {
         Controller::start_as(cluster, &cluster.kubeconfig, name, extra)
+    }
+
+    /// [`Controller::start`], then [`Controller::wait_ready`].
+    pub fn start_ready(cluster: &Cluster, name: &str, extra: &[&str]) -> Controller {
+        let controller = Controller::start(cluster, name, extra);
+        controller.wait_ready();
+        controller
     }
 
     /// Like [`Controller::start`], with another identity's kubeconfig.

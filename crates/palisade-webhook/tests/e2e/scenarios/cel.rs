@@ -8,32 +8,16 @@
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
+use palisade_testcluster::cel::{BROKEN_VPOL, configmap_nvpol, configmap_vpol};
+use palisade_testcluster::pods::VPOL_PRIVILEGED;
 use serde_json::Value;
 
 use crate::support::manifests::{self, configmap, hardened_pod, privileged_pod};
 use crate::support::{Out, TENANT_NS, Test, blocked};
 
-const PRIVILEGED_VPOL: &str = "policies/pod-security-vpol/baseline/disallow-privileged-containers/disallow-privileged-containers.yaml";
-
 /// Kyverno's denial for a ValidatingPolicy with `validationActions: [Deny]`
 /// (`Policy <name> failed: <message>`).
 const VPOL_DENIAL: &str = "denied the request: Policy disallow-privileged-containers failed: Privileged mode is not allowed";
-
-const BROKEN_VPOL: &str = r#"apiVersion: policies.kyverno.io/v1
-kind: ValidatingPolicy
-metadata: {name: broken-cel}
-spec:
-  validationActions: [Deny]
-  matchConstraints:
-    resourceRules:
-    - apiGroups: ['']
-      apiVersions: [v1]
-      operations: [CREATE]
-      resources: [pods]
-  validations:
-  - expression: object.spec.containers.all(c, c.image == nope)
-    message: never
-"#;
 
 const LABEL_MPOL: &str = r#"apiVersion: policies.kyverno.io/v1
 kind: MutatingPolicy
@@ -49,22 +33,6 @@ spec:
   - patchType: ApplyConfiguration
     applyConfiguration:
       expression: "Object{metadata: Object.metadata{labels: {'mutated-by': 'palisade'}}}"
-"#;
-
-const RED_NVPOL: &str = r#"apiVersion: policies.kyverno.io/v1beta1
-kind: NamespacedValidatingPolicy
-metadata: {name: no-red, namespace: tenant-a}
-spec:
-  validationActions: [Deny]
-  matchConstraints:
-    resourceRules:
-    - apiGroups: ['']
-      apiVersions: [v1]
-      operations: [CREATE, UPDATE]
-      resources: [configmaps]
-  validations:
-  - expression: "object.data.?color.orValue('') != 'red'"
-    message: red is not allowed here
 "#;
 
 fn vpol_denied(out: &Out) -> bool {
@@ -100,7 +68,7 @@ fn validating_policy_from_the_cluster_denies_the_tenant_and_a_broken_one_reports
     t.policy(&manifests::color_policy("color", "red", "Fail"));
     t.start_palisade();
     // Applied while Palisade runs: the watch loads it and the webhooks gain Pods.
-    t.policy(&t.repo_file(PRIVILEGED_VPOL));
+    t.policy(&t.repo_file(VPOL_PRIVILEGED));
     let tenant = t.c.tenant.clone();
     let attack = privileged_pod("root-shell", TENANT_NS);
     t.dry_run_until(&tenant, &attack, vpol_denied);
@@ -182,7 +150,12 @@ fn namespaced_validating_policy_applies_in_its_namespace_only() {
     let Some(mut t) = Test::begin("cel-namespaced") else {
         return;
     };
-    t.policy(RED_NVPOL);
+    t.policy(&configmap_nvpol(
+        "no-red",
+        TENANT_NS,
+        "object.data.?color.orValue('') != 'red'",
+        "red is not allowed here",
+    ));
     t.start_palisade();
     let tenant = t.c.tenant.clone();
     let denial = "denied the request: Policy no-red failed: red is not allowed here";
@@ -206,22 +179,6 @@ fn namespaced_validating_policy_applies_in_its_namespace_only() {
     assert_eq!(status["conditions"][0]["type"], "PolicyCached", "{status}");
 }
 
-const NO_RED_VPOL: &str = r#"apiVersion: policies.kyverno.io/v1
-kind: ValidatingPolicy
-metadata: {name: no-red-anywhere}
-spec:
-  validationActions: [Deny]
-  matchConstraints:
-    resourceRules:
-    - apiGroups: ['']
-      apiVersions: [v1]
-      operations: [CREATE, UPDATE]
-      resources: [configmaps]
-  validations:
-  - expression: "object.data.?color.orValue('') != 'red'"
-    message: red is not allowed
-"#;
-
 /// Exempts ConfigMaps whose name starts with `allowed-` in tenant-a.
 const RED_EXCEPTION: &str = r#"apiVersion: policies.kyverno.io/v1beta1
 kind: PolicyException
@@ -239,7 +196,11 @@ fn cel_policy_exception_from_the_cluster_admits_what_it_exempts() {
     let Some(mut t) = Test::begin("cel-exception") else {
         return;
     };
-    t.policy(NO_RED_VPOL);
+    t.policy(&configmap_vpol(
+        "no-red-anywhere",
+        "object.data.?color.orValue('') != 'red'",
+        "red is not allowed",
+    ));
     t.start_palisade();
     let tenant = t.c.tenant.clone();
     let denial = "denied the request: Policy no-red-anywhere failed: red is not allowed";
