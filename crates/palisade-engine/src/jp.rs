@@ -61,31 +61,7 @@ pub fn may_read_root_field(expr: &Expression, field: &str) -> bool {
 /// function: its value is decided by `request` alone (not by other variables or the clock),
 /// so one request's policies can share it (see [`crate::EvalContext::query_shared`]).
 pub fn reads_only_request(expr: &Expression) -> bool {
-    root_reads_only_request(expr.node()) && !calls_functions(expr.node())
-}
-
-fn root_reads_only_request(node: &Node) -> bool {
-    match node {
-        Node::Identity => false,
-        Node::Field(key) => key == "request",
-        Node::Index(_) | Node::Slice(..) | Node::Literal(_) => true,
-        Node::Subexpr(a, _)
-        | Node::IndexExpr(a, _)
-        | Node::Pipe(a, _)
-        | Node::Projection(a, _)
-        | Node::ValueProjection(a, _)
-        | Node::FilterProjection(a, _, _)
-        | Node::Flatten(a)
-        | Node::Not(a)
-        | Node::ExpRef(a) => root_reads_only_request(a),
-        Node::Or(a, b) | Node::And(a, b) | Node::Compare(_, a, b) => {
-            root_reads_only_request(a) && root_reads_only_request(b)
-        }
-        Node::MultiList(items) | Node::Function(_, items) => {
-            items.iter().all(root_reads_only_request)
-        }
-        Node::MultiHash(pairs) => pairs.iter().all(|(_, n)| root_reads_only_request(n)),
-    }
+    expr.reads_only_root_field("request") && !calls_functions(expr.node())
 }
 
 fn calls_functions(node: &Node) -> bool {

@@ -269,6 +269,12 @@ impl Expression {
         self.root_reads.whole || self.root_reads.fields.iter().any(|f| f == field)
     }
 
+    /// True when the document's top-level field `field` is all the expression may read of
+    /// it (it reads no other field and never the document as a whole).
+    pub fn reads_only_root_field(&self, field: &str) -> bool {
+        !self.root_reads.whole && self.root_reads.fields.iter().all(|f| f == field)
+    }
+
     /// The source text.
     pub fn as_str(&self) -> &str {
         &self.text
