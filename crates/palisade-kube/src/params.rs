@@ -184,13 +184,17 @@ impl ParamCache {
     }
 
     /// The store of a listed kind.
-    fn cached(&self, api_version: &str, resource: &str) -> Option<(Store<DynamicObject>, String)> {
+    fn cached(
+        &self,
+        api_version: &str,
+        resource: &str,
+    ) -> Option<(Store<DynamicObject>, ParamKind)> {
         let watches = self.lock();
         watches
             .iter()
             .find(|(k, _)| k.api_version == api_version && k.resource == resource)
             .filter(|(_, w)| w.listed.load(Ordering::Acquire))
-            .map(|(k, w)| (w.store.clone(), k.kind.clone()))
+            .map(|(k, w)| (w.store.clone(), k.clone()))
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<ParamKind, Watch>> {
@@ -229,12 +233,13 @@ impl CelData for ParamCache {
                 .live
                 .get_resource(api_version, resource, namespace, name);
         };
-        let mut key = ObjectRef::new_with(name, store_resource(api_version, &kind, resource));
+        // Keys of the store carry the ApiResource its writer was made with.
+        let mut key = ObjectRef::new_with(name, kind.api_resource());
         if !namespace.is_empty() {
             key = key.within(namespace);
         }
         match store.get(&key) {
-            Some(obj) => to_json(&obj, api_version, &kind),
+            Some(obj) => to_json(&obj, api_version, &kind.kind),
             None => Err(format!(
                 "failed to get resource: {resource} \"{name}\" not found"
             )),
@@ -262,19 +267,10 @@ impl CelData for ParamCache {
         });
         let items = objects
             .iter()
-            .map(|o| to_json(o, api_version, &kind))
+            .map(|o| to_json(o, api_version, &kind.kind))
             .collect::<Result<Vec<Value>, String>>()?;
         Ok(serde_json::json!({"apiVersion": api_version, "kind": "List", "items": items}))
     }
-}
-
-fn store_resource(api_version: &str, kind: &str, resource: &str) -> ApiResource {
-    ParamKind {
-        api_version: api_version.to_string(),
-        resource: resource.to_string(),
-        kind: kind.to_string(),
-    }
-    .api_resource()
 }
 
 #[cfg(test)]
