@@ -43,6 +43,10 @@ pub struct ExprCache {
     /// The condition anchors' patterns of the rules' strategic merge patches, prepared (see
     /// [`crate::mutate::patcher::anchor_patterns`]).
     anchor_patterns: Vec<(Value, CompiledPattern)>,
+    /// Foreach `list` texts of a shape read without the interpreter (see
+    /// [`crate::validate::foreach_list`]), by the address of the text in
+    /// `CompiledPolicy::rules`, sorted.
+    foreach_lists: Vec<(usize, crate::validate::foreach_list::ListPlan)>,
 }
 
 impl ExprCache {
@@ -178,6 +182,56 @@ impl ExprCache {
         self.entry_paths
             .get(i)
             .map(|(_, trimmed, compiled)| (&**trimmed, &**compiled))
+    }
+
+    /// Plans the rules' foreach lists (nested blocks included) that have a covered shape
+    /// and no variables (see [`ExprCache::foreach_list`]).
+    pub(crate) fn set_foreach_lists(&mut self, rules: &[palisade_api::Rule]) {
+        use crate::validate::foreach_list::ListPlan;
+        fn foreach(
+            out: &mut Vec<(usize, ListPlan)>,
+            list: &[palisade_api::validate::ForEachValidation],
+        ) {
+            for f in list {
+                let text = f.list.trim();
+                let text = text
+                    .strip_prefix("{{")
+                    .and_then(|e| e.strip_suffix("}}"))
+                    .unwrap_or(text)
+                    .trim();
+                if !text.is_empty()
+                    && !crate::variables::text_has_variables(text)
+                    && let Ok(compiled) = jp::compile(text)
+                    && let Some(plan) = ListPlan::new(&compiled)
+                {
+                    out.push((f.list.as_ptr().addr(), plan));
+                }
+                foreach(out, f.foreach.as_deref().unwrap_or_default());
+            }
+        }
+        let mut out = Vec::new();
+        for v in rules.iter().filter_map(|r| r.validate.as_ref()) {
+            foreach(&mut out, v.foreach.as_deref().unwrap_or_default());
+        }
+        out.sort_by_key(|(addr, _)| *addr);
+        self.foreach_lists = out;
+    }
+
+    /// The plan of a foreach `list` when it is one of the policy's texts with one (found by
+    /// address).
+    pub(crate) fn foreach_list(
+        &self,
+        list: &str,
+    ) -> Option<&crate::validate::foreach_list::ListPlan> {
+        if list.is_empty() || self.foreach_lists.is_empty() {
+            return None;
+        }
+        let addr = list.as_ptr().addr();
+        let i = self
+            .foreach_lists
+            .binary_search_by_key(&addr, |(a, _)| *a)
+            .ok()?;
+        self.foreach_lists.get(i).map(|(_, p)| p)
     }
 
     /// Sets the prepared conditions (see [`ExprCache::condition`]).
@@ -351,11 +405,14 @@ impl KindMasks {
 
     /// The validate rules among the first 64 that a resource of `kind` is not rejected by.
     pub(crate) fn accepting(&self, kind: &str) -> u64 {
+        // A few kinds per policy (a Pod rule and its autogen rules name eight): a scan that
+        // compares lengths and first bytes before the bytes calls `memcmp` about once, where
+        // a binary search calls it at every step. This runs for every policy on every request.
+        let first = kind.as_bytes().first();
         let named = self
             .by_kind
-            .binary_search_by(|(k, _)| (**k).cmp(kind))
-            .ok()
-            .and_then(|at| self.by_kind.get(at))
+            .iter()
+            .find(|(k, _)| k.len() == kind.len() && k.as_bytes().first() == first && **k == *kind)
             .map_or(0, |(_, mask)| *mask);
         self.open | named
     }

@@ -118,6 +118,7 @@ pub fn compile(policy: Policy) -> Result<CompiledPolicy, CompileError> {
     let conditions = crate::conditions::prepared::prepare(&rules, &cache);
     cache.set_conditions(conditions);
     cache.set_entry_paths(&rules);
+    cache.set_foreach_lists(&rules);
     cache.set_plain_patches(&rules);
     let policy = Arc::new(policy);
     cache.set_report_name(&policy);

@@ -2,6 +2,7 @@
 //! outcomes and messages.
 
 pub mod cel;
+pub(crate) mod foreach_list;
 pub mod pattern;
 mod pattern_tree;
 
@@ -227,12 +228,10 @@ fn validate_patterns(v: &Validator<'_>, env: &EvalEnv<'_>, ctx: &EvalContext) ->
     };
     let any_pattern = match v.any_pattern {
         None => None,
-        Some(ap) => match prepared_list(ap, env) {
-            Some(list) => Some(AnyPatterns::Prepared(list)),
-            None => match substitute_all(ap, &r) {
-                Ok(s) => Some(AnyPatterns::Substituted(s)),
-                Err(e) => return substitution_failed(e),
-            },
+        Some(ap) if all_prepared(ap, env) => Some(AnyPatterns::Prepared(ap)),
+        Some(ap) => match substitute_all(ap, &r) {
+            Ok(s) => Some(AnyPatterns::Substituted(s)),
+            Err(e) => return substitution_failed(e),
         },
     };
     let resource = match v.element {
@@ -257,25 +256,39 @@ fn validate_patterns(v: &Validator<'_>, env: &EvalEnv<'_>, ctx: &EvalContext) ->
             },
         };
     }
-    let patterns: Vec<Cow<'_, CompiledPattern>> = match &any_pattern {
-        Some(AnyPatterns::Prepared(list)) => list.iter().map(|p| Cow::Borrowed(*p)).collect(),
-        Some(AnyPatterns::Substituted(s)) if s.is_array() => s
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|p| Cow::Owned(CompiledPattern::new(p)))
-            .collect(),
-        _ => {
-            return response(
-                v,
-                RuleStatus::Error,
-                "failed to deserialize anyPattern, expected type array",
-            );
+    match &any_pattern {
+        // Prepared patterns are read in place (no list of them built per request).
+        Some(AnyPatterns::Prepared(Value::Array(items))) => any_patterns(
+            v,
+            resource,
+            items.iter().filter_map(|p| env.cache.pattern(p)),
+        ),
+        Some(AnyPatterns::Substituted(s)) if s.is_array() => {
+            let patterns: Vec<CompiledPattern> = s
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(CompiledPattern::new)
+                .collect();
+            any_patterns(v, resource, patterns.iter())
         }
-    };
+        _ => response(
+            v,
+            RuleStatus::Error,
+            "failed to deserialize anyPattern, expected type array",
+        ),
+    }
+}
+
+/// The outcome of an anyPattern list on `resource`.
+fn any_patterns<'p>(
+    v: &Validator<'_>,
+    resource: &Value,
+    patterns: impl Iterator<Item = &'p CompiledPattern>,
+) -> RuleResponse {
     let mut failed = Vec::new();
     let mut skipped = Vec::new();
-    for (i, p) in patterns.iter().enumerate() {
+    for (i, p) in patterns.enumerate() {
         match p.matches(resource) {
             Ok(()) => {
                 return response(
@@ -315,17 +328,18 @@ fn validate_patterns(v: &Validator<'_>, env: &EvalEnv<'_>, ctx: &EvalContext) ->
     )
 }
 
-/// An anyPattern list: prepared when the policy was compiled, or substituted now.
+/// An anyPattern list: prepared when the policy was compiled (the list as written, every
+/// item prepared), or substituted now.
 enum AnyPatterns<'a> {
-    Prepared(Vec<&'a CompiledPattern>),
+    Prepared(&'a Value),
     Substituted(Cow<'a, Value>),
 }
 
-/// The prepared patterns of an anyPattern list, when every one was prepared.
-fn prepared_list<'a>(any: &Value, env: &EvalEnv<'a>) -> Option<Vec<&'a CompiledPattern>> {
+/// True when `any` is a list whose every pattern was prepared.
+fn all_prepared(any: &Value, env: &EvalEnv<'_>) -> bool {
     match any {
-        Value::Array(items) => items.iter().map(|p| env.cache.pattern(p)).collect(),
-        _ => None,
+        Value::Array(items) => items.iter().all(|p| env.cache.pattern(p).is_some()),
+        _ => false,
     }
 }
 
@@ -412,45 +426,66 @@ fn static_elements(
     env: &EvalEnv<'_>,
     ctx: &EvalContext,
 ) -> Option<(RuleResponse, usize)> {
+    // A list of a common shape is read from the document directly (not on DELETE, whose
+    // list reads `request.oldObject` instead).
+    if !ctx.is_delete()
+        && let Some(plan) = env.cache.foreach_list(&f.list)
+    {
+        let mut items = Vec::new();
+        if plan.elements(ctx.root(), &mut items) {
+            return run_static(v, f, env, ctx, items);
+        }
+    }
     let expr = list_expression(&f.list, ctx);
     ctx.query_items(env.cache, &expr, env.clock, |found| {
         let items: Vec<&Value> = match &found {
             Found::One(item) => vec![item.as_ref()],
             Found::List(items) => items.iter().map(AsRef::as_ref).collect(),
         };
-        let mut applied = 0;
-        for element in items {
-            if element.is_null() {
-                continue;
-            }
-            let scoped = match f.element_scope {
-                Some(true) if !element.is_object() => return None,
-                Some(s) => s,
-                None => element.is_object(),
-            };
-            let inner = Validator {
-                rule_name: v.rule_name,
-                shared_name: v.shared_name,
-                message: v.message,
-                context: &[],
-                preconditions: f.preconditions.as_ref(),
-                pattern: f.pattern.as_ref(),
-                any_pattern: f.any_pattern.as_ref(),
-                deny: f.deny.as_ref(),
-                foreach: None,
-                element: if scoped { Some(element) } else { v.element },
-                nesting: v.nesting + 1,
-            };
-            match run_checks(&inner, env, ctx)?.status {
-                RuleStatus::Skip => {}
-                RuleStatus::Pass => applied += 1,
-                _ => return None,
-            }
-        }
-        Some((response(v, RuleStatus::Pass, ""), applied))
+        run_static(v, f, env, ctx, items)
     })
     .ok()
     .flatten()
+}
+
+/// [`static_elements`] on the list's elements.
+fn run_static(
+    v: &Validator<'_>,
+    f: &ForEachValidation,
+    env: &EvalEnv<'_>,
+    ctx: &EvalContext,
+    items: Vec<&Value>,
+) -> Option<(RuleResponse, usize)> {
+    let mut applied = 0;
+    for element in items {
+        if element.is_null() {
+            continue;
+        }
+        let scoped = match f.element_scope {
+            Some(true) if !element.is_object() => return None,
+            Some(s) => s,
+            None => element.is_object(),
+        };
+        let inner = Validator {
+            rule_name: v.rule_name,
+            shared_name: v.shared_name,
+            message: v.message,
+            context: &[],
+            preconditions: f.preconditions.as_ref(),
+            pattern: f.pattern.as_ref(),
+            any_pattern: f.any_pattern.as_ref(),
+            deny: f.deny.as_ref(),
+            foreach: None,
+            element: if scoped { Some(element) } else { v.element },
+            nesting: v.nesting + 1,
+        };
+        match run_checks(&inner, env, ctx)?.status {
+            RuleStatus::Skip => {}
+            RuleStatus::Pass => applied += 1,
+            _ => return None,
+        }
+    }
+    Some((response(v, RuleStatus::Pass, ""), applied))
 }
 
 /// A foreach `list` as the expression to query.
