@@ -7,11 +7,12 @@
 //! turns a failure into an error.
 
 use std::cell::Cell;
+use std::cmp::Ordering;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::pattern_tree::{MapNode, Node, PlainEntry, expand_metadata_wildcards};
+use super::pattern_tree::{MERGED_KEYS, MapNode, Node, PlainEntry, expand_metadata_wildcards};
 use crate::anchor::AnchorKind;
 use crate::pattern::Leaf;
 use crate::value::{go_sprint, go_type};
@@ -154,10 +155,59 @@ fn pass_if(ok: bool) -> Quick {
     if ok { Quick::Pass } else { Quick::Fail }
 }
 
-/// [`quick`] for a map: [`Walk::map_entries`]'s order, anchors first.
+/// The values of a pattern map's keys in `resource`, by slot (see [`MapNode::sorted`]): one
+/// pass over both sorted key lists, comparing first bytes before whole keys.
+fn gather<'r>(
+    resource: &'r Map<String, Value>,
+    sorted: &[(Box<str>, u8)],
+    out: &mut [Option<&'r Value>; MERGED_KEYS],
+) {
+    let mut entries = resource.iter();
+    let mut current = entries.next();
+    for (key, slot) in sorted {
+        let first = key.as_bytes().first();
+        while let Some((k, v)) = current {
+            let order = match k.as_bytes().first().cmp(&first) {
+                Ordering::Equal => k.as_str().cmp(key),
+                other => other,
+            };
+            match order {
+                Ordering::Less => current = entries.next(),
+                Ordering::Equal => {
+                    if let Some(place) = out.get_mut(usize::from(*slot)) {
+                        *place = Some(v);
+                    }
+                    // The next pattern key may be the same one (`=(x)` beside `x`).
+                    break;
+                }
+                Ordering::Greater => break,
+            }
+        }
+        if current.is_none() {
+            return;
+        }
+    }
+}
+
+/// [`quick`] for a map: [`Walk::map_entries`]'s order, anchors first. A map of several keys
+/// reads the resource map in one pass first ([`gather`]); one key is looked up.
 fn quick_map(resource: &Map<String, Value>, pattern: &MapNode) -> Option<Quick> {
-    for a in &pattern.anchors {
-        let value = get(resource, &a.key);
+    if pattern.sorted.is_empty() {
+        return quick_entries(pattern, |_, key| get(resource, key));
+    }
+    let mut found = [None; MERGED_KEYS];
+    gather(resource, &pattern.sorted, &mut found);
+    quick_entries(pattern, |slot, _| found.get(slot).copied().flatten())
+}
+
+/// [`quick_map`]'s walk of the entries, `lookup` giving the value of an entry (by slot and key).
+#[inline(always)]
+fn quick_entries<'r>(
+    pattern: &MapNode,
+    lookup: impl Fn(usize, &str) -> Option<&'r Value>,
+) -> Option<Quick> {
+    for (slot, a) in pattern.anchors.iter().enumerate() {
+        let value = lookup(slot, &a.key);
         let outcome = match (a.kind, value) {
             (AnchorKind::Negation, Some(_)) => Quick::Fail,
             (AnchorKind::Equality, Some(v)) => quick(v, &a.node)?,
@@ -175,9 +225,9 @@ fn quick_map(resource: &Map<String, Value>, pattern: &MapNode) -> Option<Quick> 
             return Some(outcome);
         }
     }
-    for p in &pattern.plain {
+    for (slot, p) in (pattern.anchors.len()..).zip(&pattern.plain) {
         let outcome = match p {
-            PlainEntry::Global(key, node) => match get(resource, key) {
+            PlainEntry::Global(key, node) => match lookup(slot, key) {
                 Some(v) => match quick(v, node)? {
                     Quick::Pass => Quick::Pass,
                     Quick::Skip | Quick::Fail => Quick::Skip,
@@ -185,7 +235,7 @@ fn quick_map(resource: &Map<String, Value>, pattern: &MapNode) -> Option<Quick> 
                 None => Quick::Pass,
             },
             PlainEntry::Key(key, node) => {
-                let value = get(resource, key).unwrap_or(&Value::Null);
+                let value = lookup(slot, key).unwrap_or(&Value::Null);
                 if matches!(node, Node::Leaf(leaf) if leaf.pattern().as_str() == Some("*")) {
                     pass_if(!value.is_null())
                 } else {

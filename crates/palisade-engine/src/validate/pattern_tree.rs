@@ -33,7 +33,14 @@ pub(crate) struct MapNode {
     /// The map as written, when its `metadata` labels or annotations have wildcard keys that
     /// are replaced by the resource's matching keys before evaluation.
     pub(crate) expandable: Option<Map<String, Value>>,
+    /// For a map of 2 to [`MERGED_KEYS`] entries: the resource keys they read, sorted, each
+    /// with its entry's slot (anchors first, then plain entries, in their orders), so the
+    /// resource map is read in one pass instead of one search per key. Empty otherwise.
+    pub(crate) sorted: Box<[(Box<str>, u8)]>,
 }
+
+/// The most entries a pattern map reads in one pass (see [`MapNode::sorted`]).
+pub(crate) const MERGED_KEYS: usize = 8;
 
 /// An anchored key.
 #[derive(Debug, Clone)]
@@ -113,11 +120,30 @@ impl MapNode {
             }
         }
         plain.extend(back.into_iter().rev());
+        let keys: Vec<&str> = anchors
+            .iter()
+            .map(|a| &*a.key)
+            .chain(plain.iter().map(|p| match p {
+                PlainEntry::Key(k, _) | PlainEntry::Global(k, _) => &**k,
+            }))
+            .collect();
+        let sorted = if (2..=MERGED_KEYS).contains(&keys.len()) {
+            let mut sorted: Vec<(Box<str>, u8)> = keys
+                .iter()
+                .zip(0u8..)
+                .map(|(k, slot)| (Box::from(*k), slot))
+                .collect();
+            sorted.sort();
+            sorted.into_boxed_slice()
+        } else {
+            Box::default()
+        };
         MapNode {
             noted,
             anchors,
             plain,
             expandable: has_metadata_wildcards(map).then(|| map.clone()),
+            sorted,
         }
     }
 }
