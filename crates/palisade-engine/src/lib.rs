@@ -169,18 +169,20 @@ impl Engine {
                 }
                 _ => None,
             };
-            for (k, v) in values {
-                ctx.set(&k, v);
+            if !values.is_empty() {
+                for (k, v) in values {
+                    ctx.set(&k, v);
+                }
             }
-            let r = variables::Resolver {
-                ctx,
-                cache: &policy.cache,
-                clock: &self.clock,
-                mode: variables::Mode::Lenient,
-            };
             let excepted: Vec<&Exception> = if inputs.exceptions.is_empty() {
                 Vec::new()
             } else {
+                let r = variables::Resolver {
+                    ctx,
+                    cache: &policy.cache,
+                    clock: &self.clock,
+                    mode: variables::Mode::Lenient,
+                };
                 let resource = before.as_ref().unwrap_or_else(|| at.get(ctx));
                 inputs
                     .exceptions

@@ -128,7 +128,7 @@ fn quick(resource: &Value, pattern: &Node) -> Option<Quick> {
                     let mut applied = false;
                     let mut skipped = false;
                     for item in items {
-                        match quick(item, first)? {
+                        match quick_node(item, first)? {
                             Quick::Pass => applied = true,
                             Quick::Skip => skipped = true,
                             Quick::Fail => return Some(Quick::Fail),
@@ -144,11 +144,31 @@ fn quick(resource: &Value, pattern: &Node) -> Option<Quick> {
                 Some(Node::Leaf(leaf)) => Some(pass_if(items.iter().all(|i| leaf.matches(i)))),
             }
         }
-        Node::Leaf(leaf) => Some(pass_if(match resource {
-            Value::Array(items) => items.iter().all(|item| leaf.matches(item)),
-            other => leaf.matches(other),
-        })),
+        Node::Leaf(leaf) => Some(quick_leaf(resource, leaf)),
     }
+}
+
+/// [`quick`] with its most frequent cases (a leaf, a map) decided here, without the call.
+#[inline(always)]
+fn quick_node(resource: &Value, pattern: &Node) -> Option<Quick> {
+    match (pattern, resource) {
+        (Node::Leaf(leaf), _) => Some(quick_leaf(resource, leaf)),
+        (Node::Map(pattern_map), Value::Object(resource_map))
+            if pattern_map.expandable.is_none() =>
+        {
+            quick_map(resource_map, pattern_map)
+        }
+        _ => quick(resource, pattern),
+    }
+}
+
+/// [`quick`] for a leaf.
+#[inline(always)]
+fn quick_leaf(resource: &Value, leaf: &Leaf) -> Quick {
+    pass_if(match resource {
+        Value::Array(items) => items.iter().all(|item| leaf.matches(item)),
+        other => leaf.matches(other),
+    })
 }
 
 fn pass_if(ok: bool) -> Quick {
@@ -210,8 +230,8 @@ fn quick_entries<'r>(
         let value = lookup(slot, &a.key);
         let outcome = match (a.kind, value) {
             (AnchorKind::Negation, Some(_)) => Quick::Fail,
-            (AnchorKind::Equality, Some(v)) => quick(v, &a.node)?,
-            (AnchorKind::Condition, Some(v)) => match quick(v, &a.node)? {
+            (AnchorKind::Equality, Some(v)) => quick_node(v, &a.node)?,
+            (AnchorKind::Condition, Some(v)) => match quick_node(v, &a.node)? {
                 Quick::Pass => Quick::Pass,
                 Quick::Skip | Quick::Fail => Quick::Skip,
             },
@@ -228,7 +248,7 @@ fn quick_entries<'r>(
     for (slot, p) in (pattern.anchors.len()..).zip(&pattern.plain) {
         let outcome = match p {
             PlainEntry::Global(key, node) => match lookup(slot, key) {
-                Some(v) => match quick(v, node)? {
+                Some(v) => match quick_node(v, node)? {
                     Quick::Pass => Quick::Pass,
                     Quick::Skip | Quick::Fail => Quick::Skip,
                 },
@@ -239,7 +259,7 @@ fn quick_entries<'r>(
                 if matches!(node, Node::Leaf(leaf) if leaf.pattern().as_str() == Some("*")) {
                     pass_if(!value.is_null())
                 } else {
-                    quick(value, node)?
+                    quick_node(value, node)?
                 }
             }
         };
