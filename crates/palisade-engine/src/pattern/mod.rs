@@ -131,6 +131,9 @@ struct Comparison {
     duration: Option<i64>,
     /// The operand as a Kubernetes quantity, when it is one.
     quantity: Option<Quantity>,
+    /// The operand has no wildcard: string comparison is equality (decided here, not on
+    /// every container: `RuntimeDefault | Localhost` is checked for each one).
+    literal: bool,
 }
 
 impl Comparison {
@@ -150,6 +153,7 @@ impl Comparison {
             operand: operand.into(),
             duration: duration_operand(operand),
             quantity: Quantity::parse(operand).ok(),
+            literal: !wildcard::contains_wildcard(operand),
         }
     }
 
@@ -160,7 +164,14 @@ impl Comparison {
                 .quantity
                 .as_ref()
                 .is_some_and(|p| compare_quantity(value, p, self.op))
-            || compare_string(value, &self.operand, self.op)
+            || match (value, self.op) {
+                // `wildcard::matches` on a pattern without wildcards, less its check for them.
+                (Value::String(text), Operator::Equal) if self.literal => *self.operand == **text,
+                (Value::String(text), Operator::NotEqual) if self.literal => {
+                    *self.operand != **text
+                }
+                _ => compare_string(value, &self.operand, self.op),
+            }
     }
 }
 
