@@ -27,8 +27,8 @@ pub struct ExprCache {
     /// The kind checks of the first 64 rules as masks (see [`KindMasks`]).
     kind_masks: KindMasks,
     /// Per rule of `CompiledPolicy::rules`, in order (so sorted by address): the rule's
-    /// address and its name, shared by every response to the rule.
-    rule_names: Vec<(usize, Arc<str>)>,
+    /// address, its name, shared by every response to the rule, and its pass message.
+    rule_names: Vec<(usize, Arc<str>, Box<str>)>,
     /// The policy (to recognise it) and its report name, shared by every response.
     report_name: Option<(Arc<palisade_api::Policy>, Arc<str>)>,
     /// Context-entry JMESPath texts without variables, compiled: by the address of the text
@@ -67,7 +67,13 @@ impl ExprCache {
             .collect();
         self.rule_names = rules
             .iter()
-            .map(|r| (std::ptr::from_ref(r).addr(), Arc::from(r.name.as_str())))
+            .map(|r| {
+                (
+                    std::ptr::from_ref(r).addr(),
+                    Arc::from(r.name.as_str()),
+                    crate::validate::passed(&r.name).into_boxed_str(),
+                )
+            })
             .collect();
         self.kind_masks = KindMasks::new(rules, &self.rule_kinds);
     }
@@ -78,17 +84,18 @@ impl ExprCache {
         (m.rules == (rules.as_ptr().addr(), rules.len()) && !rules.is_empty()).then_some(m)
     }
 
-    /// The shared name of `rule` when it is one of the compiled policy's rules, unchanged.
-    pub(crate) fn rule_name(&self, rule: &palisade_api::Rule) -> Option<&Arc<str>> {
+    /// The shared name and the pass message of `rule` when it is one of the compiled
+    /// policy's rules, unchanged.
+    pub(crate) fn rule_name(&self, rule: &palisade_api::Rule) -> Option<(&Arc<str>, &str)> {
         let addr = std::ptr::from_ref(rule).addr();
         let i = self
             .rule_names
-            .binary_search_by_key(&addr, |(a, _)| *a)
+            .binary_search_by_key(&addr, |(a, _, _)| *a)
             .ok()?;
         self.rule_names
             .get(i)
-            .map(|(_, name)| name)
-            .filter(|name| ***name == *rule.name)
+            .filter(|(_, name, _)| **name == *rule.name)
+            .map(|(_, name, passed)| (name, &**passed))
     }
 
     /// Records the policy's report name (see [`ExprCache::report_name`]).

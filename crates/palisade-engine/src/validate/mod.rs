@@ -25,8 +25,9 @@ use pattern::{CompiledPattern, Mismatch};
 /// One validator: the rule itself, or a foreach block inside it.
 struct Validator<'a> {
     rule_name: &'a str,
-    /// `rule_name` as compiled with the policy, for responses without a copy.
-    shared_name: Option<&'a Arc<str>>,
+    /// `rule_name` as compiled with the policy, for responses without a copy, and the rule's
+    /// pass message made when compiling.
+    shared_name: Option<(&'a Arc<str>, &'a str)>,
     message: Option<&'a str>,
     context: &'a [ContextEntry],
     preconditions: Option<&'a Conditions>,
@@ -41,7 +42,7 @@ struct Validator<'a> {
 
 fn response(v: &Validator<'_>, status: RuleStatus, message: impl Into<String>) -> RuleResponse {
     match v.shared_name {
-        Some(name) => RuleResponse::named(name.clone(), RuleType::Validation, status, message),
+        Some((name, _)) => RuleResponse::named(name.clone(), RuleType::Validation, status, message),
         None => RuleResponse::new(v.rule_name, RuleType::Validation, status, message),
     }
 }
@@ -150,9 +151,17 @@ fn run_checks(v: &Validator<'_>, env: &EvalEnv<'_>, ctx: &EvalContext) -> Option
     None
 }
 
+/// The rule's pass message: a copy of the one made when compiling, when there is one.
+fn pass_message(v: &Validator<'_>) -> String {
+    match v.shared_name {
+        Some((_, message)) => message.to_owned(),
+        None => passed(v.rule_name),
+    }
+}
+
 /// Kyverno's message for a passing rule, built without the formatting machinery (it is made
 /// for every rule that passes).
-fn passed(rule: &str) -> String {
+pub(crate) fn passed(rule: &str) -> String {
     let mut s = String::with_capacity(rule.len() + 26);
     s.push_str("validation rule '");
     s.push_str(rule);
@@ -194,7 +203,7 @@ fn validate_deny(
             RuleStatus::Error,
             format!("failed to check deny conditions: {e}"),
         ),
-        Ok((false, _)) => response(v, RuleStatus::Pass, passed(v.rule_name)),
+        Ok((false, _)) => response(v, RuleStatus::Pass, pass_message(v)),
         Ok((true, _)) => {
             let msg = match message_text(v, env, ctx) {
                 Ok(Some(m)) => m,
@@ -240,7 +249,7 @@ fn validate_patterns(v: &Validator<'_>, env: &EvalEnv<'_>, ctx: &EvalContext) ->
     };
     if let Some(pattern) = &pattern {
         return match pattern.matches(resource) {
-            Ok(()) => response(v, RuleStatus::Pass, passed(v.rule_name)),
+            Ok(()) => response(v, RuleStatus::Pass, pass_message(v)),
             Err(e) => match e.kind {
                 Mismatch::Skip => response(v, RuleStatus::Skip, e.message),
                 Mismatch::Error => response(
