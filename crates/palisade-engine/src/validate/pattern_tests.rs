@@ -168,3 +168,42 @@ fn decimal_indexes() {
         assert_eq!(s, format!("/a/{n}"));
     }
 }
+
+#[test]
+fn merged_key_lookups_agree_with_the_full_walk() {
+    use super::{Quick, quick};
+    use crate::validate::pattern_tree::Node;
+    // Maps of several keys are read in one sorted pass: keys absent, before, between and
+    // after the resource's, repeated (`=(x)` beside `x`), and empty.
+    let patterns = [
+        json!({"=(b)": 1, "d": 2, "=(zz)": 3}),
+        json!({"=(a)": 1, "a": 1}),
+        json!({"=(a)": 2, "a": 1}),
+        json!({"": 5, "b": 1}),
+        json!({"X(c)": "null", "b": 1, "(d)": 2}),
+        json!({"(d)": 3, "e": "?*"}),
+        json!({"^(k)": [{"v": 1}], "b": 1}),
+        json!({"b": 1, "d": 2, "f": "*", "g": "*"}),
+    ];
+    let resources = [
+        json!({"a": 1, "b": 1, "d": 2, "e": "x", "f": "y"}),
+        json!({"": 5, "b": 1, "c": null}),
+        json!({"b": 1, "d": 3, "e": "", "k": [{"v": 1}]}),
+        json!({"zz": 3, "d": 2, "b": 1}),
+        json!({}),
+    ];
+    for p in &patterns {
+        for r in &resources {
+            let full = match_pattern(r, p).map_err(|e| e.kind);
+            match quick(r, &Node::new(p)) {
+                Some(Quick::Pass) => assert_eq!(full, Ok(()), "{p} on {r}"),
+                Some(Quick::Skip) => assert_eq!(full, Err(Mismatch::Skip), "{p} on {r}"),
+                Some(Quick::Fail) => assert!(
+                    matches!(full, Err(Mismatch::Fail | Mismatch::Error)),
+                    "{p} on {r}: {full:?}"
+                ),
+                None => {}
+            }
+        }
+    }
+}
