@@ -89,14 +89,25 @@ pub(crate) fn compile_policy(
     line: usize,
     policy: Policy,
 ) -> Result<Entry, LoadError> {
+    Ok(Entry::Policy(Arc::new(compile_located(
+        source, line, policy,
+    )?)))
+}
+
+/// Compiles a classic policy that starts at `line` of `source` (0: unknown); an error names
+/// the policy and the field it is about.
+pub fn compile_located(
+    source: &str,
+    line: usize,
+    policy: Policy,
+) -> Result<CompiledPolicy, LoadError> {
     let name = policy.metadata.name.clone();
-    let compiled = compile(policy).map_err(|e| LoadError {
+    compile(policy).map_err(|e| LoadError {
         file: source.to_string(),
         line: (line > 0).then_some(line),
         path: Some(e.path),
         message: format!("policy {name}: {}", e.message),
-    })?;
-    Ok(Entry::Policy(Arc::new(compiled)))
+    })
 }
 
 /// Compiles a document of a CEL policy kind; other documents are [`Entry::Ignored`].
