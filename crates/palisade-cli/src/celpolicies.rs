@@ -81,19 +81,11 @@ pub fn add(
     kind: &str,
     value: &Value,
 ) -> Option<Result<(), LoadError>> {
-    let doc = match palisade_celpolicy::api::decode(file, api_version, kind, value)? {
+    let doc = match palisade_celpolicy::api::decode_at(file, line, api_version, kind, value)? {
         Ok(d) => d,
-        Err(mut e) => {
-            e.line = e.line.or(Some(line));
-            return Some(Err(e));
-        }
+        Err(e) => return Some(Err(e)),
     };
-    let located = |e: palisade_celpolicy::PolicyError| LoadError {
-        file: file.to_string(),
-        line: Some(line),
-        path: Some(e.source.path.clone()),
-        message: e.to_string(),
-    };
+    let located = |e: palisade_celpolicy::PolicyError| e.located(file, line);
     let result = match doc {
         CelDocument::ValidatingPolicy(p) => {
             CompiledValidatingPolicy::compile(*p).map(|c| set.vpols.push(c))
