@@ -157,7 +157,7 @@ pub async fn run(args: ControllerArgs) -> Result<(), Error> {
         }
     };
     tokio::select! {
-        () = shutdown_signal() => {
+        () = palisade_kube::shutdown_signal() => {
             tracing::info!("shutting down");
             if let Some(h) = &stop_election {
                 // Not to take the Lease again right after giving it up.
@@ -176,26 +176,5 @@ pub async fn run(args: ControllerArgs) -> Result<(), Error> {
         _ = merges => Err(Error::Stopped("the admission report merge")),
         _ = generation => Err(Error::Stopped("the generate controller")),
         () = election => Err(Error::Stopped("leader election")),
-    }
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
     }
 }
