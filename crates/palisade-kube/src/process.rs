@@ -1,9 +1,25 @@
-//! What `palisade-serve` and `palisade-controller` share about their process: when to stop,
-//! and the time their reports are stamped with.
+//! What `palisade-serve` and `palisade-controller` share about their process: logging, when to
+//! stop, and the time their reports are stamped with.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use palisade_reports::Timestamp;
+use tracing_subscriber::EnvFilter;
+
+/// Installs the global subscriber, logging to stderr as text or one JSON object a line;
+/// `RUST_LOG` filters (default `info`).
+pub fn init_logging(json: bool) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // A second initialisation (tests) keeps the first subscriber.
+    let _ = if json {
+        builder.json().flatten_event(true).try_init()
+    } else {
+        builder.try_init()
+    };
+}
 
 /// Resolves on SIGTERM or SIGINT.
 pub async fn shutdown_signal() {
