@@ -11,6 +11,7 @@ use anyhow::{Context, Result};
 use palisade_api::cli::Test;
 use palisade_api::load::LoadError;
 use palisade_celpolicy::api::{CelDocument, PolicyBinding};
+use palisade_celpolicy::libs::{global_entry_not_found, resource_not_found};
 use palisade_celpolicy::{
     CelData, CelRequest, CompiledException, CompiledMap, CompiledMutatingPolicy,
     CompiledValidatingPolicy, CompiledVap,
@@ -154,7 +155,7 @@ impl CelData for OfflineCelData {
                 text(o, "/metadata/name") == name && text(o, "/metadata/namespace") == namespace
             })
             .cloned()
-            .ok_or_else(|| format!("failed to get resource: {resource} \"{name}\" not found"))
+            .ok_or_else(|| resource_not_found(resource, name))
     }
 
     fn list_resources(
@@ -193,7 +194,7 @@ impl CelData for OfflineCelData {
             .find(|(n, p, _)| n == name && p == projection)
             .or_else(|| self.global.iter().find(|(n, _, _)| n == name))
             .map(|(_, _, v)| v.clone())
-            .ok_or_else(|| format!("global context entry {name:?} not found"))
+            .ok_or_else(|| global_entry_not_found(name))
     }
 
     fn image_data(&self, image: &str) -> Result<Value, String> {

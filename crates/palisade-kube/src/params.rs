@@ -233,9 +233,7 @@ impl CelData for ParamCache {
         }
         match store.get(&key) {
             Some(obj) => to_json(&obj, api_version, &kind.kind),
-            None => Err(format!(
-                "failed to get resource: {resource} \"{name}\" not found"
-            )),
+            None => Err(palisade_celpolicy::libs::resource_not_found(resource, name)),
         }
     }
 
