@@ -45,14 +45,16 @@ pub use env::{ClusterView, NoCluster, ReviewEnv, Roles};
 pub use failure::{
     FailurePolicy, failure_policy, mutating_policy_failure, validating_policy_failure,
 };
-pub use load::{expand, load_dir};
+pub use load::load_dir;
 pub use review::{review, review_for};
 pub use scan::{Scanned, ScannedPolicy, Scanner};
-pub use set::{BoundAdmissionPolicy, CelEntry, Entry, PolicySet, compile_document};
+pub use set::{
+    BoundAdmissionPolicy, CelEntry, Entry, PolicySet, compile_document, compile_located,
+};
 pub use types::{
     API_VERSION, AdmissionRequest, AdmissionResponse, AdmissionReview, GroupVersionKind,
     GroupVersionResource, ReviewError, Status, UserInfo,
 };
 pub use verdict::{Phase, PolicyKind, RuleResult, Verdict};
 
-pub use palisade_api::load::LoadError;
+pub use palisade_api::load::{LoadError, expand};

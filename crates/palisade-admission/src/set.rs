@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use palisade_api::load::{LoadError, decode_value, type_meta};
 use palisade_api::{Policy, PolicyException};
-use palisade_celpolicy::api::{CelDocument, PolicyBinding};
+use palisade_celpolicy::api::{CelDocument, PolicyBinding, decode_at};
 use palisade_celpolicy::{
     CompiledException, CompiledMutatingPolicy, CompiledValidatingPolicy, CompiledVap,
 };
@@ -89,14 +89,25 @@ pub(crate) fn compile_policy(
     line: usize,
     policy: Policy,
 ) -> Result<Entry, LoadError> {
+    Ok(Entry::Policy(Arc::new(compile_located(
+        source, line, policy,
+    )?)))
+}
+
+/// Compiles a classic policy that starts at `line` of `source` (0: unknown); an error names
+/// the policy and the field it is about.
+pub fn compile_located(
+    source: &str,
+    line: usize,
+    policy: Policy,
+) -> Result<CompiledPolicy, LoadError> {
     let name = policy.metadata.name.clone();
-    let compiled = compile(policy).map_err(|e| LoadError {
+    compile(policy).map_err(|e| LoadError {
         file: source.to_string(),
         line: (line > 0).then_some(line),
         path: Some(e.path),
         message: format!("policy {name}: {}", e.message),
-    })?;
-    Ok(Entry::Policy(Arc::new(compiled)))
+    })
 }
 
 /// Compiles a document of a CEL policy kind; other documents are [`Entry::Ignored`].
@@ -111,19 +122,11 @@ pub(crate) fn compile_cel(
         api_version: api_version.to_string(),
         kind: kind.to_string(),
     };
-    let Some(decoded) = palisade_celpolicy::api::decode(source, api_version, kind, doc) else {
+    let Some(decoded) = decode_at(source, line, api_version, kind, doc) else {
         return Ok(ignored());
     };
-    let decoded = decoded.map_err(|mut e| {
-        e.line = e.line.or((line > 0).then_some(line));
-        e
-    })?;
-    let located = |e: palisade_celpolicy::PolicyError| LoadError {
-        file: source.to_string(),
-        line: (line > 0).then_some(line),
-        path: Some(e.source.path.clone()),
-        message: e.to_string(),
-    };
+    let decoded = decoded?;
+    let located = |e: palisade_celpolicy::PolicyError| e.located(source, line);
     let entry = match decoded {
         CelDocument::ValidatingPolicy(p) => CelEntry::Validating(Arc::new(
             CompiledValidatingPolicy::compile(*p).map_err(located)?,

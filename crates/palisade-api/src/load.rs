@@ -1,6 +1,9 @@
-//! Loading documents from YAML/JSON text, with file, line and field path in every error.
+//! Loading documents from YAML/JSON text, with file, line and field path in every error, and
+//! walking the policy paths a command or service is given ([`for_each_policy_document`]).
 
 use std::fmt;
+use std::fs;
+use std::path::{Path, PathBuf};
 
 use palisade_yaml::{Document as YamlDocument, Options, PathSegment, Positions};
 use serde::de::DeserializeOwned;
@@ -134,6 +137,91 @@ pub fn load_policy_documents(
             positions: doc.positions,
         });
     }
+    Ok(out)
+}
+
+/// How a walk over policy paths lists and reads files: [`Disk`], or a caller's own (the CLI
+/// adds `-` for stdin and words its errors its own way).
+pub trait Files {
+    /// The files `path` stands for, in load order.
+    fn expand(&self, path: &Path) -> Result<Vec<PathBuf>, LoadError>;
+    /// The text of one of them.
+    fn read(&self, file: &Path) -> Result<String, LoadError>;
+}
+
+/// The file system: paths are [`expand`]ed, files read whole.
+pub struct Disk;
+
+impl Files for Disk {
+    fn expand(&self, path: &Path) -> Result<Vec<PathBuf>, LoadError> {
+        expand(path)
+    }
+
+    fn read(&self, file: &Path) -> Result<String, LoadError> {
+        fs::read_to_string(file)
+            .map_err(|e| LoadError::file(&file.display().to_string(), format!("cannot read: {e}")))
+    }
+}
+
+/// Hands every document of every file under `paths` to `each`, in order (as
+/// [`load_policy_documents`] decodes them). An error from `each` is moved to the line of the
+/// field it names ([`relocate`]); the first error ends the walk.
+pub fn for_each_policy_document(
+    paths: &[PathBuf],
+    files: &impl Files,
+    mut each: impl FnMut(Located<PolicyDocument>) -> Result<(), LoadError>,
+) -> Result<(), LoadError> {
+    for path in paths {
+        for file in files.expand(path)? {
+            let name = file.display().to_string();
+            let text = files.read(&file)?;
+            for mut doc in load_policy_documents(&name, &text)? {
+                let positions = doc.positions.take();
+                each(doc).map_err(|e| relocate(e, positions.as_ref()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Every file under `path` with a YAML or JSON extension (or `path` itself if a file), in name
+/// order: directories are walked recursively, hidden entries skipped.
+pub fn expand(path: &Path) -> Result<Vec<PathBuf>, LoadError> {
+    let shown = path.display().to_string();
+    let meta =
+        fs::metadata(path).map_err(|e| LoadError::file(&shown, format!("cannot read: {e}")))?;
+    if meta.is_file() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut out = Vec::new();
+    let mut stack = vec![path.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let listing = fs::read_dir(&dir).map_err(|e| {
+            LoadError::file(
+                &dir.display().to_string(),
+                format!("cannot list directory: {e}"),
+            )
+        })?;
+        for entry in listing.flatten() {
+            let p = entry.path();
+            // Hidden entries (`.kyverno-test/`, `.git/`) are skipped, as Kyverno does.
+            if p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with('.'))
+            {
+                continue;
+            }
+            if p.is_dir() {
+                stack.push(p);
+            } else if matches!(
+                p.extension().and_then(|e| e.to_str()),
+                Some("yaml" | "yml" | "json")
+            ) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
     Ok(out)
 }
 

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use palisade_api::load::{PolicyDocument, load_policy_documents};
+use palisade_api::load::{Disk, LoadError, PolicyDocument, for_each_policy_document};
 use palisade_engine::{CompiledPolicy, compile};
 use serde_json::{Value, json};
 
@@ -17,32 +17,19 @@ pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// Loads and compiles every policy under `dir` (recursively), skipping test files.
+/// Loads and compiles every classic policy under `dir` (as the CLI walks it: recursively,
+/// hidden entries such as `.kyverno-test/` skipped).
 pub fn load_policies(dir: &Path) -> Result<Vec<CompiledPolicy>, String> {
     let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    let mut files = Vec::new();
-    while let Some(d) = stack.pop() {
-        let entries = std::fs::read_dir(&d).map_err(|e| format!("{}: {e}", d.display()))?;
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "yaml") {
-                files.push(p);
-            }
+    for_each_policy_document(&[dir.to_path_buf()], &Disk, |doc| {
+        if let PolicyDocument::Policy(p) = doc.value {
+            let compiled = compile(*p)
+                .map_err(|e| LoadError::file(&doc.file, format!("{}: {}", e.path, e.message)))?;
+            out.push(compiled);
         }
-    }
-    files.sort();
-    for f in files {
-        let name = f.display().to_string();
-        let text = std::fs::read_to_string(&f).map_err(|e| format!("{name}: {e}"))?;
-        for doc in load_policy_documents(&name, &text).map_err(|e| e.to_string())? {
-            if let PolicyDocument::Policy(p) = doc.value {
-                out.push(compile(*p).map_err(|e| format!("{name}: {}: {}", e.path, e.message))?);
-            }
-        }
-    }
+        Ok(())
+    })
+    .map_err(|e| e.to_string())?;
     Ok(out)
 }
 

@@ -62,6 +62,11 @@ const TARGETS: &[Target] = &[
     },
 ];
 
+/// Where the Pod template is in the controllers other than CronJob.
+const TEMPLATE: &str = "spec.template";
+/// Where it is in a CronJob.
+const CRONJOB_TEMPLATE: &str = "spec.jobTemplate.spec.template";
+
 /// One generated variant: its constraints, guarded conditions and how to rewrite expressions.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Variant {
@@ -86,14 +91,8 @@ impl Variant {
 /// `Object.spec` move under the template, and a top-level `Object{...}` is wrapped in the
 /// controller's template structure.
 pub fn apply_configuration(src: &str, cronjob: bool) -> String {
-    let spec = if cronjob {
-        "spec.jobTemplate.spec.template.spec"
-    } else {
-        "spec.template.spec"
-    };
-    let expr = src
-        .replace("object.spec", &format!("object.{spec}"))
-        .replace("Object.spec", &format!("Object.{spec}"));
+    let template = if cronjob { CRONJOB_TEMPLATE } else { TEMPLATE };
+    let expr = read_under(src, template, &["spec"], &["object", "Object"]);
     let trimmed = expr.trim();
     let Some(content) = trimmed.strip_prefix("Object{") else {
         return expr;
@@ -134,9 +133,20 @@ pub fn apply_configuration(src: &str, cronjob: bool) -> String {
 /// Kyverno's textual replacement: `object.spec` → `object.<template>.spec`, then
 /// `object.metadata` → `object.<template>.metadata`, for `object` and `oldObject`.
 pub fn rewrite(src: &str, template: &str) -> String {
+    read_under(
+        src,
+        template,
+        &["spec", "metadata"],
+        &["object", "oldObject"],
+    )
+}
+
+/// Replaces every `root.field` by `root.<template>.field`, field by field and root by root (a
+/// later replacement sees what the earlier ones wrote, as Kyverno's chained replacements do).
+fn read_under(src: &str, template: &str, fields: &[&str], roots: &[&str]) -> String {
     let mut out = src.to_string();
-    for field in ["spec", "metadata"] {
-        for root in ["object", "oldObject"] {
+    for field in fields {
+        for root in roots {
             out = out.replace(
                 &format!("{root}.{field}"),
                 &format!("{root}.{template}.{field}"),
@@ -193,8 +203,8 @@ pub fn variants(
         .collect();
     let mut out = Vec::new();
     for (name, cronjob, template) in [
-        ("cronjobs", true, "spec.jobTemplate.spec.template"),
-        ("defaults", false, "spec.template"),
+        ("cronjobs", true, CRONJOB_TEMPLATE),
+        ("defaults", false, TEMPLATE),
     ] {
         let targets: Vec<&Target> = chosen
             .iter()

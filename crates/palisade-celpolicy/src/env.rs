@@ -2,6 +2,7 @@
 
 use std::sync::LazyLock;
 
+use palisade_api::load::LoadError;
 use palisade_cel::Env;
 use palisade_engine::validate::cel::admission::{ExprError, admission_env};
 
@@ -36,6 +37,17 @@ impl PolicyError {
             kind: kind.to_string(),
             name: name.to_string(),
             source: Box::new(source),
+        }
+    }
+
+    /// This error as the load error of a document that starts at `line` of `file` (0:
+    /// unknown), naming the field.
+    pub fn located(&self, file: &str, line: usize) -> LoadError {
+        LoadError {
+            file: file.to_string(),
+            line: (line > 0).then_some(line),
+            path: Some(self.source.path.clone()),
+            message: self.to_string(),
         }
     }
 }

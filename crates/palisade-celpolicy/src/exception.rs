@@ -40,6 +40,18 @@ impl CompiledException {
         }
     }
 
+    /// The exceptions among `all` that name the policy of `kind` and `name`.
+    pub fn naming<'e>(
+        all: &[&'e CompiledException],
+        kind: &str,
+        name: &str,
+    ) -> Vec<&'e CompiledException> {
+        all.iter()
+            .copied()
+            .filter(|e| e.refers_to(kind, name))
+            .collect()
+    }
+
     /// Whether the exception names the policy.
     pub fn refers_to(&self, kind: &str, name: &str) -> bool {
         self.exception

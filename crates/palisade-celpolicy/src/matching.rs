@@ -36,22 +36,10 @@ pub struct MatchAttributes {
     pub namespace_labels: BTreeMap<String, String>,
 }
 
-/// Labels of an object as a map (non-string values are ignored).
+/// Labels of an object as a map (non-string values are ignored); `None` when there is no
+/// object (null).
 pub fn labels_of(object: &Value) -> Option<BTreeMap<String, String>> {
-    if object.is_null() {
-        return None;
-    }
-    Some(
-        object
-            .pointer("/metadata/labels")
-            .and_then(Value::as_object)
-            .map(|m| {
-                m.iter()
-                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                    .collect()
-            })
-            .unwrap_or_default(),
-    )
+    (!object.is_null()).then(|| palisade_engine::matching::labels_of(object))
 }
 
 /// Kubernetes label-selector semantics (no wildcards); an empty selector matches everything.

@@ -126,11 +126,8 @@ impl CompiledMutatingPolicy {
             return out;
         }
         let ignore = self.policy.spec.failure_policy == Some(FailurePolicy::Ignore);
-        let mine: Vec<&CompiledException> = exceptions
-            .iter()
-            .copied()
-            .filter(|e| e.refers_to(&self.policy.kind, &self.policy.metadata.name))
-            .collect();
+        let mine =
+            CompiledException::naming(exceptions, &self.policy.kind, &self.policy.metadata.name);
         for body in &self.variants {
             if !body
                 .constraints

@@ -187,11 +187,8 @@ impl CompiledValidatingPolicy {
     /// Evaluates the policy on a request; `exceptions` are all loaded CEL exceptions.
     pub fn validate(&self, req: &CelRequest, exceptions: &[&CompiledException]) -> PolicyResponse {
         let mut rules = Vec::new();
-        let mine: Vec<&CompiledException> = exceptions
-            .iter()
-            .copied()
-            .filter(|e| e.refers_to(&self.policy.kind, &self.policy.metadata.name))
-            .collect();
+        let mine =
+            CompiledException::naming(exceptions, &self.policy.kind, &self.policy.metadata.name);
         for body in &self.variants {
             if !self.applies(req, body) {
                 continue;

@@ -11,6 +11,7 @@ use anyhow::{Context, Result};
 use palisade_api::cli::Test;
 use palisade_api::load::LoadError;
 use palisade_celpolicy::api::{CelDocument, PolicyBinding};
+use palisade_celpolicy::libs::{global_entry_not_found, resource_not_found};
 use palisade_celpolicy::{
     CelData, CelRequest, CompiledException, CompiledMap, CompiledMutatingPolicy,
     CompiledValidatingPolicy, CompiledVap,
@@ -81,19 +82,11 @@ pub fn add(
     kind: &str,
     value: &Value,
 ) -> Option<Result<(), LoadError>> {
-    let doc = match palisade_celpolicy::api::decode(file, api_version, kind, value)? {
+    let doc = match palisade_celpolicy::api::decode_at(file, line, api_version, kind, value)? {
         Ok(d) => d,
-        Err(mut e) => {
-            e.line = e.line.or(Some(line));
-            return Some(Err(e));
-        }
+        Err(e) => return Some(Err(e)),
     };
-    let located = |e: palisade_celpolicy::PolicyError| LoadError {
-        file: file.to_string(),
-        line: Some(line),
-        path: Some(e.source.path.clone()),
-        message: e.to_string(),
-    };
+    let located = |e: palisade_celpolicy::PolicyError| e.located(file, line);
     let result = match doc {
         CelDocument::ValidatingPolicy(p) => {
             CompiledValidatingPolicy::compile(*p).map(|c| set.vpols.push(c))
@@ -162,7 +155,7 @@ impl CelData for OfflineCelData {
                 text(o, "/metadata/name") == name && text(o, "/metadata/namespace") == namespace
             })
             .cloned()
-            .ok_or_else(|| format!("failed to get resource: {resource} \"{name}\" not found"))
+            .ok_or_else(|| resource_not_found(resource, name))
     }
 
     fn list_resources(
@@ -201,7 +194,7 @@ impl CelData for OfflineCelData {
             .find(|(n, p, _)| n == name && p == projection)
             .or_else(|| self.global.iter().find(|(n, _, _)| n == name))
             .map(|(_, _, v)| v.clone())
-            .ok_or_else(|| format!("global context entry {name:?} not found"))
+            .ok_or_else(|| global_entry_not_found(name))
     }
 
     fn image_data(&self, image: &str) -> Result<Value, String> {

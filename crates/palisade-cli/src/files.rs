@@ -5,11 +5,10 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use palisade_api::Policy;
 use palisade_api::load::{
-    LoadError, Located, PolicyDocument, load_policy_documents, parse_values, relocate,
+    Files, LoadError, Located, PolicyDocument, for_each_policy_document, parse_values,
 };
-use palisade_engine::{CompiledPolicy, Exception, compile};
+use palisade_engine::{CompiledPolicy, Exception};
 use serde_json::Value;
 
 /// Policies and exceptions loaded from some paths.
@@ -31,7 +30,7 @@ pub fn expand(path: &Path) -> Result<Vec<PathBuf>> {
     if path.as_os_str() == "-" {
         return Ok(vec![path.to_path_buf()]);
     }
-    palisade_admission::expand(path).map_err(|e| anyhow::anyhow!("{e}"))
+    palisade_api::load::expand(path).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// Reads a file, or stdin for `-`.
@@ -46,29 +45,32 @@ pub fn read(path: &Path) -> Result<String> {
     fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))
 }
 
+/// Policy files as the CLI takes them: `-` is stdin, and an error names the path it is about
+/// before the reason (which names it again).
+struct PolicyFiles;
+
+impl Files for PolicyFiles {
+    fn expand(&self, path: &Path) -> std::result::Result<Vec<PathBuf>, LoadError> {
+        expand(path).map_err(|e| LoadError::file(&path.display().to_string(), e.to_string()))
+    }
+
+    fn read(&self, file: &Path) -> std::result::Result<String, LoadError> {
+        read(file).map_err(|e| LoadError::file(&file.display().to_string(), e.to_string()))
+    }
+}
+
 /// Loads and compiles the policies and exceptions found under `paths`.
 pub fn load_policies(paths: &[PathBuf]) -> std::result::Result<Loaded, LoadError> {
     let mut loaded = Loaded::default();
-    for path in paths {
-        let files = expand(path)
-            .map_err(|e| LoadError::file(&path.display().to_string(), e.to_string()))?;
-        for file in files {
-            let name = file.display().to_string();
-            let text = read(&file).map_err(|e| LoadError::file(&name, e.to_string()))?;
-            for mut doc in load_policy_documents(&name, &text)? {
-                let positions = doc.positions.take();
-                add(&mut loaded, doc).map_err(|e| relocate(e, positions.as_ref()))?;
-            }
-        }
-    }
+    for_each_policy_document(paths, &PolicyFiles, |doc| add(&mut loaded, doc))?;
     Ok(loaded)
 }
 
 fn add(loaded: &mut Loaded, doc: Located<PolicyDocument>) -> std::result::Result<(), LoadError> {
     match doc.value {
-        PolicyDocument::Policy(p) => loaded
-            .policies
-            .push(compile_located(*p, &doc.file, doc.line)?),
+        PolicyDocument::Policy(p) => loaded.policies.push(palisade_admission::compile_located(
+            &doc.file, doc.line, *p,
+        )?),
         PolicyDocument::Exception(e) => loaded.exceptions.push(Exception { exception: *e }),
         PolicyDocument::Other {
             api_version,
@@ -83,20 +85,6 @@ fn add(loaded: &mut Loaded, doc: Located<PolicyDocument>) -> std::result::Result
         }
     }
     Ok(())
-}
-
-fn compile_located(
-    p: Policy,
-    file: &str,
-    line: usize,
-) -> std::result::Result<CompiledPolicy, LoadError> {
-    let name = p.metadata.name.clone();
-    compile(p).map_err(|e| LoadError {
-        file: file.to_string(),
-        line: Some(line),
-        path: Some(e.path),
-        message: format!("policy {name}: {}", e.message),
-    })
 }
 
 /// Loads exceptions from separate paths.

@@ -102,15 +102,7 @@ impl OfflineData {
         );
         for n in from_objects {
             if n.pointer("/metadata/name").and_then(Value::as_str) == Some(ns) {
-                let mut labels: BTreeMap<String, String> = n
-                    .pointer("/metadata/labels")
-                    .and_then(Value::as_object)
-                    .map(|m| {
-                        m.iter()
-                            .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                let mut labels = palisade_engine::matching::labels_of(n);
                 labels
                     .entry("kubernetes.io/metadata.name".into())
                     .or_insert_with(|| ns.to_string());

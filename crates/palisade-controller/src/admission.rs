@@ -141,18 +141,11 @@ impl Drop for AdmissionInbox {
 
 /// The API resource of the admitted object.
 pub fn target_resource(spec: &AdmissionReportSpec) -> ApiResource {
-    let api_version = spec.resource.api_version.clone();
-    let (group, version) = match api_version.split_once('/') {
-        Some((g, v)) => (g.to_string(), v.to_string()),
-        None => (String::new(), api_version.clone()),
-    };
-    ApiResource {
-        group,
-        version,
-        api_version,
-        kind: spec.resource.kind.clone(),
-        plural: spec.plural.clone(),
-    }
+    palisade_kube::discovery::api_resource(
+        &spec.resource.api_version,
+        &spec.resource.kind,
+        &spec.plural,
+    )
 }
 
 /// Looks the admitted object up (its metadata only).

@@ -37,7 +37,6 @@ use std::sync::Arc;
 
 use palisade_admission::{PolicyCache, ReviewEnv};
 use tokio::sync::watch;
-use tracing_subscriber::EnvFilter;
 
 pub use controller::{Controller, Feeds, Settings};
 pub use options::{ControllerArgs, LogFormat};
@@ -63,15 +62,7 @@ pub enum Error {
 
 /// Sets up logging to stderr (`RUST_LOG` filters, default `info`).
 pub fn init_logging(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    // A second initialisation (tests) keeps the first subscriber.
-    let _ = match format {
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
-        LogFormat::Text => builder.try_init(),
-    };
+    palisade_kube::process::init_logging(format == LogFormat::Json);
 }
 
 /// Runs the controller until SIGINT/SIGTERM or until a part of it fails.
@@ -157,7 +148,7 @@ pub async fn run(args: ControllerArgs) -> Result<(), Error> {
         }
     };
     tokio::select! {
-        () = shutdown_signal() => {
+        () = palisade_kube::shutdown_signal() => {
             tracing::info!("shutting down");
             if let Some(h) = &stop_election {
                 // Not to take the Lease again right after giving it up.
@@ -176,26 +167,5 @@ pub async fn run(args: ControllerArgs) -> Result<(), Error> {
         _ = merges => Err(Error::Stopped("the admission report merge")),
         _ = generation => Err(Error::Stopped("the generate controller")),
         () = election => Err(Error::Stopped("leader election")),
-    }
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
     }
 }

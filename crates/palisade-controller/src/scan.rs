@@ -1,10 +1,11 @@
 //! Evaluating resources with the background policies and building their reports (sync and
 //! CPU-bound: the controller calls [`scan`] on a blocking thread).
 
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use palisade_admission::{PolicySet, ReviewEnv, Scanner};
-use palisade_reports::{ObjectRef, Report, Timestamp, per_resource, result};
+use palisade_kube::process::now;
+use palisade_reports::{ObjectRef, Report, per_resource, result};
 use serde_json::Value;
 
 /// One resource's scan.
@@ -37,13 +38,6 @@ pub fn scan(set: &PolicySet, env: &ReviewEnv, objects: Vec<Value>) -> Vec<ScanOu
             }
         })
         .collect()
-}
-
-fn now() -> Timestamp {
-    let seconds = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-    Timestamp { seconds, nanos: 0 }
 }
 
 #[cfg(test)]

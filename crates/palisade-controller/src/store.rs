@@ -29,13 +29,7 @@ const REPORT_PAGE: u32 = 50;
 pub const FIELD_MANAGER: &str = "palisade";
 
 fn api_resource(kind: &str, plural: &str) -> ApiResource {
-    ApiResource {
-        group: "wgpolicyk8s.io".into(),
-        version: "v1alpha2".into(),
-        api_version: palisade_reports::model::API_VERSION.into(),
-        kind: kind.into(),
-        plural: plural.into(),
-    }
+    palisade_kube::discovery::api_resource(palisade_reports::model::API_VERSION, kind, plural)
 }
 
 /// The namespaced report kind.

@@ -30,13 +30,7 @@ const CONCURRENT_WRITES: usize = 4;
 
 /// The kube-rs description of the resource.
 pub fn api_resource() -> ApiResource {
-    ApiResource {
-        group: GROUP.into(),
-        version: VERSION.into(),
-        api_version: format!("{GROUP}/{VERSION}"),
-        kind: KIND.into(),
-        plural: "admissionreports".into(),
-    }
+    crate::discovery::api_resource(&format!("{GROUP}/{VERSION}"), KIND, "admissionreports")
 }
 
 /// What an AdmissionReport holds.

@@ -11,7 +11,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use kube::Client;
-use kube::api::{Api, ApiResource, DynamicObject, ListParams};
+use kube::api::{Api, DynamicObject, ListParams};
 use palisade_celpolicy::CelData;
 use serde_json::Value;
 use tokio::runtime::Handle;
@@ -42,18 +42,8 @@ impl ClusterData {
     }
 
     fn api(&self, api_version: &str, resource: &str, namespace: &str) -> Api<DynamicObject> {
-        let (group, version) = match api_version.split_once('/') {
-            Some((g, v)) => (g, v),
-            None => ("", api_version),
-        };
         // The URL needs group, version and plural only.
-        let ar = ApiResource {
-            group: group.into(),
-            version: version.into(),
-            api_version: api_version.into(),
-            kind: String::new(),
-            plural: resource.into(),
-        };
+        let ar = crate::discovery::api_resource(api_version, "", resource);
         if namespace.is_empty() {
             Api::all_with(self.client.clone(), &ar)
         } else {

@@ -1,9 +1,24 @@
 //! The cluster's API resources, from API discovery, as a [`ResourceIndex`].
 
 use kube::Client;
+use kube::api::ApiResource;
 use kube::discovery::Discovery;
+use palisade_engine::validate::cel::gvr;
 
 use crate::webhooks::{ApiResourceInfo, ResourceIndex};
+
+/// The kube-rs description of a resource: its `apiVersion` (`group/version`, or the version
+/// alone for the core group), kind and plural.
+pub fn api_resource(api_version: &str, kind: &str, plural: &str) -> ApiResource {
+    let (group, version) = gvr::split_api_version(api_version);
+    ApiResource {
+        group: group.into(),
+        version: version.into(),
+        api_version: api_version.into(),
+        kind: kind.into(),
+        plural: plural.into(),
+    }
+}
 
 /// Runs discovery (aggregated when the server supports it, which takes two requests) and
 /// lists every served resource of every version.

@@ -16,6 +16,7 @@ pub mod discovery;
 pub mod kinds;
 mod options;
 pub mod params;
+pub mod process;
 pub mod rules;
 mod runtime;
 pub mod status;
@@ -26,6 +27,7 @@ pub mod watch;
 pub mod webhooks;
 
 pub use options::{KubeOptions, TlsMode, client, default_sans};
+pub use process::shutdown_signal;
 pub use runtime::{ReadyFlag, TlsSink, run, run_with_client};
 pub use view::ClusterCache;
 pub use webhooks::ClientTarget;

@@ -50,14 +50,7 @@ impl ParamKind {
     }
 
     fn api_resource(&self) -> ApiResource {
-        let (group, version) = gvr::split_api_version(&self.api_version);
-        ApiResource {
-            group: group.into(),
-            version: version.into(),
-            api_version: self.api_version.clone(),
-            kind: self.kind.clone(),
-            plural: self.resource.clone(),
-        }
+        crate::discovery::api_resource(&self.api_version, &self.kind, &self.resource)
     }
 
     /// True when a policy's `paramKind` names this kind.
@@ -240,9 +233,7 @@ impl CelData for ParamCache {
         }
         match store.get(&key) {
             Some(obj) => to_json(&obj, api_version, &kind.kind),
-            None => Err(format!(
-                "failed to get resource: {resource} \"{name}\" not found"
-            )),
+            None => Err(palisade_celpolicy::libs::resource_not_found(resource, name)),
         }
     }
 

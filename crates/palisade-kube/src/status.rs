@@ -105,32 +105,19 @@ pub fn render(current: Option<&Value>, outcome: &Outcome, now_rfc3339: &str) -> 
         }
     };
     let status_word = if ready { "True" } else { "False" };
-    let old = current
-        .and_then(|s| s.get("conditions"))
-        .and_then(Value::as_array);
-    let old_ready = old.and_then(|c| c.iter().find(|c| c.get("type") == Some(&json!("Ready"))));
-    let transition = match old_ready {
-        Some(c) if c.get("status") == Some(&json!(status_word)) => c
-            .get("lastTransitionTime")
-            .cloned()
-            .unwrap_or_else(|| json!(now_rfc3339)),
-        _ => json!(now_rfc3339),
+    let condition = Condition {
+        type_: "Ready",
+        status: status_word,
+        reason,
+        message,
     };
-    // Truncated like the CRD's maxLength, so a huge message cannot make the write fail.
-    let message: String = message.chars().take(32_000).collect();
     let mut autogen_obj = serde_json::Map::new();
     if !autogen.is_empty() {
         autogen_obj.insert("rules".into(), Value::Array(autogen));
     }
     let status = json!({
         "ready": ready,
-        "conditions": [{
-            "type": "Ready",
-            "status": status_word,
-            "reason": reason,
-            "message": message,
-            "lastTransitionTime": transition,
-        }],
+        "conditions": [condition.render(current, now_rfc3339)],
         "rulecount": counts.to_json(),
         "autogen": autogen_obj,
     });
@@ -188,39 +175,64 @@ pub fn render_cel(
         CelOutcome::Failed { message } => ("False", "Failed", message.as_str(), message.as_str()),
     };
     let old = current.and_then(|s| s.get("conditionStatus"));
-    let old_cached = old
-        .and_then(|c| c.get("conditions"))
-        .and_then(Value::as_array)
-        .and_then(|all| {
-            all.iter()
-                .find(|c| c.get("type") == Some(&json!(POLICY_CACHED)))
-        });
-    let transition = match old_cached {
-        Some(c) if c.get("status") == Some(&json!(status_word)) => c
-            .get("lastTransitionTime")
-            .cloned()
-            .unwrap_or_else(|| json!(now_rfc3339)),
-        _ => json!(now_rfc3339),
+    let condition = Condition {
+        type_: POLICY_CACHED,
+        status: status_word,
+        reason,
+        message,
     };
-    // Bounded like a condition message (32768 in metav1.Condition), so a write cannot fail.
-    let message: String = message.chars().take(32_000).collect();
-    let summary: String = summary.chars().take(32_000).collect();
     let rendered = json!({
         "ready": status_word == "True",
-        "message": summary,
-        "conditions": [{
-            "type": POLICY_CACHED,
-            "status": status_word,
-            "reason": reason,
-            "message": message,
-            "lastTransitionTime": transition,
-        }],
+        "message": bounded(summary),
+        "conditions": [condition.render(old, now_rfc3339)],
     });
     if old == Some(&rendered) {
         None
     } else {
         Some(rendered)
     }
+}
+
+/// The one condition a status holds.
+struct Condition<'a> {
+    type_: &'a str,
+    status: &'a str,
+    reason: &'a str,
+    message: &'a str,
+}
+
+impl Condition<'_> {
+    /// The condition as written, beside `old` (the status object holding the current
+    /// `conditions`): a condition whose status is unchanged keeps its transition time.
+    fn render(&self, old: Option<&Value>, now_rfc3339: &str) -> Value {
+        let old = old
+            .and_then(|s| s.get("conditions"))
+            .and_then(Value::as_array)
+            .and_then(|all| {
+                all.iter()
+                    .find(|c| c.get("type") == Some(&json!(self.type_)))
+            });
+        let transition = match old {
+            Some(c) if c.get("status") == Some(&json!(self.status)) => c
+                .get("lastTransitionTime")
+                .cloned()
+                .unwrap_or_else(|| json!(now_rfc3339)),
+            _ => json!(now_rfc3339),
+        };
+        json!({
+            "type": self.type_,
+            "status": self.status,
+            "reason": self.reason,
+            "message": bounded(self.message),
+            "lastTransitionTime": transition,
+        })
+    }
+}
+
+/// Bounded like a condition message (32768 in metav1.Condition, the CRDs' maxLength), so a
+/// huge message cannot make the write fail.
+fn bounded(message: &str) -> String {
+    message.chars().take(32_000).collect()
 }
 
 #[cfg(test)]

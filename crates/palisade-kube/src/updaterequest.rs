@@ -17,13 +17,7 @@ pub const POLICY_LABEL: &str = "palisade.dev/policy";
 
 /// The kube-rs description of the resource.
 pub fn api_resource() -> ApiResource {
-    ApiResource {
-        group: GROUP.into(),
-        version: VERSION.into(),
-        api_version: format!("{GROUP}/{VERSION}"),
-        kind: KIND.into(),
-        plural: "updaterequests".into(),
-    }
+    crate::discovery::api_resource(&format!("{GROUP}/{VERSION}"), KIND, "updaterequests")
 }
 
 /// The object for `spec` (named by the API server from `ur-`).

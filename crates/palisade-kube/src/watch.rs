@@ -184,13 +184,7 @@ impl Watched {
                 (ADMISSION_GROUP, "v1", "validatingadmissionpolicybindings")
             }
         };
-        ApiResource {
-            group: group.into(),
-            version: version.into(),
-            api_version: format!("{group}/{version}"),
-            kind: self.kind().into(),
-            plural: plural.into(),
-        }
+        crate::discovery::api_resource(&format!("{group}/{version}"), self.kind(), plural)
     }
 
     /// Kinds whose status Palisade writes (the API server writes admission policies' own).

@@ -3,11 +3,10 @@
 //! `palisade_reports::admission` and docs/background.md). Background policies need nothing
 //! here: the controller scans the stored object and reports them.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use palisade_admission::{AdmissionRequest, PolicySet, Verdict};
 use palisade_kube::admissionreport::AdmissionReportSpec;
-use palisade_reports::{ObjectRef, Timestamp};
+use palisade_kube::process::now;
+use palisade_reports::ObjectRef;
 
 /// The AdmissionReport of an admitted CREATE or UPDATE of an object, when a policy without
 /// background scans gave it results. Subresource requests are not reported (their rows would
@@ -33,13 +32,6 @@ pub fn admission_report(
         operation: request.operation.clone(),
         results,
     })
-}
-
-fn now() -> Timestamp {
-    let seconds = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-    Timestamp { seconds, nanos: 0 }
 }
 
 #[cfg(test)]

@@ -196,28 +196,6 @@ pub fn file_mode_state(args: &ServeArgs) -> anyhow::Result<ServerState> {
     Ok(state)
 }
 
-/// Resolves on SIGTERM or SIGINT.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
-}
-
 /// `palisade-serve`: file mode from start to graceful stop.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let mut state = file_mode_state(&args)?;
@@ -240,7 +218,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let grace = state.limits.shutdown_grace;
     let server = start(state, args.listen).await?;
     tracing::info!(addr = %server.addr, "serving admission reviews");
-    shutdown_signal().await;
+    palisade_kube::shutdown_signal().await;
     tracing::info!(
         connections = server.connections(),
         "shutting down; draining in-flight requests"

@@ -23,8 +23,25 @@ const LABEL_VALUE_FMT: &str = "(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?";
 const UUID_FMT: &str =
     "(?i)(^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$)|(^[0-9a-f]{32}$)";
 
-/// The format names Kubernetes defines.
-const NAMES: &[&str] = &[
+/// The format names Kubernetes defines (`NAMES`) and, for each, the builtin `format.<name>()`
+/// (`constant_for`): builtins are plain function pointers, so each constant gets its own small
+/// function.
+macro_rules! formats {
+    ($($n:literal),*) => {
+        const NAMES: &[&str] = &[$($n),*];
+
+        fn constant_for(name: &str) -> crate::registry::Builtin {
+            match name {
+                $($n => |_, a: &[Value]| -> Result<Value, RtError> {
+                    if a.is_empty() { Ok(Value::opaque(NamedFormat($n))) } else { no_match() }
+                },)*
+                _ => |_, _: &[Value]| no_match(),
+            }
+        }
+    };
+}
+
+formats!(
     "dns1123Label",
     "dns1123Subdomain",
     "dns1035Label",
@@ -37,8 +54,8 @@ const NAMES: &[&str] = &[
     "uuid",
     "byte",
     "date",
-    "datetime",
-];
+    "datetime"
+);
 
 /// A named string format.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -262,35 +279,6 @@ pub(crate) fn register(reg: &mut Registry) {
             })
         },
     );
-}
-
-/// Builtins are plain function pointers, so each constant gets its own small function.
-fn constant_for(name: &str) -> crate::registry::Builtin {
-    macro_rules! constant {
-        ($($n:literal),*) => {
-            match name {
-                $($n => |_, a: &[Value]| -> Result<Value, RtError> {
-                    if a.is_empty() { Ok(Value::opaque(NamedFormat($n))) } else { no_match() }
-                },)*
-                _ => |_, _: &[Value]| no_match(),
-            }
-        };
-    }
-    constant!(
-        "dns1123Label",
-        "dns1123Subdomain",
-        "dns1035Label",
-        "qualifiedName",
-        "dns1123LabelPrefix",
-        "dns1123SubdomainPrefix",
-        "dns1035LabelPrefix",
-        "labelValue",
-        "uri",
-        "uuid",
-        "byte",
-        "date",
-        "datetime"
-    )
 }
 
 #[cfg(test)]

@@ -54,6 +54,21 @@ pub fn is_cel_kind(api_version: &str, kind: &str) -> bool {
     }
 }
 
+/// [`decode`] for a document that starts at `line` of `file` (0: unknown): an error that has
+/// no line of its own is placed there.
+pub fn decode_at(
+    file: &str,
+    line: usize,
+    api_version: &str,
+    kind: &str,
+    value: &Value,
+) -> Option<Result<CelDocument, LoadError>> {
+    Some(decode(file, api_version, kind, value)?.map_err(|mut e| {
+        e.line = e.line.or((line > 0).then_some(line));
+        e
+    }))
+}
+
 /// Decodes a document of a kind [`is_cel_kind`] accepts; `None` for other kinds. Unknown
 /// fields are errors naming their path.
 pub fn decode(

@@ -15,6 +15,16 @@ use serde_json::Value as Json;
 
 pub use context::DataHandle;
 
+/// Kyverno's error when `resource.Get` finds no such resource.
+pub fn resource_not_found(resource: &str, name: &str) -> String {
+    format!("failed to get resource: {resource} \"{name}\" not found")
+}
+
+/// The error when a global context entry does not exist.
+pub fn global_entry_not_found(name: &str) -> String {
+    format!("global context entry {name:?} not found")
+}
+
 /// What Kyverno's context libraries read: cluster resources, HTTP services, global context
 /// entries and image metadata. The CLI answers from test files, the webhook from the cluster.
 /// Every method defaults to an error, so an embedder implements only what it has.
@@ -27,10 +37,8 @@ pub trait CelData: Send + Sync + Debug {
         namespace: &str,
         name: &str,
     ) -> Result<Json, String> {
-        let _ = (api_version, resource, namespace);
-        Err(format!(
-            "failed to get resource: {resource} \"{name}\" not found"
-        ))
+        let _ = (api_version, namespace);
+        Err(resource_not_found(resource, name))
     }
     /// A list of resources (`{"items": [...]}`).
     fn list_resources(
@@ -58,7 +66,7 @@ pub trait CelData: Send + Sync + Debug {
     /// A global context entry, optionally projected.
     fn global_context(&self, name: &str, projection: &str) -> Result<Json, String> {
         let _ = projection;
-        Err(format!("global context entry {name:?} not found"))
+        Err(global_entry_not_found(name))
     }
     /// Image metadata (`image.GetMetadata(ref)`).
     fn image_data(&self, image: &str) -> Result<Json, String> {
