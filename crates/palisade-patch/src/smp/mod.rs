@@ -472,13 +472,25 @@ fn is_clean(v: &Value, depth: usize) -> bool {
     match v {
         Value::Null => false,
         Value::Bool(_) | Value::Number(_) | Value::String(_) => true,
-        Value::Object(m) => !m.is_empty() && m.values().all(|c| is_clean(c, depth + 1)),
+        // Scalar children, most of a resource, are judged here rather than in a call each.
+        Value::Object(m) => {
+            !m.is_empty()
+                && m.values().all(|c| match c {
+                    Value::Null => false,
+                    Value::Bool(_) | Value::Number(_) | Value::String(_) => true,
+                    _ => is_clean(c, depth + 1),
+                })
+        }
         Value::Array(items) => {
-            let scalars = items
-                .iter()
-                .filter(|e| !e.is_object() && !e.is_array())
-                .count();
-            scalars < 2 && items.iter().all(|e| is_clean(e, depth + 1))
+            let mut scalars = 0;
+            items.iter().all(|e| match e {
+                Value::Null => false,
+                Value::Bool(_) | Value::Number(_) | Value::String(_) => {
+                    scalars += 1;
+                    scalars < 2
+                }
+                _ => is_clean(e, depth + 1),
+            })
         }
     }
 }
