@@ -275,41 +275,72 @@ impl Merger {
         ctx: Ctx,
         path: &Path<'_>,
     ) -> Result<Map<String, Value>, PatchError> {
-        // A merge never yields `Some(Null)`, so null marks a resource field merged to nothing
-        // and, in the patch, a new field that adds nothing (or one the resource has).
+        // In the patch, null marks a field that adds nothing (or one the resource has).
         let mut added = false;
         for (key, slot) in patch.iter_mut() {
             let pv = std::mem::take(slot);
-            let (child_ctx, field) = if pv.is_object() || pv.is_array() {
-                self.meta.field(ctx, key)
-            } else {
-                (Ctx::Unknown, None)
-            };
-            let child = path.key(key);
-            match rest.get_mut(key) {
-                Some(d) => {
-                    let dv = std::mem::take(d);
-                    let merged =
-                        self.merge(Some(dv), Some(Cow::Owned(pv)), child_ctx, field, &child)?;
-                    *d = merged.unwrap_or(Value::Null);
-                }
-                None => {
-                    let merged =
-                        self.merge(None, Some(Cow::Owned(pv)), child_ctx, field, &child)?;
-                    if let Some(v) = merged {
-                        *slot = v;
-                        added = true;
-                    }
+            if let Some(v) = self.merge_field(&mut rest, key, pv, ctx, path)? {
+                *slot = v;
+                added = true;
+            }
+        }
+        self.finish_fields(&mut rest, patch.keys().map(String::as_str), ctx, path)?;
+        if added {
+            for (key, v) in patch {
+                if !v.is_null() {
+                    rest.insert(key, v);
                 }
             }
         }
-        // The resource's fields the patch does not name are pruned; patched ones merged to
-        // nothing go. Both maps iterate in key order, so one merged walk tells them apart.
+        Ok(rest)
+    }
+
+    /// Merges one owned patch field into the resource map `rest` at `path`. A field the
+    /// resource has is merged in its slot (null when it merged to nothing, which a merge never
+    /// yields otherwise); a new field's merged value is returned, to be inserted after
+    /// [`Merger::finish_fields`].
+    pub(crate) fn merge_field(
+        &self,
+        rest: &mut Map<String, Value>,
+        key: &str,
+        pv: Value,
+        ctx: Ctx,
+        path: &Path<'_>,
+    ) -> Result<Option<Value>, PatchError> {
+        // A scalar patch value needs no schema: only maps and lists descend or merge by key.
+        let (child_ctx, field) = if pv.is_object() || pv.is_array() {
+            self.meta.field(ctx, key)
+        } else {
+            (Ctx::Unknown, None)
+        };
+        let child = path.key(key);
+        match rest.get_mut(key) {
+            Some(d) => {
+                let dv = std::mem::take(d);
+                let merged =
+                    self.merge(Some(dv), Some(Cow::Owned(pv)), child_ctx, field, &child)?;
+                *d = merged.unwrap_or(Value::Null);
+                Ok(None)
+            }
+            None => self.merge(None, Some(Cow::Owned(pv)), child_ctx, field, &child),
+        }
+    }
+
+    /// After [`Merger::merge_field`] for each of the `named` keys (in key order): the resource's
+    /// fields the patch does not name are pruned, and named ones merged to nothing go. Both
+    /// iterate in key order, so one merged walk tells them apart.
+    pub(crate) fn finish_fields<'k>(
+        &self,
+        rest: &mut Map<String, Value>,
+        named: impl Iterator<Item = &'k str>,
+        ctx: Ctx,
+        path: &Path<'_>,
+    ) -> Result<(), PatchError> {
         let mut doomed: Vec<String> = Vec::new();
-        let mut named = patch.keys().peekable();
+        let mut named = named.peekable();
         for (key, v) in rest.iter_mut() {
-            while named.next_if(|k| k.as_str() < key.as_str()).is_some() {}
-            if named.next_if(|k| *k == key).is_some() {
+            while named.next_if(|k| *k < key.as_str()).is_some() {}
+            if named.next_if(|k| *k == key.as_str()).is_some() {
                 if v.is_null() {
                     doomed.push(key.clone());
                 }
@@ -322,14 +353,7 @@ impl Merger {
         for key in &doomed {
             rest.remove(key);
         }
-        if added {
-            for (key, v) in patch {
-                if !v.is_null() {
-                    rest.insert(key, v);
-                }
-            }
-        }
-        Ok(rest)
+        Ok(())
     }
 
     /// Merges a patch map into a resource map, field by field, then applies the map's directives.
