@@ -484,9 +484,9 @@ impl Merger {
     }
 }
 
-/// Whether pruning `v` (at nesting `depth`) would leave it as it is: it holds no null, no empty
-/// map (dropped from merge lists) and no list of two or more scalars (a merge list of them is
-/// deduplicated). A read-only walk without schema lookups, so the resource content a patch does
+/// Whether pruning `v` (at nesting `depth`) would leave it as it is: it holds no null, no list
+/// with an empty map (dropped from merge lists; an empty map elsewhere stays, as `emptyDir: {}`
+/// does) and no list of two or more scalars (a merge list of them is deduplicated). A read-only walk without schema lookups, so the resource content a patch does
 /// not touch is checked cheaply; anything it cannot vouch for (including nesting past the
 /// depth limit, which pruning reports) goes through [`Merger::prune`].
 fn is_clean(v: &Value, depth: usize) -> bool {
@@ -497,14 +497,11 @@ fn is_clean(v: &Value, depth: usize) -> bool {
         Value::Null => false,
         Value::Bool(_) | Value::Number(_) | Value::String(_) => true,
         // Scalar children, most of a resource, are judged here rather than in a call each.
-        Value::Object(m) => {
-            !m.is_empty()
-                && m.values().all(|c| match c {
-                    Value::Null => false,
-                    Value::Bool(_) | Value::Number(_) | Value::String(_) => true,
-                    _ => is_clean(c, depth + 1),
-                })
-        }
+        Value::Object(m) => m.values().all(|c| match c {
+            Value::Null => false,
+            Value::Bool(_) | Value::Number(_) | Value::String(_) => true,
+            _ => is_clean(c, depth + 1),
+        }),
         Value::Array(items) => {
             let mut scalars = 0;
             items.iter().all(|e| match e {
@@ -513,6 +510,7 @@ fn is_clean(v: &Value, depth: usize) -> bool {
                     scalars += 1;
                     scalars < 2
                 }
+                Value::Object(m) if m.is_empty() => false,
                 _ => is_clean(e, depth + 1),
             })
         }
@@ -530,7 +528,11 @@ mod tests {
             (json!({"a": 1, "b": [{"c": "x"}], "d": {"e": true}}), true),
             (json!([1]), true),
             (json!({"a": null}), false),
-            (json!({"a": {}}), false),
+            // Pruning keeps an empty map field; only a merge list drops empty elements.
+            (json!({"a": {}}), true),
+            (json!({}), true),
+            (json!([{}]), false),
+            (json!({"a": [{"b": {}}]}), true),
             (json!({"a": [{"b": 1}, {}]}), false),
             (json!({"a": ["x", "y"]}), false),
             (json!({"a": [[null]]}), false),
@@ -539,6 +541,52 @@ mod tests {
             assert_eq!(is_clean(&v, 0), want, "{v}");
         }
         assert!(!is_clean(&json!({"a": 1}), MAX_DEPTH + 1));
+    }
+
+    fn pod_value() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            Just(json!("x")),
+            Just(json!(1)),
+            Just(json!({})),
+            Just(json!([])),
+        ];
+        leaf.prop_recursive(5, 48, 4, |inner| {
+            let keys = vec![
+                "spec",
+                "containers",
+                "env",
+                "volumes",
+                "name",
+                "emptyDir",
+                "a",
+            ];
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map(prop::sample::select(keys), inner, 0..4).prop_map(
+                    |m| Value::Object(m.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+                ),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(20_000))]
+        /// What `is_clean` vouches for, pruning leaves as it is (at a Pod's root, where `spec`
+        /// leads to the merge lists `containers`, `env` and `volumes`).
+        #[test]
+        fn pruning_leaves_clean_content_alone(v in pod_value()) {
+            let meta = meta::table().unwrap();
+            let merger = Merger { meta, disturbed: Cell::new(false) };
+            let wrapped = json!({"spec": v});
+            if is_clean(&wrapped, 0) {
+                let mut pruned = wrapped.clone();
+                let kept = merger.prune(&mut pruned, meta.root("v1", "Pod"), None, &Path::ROOT).unwrap();
+                proptest::prop_assert!(kept && !merger.disturbed.get());
+                proptest::prop_assert_eq!(pruned, wrapped);
+            }
+        }
     }
 
     #[test]
