@@ -356,14 +356,37 @@ fn merge_template(
     };
     let list_path = path.key(key);
     let width = t.adds;
+    let mut settled = Settled::default();
+    let mut previous: Option<&[State]> = None;
     for (i, element) in items.iter_mut().enumerate() {
         let Value::Object(em) = element else {
             return Err(Stop);
         };
         let state = states.get(i * width..(i + 1) * width).ok_or(Stop)?;
-        merge_body(&t.body, state, em, list_ctx, &list_path.index(i), merger)?;
+        if previous != Some(state) {
+            settled = Settled::default();
+        }
+        previous = Some(state);
+        let elem_path = list_path.index(i);
+        merge_body(
+            &t.body,
+            state,
+            em,
+            list_ctx,
+            &elem_path,
+            merger,
+            &mut settled,
+        )?;
     }
     Ok(true)
+}
+
+/// Which body entries' values settle as they are when new to an element (the merge takes them
+/// whole), by entry index: the same for every element bound with the same state.
+#[derive(Default)]
+struct Settled {
+    known: Named,
+    settles: Named,
 }
 
 /// Whether [`emit_body`] gives a copy (it fails where it does), without building it.
@@ -392,6 +415,7 @@ fn merge_body(
     ctx: Ctx,
     path: &Path<'_>,
     merger: &Merger,
+    settled: &mut Settled,
 ) -> Result<(), Stop> {
     let mut named: Named = 0;
     let mut added: Vec<(String, Value)> = Vec::new();
@@ -408,6 +432,26 @@ fn merge_body(
         };
         if let Some(pv) = pv {
             named |= 1 << i;
+            let bit: Named = 1 << i;
+            if !rest.contains_key(&e.key) {
+                // What `merge_field` does with a new field that settles as it is, without
+                // asking the schema again for each element.
+                if settled.known & bit == 0 {
+                    let (child_ctx, field) = if pv.is_object() || pv.is_array() {
+                        merger.meta.field(ctx, &e.key)
+                    } else {
+                        (Ctx::Unknown, None)
+                    };
+                    if merger.settles_as_is(&pv, child_ctx, field, path.depth() + 1) {
+                        settled.settles |= bit;
+                    }
+                    settled.known |= bit;
+                }
+                if settled.settles & bit != 0 {
+                    added.push((e.key.clone(), pv));
+                    continue;
+                }
+            }
             if let Some(v) = merger.merge_field(rest, &e.key, pv, ctx, path)? {
                 added.push((e.key.clone(), v));
             }

@@ -212,7 +212,13 @@ impl Merger {
     /// Whether merging `v` into an absent field gives `v` itself: no null, no directive key,
     /// no list with the `merge` strategy (which drops duplicates and empty elements), nothing
     /// past the depth limit (which the merge reports).
-    fn settles_as_is(&self, v: &Value, ctx: Ctx, field: Option<&FieldMeta>, depth: usize) -> bool {
+    pub(crate) fn settles_as_is(
+        &self,
+        v: &Value,
+        ctx: Ctx,
+        field: Option<&FieldMeta>,
+        depth: usize,
+    ) -> bool {
         if depth > MAX_DEPTH {
             return false;
         }
