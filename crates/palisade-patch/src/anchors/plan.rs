@@ -278,7 +278,6 @@ fn merge_map(
     m: &dyn ConditionMatcher,
 ) -> Result<(), Stop> {
     let mut named: Named = 0;
-    let mut added: Vec<(String, Value)> = Vec::new();
     for (i, e) in plan.entries.iter().enumerate() {
         // A `+(key)` is dropped where the resource has the key. Earlier fields were merged in
         // their own slots, so the resource's keys are still the original ones.
@@ -306,21 +305,30 @@ fn merge_map(
         };
         if let Some(pv) = pv {
             named |= 1 << i;
+            // A new field goes in at once: the pruning below passes over named fields.
             if let Some(v) = merger.merge_field(rest, &e.key, pv, ctx, path)? {
-                added.push((e.key.clone(), v));
+                rest.insert(e.key.clone(), v);
             }
         }
     }
-    let keys = plan
-        .entries
+    finish(&plan.entries, named, rest, ctx, path, merger)
+}
+
+/// [`Merger::finish_fields`] with the named entries' keys.
+fn finish(
+    entries: &[Entry],
+    named: Named,
+    rest: &mut Map<String, Value>,
+    ctx: Ctx,
+    path: &Path<'_>,
+    merger: &Merger,
+) -> Result<(), Stop> {
+    let keys = entries
         .iter()
         .enumerate()
         .filter(|(i, _)| named & (1 << i) != 0)
         .map(|(_, e)| e.key.as_str());
     merger.finish_fields(rest, keys, ctx, path)?;
-    for (k, v) in added {
-        rest.insert(k, v);
-    }
     Ok(())
 }
 
@@ -418,7 +426,6 @@ fn merge_body(
     settled: &mut Settled,
 ) -> Result<(), Stop> {
     let mut named: Named = 0;
-    let mut added: Vec<(String, Value)> = Vec::new();
     for (i, e) in body.entries.iter().enumerate() {
         match e.add.and_then(|i| state.get(i)) {
             Some(State::Dropped) => continue,
@@ -448,26 +455,16 @@ fn merge_body(
                     settled.known |= bit;
                 }
                 if settled.settles & bit != 0 {
-                    added.push((e.key.clone(), pv));
+                    rest.insert(e.key.clone(), pv);
                     continue;
                 }
             }
             if let Some(v) = merger.merge_field(rest, &e.key, pv, ctx, path)? {
-                added.push((e.key.clone(), v));
+                rest.insert(e.key.clone(), v);
             }
         }
     }
-    let keys = body
-        .entries
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| named & (1 << i) != 0)
-        .map(|(_, e)| e.key.as_str());
-    merger.finish_fields(rest, keys, ctx, path)?;
-    for (k, v) in added {
-        rest.insert(k, v);
-    }
-    Ok(())
+    finish(&body.entries, named, rest, ctx, path, merger)
 }
 
 impl Template {

@@ -303,8 +303,8 @@ impl Merger {
 
     /// Merges one owned patch field into the resource map `rest` at `path`. A field the
     /// resource has is merged in its slot (null when it merged to nothing, which a merge never
-    /// yields otherwise); a new field's merged value is returned, to be inserted after
-    /// [`Merger::finish_fields`].
+    /// yields otherwise); a new field's merged value is returned for the caller to insert
+    /// (before or after [`Merger::finish_fields`], which passes over the named fields).
     pub(crate) fn merge_field(
         &self,
         rest: &mut Map<String, Value>,
