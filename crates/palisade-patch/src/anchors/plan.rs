@@ -94,6 +94,18 @@ struct Template {
     fused: bool,
 }
 
+impl Entry {
+    /// Whether a template copy built with `state` has this entry: not where its `+(key)` was
+    /// dropped; one not yet resolved is left to the general walk.
+    fn in_copy(&self, state: &[State]) -> Result<bool, Fallback> {
+        match self.add.and_then(|i| state.get(i)) {
+            Some(State::Dropped) => Ok(false),
+            Some(State::Open) => Err(Fallback),
+            _ => Ok(true),
+        }
+    }
+}
+
 /// Where a `+(key)` outside templates is resolved: against the resource, once.
 const NOT_IN_TEMPLATE: usize = usize::MAX;
 
@@ -401,10 +413,8 @@ struct Settled {
 fn body_emits(map: &MapPlan, state: &[State]) -> Result<bool, Fallback> {
     let mut any = false;
     for e in &map.entries {
-        match e.add.and_then(|i| state.get(i)) {
-            Some(State::Dropped) => continue,
-            Some(State::Open) => return Err(Fallback),
-            _ => {}
+        if !e.in_copy(state)? {
+            continue;
         }
         any |= match &e.node {
             Node::Const { value, .. } => value.is_some(),
@@ -427,10 +437,8 @@ fn merge_body(
 ) -> Result<(), Stop> {
     let mut named: Named = 0;
     for (i, e) in body.entries.iter().enumerate() {
-        match e.add.and_then(|i| state.get(i)) {
-            Some(State::Dropped) => continue,
-            Some(State::Open) => return Err(Stop),
-            _ => {}
+        if !e.in_copy(state)? {
+            continue;
         }
         let pv = match &e.node {
             Node::Const { value, .. } => value.clone(),
@@ -541,10 +549,8 @@ fn walk(map: &MapPlan, state: &mut [State], resource: Option<&Value>) -> Result<
 fn emit_body(map: &MapPlan, state: &[State]) -> Result<Option<Map<String, Value>>, Fallback> {
     let mut out = Map::new();
     for e in &map.entries {
-        match e.add.and_then(|i| state.get(i)) {
-            Some(State::Dropped) => continue,
-            Some(State::Open) => return Err(Fallback),
-            _ => {}
+        if !e.in_copy(state)? {
+            continue;
         }
         let v = match &e.node {
             Node::Const { value, .. } => value.clone(),
