@@ -361,7 +361,13 @@ fn applies<'p>(
     .then_some(validation)
 }
 
-fn match_input<'a>(request: &'a Request, gvk: &'a Gvk, resource: &'a Value) -> MatchInput<'a> {
+/// What matching looks at for `resource` (the request's object, or another one it stands for)
+/// in this request.
+pub(crate) fn match_input<'a>(
+    request: &'a Request,
+    gvk: &'a Gvk,
+    resource: &'a Value,
+) -> MatchInput<'a> {
     MatchInput {
         resource,
         gvk,

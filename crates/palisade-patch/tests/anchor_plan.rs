@@ -268,3 +268,117 @@ proptest! {
         }
     }
 }
+
+/// `case()` with Pod field names, as a Pod resource.
+fn pod_case() -> impl Strategy<Value = (Value, Value)> {
+    case().prop_map(|(patch, resource)| {
+        let resource = as_pod_fields(&resource);
+        let resource = if resource.is_object() {
+            resource
+        } else {
+            json!({"spec": resource})
+        };
+        (as_pod_fields(&patch), resource)
+    })
+}
+
+/// A Pod patch with list templates where the schema merges by name (`spec.containers`,
+/// `spec.volumes`), against a Pod shaped like it: the fused merge's element-wise path.
+fn spec_case() -> impl Strategy<Value = (Value, Value)> {
+    // Templates mostly without a `name` of their own, conditions that mostly hold, and
+    // elements mostly under distinct names: where copies line up with elements.
+    let template = || {
+        (template(), any::<bool>()).prop_map(|(t, keep_name)| {
+            let mut t = t;
+            if let Some(Value::Object(m)) = t.get_mut(0) {
+                if !keep_name {
+                    m.remove("name");
+                    m.remove("+(name)");
+                }
+                if m.get("(name)").is_some_and(|c| c == "") {
+                    m.insert("(name)".to_string(), json!("*"));
+                }
+            }
+            t
+        })
+    };
+    (
+        covered(1),
+        template(),
+        template(),
+        prop::collection::vec(any::<u8>(), 64),
+    )
+        .prop_map(|(extra, containers, volumes, choices)| {
+            let mut spec = extra.as_object().cloned().unwrap_or_default();
+            spec.insert("b".to_string(), containers);
+            spec.insert("l".to_string(), volumes);
+            let patch = json!({ "a": spec });
+            let distinct = choices[0] % 4 != 0;
+            let mut resource = resource_like(&patch, &mut choices.into_iter().cycle());
+            for list in ["b", "l"] {
+                if let Some(Value::Array(items)) =
+                    resource.get_mut("a").and_then(|a| a.get_mut(list))
+                {
+                    for (i, e) in items.iter_mut().enumerate() {
+                        if let (true, Value::Object(m)) = (distinct, e) {
+                            m.insert("name".to_string(), json!(["a", "ab", "b", "c"][i % 4]));
+                        }
+                    }
+                }
+            }
+            (as_pod_fields(&patch), as_pod_fields(&resource))
+        })
+}
+
+/// What the prepared patch gives when preprocessed and then merged, as `Plan::merge` reports it.
+fn apart(plan: &Plan, resource: &Value, api_version: &str, kind: &str) -> Option<(Value, bool)> {
+    let Some(Preprocessed::Patch(p)) = plan.preprocess(resource, &Prefix) else {
+        return None;
+    };
+    strategic_merge_traced(resource.clone(), p, api_version, kind).ok()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(20_000))]
+    /// Merging while resolving the anchors gives the patched resource of preprocessing and
+    /// merging apart, and the same report of what the merge disturbed; where it declines, the
+    /// two steps decide.
+    #[test]
+    fn fused_merge_is_preprocess_then_merge(
+        (patch, resource) in prop_oneof![pod_case(), case(), spec_case()],
+        kind in prop::sample::select(vec![("v1", "Pod"), ("example.com/v1", "Thing")]),
+    ) {
+        let Some(plan) = Plan::new(&patch) else { return Ok(()) };
+        let Some(fused) = plan.merge(&resource, &Prefix, kind.0, kind.1) else { return Ok(()) };
+        prop_assert_eq!(Some(fused), apart(&plan, &resource, kind.0, kind.1),
+            "patch {} resource {}", patch, resource);
+    }
+}
+
+#[test]
+fn fused_merge_covers_container_templates() {
+    let patch = json!({"metadata": {"labels": {"+(team)": "core"}},
+        "spec": {"securityContext": {"+(runAsNonRoot)": true},
+            "containers": [{"(name)": "*", "securityContext": {"+(privileged)": false}}]}});
+    let cases = [
+        // Every container gets a copy under its own name: merged element by element.
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+            "spec": {"containers": [{"name": "a", "image": "x", "env": [{"name": "E", "value": null}]},
+                {"name": "b", "securityContext": {"privileged": true}}]}}),
+        // A repeated name: the copies are built and merged as a list.
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+            "spec": {"containers": [{"name": "a"}, {"name": "a", "image": "y"}]}}),
+        // An element without a name gets no copy.
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "labels": {"team": "x"}},
+            "spec": {"containers": [{"image": "z"}, {"name": "b"}], "securityContext": null}}),
+    ];
+    let plan = Plan::new(&patch).unwrap();
+    for pod in cases {
+        let fused = plan.merge(&pod, &Prefix, "v1", "Pod");
+        assert!(fused.is_some(), "{pod}");
+        assert_eq!(fused, apart(&plan, &pod, "v1", "Pod"), "{pod}");
+    }
+    // A list where the resource has a map is an error, which the two steps report.
+    let bad = json!({"apiVersion": "v1", "kind": "Pod", "spec": {"containers": {"name": "a"}}});
+    assert_eq!(plan.merge(&bad, &Prefix, "v1", "Pod"), None);
+}

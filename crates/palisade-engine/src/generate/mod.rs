@@ -20,8 +20,8 @@ use serde_json::Value;
 use crate::conditions;
 use crate::context::EvalContext;
 use crate::entries::Loader;
-use crate::matching::{MatchInput, rule_matches};
-use crate::mutate::gate::{self, Gate};
+use crate::matching::rule_matches;
+use crate::mutate::gate::{Gate, Subject};
 use crate::ports::Lookup;
 use crate::response::{PolicyResponse, RuleResponse, RuleStatus};
 use crate::validate::{add_element, evaluate_list};
@@ -81,35 +81,14 @@ impl Engine {
         let name = policy.name();
         let gvk = request.gvk();
         let trigger = &request.object;
+        let subject = Subject::new(self, policy, &name, request, &gvk, inputs.exceptions);
         let mut rules = Vec::new();
         let mut resources = Vec::new();
         for rule in &policy.rules {
             let Some(generation) = &rule.generate else {
                 continue;
             };
-            let input = MatchInput {
-                resource: trigger,
-                gvk: &gvk,
-                subresource: &request.subresource,
-                operation: &request.operation,
-                namespace_labels: request.namespace_labels.as_ref(),
-                request: &request.user,
-            };
-            let r = Resolver {
-                ctx,
-                cache: &policy.cache,
-                clock: &self.clock,
-                mode: Mode::Lenient,
-            };
-            let gate = gate::check(
-                &name,
-                policy.namespace(),
-                rule,
-                RuleType::Generation,
-                &input,
-                inputs.exceptions,
-                &r,
-            );
+            let gate = subject.check(rule, RuleType::Generation, trigger, ctx);
             let response = match gate {
                 Gate::Excepted(resp) => resp,
                 Gate::NotMatched => match old_object_matches(rule, policy, request) {
@@ -167,14 +146,7 @@ fn old_object_matches(rule: &Rule, policy: &CompiledPolicy, request: &Request) -
         return false;
     }
     let gvk = crate::matching::Gvk::of(&request.old_object);
-    let input = MatchInput {
-        resource: &request.old_object,
-        gvk: &gvk,
-        subresource: &request.subresource,
-        operation: &request.operation,
-        namespace_labels: request.namespace_labels.as_ref(),
-        request: &request.user,
-    };
+    let input = crate::match_input(request, &gvk, &request.old_object);
     rule_matches(
         &rule.match_,
         rule.exclude.as_ref(),

@@ -46,11 +46,10 @@ use serde_json::Value;
 use crate::conditions;
 use crate::context::EvalContext;
 use crate::entries::Loader;
-use crate::matching::MatchInput;
 use crate::response::{PolicyResponse, RuleResponse, RuleStatus};
 use crate::variables::{Mode, Resolver};
 use crate::{CompiledPolicy, Engine, EvalEnv, Inputs, Request};
-use gate::Gate;
+use gate::{Gate, Subject};
 use patcher::Applied;
 
 /// The mutate rules of one policy applied to one request.
@@ -142,6 +141,7 @@ impl Engine {
     ) -> Vec<String> {
         let name = policy.name();
         let gvk = request.gvk();
+        let subject = Subject::new(self, policy, &name, request, &gvk, inputs.exceptions);
         let resource = request.resource();
         let mut out = Vec::new();
         for rule in &policy.rules {
@@ -153,29 +153,7 @@ impl Engine {
             if !has_targets {
                 continue;
             }
-            let input = MatchInput {
-                resource,
-                gvk: &gvk,
-                subresource: &request.subresource,
-                operation: &request.operation,
-                namespace_labels: request.namespace_labels.as_ref(),
-                request: &request.user,
-            };
-            let r = Resolver {
-                ctx,
-                cache: &policy.cache,
-                clock: &self.clock,
-                mode: Mode::Lenient,
-            };
-            let gate = gate::check(
-                &name,
-                policy.namespace(),
-                rule,
-                RuleType::Mutation,
-                &input,
-                inputs.exceptions,
-                &r,
-            );
+            let gate = subject.check(rule, RuleType::Mutation, resource, ctx);
             if matches!(gate, Gate::Proceed) {
                 out.push(rule.name.clone());
             }
@@ -201,6 +179,7 @@ impl Engine {
         let mut guide: Option<&palisade_patch::anchors::Plan> = None;
         let mut context_stale = false;
         let gvk = request.gvk();
+        let subject = Subject::new(self, policy, &name, request, &gvk, inputs.exceptions);
         let checkpoint = ctx.checkpoint();
         let mut rules = Vec::new();
         let mut targets = Vec::new();
@@ -218,29 +197,7 @@ impl Engine {
                 ctx.set("request.object", current.clone());
                 context_stale = false;
             }
-            let input = MatchInput {
-                resource: current,
-                gvk: &gvk,
-                subresource: &request.subresource,
-                operation: &request.operation,
-                namespace_labels: request.namespace_labels.as_ref(),
-                request: &request.user,
-            };
-            let r = Resolver {
-                ctx,
-                cache: &policy.cache,
-                clock: &self.clock,
-                mode: Mode::Lenient,
-            };
-            let gate = gate::check(
-                &name,
-                policy.namespace(),
-                rule,
-                RuleType::Mutation,
-                &input,
-                inputs.exceptions,
-                &r,
-            );
+            let gate = subject.check(rule, RuleType::Mutation, current, ctx);
             let env = EvalEnv {
                 source: inputs.source,
                 cache: &policy.cache,

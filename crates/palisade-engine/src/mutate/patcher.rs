@@ -134,6 +134,22 @@ fn apply_strategic(
     // anchors may be prepared, so only what the patch keeps is built.
     let matcher = PatternMatcher::new(r.cache.anchor_patterns());
     let plain = r.cache.plain_patch(patch);
+    let api_version = resource
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let kind = resource
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    // The prepared anchors merge as they are resolved where they can (no patch is built);
+    // otherwise they give the patch, and the merge follows.
+    if let Some(merged) = plain
+        .flatten()
+        .and_then(|plan| plan.merge(resource, &matcher, api_version, kind))
+    {
+        return Ok(Ok(merged));
+    }
     let prepared = plain
         .flatten()
         .and_then(|plan| plan.preprocess(resource, &matcher));
@@ -157,14 +173,6 @@ fn apply_strategic(
         }
         Err(e) => return Err(format!("failed to patch resource: {e}")),
     };
-    let api_version = resource
-        .get("apiVersion")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let kind = resource
-        .get("kind")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
     // The preprocessed patch is this request's own copy: its content moves into the result.
     strategic_merge_traced(resource.clone(), patch, api_version, kind)
         .map(|(merged, undisturbed)| Ok((merged, from_plan && undisturbed)))

@@ -90,6 +90,26 @@ impl Merger {
         }
         let dest_len = dest.len();
         let keys = &list.match_keys;
+        if aligned(&dest, &patch, keys) {
+            // What the general walk below does for such lists: patch element i merges into
+            // resource element i, no index moves, and the rest are pruned in order.
+            let mut out: Vec<Value> = Vec::with_capacity(dest_len);
+            let mut dest = dest.into_iter();
+            let matched = patch.len();
+            for (i, (p, d)) in patch.into_iter().zip(dest.by_ref()).enumerate() {
+                // A map with its merge key and no directive never merges to nothing.
+                match self.merge(Some(d), Some(p), ctx, None, &path.index(i))? {
+                    Some(v) => out.push(v),
+                    None => self.disturb(),
+                }
+            }
+            let rest = dest.enumerate().map(|(i, d)| (matched + i, d));
+            self.merge_rest(rest, &mut out, ctx, path)?;
+            if out.len() != dest_len {
+                self.disturb();
+            }
+            return Ok(Some(Value::Array(out)));
+        }
         let mut out: Vec<Value> = Vec::with_capacity(dest.len() + patch.len());
         let mut rest: Vec<Option<Value>> = dest.into_iter().map(Some).collect();
         let mut seen = Seen::new(patch.len());
@@ -121,8 +141,27 @@ impl Merger {
             }
             seen.insert(tuple);
         }
-        for (i, d) in rest.into_iter().enumerate() {
-            let Some(d) = d else { continue };
+        let rest = rest
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, d)| d.map(|d| (i, d)));
+        self.merge_rest(rest, &mut out, ctx, path)?;
+        if out.len() != dest_len {
+            self.disturb();
+        }
+        Ok(Some(Value::Array(out)))
+    }
+
+    /// Appends the resource elements no patch element matched (with their index in the
+    /// resource's list), pruned; null elements and maps pruned to nothing go.
+    fn merge_rest(
+        &self,
+        rest: impl Iterator<Item = (usize, Value)>,
+        out: &mut Vec<Value>,
+        ctx: Ctx,
+        path: &Path<'_>,
+    ) -> Result<(), PatchError> {
+        for (i, d) in rest {
             if i != out.len() {
                 self.disturb();
             }
@@ -138,11 +177,34 @@ impl Merger {
                 out.push(v);
             }
         }
-        if out.len() != dest_len {
-            self.disturb();
-        }
-        Ok(Some(Value::Array(out)))
+        Ok(())
     }
+}
+
+/// Whether the general walk would merge patch element i into resource element i for every
+/// patch element: one merge key, whose values in the patch are distinct non-empty strings
+/// (so no element repeats another or matches an already merged one), each equal to the
+/// resource element's at the same index, and no directive in the patch elements. Short
+/// lists only (the distinctness check is quadratic).
+fn aligned(dest: &[Value], patch: &[Cow<'_, Value>], keys: &[String]) -> bool {
+    let [key] = keys else { return false };
+    if patch.len() > dest.len() || patch.len() > 16 {
+        return false;
+    }
+    fn name<'v>(v: &'v Value, key: &str) -> Option<&'v str> {
+        v.get(key)?.as_str().filter(|s| !s.is_empty())
+    }
+    patch.iter().zip(dest).enumerate().all(|(i, (p, d))| {
+        let Value::Object(m) = p.as_ref() else {
+            return false;
+        };
+        let Some(n) = name(p, key) else {
+            return false;
+        };
+        !m.keys().any(|k| k.starts_with('$'))
+            && name(d, key) == Some(n)
+            && patch.iter().take(i).all(|q| name(q, key) != Some(n))
+    })
 }
 
 /// The key tuples of the patch elements merged so far. Patch lists are short, where scanning

@@ -212,7 +212,13 @@ impl Merger {
     /// Whether merging `v` into an absent field gives `v` itself: no null, no directive key,
     /// no list with the `merge` strategy (which drops duplicates and empty elements), nothing
     /// past the depth limit (which the merge reports).
-    fn settles_as_is(&self, v: &Value, ctx: Ctx, field: Option<&FieldMeta>, depth: usize) -> bool {
+    pub(crate) fn settles_as_is(
+        &self,
+        v: &Value,
+        ctx: Ctx,
+        field: Option<&FieldMeta>,
+        depth: usize,
+    ) -> bool {
         if depth > MAX_DEPTH {
             return false;
         }
@@ -275,41 +281,72 @@ impl Merger {
         ctx: Ctx,
         path: &Path<'_>,
     ) -> Result<Map<String, Value>, PatchError> {
-        // A merge never yields `Some(Null)`, so null marks a resource field merged to nothing
-        // and, in the patch, a new field that adds nothing (or one the resource has).
+        // In the patch, null marks a field that adds nothing (or one the resource has).
         let mut added = false;
         for (key, slot) in patch.iter_mut() {
             let pv = std::mem::take(slot);
-            let (child_ctx, field) = if pv.is_object() || pv.is_array() {
-                self.meta.field(ctx, key)
-            } else {
-                (Ctx::Unknown, None)
-            };
-            let child = path.key(key);
-            match rest.get_mut(key) {
-                Some(d) => {
-                    let dv = std::mem::take(d);
-                    let merged =
-                        self.merge(Some(dv), Some(Cow::Owned(pv)), child_ctx, field, &child)?;
-                    *d = merged.unwrap_or(Value::Null);
-                }
-                None => {
-                    let merged =
-                        self.merge(None, Some(Cow::Owned(pv)), child_ctx, field, &child)?;
-                    if let Some(v) = merged {
-                        *slot = v;
-                        added = true;
-                    }
+            if let Some(v) = self.merge_field(&mut rest, key, pv, ctx, path)? {
+                *slot = v;
+                added = true;
+            }
+        }
+        self.finish_fields(&mut rest, patch.keys().map(String::as_str), ctx, path)?;
+        if added {
+            for (key, v) in patch {
+                if !v.is_null() {
+                    rest.insert(key, v);
                 }
             }
         }
-        // The resource's fields the patch does not name are pruned; patched ones merged to
-        // nothing go. Both maps iterate in key order, so one merged walk tells them apart.
+        Ok(rest)
+    }
+
+    /// Merges one owned patch field into the resource map `rest` at `path`. A field the
+    /// resource has is merged in its slot (null when it merged to nothing, which a merge never
+    /// yields otherwise); a new field's merged value is returned for the caller to insert
+    /// (before or after [`Merger::finish_fields`], which passes over the named fields).
+    pub(crate) fn merge_field(
+        &self,
+        rest: &mut Map<String, Value>,
+        key: &str,
+        pv: Value,
+        ctx: Ctx,
+        path: &Path<'_>,
+    ) -> Result<Option<Value>, PatchError> {
+        // A scalar patch value needs no schema: only maps and lists descend or merge by key.
+        let (child_ctx, field) = if pv.is_object() || pv.is_array() {
+            self.meta.field(ctx, key)
+        } else {
+            (Ctx::Unknown, None)
+        };
+        let child = path.key(key);
+        match rest.get_mut(key) {
+            Some(d) => {
+                let dv = std::mem::take(d);
+                let merged =
+                    self.merge(Some(dv), Some(Cow::Owned(pv)), child_ctx, field, &child)?;
+                *d = merged.unwrap_or(Value::Null);
+                Ok(None)
+            }
+            None => self.merge(None, Some(Cow::Owned(pv)), child_ctx, field, &child),
+        }
+    }
+
+    /// After [`Merger::merge_field`] for each of the `named` keys (in key order): the resource's
+    /// fields the patch does not name are pruned, and named ones merged to nothing go. Both
+    /// iterate in key order, so one merged walk tells them apart.
+    pub(crate) fn finish_fields<'k>(
+        &self,
+        rest: &mut Map<String, Value>,
+        named: impl Iterator<Item = &'k str>,
+        ctx: Ctx,
+        path: &Path<'_>,
+    ) -> Result<(), PatchError> {
         let mut doomed: Vec<String> = Vec::new();
-        let mut named = patch.keys().peekable();
+        let mut named = named.peekable();
         for (key, v) in rest.iter_mut() {
-            while named.next_if(|k| k.as_str() < key.as_str()).is_some() {}
-            if named.next_if(|k| *k == key).is_some() {
+            while named.next_if(|k| *k < key.as_str()).is_some() {}
+            if named.next_if(|k| *k == key.as_str()).is_some() {
                 if v.is_null() {
                     doomed.push(key.clone());
                 }
@@ -322,14 +359,7 @@ impl Merger {
         for key in &doomed {
             rest.remove(key);
         }
-        if added {
-            for (key, v) in patch {
-                if !v.is_null() {
-                    rest.insert(key, v);
-                }
-            }
-        }
-        Ok(rest)
+        Ok(())
     }
 
     /// Merges a patch map into a resource map, field by field, then applies the map's directives.
@@ -460,9 +490,9 @@ impl Merger {
     }
 }
 
-/// Whether pruning `v` (at nesting `depth`) would leave it as it is: it holds no null, no empty
-/// map (dropped from merge lists) and no list of two or more scalars (a merge list of them is
-/// deduplicated). A read-only walk without schema lookups, so the resource content a patch does
+/// Whether pruning `v` (at nesting `depth`) would leave it as it is: it holds no null, no list
+/// with an empty map (dropped from merge lists; an empty map elsewhere stays, as `emptyDir: {}`
+/// does) and no list of two or more scalars (a merge list of them is deduplicated). A read-only walk without schema lookups, so the resource content a patch does
 /// not touch is checked cheaply; anything it cannot vouch for (including nesting past the
 /// depth limit, which pruning reports) goes through [`Merger::prune`].
 fn is_clean(v: &Value, depth: usize) -> bool {
@@ -472,13 +502,23 @@ fn is_clean(v: &Value, depth: usize) -> bool {
     match v {
         Value::Null => false,
         Value::Bool(_) | Value::Number(_) | Value::String(_) => true,
-        Value::Object(m) => !m.is_empty() && m.values().all(|c| is_clean(c, depth + 1)),
+        // Scalar children, most of a resource, are judged here rather than in a call each.
+        Value::Object(m) => m.values().all(|c| match c {
+            Value::Null => false,
+            Value::Bool(_) | Value::Number(_) | Value::String(_) => true,
+            _ => is_clean(c, depth + 1),
+        }),
         Value::Array(items) => {
-            let scalars = items
-                .iter()
-                .filter(|e| !e.is_object() && !e.is_array())
-                .count();
-            scalars < 2 && items.iter().all(|e| is_clean(e, depth + 1))
+            let mut scalars = 0;
+            items.iter().all(|e| match e {
+                Value::Null => false,
+                Value::Bool(_) | Value::Number(_) | Value::String(_) => {
+                    scalars += 1;
+                    scalars < 2
+                }
+                Value::Object(m) if m.is_empty() => false,
+                _ => is_clean(e, depth + 1),
+            })
         }
     }
 }
@@ -494,7 +534,11 @@ mod tests {
             (json!({"a": 1, "b": [{"c": "x"}], "d": {"e": true}}), true),
             (json!([1]), true),
             (json!({"a": null}), false),
-            (json!({"a": {}}), false),
+            // Pruning keeps an empty map field; only a merge list drops empty elements.
+            (json!({"a": {}}), true),
+            (json!({}), true),
+            (json!([{}]), false),
+            (json!({"a": [{"b": {}}]}), true),
             (json!({"a": [{"b": 1}, {}]}), false),
             (json!({"a": ["x", "y"]}), false),
             (json!({"a": [[null]]}), false),
@@ -503,6 +547,52 @@ mod tests {
             assert_eq!(is_clean(&v, 0), want, "{v}");
         }
         assert!(!is_clean(&json!({"a": 1}), MAX_DEPTH + 1));
+    }
+
+    fn pod_value() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            Just(json!("x")),
+            Just(json!(1)),
+            Just(json!({})),
+            Just(json!([])),
+        ];
+        leaf.prop_recursive(5, 48, 4, |inner| {
+            let keys = vec![
+                "spec",
+                "containers",
+                "env",
+                "volumes",
+                "name",
+                "emptyDir",
+                "a",
+            ];
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map(prop::sample::select(keys), inner, 0..4).prop_map(
+                    |m| Value::Object(m.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+                ),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(20_000))]
+        /// What `is_clean` vouches for, pruning leaves as it is (at a Pod's root, where `spec`
+        /// leads to the merge lists `containers`, `env` and `volumes`).
+        #[test]
+        fn pruning_leaves_clean_content_alone(v in pod_value()) {
+            let meta = meta::table().unwrap();
+            let merger = Merger { meta, disturbed: Cell::new(false) };
+            let wrapped = json!({"spec": v});
+            if is_clean(&wrapped, 0) {
+                let mut pruned = wrapped.clone();
+                let kept = merger.prune(&mut pruned, meta.root("v1", "Pod"), None, &Path::ROOT).unwrap();
+                proptest::prop_assert!(kept && !merger.disturbed.get());
+                proptest::prop_assert_eq!(pruned, wrapped);
+            }
+        }
     }
 
     #[test]
