@@ -167,6 +167,7 @@ pub(crate) enum Stop {
 
 type R<'a> = Result<B<'a>, Stop>;
 
+#[inline]
 fn lenient(r: R<'_>) -> R<'_> {
     match r {
         Err(Stop::Missing) => Ok(NULL_B),
@@ -273,6 +274,7 @@ impl Fast {
         }
     }
 
+    #[inline]
     fn charge(&mut self, units: u64) -> Result<(), Stop> {
         if units > self.left {
             return Err(Stop::Bail);
@@ -478,6 +480,7 @@ impl Fast {
     }
 
     /// A chain of fields (`request.object.spec`), link by link as the interpreter reads it.
+    #[inline]
     fn path<'a>(&mut self, cur: &B<'a>, keys: &[Box<str>]) -> R<'a> {
         let B::Ref(mut v) = *cur else {
             // Not an object: every link is `null`.
@@ -507,6 +510,7 @@ impl Fast {
     }
 
     /// Evaluates `next` against a result, as the interpreter's `then` does.
+    #[inline]
     fn then<'a>(&mut self, left: B<'a>, next: &'a Plan) -> R<'a> {
         match left {
             B::Ref(v) => {
@@ -543,6 +547,7 @@ impl Fast {
         }
     }
 
+    #[inline]
     fn field<'a>(&mut self, cur: &B<'a>, key: &str) -> R<'a> {
         match cur {
             B::Ref(Value::Object(m)) => match crate::value::get(m, key) {
@@ -590,6 +595,7 @@ impl Fast {
         Ok(B::List(out))
     }
 
+    #[inline]
     fn project_one<'a>(
         &mut self,
         item: B<'a>,
