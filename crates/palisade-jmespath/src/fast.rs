@@ -411,28 +411,28 @@ impl Fast {
                 }
             }
             Plan::Or(a, b) => {
-                let left = lenient(self.eval(a, cur))?;
+                let left = lenient(self.item(a, cur))?;
                 if left.is_truthy() {
                     left
                 } else {
-                    lenient(self.eval(b, cur))?
+                    lenient(self.item(b, cur))?
                 }
             }
             Plan::And(a, b) => {
-                let left = lenient(self.eval(a, cur))?;
+                let left = lenient(self.item(a, cur))?;
                 if left.is_truthy() {
-                    self.eval(b, cur)?
+                    self.item(b, cur)?
                 } else {
                     left
                 }
             }
             Plan::Not(a) => {
-                let x = lenient(self.eval(a, cur))?;
+                let x = lenient(self.item(a, cur))?;
                 B::Bool(!x.is_truthy())
             }
             Plan::Compare(op, a, b) => {
-                let x = lenient(self.eval(a, cur))?;
-                let y = lenient(self.eval(b, cur))?;
+                let x = lenient(self.item(a, cur))?;
+                let y = lenient(self.item(b, cur))?;
                 self.copied(&x)?;
                 self.copied(&y)?;
                 compare(*op, &x, &y)
@@ -467,13 +467,26 @@ impl Fast {
         Ok(B::List(out))
     }
 
-    /// An item of a multi-select list: a field read directly (`spec.[a, b]`).
+    /// An operand or an item of a multi-select list: the simple ones (a field, a path, a
+    /// literal, `@`) evaluated without a call to `eval`, charged as it charges them.
     #[inline]
     fn item<'a>(&mut self, plan: &'a Plan, cur: &B<'a>) -> R<'a> {
         match plan {
             Plan::Field(key) => {
                 self.charge(2)?;
                 self.field(cur, key)
+            }
+            Plan::Path(keys) => {
+                self.charge(2)?;
+                self.path(cur, keys)
+            }
+            Plan::Literal(v) => {
+                self.charge(2)?;
+                Ok(B::Ref(v))
+            }
+            Plan::Identity if !matches!(cur, B::List(_)) => {
+                self.charge(2)?;
+                Ok(cur.clone())
             }
             _ => self.eval(plan, cur),
         }
@@ -665,7 +678,7 @@ impl Fast {
     fn call<'a>(&mut self, f: Builtin, args: &'a [Plan], cur: &B<'a>) -> R<'a> {
         let mut resolved: [B<'a>; 3] = [NULL_B, NULL_B, NULL_B];
         for (slot, a) in resolved.iter_mut().zip(args) {
-            let x = lenient(self.eval(a, cur))?;
+            let x = lenient(self.item(a, cur))?;
             self.copied(&x)?;
             *slot = x;
         }
