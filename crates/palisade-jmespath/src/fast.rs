@@ -686,6 +686,10 @@ impl Fast {
         // A type the function does not take is the interpreter's error to word.
         let out = match f {
             Builtin::Contains => B::Bool(match (a, b.as_str()) {
+                // A string among a document's or a literal's items: only strings equal it.
+                (B::Ref(Value::Array(items)), Some(needle)) => items
+                    .iter()
+                    .any(|i| matches!(i, Value::String(s) if s == needle)),
                 (B::Ref(Value::Array(items)), _) => items.iter().any(|i| same(&B::Ref(i), b)),
                 (B::List(items), _) => items.iter().any(|i| same(i, b)),
                 (hay, needle) => match (hay.as_str(), needle) {
