@@ -34,15 +34,18 @@ impl Loader<'_> {
     }
 
     fn resolve(&self, ctx: &EvalContext, v: &Value) -> Result<Value, String> {
+        self.resolve_cow(ctx, v).map(Cow::into_owned)
+    }
+
+    /// [`Loader::resolve`], borrowing `v` when it has no variables.
+    fn resolve_cow<'v>(&self, ctx: &EvalContext, v: &'v Value) -> Result<Cow<'v, Value>, String> {
         let r = Resolver {
             ctx,
             cache: self.cache,
             clock: self.clock,
             mode: Mode::Strict,
         };
-        substitute_all(v, &r)
-            .map(std::borrow::Cow::into_owned)
-            .map_err(|e| e.to_string())
+        substitute_all(v, &r).map_err(|e| e.to_string())
     }
 
     fn resolve_str<'s>(&self, ctx: &EvalContext, s: &'s str) -> Result<Cow<'s, str>, String> {
@@ -67,30 +70,33 @@ impl Loader<'_> {
     fn load_one(&self, ctx: &EvalContext, entry: &ContextEntry) -> Result<Option<Value>, String> {
         let name = &entry.name;
         if let Some(var) = &entry.variable {
+            // Borrowed when it has no variables: most entries' queries answer, and the
+            // default is copied only when it is the value.
             let default = var
                 .default
                 .as_ref()
-                .map(|d| self.resolve(ctx, d))
+                .map(|d| self.resolve_cow(ctx, d))
                 .transpose()
                 .map_err(|e| {
                     format!("failed to substitute variables in context entry {name}: {e}")
                 })?;
-            let mut output = default.clone();
+            let has_default = default.is_some();
+            let mut output = default;
             if let Some(value) = &var.value {
                 let value = self.resolve(ctx, value).map_err(|e| {
                     format!("failed to substitute variables in context entry {name}: {e}")
                 })?;
                 match var.jmes_path.as_deref().filter(|p| !p.is_empty()) {
                     Some(path) => match self.apply_jmespath(ctx, path, &value) {
-                        Ok(v) => output = Some(v),
-                        Err(e) if default.is_none() => {
+                        Ok(v) => output = Some(Cow::Owned(v)),
+                        Err(e) if !has_default => {
                             return Err(format!(
                                 "failed to apply jmespath {path} to variable {name}: {e}"
                             ));
                         }
                         Err(_) => {}
                     },
-                    None => output = Some(value),
+                    None => output = Some(Cow::Owned(value)),
                 }
             } else if let Some(path) = var.jmes_path.as_deref().filter(|p| !p.is_empty()) {
                 // A path without variables was compiled with the policy.
@@ -108,8 +114,8 @@ impl Loader<'_> {
                 match r {
                     // A null result keeps the default (Kyverno's loadVariable).
                     Ok(Value::Null) => {}
-                    Ok(v) => output = Some(v),
-                    Err(e) if default.is_none() => {
+                    Ok(v) => output = Some(Cow::Owned(v)),
+                    Err(e) if !has_default => {
                         return Err(format!(
                             "failed to apply jmespath {path} to variable {name}: {e}"
                         ));
@@ -117,11 +123,11 @@ impl Loader<'_> {
                     Err(_) => {}
                 }
             }
-            return match output {
+            return match output.as_deref() {
                 Some(Value::Null) | None => Err(format!(
                     "unable to add context entry for variable {name} since it evaluated to nil"
                 )),
-                Some(v) => Ok(Some(v)),
+                Some(_) => Ok(output.map(Cow::into_owned)),
             };
         }
         if let Some(cm) = &entry.config_map {

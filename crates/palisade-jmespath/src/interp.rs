@@ -56,7 +56,7 @@ fn swallowed(r: R<'_>) -> R<'_> {
 pub(crate) const STRING_BYTES_PER_UNIT: usize = 16;
 
 /// Approximate size of a value in nodes (strings by length), stopping once `cap` is passed.
-fn size(v: &Value, cap: u64) -> u64 {
+pub(crate) fn size(v: &Value, cap: u64) -> u64 {
     let mut n = 1;
     match v {
         Value::String(s) => n += (s.len() / STRING_BYTES_PER_UNIT) as u64,

@@ -25,6 +25,7 @@ use serde_json::Value;
 
 pub mod ast;
 mod error;
+mod fast;
 pub mod functions;
 mod interp;
 mod lexer;
@@ -168,6 +169,9 @@ pub struct Expression {
     /// What the expression may read of the document it is evaluated against, found once
     /// (callers ask it on every search).
     root_reads: RootReads,
+    /// The borrowed-value form, when the expression only reads the document in the shapes
+    /// [`fast`] covers: tried first, the interpreter answering what it leaves.
+    fast: Option<fast::Plan>,
 }
 
 /// The document's top-level fields an expression may read: `whole` when it may read the
@@ -226,6 +230,7 @@ pub fn compile(expr: &str) -> Result<Expression, ParseError> {
     Ok(Expression {
         text: expr.to_string(),
         root_reads: RootReads::of(&ast),
+        fast: fast::Plan::of(&ast),
         ast,
     })
 }
@@ -242,12 +247,46 @@ impl Expression {
         data: &'a Value,
         ctx: &Context,
     ) -> Result<Cow<'a, Value>, Error> {
+        if let Some(plan) = &self.fast
+            && let Some(found) = fast::Fast::new(ctx).search(plan, data)
+        {
+            return Ok(found);
+        }
         Interp::new(ctx).eval(&self.ast, data)
+    }
+
+    /// [`Expression::search_cow`] by the interpreter alone (agreement tests).
+    #[doc(hidden)]
+    pub fn search_interpreted<'a>(
+        &'a self,
+        data: &'a Value,
+        ctx: &Context,
+    ) -> Result<Cow<'a, Value>, Error> {
+        Interp::new(ctx).eval(&self.ast, data)
+    }
+
+    /// [`Expression::search_cow`] by the borrowed-value evaluator alone: `None` when the
+    /// expression is not in its shapes or it leaves this search to the interpreter
+    /// (agreement tests).
+    #[doc(hidden)]
+    pub fn search_fast<'a>(&'a self, data: &'a Value, ctx: &Context) -> Option<Cow<'a, Value>> {
+        fast::Fast::new(ctx).search(self.fast.as_ref()?, data)
+    }
+
+    /// True when the borrowed-value evaluator covers the expression's shape.
+    #[doc(hidden)]
+    pub fn has_fast_form(&self) -> bool {
+        self.fast.is_some()
     }
 
     /// Evaluates against `data`; a list result comes back as its items, borrowed from `data`
     /// where they are parts of it (a projection's selected objects are not copied).
     pub fn search_items<'a>(&'a self, data: &'a Value, ctx: &Context) -> Result<Found<'a>, Error> {
+        if let Some(plan) = &self.fast
+            && let Some(found) = fast::Fast::new(ctx).search_items(plan, data)
+        {
+            return Ok(found);
+        }
         Interp::new(ctx).eval_items(&self.ast, data)
     }
 

@@ -22,16 +22,16 @@ pub fn get<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
         Some(&b) if map.len() > 1 && map.len() <= SCANNED => b,
         _ => return map.get(key),
     };
+    // Keys are sorted, so those with the key's first byte are together: within them only
+    // equal lengths are compared in full (most keys differ in length: no `memcmp` call).
+    let same = |k: &str| k.len() == key.len() && k == key;
     if first >= b's' {
         for (k, v) in map.iter().rev() {
             match k.as_bytes().first().copied().unwrap_or(0).cmp(&first) {
                 Ordering::Greater => continue,
                 Ordering::Less => return None,
-                Ordering::Equal => match k.as_str().cmp(key) {
-                    Ordering::Greater => continue,
-                    Ordering::Equal => return Some(v),
-                    Ordering::Less => return None,
-                },
+                Ordering::Equal if same(k) => return Some(v),
+                Ordering::Equal => continue,
             }
         }
         return None;
@@ -40,11 +40,8 @@ pub fn get<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
         match k.as_bytes().first().cmp(&Some(&first)) {
             Ordering::Less => continue,
             Ordering::Greater => return None,
-            Ordering::Equal => match k.as_str().cmp(key) {
-                Ordering::Less => continue,
-                Ordering::Equal => return Some(v),
-                Ordering::Greater => return None,
-            },
+            Ordering::Equal if same(k) => return Some(v),
+            Ordering::Equal => continue,
         }
     }
     None

@@ -79,7 +79,12 @@ fn side<'v>(
         Some(Operand::Fixed) => Ok(Cow::Borrowed(v)),
         Some(Operand::Length(name, expr, compiled)) if !r.ctx.is_delete() => {
             // What JMESPath's `length` gives for these (whole numbers are integers).
-            let len = match r.ctx.root().get(&**name) {
+            // The scanning lookup: the root map is small.
+            let found = match r.ctx.root() {
+                Value::Object(root) => palisade_jmespath::value::get(root, name),
+                _ => None,
+            };
+            let len = match found {
                 Some(Value::Array(items)) => Some(items.len()),
                 Some(Value::Object(map)) => Some(map.len()),
                 Some(Value::String(s)) => Some(s.chars().count()),
