@@ -357,11 +357,7 @@ fn any_patterns<'p>(
     for (i, p) in patterns.enumerate() {
         match p.matches(resource) {
             Ok(()) => {
-                return response(
-                    v,
-                    RuleStatus::Pass,
-                    format!("validation rule '{}' anyPattern[{i}] passed.", v.rule_name),
-                );
+                return response(v, RuleStatus::Pass, any_passed(v.rule_name, i));
             }
             Err(e) if e.kind == Mismatch::Skip => {
                 skipped.push(format!("rule {}[{i}] skipped: {}", v.rule_name, e.message));
@@ -392,6 +388,21 @@ fn any_patterns<'p>(
         RuleStatus::Pass,
         v.message.unwrap_or_default().to_string(),
     )
+}
+
+/// Kyverno's message for an anyPattern rule whose pattern `i` passed, built without the
+/// formatting machinery like [`passed`] (the formatted one cost ~670 instructions).
+fn any_passed(rule: &str, i: usize) -> String {
+    let mut s = String::with_capacity(rule.len() + 40);
+    s.push_str("validation rule '");
+    s.push_str(rule);
+    s.push_str("' anyPattern[");
+    match u8::try_from(i) {
+        Ok(d @ 0..=9) => s.push(char::from(b'0' + d)),
+        _ => s.push_str(&i.to_string()),
+    }
+    s.push_str("] passed.");
+    s
 }
 
 /// An anyPattern list: prepared when the policy was compiled (the list as written, every
@@ -724,6 +735,16 @@ mod tests {
     use serde_json::{Value, json};
 
     use crate::{RuleStatus, compile, validate_resource};
+
+    #[test]
+    fn any_pattern_pass_messages_read_as_kyverno_formats_them() {
+        for i in [0, 1, 9, 10, 11, 255, 256, 1234] {
+            assert_eq!(
+                super::any_passed("run-as-non-root", i),
+                format!("validation rule 'run-as-non-root' anyPattern[{i}] passed.")
+            );
+        }
+    }
 
     fn foreach_policy(foreach: Value) -> crate::CompiledPolicy {
         compile(
