@@ -176,7 +176,7 @@ fn record_cel(
             rule: rule.name.clone(),
             rule_type: RuleType::Mutation,
             status: rule.status,
-            message: rule.message.clone(),
+            message: rule.message.to_string(),
             failure_action: None,
             blocking: blocked && rule.status == RuleStatus::Error,
         });
@@ -212,7 +212,7 @@ fn record(
             rule: rule.name.clone(),
             rule_type: RuleType::Mutation,
             status: rule.status,
-            message: rule.message.clone(),
+            message: rule.message.to_string(),
             failure_action: None,
             blocking: blocked && rule.status == RuleStatus::Error,
         });

@@ -110,8 +110,12 @@ fn classic(
         source: env.context.as_ref(),
         exceptions: set.exceptions(),
     };
-    for policy in policies {
-        let mut response = env.engine.validate_prepared(policy, &mut prepared, &inputs);
+    // Evaluated as a set (the request's per-rule lookups made once), then each response
+    // handled in policy order as before.
+    let responses = env
+        .engine
+        .validate_set(policies.clone().map(|p| &**p), &mut prepared, &inputs);
+    for (policy, mut response) in policies.zip(responses) {
         if req.operation == "DELETE" {
             response
                 .rules
@@ -176,7 +180,7 @@ fn allow_existing_violations(
         if candidates(rule) && failed_before {
             rule.status = RuleStatus::Skip;
             rule.message =
-                "skipping the rule evaluation as pre-existing violations are allowed".to_string();
+                "skipping the rule evaluation as pre-existing violations are allowed".into();
         }
     }
 }
@@ -209,7 +213,7 @@ fn record(
             failures
                 .entry(bare.clone())
                 .or_default()
-                .insert(rule.name.to_string(), rule.message.clone());
+                .insert(rule.name.to_string(), rule.message.to_string());
         } else if noteworthy {
             verdict
                 .warnings
@@ -221,7 +225,7 @@ fn record(
             rule: rule.name,
             rule_type: RuleType::Validation,
             status: rule.status,
-            message: rule.message,
+            message: rule.message.into(),
             failure_action: rule.failure_action,
             blocking,
         });
@@ -280,7 +284,7 @@ fn cel(
                 rule: rule.name,
                 rule_type: RuleType::Validation,
                 status: rule.status,
-                message: rule.message,
+                message: rule.message.into(),
                 failure_action: rule.failure_action,
                 blocking: blocks,
             });

@@ -101,11 +101,17 @@ fn image_policies() -> Vec<CompiledPolicy> {
 fn compare(engine: &Engine, policies: &[CompiledPolicy], request: &Request, inputs: &Inputs<'_>) {
     let mut ctx = request.context();
     let mut prepared = PreparedRequest::new(request.clone());
+    let mut wants = Vec::new();
     for p in policies {
         let want = engine.validate(p, request, &mut ctx, inputs);
         let got = engine.validate_prepared(p, &mut prepared, inputs);
         assert_eq!(got, want, "policy {} on {}", p.name(), request.resource());
+        wants.push(want);
     }
+    assert_eq!(prepared.resource(), request.resource());
+    // The set gives the responses of one call per policy, in order.
+    let set = engine.validate_set(policies, &mut prepared, inputs);
+    assert_eq!(set, wants, "the set on {}", request.resource());
     assert_eq!(prepared.resource(), request.resource());
 }
 

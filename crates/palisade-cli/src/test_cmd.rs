@@ -246,7 +246,7 @@ fn check(path: &Path, expected: &palisade_api::cli::TestResult, outcomes: &[Outc
                     // Prefer a response equal to the expectation when several resources share a name.
                     let better = actual.as_ref().is_none_or(|(s, _)| s.as_str() != want);
                     if better {
-                        actual = Some((r.status, r.message.clone()));
+                        actual = Some((r.status, r.message.to_string()));
                     }
                 }
             }

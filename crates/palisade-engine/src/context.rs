@@ -28,7 +28,7 @@ pub struct ExprCache {
     kind_masks: KindMasks,
     /// Per rule of `CompiledPolicy::rules`, in order (so sorted by address): the rule's
     /// address, its name, shared by every response to the rule, and its pass message.
-    rule_names: Vec<(usize, Arc<str>, Box<str>)>,
+    rule_names: Vec<(usize, Arc<str>, Arc<str>)>,
     /// The policy (to recognise it) and its report name, shared by every response.
     report_name: Option<(Arc<palisade_api::Policy>, Arc<str>)>,
     /// Context-entry JMESPath texts without variables, compiled: by the address of the text
@@ -71,7 +71,7 @@ impl ExprCache {
                 (
                     std::ptr::from_ref(r).addr(),
                     Arc::from(r.name.as_str()),
-                    crate::validate::passed(&r.name).into_boxed_str(),
+                    Arc::<str>::from(crate::validate::passed(&r.name)),
                 )
             })
             .collect();
@@ -86,7 +86,7 @@ impl ExprCache {
 
     /// The shared name and the pass message of `rule` when it is one of the compiled
     /// policy's rules, unchanged.
-    pub(crate) fn rule_name(&self, rule: &palisade_api::Rule) -> Option<(&Arc<str>, &str)> {
+    pub(crate) fn rule_name(&self, rule: &palisade_api::Rule) -> Option<(&Arc<str>, &Arc<str>)> {
         let addr = std::ptr::from_ref(rule).addr();
         let i = self
             .rule_names
@@ -95,7 +95,7 @@ impl ExprCache {
         self.rule_names
             .get(i)
             .filter(|(_, name, _)| **name == *rule.name)
-            .map(|(_, name, passed)| (name, &**passed))
+            .map(|(_, name, passed)| (name, passed))
     }
 
     /// Records the policy's report name (see [`ExprCache::report_name`]).

@@ -39,7 +39,7 @@ pub use mutate::{MutateResponse, PatchedTarget};
 pub use policy::{CompileError, CompiledPolicy, compile};
 pub use ports::{ContextSource, Lookup, NoContext};
 pub use request::{PreparedRequest, Request};
-pub use response::{PolicyResponse, RuleResponse, RuleStatus};
+pub use response::{Message, PolicyResponse, RuleResponse, RuleStatus};
 
 use matching::{Gvk, MatchInput, rule_matches};
 
@@ -120,7 +120,39 @@ impl Engine {
         inputs: &Inputs<'_>,
     ) -> PolicyResponse {
         let PreparedRequest { head, ctx, gvk } = prepared;
-        self.validate_at(policy, head, ResourceAt::Context, gvk, ctx, inputs)
+        let mut out = None;
+        self.validate_each(
+            std::iter::once(policy),
+            head,
+            ResourceAt::Context,
+            gvk,
+            ctx,
+            inputs,
+            |r| out = Some(r),
+        );
+        out.unwrap_or_else(|| PolicyResponse {
+            policy: policy.shared_name(),
+            rules: Vec::new(),
+        })
+    }
+
+    /// [`Engine::validate_prepared`] for each of `policies` in turn, with their responses in
+    /// the same order: the same outcomes as one call per policy. The request's object is
+    /// looked up once for the rules that only read the context (patterns and deny
+    /// conditions without context entries), not once per rule.
+    pub fn validate_set<'p>(
+        &self,
+        policies: impl IntoIterator<Item = &'p CompiledPolicy>,
+        prepared: &mut PreparedRequest,
+        inputs: &Inputs<'_>,
+    ) -> Vec<PolicyResponse> {
+        let policies = policies.into_iter();
+        let mut out = Vec::with_capacity(policies.size_hint().0);
+        let PreparedRequest { head, ctx, gvk } = prepared;
+        self.validate_each(policies, head, ResourceAt::Context, gvk, ctx, inputs, |r| {
+            out.push(r)
+        });
+        out
     }
 
     fn validate_at(
@@ -132,129 +164,177 @@ impl Engine {
         ctx: &mut EvalContext,
         inputs: &Inputs<'_>,
     ) -> PolicyResponse {
-        let name = policy.shared_name();
-        // Up to 64 rules are matched at once (one look at the resource for the policy); a
-        // longer list, from where the mask ends, one matching rule at a time.
-        let mut matched = match_mask(policy, request, gvk, &|| at.get(ctx));
-        let mut rules = Vec::with_capacity(matched.count_ones() as usize);
-        let mut from = 0;
-        loop {
-            let next = if matched != 0 {
-                let index = matched.trailing_zeros() as usize;
-                matched &= matched - 1;
-                policy
-                    .rules
-                    .get(index)
-                    .and_then(|r| Some((index, r, r.validate.as_ref()?)))
-            } else if policy.rules.len() > 64 {
-                next_match(
-                    policy,
-                    from.max(64),
-                    &match_input(request, gvk, at.get(ctx)),
-                )
-            } else {
-                None
-            };
-            let Some((index, rule, validation)) = next else {
-                break;
-            };
-            from = index + 1;
-            let checkpoint = ctx.checkpoint();
-            let values = inputs.source.rule_values(&name, &rule.name);
-            // Exceptions match the resource as it was before the values (which may set
-            // `request.object` fields) were added.
-            let before = match at {
-                ResourceAt::Context if !values.is_empty() && !inputs.exceptions.is_empty() => {
-                    Some(ctx.resource().clone())
-                }
-                _ => None,
-            };
-            if !values.is_empty() {
-                for (k, v) in values {
-                    ctx.set(&k, v);
-                }
-            }
-            let excepted: Vec<&Exception> = if inputs.exceptions.is_empty() {
-                Vec::new()
-            } else {
-                let r = variables::Resolver {
-                    ctx,
-                    cache: &policy.cache,
-                    clock: &self.clock,
-                    mode: variables::Mode::Lenient,
+        let mut out = None;
+        self.validate_each(
+            std::iter::once(policy),
+            request,
+            at,
+            gvk,
+            ctx,
+            inputs,
+            |r| out = Some(r),
+        );
+        out.unwrap_or_else(|| PolicyResponse {
+            policy: policy.shared_name(),
+            rules: Vec::new(),
+        })
+    }
+
+    /// Evaluates the validate rules of each policy, handing each policy's response to `out`.
+    /// One loop for all the policies, so a reference to the resource can be kept from one
+    /// rule to the next while nothing changes the context.
+    #[allow(clippy::too_many_arguments)]
+    fn validate_each<'p>(
+        &self,
+        policies: impl Iterator<Item = &'p CompiledPolicy>,
+        request: &Request,
+        at: ResourceAt<'_>,
+        gvk: &Gvk,
+        ctx: &mut EvalContext,
+        inputs: &Inputs<'_>,
+        mut out: impl FnMut(PolicyResponse),
+    ) {
+        // The resource as last looked up in the context; cleared before anything changes
+        // the context (the borrow checker holds us to that).
+        let mut resource: Option<&Value> = None;
+        for policy in policies {
+            let name = policy.shared_name();
+            // Up to 64 rules are matched at once (one look at the resource for the policy); a
+            // longer list, from where the mask ends, one matching rule at a time.
+            let mut matched = match_mask(policy, request, gvk, &|| at.get(ctx));
+            let mut rules = Vec::with_capacity(matched.count_ones() as usize);
+            let mut from = 0;
+            loop {
+                let next = if matched != 0 {
+                    let index = matched.trailing_zeros() as usize;
+                    matched &= matched - 1;
+                    policy
+                        .rules
+                        .get(index)
+                        .and_then(|r| Some((index, r, r.validate.as_ref()?)))
+                } else if policy.rules.len() > 64 {
+                    next_match(
+                        policy,
+                        from.max(64),
+                        &match_input(request, gvk, at.get(ctx)),
+                    )
+                } else {
+                    None
                 };
-                let resource = before.as_ref().unwrap_or_else(|| at.get(ctx));
-                inputs
-                    .exceptions
-                    .iter()
-                    .filter(|e| {
-                        e.covers(&name, &rule.name)
-                            && e.applies(&match_input(request, gvk, resource), &r)
-                    })
-                    .collect()
-            };
-            let all_pss = !excepted.is_empty()
-                && validation.pod_security.is_some()
-                && excepted.iter().all(|e| e.has_pod_security());
-            let mut response = if !excepted.is_empty() && !all_pss {
-                let keys: Vec<String> = excepted.iter().map(|e| e.key()).collect();
-                let mut resp = RuleResponse::new(
-                    &rule.name,
-                    RuleType::Validation,
-                    RuleStatus::Skip,
-                    format!(
-                        "rule is skipped due to policy exceptions {}",
-                        keys.join(", ")
-                    ),
-                );
-                resp.exceptions = keys;
-                resp
-            } else {
-                // Most rules have no exception: no collections to build and free then.
-                let (pss_exceptions, pss_names): (Vec<PodSecurityExclude>, Vec<String>) =
-                    if excepted.is_empty() {
-                        (Vec::new(), Vec::new())
-                    } else {
-                        (
-                            excepted
-                                .iter()
-                                .flat_map(|e| {
-                                    e.exception.spec.pod_security.clone().unwrap_or_default()
-                                })
-                                .collect(),
-                            excepted.iter().map(|e| e.key()).collect(),
-                        )
+                let Some((index, rule, validation)) = next else {
+                    break;
+                };
+                from = index + 1;
+                let checkpoint = ctx.checkpoint();
+                let values = inputs.source.rule_values(&name, &rule.name);
+                // Exceptions match the resource as it was before the values (which may set
+                // `request.object` fields) were added.
+                let before = match at {
+                    ResourceAt::Context if !values.is_empty() && !inputs.exceptions.is_empty() => {
+                        Some(ctx.resource().clone())
+                    }
+                    _ => None,
+                };
+                let unchanged = values.is_empty();
+                if !unchanged {
+                    resource = None;
+                    for (k, v) in values {
+                        ctx.set(&k, v);
+                    }
+                }
+                let excepted: Vec<&Exception> = if inputs.exceptions.is_empty() {
+                    Vec::new()
+                } else {
+                    let r = variables::Resolver {
+                        ctx,
+                        cache: &policy.cache,
+                        clock: &self.clock,
+                        mode: variables::Mode::Lenient,
                     };
-                let env = EvalEnv {
-                    source: inputs.source,
-                    cache: &policy.cache,
-                    clock: &self.clock,
-                    policy_name: &name,
-                    pss_exceptions: &pss_exceptions,
-                    pss_exception_names: &pss_names,
+                    let resource = before.as_ref().unwrap_or_else(|| at.get(ctx));
+                    inputs
+                        .exceptions
+                        .iter()
+                        .filter(|e| {
+                            e.covers(&name, &rule.name)
+                                && e.applies(&match_input(request, gvk, resource), &r)
+                        })
+                        .collect()
                 };
-                validate::validate_rule(rule, validation, &env, ctx)
-            };
-            ctx.restore(checkpoint);
-            // An unscored policy (`policies.kyverno.io/scored: "false"`) reports failures as warnings.
-            if response.status == RuleStatus::Fail && !policy.scored() {
-                response.status = RuleStatus::Warn;
+                let all_pss = !excepted.is_empty()
+                    && validation.pod_security.is_some()
+                    && excepted.iter().all(|e| e.has_pod_security());
+                let mut response = if !excepted.is_empty() && !all_pss {
+                    let keys: Vec<String> = excepted.iter().map(|e| e.key()).collect();
+                    let mut resp = RuleResponse::new(
+                        &rule.name,
+                        RuleType::Validation,
+                        RuleStatus::Skip,
+                        format!(
+                            "rule is skipped due to policy exceptions {}",
+                            keys.join(", ")
+                        ),
+                    );
+                    resp.exceptions = keys;
+                    resp
+                } else {
+                    // Most rules have no exception: no collections to build and free then.
+                    let (pss_exceptions, pss_names): (Vec<PodSecurityExclude>, Vec<String>) =
+                        if excepted.is_empty() {
+                            (Vec::new(), Vec::new())
+                        } else {
+                            (
+                                excepted
+                                    .iter()
+                                    .flat_map(|e| {
+                                        e.exception.spec.pod_security.clone().unwrap_or_default()
+                                    })
+                                    .collect(),
+                                excepted.iter().map(|e| e.key()).collect(),
+                            )
+                        };
+                    let env = EvalEnv {
+                        source: inputs.source,
+                        cache: &policy.cache,
+                        clock: &self.clock,
+                        policy_name: &name,
+                        pss_exceptions: &pss_exceptions,
+                        pss_exception_names: &pss_names,
+                    };
+                    if unchanged && validate::reads_only(rule, validation) {
+                        // Nothing to set or restore: the resource found for an earlier rule
+                        // is still the one in the context.
+                        let found = *resource.get_or_insert_with(|| ctx.resource());
+                        validate::validate_read_only(rule, validation, &env, ctx, found)
+                    } else {
+                        resource = None;
+                        validate::validate_rule(rule, validation, &env, ctx)
+                    }
+                };
+                if ctx.checkpoint() != checkpoint {
+                    resource = None;
+                    ctx.restore(checkpoint);
+                }
+                // An unscored policy (`policies.kyverno.io/scored: "false"`) reports failures as warnings.
+                if response.status == RuleStatus::Fail && !policy.scored() {
+                    response.status = RuleStatus::Warn;
+                }
+                response.failure_action = Some(failure_action(policy, rule, request, || {
+                    matching::namespace_of(at.get(ctx))
+                }));
+                if let Some(properties) = &rule.report_properties {
+                    response.properties = properties.clone().into_iter().collect();
+                }
+                let applied = matches!(response.status, RuleStatus::Pass | RuleStatus::Fail);
+                rules.push(response);
+                if applied && policy.apply_one() {
+                    break;
+                }
             }
-            response.failure_action = Some(failure_action(policy, rule, request, || {
-                matching::namespace_of(at.get(ctx))
-            }));
-            if let Some(properties) = &rule.report_properties {
-                response.properties = properties.clone().into_iter().collect();
-            }
-            let applied = matches!(response.status, RuleStatus::Pass | RuleStatus::Fail);
-            rules.push(response);
-            if applied && policy.apply_one() {
-                break;
-            }
-        }
-        PolicyResponse {
-            policy: name,
-            rules,
+            out(PolicyResponse {
+                policy: name,
+                rules,
+            });
         }
     }
 }

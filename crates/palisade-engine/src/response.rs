@@ -59,7 +59,7 @@ pub struct RuleResponse {
     /// The outcome.
     pub status: RuleStatus,
     /// A message a person can act on.
-    pub message: String,
+    pub message: Message,
     /// The failure action that applies to this rule for this resource (validate rules).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure_action: Option<FailureAction>,
@@ -89,15 +89,150 @@ impl RuleResponse {
         status: RuleStatus,
         message: impl Into<String>,
     ) -> Self {
+        RuleResponse::with_message(name, rule_type, status, Message::from(message.into()))
+    }
+
+    /// [`RuleResponse::named`] with a [`Message`], which may be shared.
+    pub fn with_message(
+        name: Arc<str>,
+        rule_type: RuleType,
+        status: RuleStatus,
+        message: Message,
+    ) -> Self {
         RuleResponse {
             name,
             rule_type,
             status,
-            message: message.into(),
+            message,
             failure_action: None,
             exceptions: Vec::new(),
             properties: Vec::new(),
         }
+    }
+}
+
+/// A rule response's message: made for this response, or shared with the compiled policy
+/// (a passing rule's message is the same for every resource, so responses share one copy
+/// instead of allocating it each time). Reads as a `str`; prints, compares and serializes
+/// as one, whichever it holds.
+#[derive(Clone)]
+pub struct Message(MessageRepr);
+
+#[derive(Clone)]
+enum MessageRepr {
+    Owned(String),
+    Shared(Arc<str>),
+}
+
+impl Message {
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            MessageRepr::Owned(s) => s,
+            MessageRepr::Shared(s) => s,
+        }
+    }
+}
+
+impl std::ops::Deref for Message {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for Message {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::borrow::Borrow<str> for Message {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl Default for Message {
+    fn default() -> Self {
+        Message(MessageRepr::Owned(String::new()))
+    }
+}
+
+impl From<String> for Message {
+    fn from(s: String) -> Self {
+        Message(MessageRepr::Owned(s))
+    }
+}
+
+impl From<&str> for Message {
+    fn from(s: &str) -> Self {
+        Message(MessageRepr::Owned(s.to_owned()))
+    }
+}
+
+impl From<&String> for Message {
+    fn from(s: &String) -> Self {
+        Message(MessageRepr::Owned(s.clone()))
+    }
+}
+
+impl From<Arc<str>> for Message {
+    fn from(s: Arc<str>) -> Self {
+        Message(MessageRepr::Shared(s))
+    }
+}
+
+impl From<Message> for String {
+    fn from(m: Message) -> Self {
+        match m.0 {
+            MessageRepr::Owned(s) => s,
+            MessageRepr::Shared(s) => s.to_string(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl std::fmt::Display for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq for Message {
+    fn eq(&self, other: &Message) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Message {}
+
+impl PartialEq<str> for Message {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Message {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<String> for Message {
+    fn eq(&self, other: &String) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Serialize for Message {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
     }
 }
 

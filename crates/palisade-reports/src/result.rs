@@ -166,7 +166,7 @@ pub fn row(
         RuleStatus::Fail if !info.scored => Outcome::Warn,
         s => Outcome::from(s),
     };
-    let message = message_override(&properties, result).unwrap_or_else(|| rule.message.clone());
+    let message = message_override(&properties, result).unwrap_or_else(|| rule.message.to_string());
     properties.insert("process".into(), process.as_str().into());
     if !rule.exceptions.is_empty() {
         // Kyverno lists the exceptions' names, without their namespaces.

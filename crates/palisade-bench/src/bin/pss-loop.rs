@@ -39,8 +39,8 @@ fn main() -> Result<(), String> {
     // a change must leave this output byte for byte identical.
     if std::env::var("PRINT").is_ok_and(|v| v == "1") {
         let mut prepared = PreparedRequest::new(Request::create(pod.clone()));
-        for p in &policies {
-            println!("{:?}", engine.validate_prepared(p, &mut prepared, &inputs));
+        for r in engine.validate_set(&policies, &mut prepared, &inputs) {
+            println!("{r:?}");
         }
         return Ok(());
     }
@@ -50,12 +50,11 @@ fn main() -> Result<(), String> {
     if api == "once" {
         let mut prepared = PreparedRequest::new(Request::create(pod.clone()));
         for _ in 0..n {
-            for p in &policies {
-                results += engine
-                    .validate_prepared(p, &mut prepared, &inputs)
-                    .rules
-                    .len();
-            }
+            results += engine
+                .validate_set(&policies, &mut prepared, &inputs)
+                .iter()
+                .map(|r| r.rules.len())
+                .sum::<usize>();
             std::hint::black_box(&results);
         }
         println!("{results} rule results");
@@ -83,14 +82,10 @@ fn admit_prepared(
     inputs: &Inputs<'_>,
 ) -> usize {
     let mut prepared = PreparedRequest::new(Request::create(pod));
-    policies
+    engine
+        .validate_set(policies, &mut prepared, inputs)
         .iter()
-        .map(|p| {
-            engine
-                .validate_prepared(p, &mut prepared, inputs)
-                .rules
-                .len()
-        })
+        .map(|r| r.rules.len())
         .sum()
 }
 
