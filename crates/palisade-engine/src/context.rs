@@ -43,10 +43,10 @@ pub struct ExprCache {
     /// The condition anchors' patterns of the rules' strategic merge patches, prepared (see
     /// [`crate::mutate::patcher::anchor_patterns`]).
     anchor_patterns: Vec<(Value, CompiledPattern)>,
-    /// Foreach `list` texts of a shape read without the interpreter (see
-    /// [`crate::validate::foreach_list`]), by the address of the text in
-    /// `CompiledPolicy::rules`, sorted.
-    foreach_lists: Vec<(usize, crate::validate::foreach_list::ListPlan)>,
+    /// Foreach `list` texts without variables that JMESPath's borrowed-value evaluator covers,
+    /// compiled, by the address of the text in `CompiledPolicy::rules`, sorted: read from the
+    /// document without the expression cache's lock and map.
+    foreach_lists: Vec<(usize, Expression)>,
 }
 
 impl ExprCache {
@@ -191,12 +191,11 @@ impl ExprCache {
             .map(|(_, trimmed, compiled)| (&**trimmed, &**compiled))
     }
 
-    /// Plans the rules' foreach lists (nested blocks included) that have a covered shape
-    /// and no variables (see [`ExprCache::foreach_list`]).
+    /// Compiles the rules' foreach lists (nested blocks included) that have no variables and
+    /// a shape the borrowed-value evaluator covers (see [`ExprCache::foreach_list`]).
     pub(crate) fn set_foreach_lists(&mut self, rules: &[palisade_api::Rule]) {
-        use crate::validate::foreach_list::ListPlan;
         fn foreach(
-            out: &mut Vec<(usize, ListPlan)>,
+            out: &mut Vec<(usize, Expression)>,
             list: &[palisade_api::validate::ForEachValidation],
         ) {
             for f in list {
@@ -206,12 +205,14 @@ impl ExprCache {
                     .and_then(|e| e.strip_suffix("}}"))
                     .unwrap_or(text)
                     .trim();
+                // `images` is added to the document only for expressions that read it.
                 if !text.is_empty()
                     && !crate::variables::text_has_variables(text)
                     && let Ok(compiled) = jp::compile(text)
-                    && let Some(plan) = ListPlan::new(&compiled)
+                    && compiled.has_fast_form()
+                    && !compiled.may_read_root_field("images")
                 {
-                    out.push((f.list.as_ptr().addr(), plan));
+                    out.push((f.list.as_ptr().addr(), compiled));
                 }
                 foreach(out, f.foreach.as_deref().unwrap_or_default());
             }
@@ -224,12 +225,9 @@ impl ExprCache {
         self.foreach_lists = out;
     }
 
-    /// The plan of a foreach `list` when it is one of the policy's texts with one (found by
-    /// address).
-    pub(crate) fn foreach_list(
-        &self,
-        list: &str,
-    ) -> Option<&crate::validate::foreach_list::ListPlan> {
+    /// The compiled foreach `list` when it is one of the policy's texts recorded by
+    /// [`ExprCache::set_foreach_lists`] (found by address).
+    pub(crate) fn foreach_list(&self, list: &str) -> Option<&Expression> {
         if list.is_empty() || self.foreach_lists.is_empty() {
             return None;
         }
@@ -238,7 +236,7 @@ impl ExprCache {
             .foreach_lists
             .binary_search_by_key(&addr, |(a, _)| *a)
             .ok()?;
-        self.foreach_lists.get(i).map(|(_, p)| p)
+        self.foreach_lists.get(i).map(|(_, e)| e)
     }
 
     /// Sets the prepared conditions (see [`ExprCache::condition`]).

@@ -2,7 +2,6 @@
 //! outcomes and messages.
 
 pub mod cel;
-pub(crate) mod foreach_list;
 pub mod pattern;
 mod pattern_tree;
 
@@ -17,7 +16,7 @@ use crate::EvalEnv;
 use crate::conditions;
 use crate::context::EvalContext;
 use crate::entries::Loader;
-use crate::jp::Found;
+use crate::jp::{self, Found};
 use crate::response::{Message, RuleResponse, RuleStatus};
 use crate::variables::{Mode, Resolver, has_variables, substitute_all};
 use pattern::{CompiledPattern, Mismatch};
@@ -503,15 +502,18 @@ fn static_elements(
     env: &EvalEnv<'_>,
     ctx: &EvalContext,
 ) -> Option<(RuleResponse, usize)> {
-    // A list of a common shape is read from the document directly (not on DELETE, whose
-    // list reads `request.oldObject` instead).
+    // A list compiled with the policy is read from the document directly (not on DELETE,
+    // whose list reads `request.oldObject` instead); an error is left to the general path,
+    // which words it.
     if !ctx.is_delete()
-        && let Some(plan) = env.cache.foreach_list(&f.list)
+        && let Some(expr) = env.cache.foreach_list(&f.list)
+        && let Ok(found) = jp::search_items(expr, ctx.root(), env.clock)
     {
-        let mut items = Vec::new();
-        if plan.elements(ctx.root(), &mut items) {
-            return run_static(v, f, env, ctx, items);
-        }
+        let items: Vec<&Value> = match &found {
+            Found::One(item) => vec![item.as_ref()],
+            Found::List(items) => items.iter().map(AsRef::as_ref).collect(),
+        };
+        return run_static(v, f, env, ctx, items);
     }
     let expr = list_expression(&f.list, ctx);
     ctx.query_items(env.cache, &expr, env.clock, |found| {
