@@ -120,20 +120,7 @@ impl Engine {
         inputs: &Inputs<'_>,
     ) -> PolicyResponse {
         let PreparedRequest { head, ctx, gvk } = prepared;
-        let mut out = None;
-        self.validate_each(
-            std::iter::once(policy),
-            head,
-            ResourceAt::Context,
-            gvk,
-            ctx,
-            inputs,
-            |r| out = Some(r),
-        );
-        out.unwrap_or_else(|| PolicyResponse {
-            policy: policy.shared_name(),
-            rules: Vec::new(),
-        })
+        self.validate_at(policy, head, ResourceAt::Context, gvk, ctx, inputs)
     }
 
     /// [`Engine::validate_prepared`] for each of `policies` in turn, with their responses in
