@@ -41,6 +41,30 @@ struct Validator<'a> {
     nesting: usize,
 }
 
+/// The checks of one foreach element: the block's own, on `element` when the block is scoped
+/// to it, else on what `v` checks. (A static block has no context and no nested foreach, so
+/// its validator is the same.)
+fn element_validator<'a>(
+    v: &Validator<'a>,
+    f: &'a ForEachValidation,
+    element: Option<&'a Value>,
+) -> Validator<'a> {
+    Validator {
+        rule_name: v.rule_name,
+        shared_name: v.shared_name,
+        message: v.message,
+        context: f.context.as_deref().unwrap_or_default(),
+        preconditions: f.preconditions.as_ref(),
+        pattern: f.pattern.as_ref(),
+        any_pattern: f.any_pattern.as_ref(),
+        deny: f.deny.as_ref(),
+        foreach: f.foreach.as_deref(),
+        element: element.or(v.element),
+        resource: None,
+        nesting: v.nesting + 1,
+    }
+}
+
 fn response(v: &Validator<'_>, status: RuleStatus, message: impl Into<Message>) -> RuleResponse {
     match v.shared_name {
         Some((name, _)) => {
@@ -545,20 +569,7 @@ fn run_static(
             Some(s) => s,
             None => element.is_object(),
         };
-        let inner = Validator {
-            rule_name: v.rule_name,
-            shared_name: v.shared_name,
-            message: v.message,
-            context: &[],
-            preconditions: f.preconditions.as_ref(),
-            pattern: f.pattern.as_ref(),
-            any_pattern: f.any_pattern.as_ref(),
-            deny: f.deny.as_ref(),
-            foreach: None,
-            element: if scoped { Some(element) } else { v.element },
-            resource: None,
-            nesting: v.nesting + 1,
-        };
+        let inner = element_validator(v, f, scoped.then_some(element));
         match run_checks(&inner, env, ctx)?.status {
             RuleStatus::Skip => {}
             RuleStatus::Pass => applied += 1,
@@ -641,20 +652,7 @@ fn validate_elements(
             Some(s) => s,
             None => element.is_object(),
         };
-        let inner = Validator {
-            rule_name: v.rule_name,
-            shared_name: v.shared_name,
-            message: v.message,
-            context: f.context.as_deref().unwrap_or_default(),
-            preconditions: f.preconditions.as_ref(),
-            pattern: f.pattern.as_ref(),
-            any_pattern: f.any_pattern.as_ref(),
-            deny: f.deny.as_ref(),
-            foreach: f.foreach.as_deref(),
-            element: if scoped { Some(element) } else { v.element },
-            resource: None,
-            nesting: v.nesting + 1,
-        };
+        let inner = element_validator(v, f, scoped.then_some(element));
         let mut r = run(&inner, env, ctx);
         if lazy && !matches!(r.status, RuleStatus::Pass | RuleStatus::Skip) {
             // Same outcome with the variables set, and the message can name the element.
